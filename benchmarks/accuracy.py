@@ -1,0 +1,202 @@
+"""Accuracy of duplicate groups and held-out queries: simgui against its peers, in one run.
+
+    python benchmarks/accuracy.py [--seed 7] [--sweep]
+
+simgui runs as a user runs it (`simgui-cli index`, `groups --json`, `query --json`,
+default settings). The peers get the benefit of the doubt: each is scored at the
+threshold that gives it its best F1 on this very set (an oracle no user has).
+
+Pair metrics: every pair of files in one exact/near group is a predicted pair;
+the truth is every pair of files made from the same source photo.
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+WORK = HERE.parent / ".bench"
+
+
+def truth_pairs(labels: dict[str, str]) -> set[frozenset]:
+    by_source: dict[str, list[str]] = {}
+    for path, source in labels.items():
+        by_source.setdefault(source, []).append(path)
+    return {frozenset(p) for files in by_source.values() for p in itertools.combinations(files, 2)}
+
+
+def ambiguous_pairs(truth: dict) -> set[frozenset]:
+    """Pairs across sources that truth.json marks ambiguous: removed from every method's predictions."""
+    sources = {frozenset(pair) for pair in truth.get("ambiguous", [])}
+    labels = truth["library"]
+    return {frozenset((a, b)) for a, b in itertools.combinations(labels, 2)
+            if frozenset((labels[a], labels[b])) in sources}
+
+
+def partners(truth: dict) -> dict[str, set[str]]:
+    """source -> the sources it is ambiguous with: their files are dropped from its query rankings."""
+    found: dict[str, set[str]] = {}
+    for a, b in truth.get("ambiguous", []):
+        found.setdefault(a, set()).add(b)
+        found.setdefault(b, set()).add(a)
+    return found
+
+
+def first_relevant_hit(ranking: list[str], query_source: str, truth: dict) -> bool:
+    junk = partners(truth).get(query_source, set())
+    ranked = [p for p in ranking if truth["library"][p] not in junk]
+    return bool(ranked) and truth["library"][ranked[0]] == query_source
+
+
+def pair_scores(predicted: set[frozenset], truth: set[frozenset], ignored: set[frozenset] = frozenset()) -> dict:
+    predicted = predicted - ignored
+    tp = len(predicted & truth)
+    precision = tp / len(predicted) if predicted else 1.0
+    recall = tp / len(truth) if truth else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1, "false_pairs": len(predicted - truth),
+            "missed_pairs": len(truth - predicted)}
+
+
+def groups_to_pairs(groups: list[list[str]]) -> set[frozenset]:
+    return {frozenset(p) for g in groups for p in itertools.combinations(g, 2)}
+
+
+def cli(library: Path, *args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), *args],
+                          check=True, capture_output=True, text=True).stdout
+
+
+def run_simgui(data: Path, truth: dict) -> dict:
+    library = WORK / "accuracy-library"
+    subprocess.run(["rm", "-rf", str(library)], check=True)
+    cli(library, "index", str(data / "library"))
+    groups = json.loads(cli(library, "groups", "--json"))["groups"]
+    dup_groups = [[m["path"] for m in g["members"]] for g in groups if g["kind"] in ("exact", "near")]
+    scores = pair_scores(groups_to_pairs(dup_groups), truth_pairs(truth["library"]), ambiguous_pairs(truth))
+    queries = list(truth["queries"])
+    answers = json.loads(cli(library, "query", *queries, "--top", "20", "--json"))
+    hits = sum(first_relevant_hit([r["path"] for r in a["results"]], truth["queries"][a["query"]], truth)
+               for a in answers)
+    scores["top1"] = hits / len(queries)
+    return scores
+
+
+def best_threshold(distances: dict[frozenset, int], truth: set[frozenset], ignored: set[frozenset],
+                   thresholds) -> tuple[int, dict]:
+    best = None
+    for t in thresholds:
+        s = pair_scores({pair for pair, d in distances.items() if d <= t}, truth, ignored)
+        if best is None or s["f1"] > best[1]["f1"]:
+            best = (t, s)
+    return best
+
+
+def run_imagehash(truth: dict, kind: str) -> dict:
+    import imagehash
+    from PIL import Image
+
+    function = {"phash": imagehash.phash, "dhash": imagehash.dhash}[kind]
+
+    def h(path):
+        with Image.open(path) as img:  # as imagehash's users call it
+            return function(img)
+
+    lib = {p: h(p) for p in truth["library"]}
+    distances = {frozenset((a, b)): lib[a] - lib[b] for a, b in itertools.combinations(lib, 2)}
+    t, scores = best_threshold(distances, truth_pairs(truth["library"]), ambiguous_pairs(truth), range(0, 33))
+    hits = 0
+    for q, source in truth["queries"].items():
+        hq = h(q)
+        hits += first_relevant_hit(sorted(lib, key=lambda p: hq - lib[p]), source, truth)
+    scores["top1"] = hits / len(truth["queries"])
+    scores["threshold"] = t
+    return scores
+
+
+def run_czkawka(data: Path, truth: dict) -> dict:
+    from czkawka import ImageSimilarity
+
+    truth_set = truth_pairs(truth["library"])
+    ignored = ambiguous_pairs(truth)
+    best = None
+    for level in (0, 2, 5, 8, 10, 15, 20, 25, 30, 40):
+        finder = ImageSimilarity()
+        finder.set_directories([data / "library"])
+        finder.set_similarity(level)
+        groups = [[str(p) for p in g] for g in finder.find_similar()]
+        s = pair_scores(groups_to_pairs(groups), truth_set, ignored)
+        if best is None or s["f1"] > best[1]["f1"]:
+            best = (level, s)
+    level, scores = best
+    finder = ImageSimilarity()
+    lib = {p: finder.hash_image(p) for p in truth["library"]}
+    hits = 0
+    for q, source in truth["queries"].items():
+        hq = finder.hash_image(q)
+        hits += first_relevant_hit(sorted(lib, key=lambda p: finder.compare_hashes(hq, lib[p])), source, truth)
+    scores["top1"] = hits / len(truth["queries"])
+    scores["threshold"] = level
+    return scores
+
+
+def sweep(data: Path, truth: dict) -> None:
+    """Grid of thresholds for choosing config.Thresholds (run on a different seed than the report)."""
+    from dataclasses import replace
+
+    from simgui.core.config import DEFAULT_THRESHOLDS
+    from simgui.core.grouping import GroupFinder
+    from simgui.core.library import Library
+
+    library = Library(WORK / "accuracy-library")
+    truth_set = truth_pairs(truth["library"])
+    ignored = ambiguous_pairs(truth)
+    loose = replace(DEFAULT_THRESHOLDS, candidate=0.4, neighbours=24)
+    evidence = GroupFinder(library, loose).evidence()
+    for sure in (0.07, 0.1, 0.12, 0.15, 0.2):
+        for agreement in (0.05, 0.06, 0.07, 0.08):
+            t = replace(DEFAULT_THRESHOLDS, sure_agreement=sure, near_agreement=agreement)
+            groups = GroupFinder(library, t).find(evidence)
+            pairs = groups_to_pairs([[m.image.path for m in g.members] for g in groups if g.kind != "similar"])
+            s = pair_scores(pairs, truth_set, ignored)
+            print(f"sure {sure:.2f} agreement {agreement:.2f}: F1 {s['f1']:.3f} "
+                  f"P {s['precision']:.3f} R {s['recall']:.3f} false {s['false_pairs']} missed {s['missed_pairs']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--sweep", action="store_true", help="tune thresholds instead of reporting")
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args()
+    from dataset import build
+
+    data = WORK / f"accuracy-seed{args.seed}"
+    if not (data / "truth.json").exists():
+        build(data, seed=args.seed)
+    truth = json.loads((data / "truth.json").read_text())
+    print(f"{len(truth['library'])} library files from {truth['sources']} source photos, "
+          f"{len(truth['queries'])} held-out queries, {len(truth_pairs(truth['library']))} true pairs")
+    rows = {"simgui (defaults)": run_simgui(data, truth)}
+    if args.sweep:
+        sweep(data, truth)
+        return
+    if not args.no_peers:
+        rows["pHash (imagehash, best threshold)"] = run_imagehash(truth, "phash")
+        rows["dHash (imagehash, best threshold)"] = run_imagehash(truth, "dhash")
+        rows["czkawka (best similarity level)"] = run_czkawka(data, truth)
+    print(f"\n| method | pair precision | pair recall | pair F1 | false pairs | missed pairs | query top-1 |")
+    print("|---|---|---|---|---|---|---|")
+    for name, s in rows.items():
+        extra = f" (t={s['threshold']})" if "threshold" in s else ""
+        print(f"| {name}{extra} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['false_pairs']} | "
+              f"{s['missed_pairs']} | {s['top1']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()

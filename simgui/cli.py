@@ -1,0 +1,191 @@
+"""simgui-cli: the engine for scripts and terminals (see DESIGN.md, "The CLI contract")."""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from simgui import __version__
+from simgui.core.config import default_library_dir
+from simgui.core.decode import DecodeError
+from simgui.core.embed import ModelError
+from simgui.core.library import Library, LibraryError
+from simgui.core.pipeline import Progress
+
+
+def _print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=1, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+class ProgressLine:
+    """Progress on stderr: one rewritten line on a terminal, a line every few seconds in a log."""
+
+    def __init__(self, interval: float = 2.0):
+        self.tty = sys.stderr.isatty()
+        self.interval = 0.2 if self.tty else interval
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < self.interval and p.done < p.total:
+            return
+        self.last = now
+        left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
+        line = f"indexed {p.done}/{p.total} ({p.rate:.1f} images/s{left}, {p.skipped} skipped)"
+        sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        if self.tty and self.last:
+            sys.stderr.write("\n")
+
+
+def cmd_index(library: Library, args) -> int:
+    if args.paths:
+        library.add_roots(args.paths)
+    if not library.roots():
+        raise LibraryError("no folders in this library yet: simgui-cli index FOLDER")
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())  # finish the batch in hand, then stop
+    progress = ProgressLine()
+    try:
+        report = library.update(progress, cancel)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.finish()
+    summary = (f"{report.scanned} files seen: {report.added} new, {report.updated} changed, {report.removed} gone, "
+               f"{report.skipped} skipped; {report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s")
+    print(summary, file=sys.stderr)
+    for root in report.offline_roots:
+        print(f"folder offline, kept as it was: {root}", file=sys.stderr)
+    if report.cancelled:
+        print("cancelled: run index again to finish", file=sys.stderr)
+        return 130
+    return 0
+
+
+def cmd_stats(library: Library, args) -> int:
+    stats = library.stats()
+    if args.json:
+        _print_json(stats)
+    else:
+        print(f"{stats['images']} images ({stats['unique']} distinct), {stats['skipped']} skipped, "
+              f"{stats['roots']} folders; library {stats['library']}")
+    return 0
+
+
+def cmd_skipped(library: Library, args) -> int:
+    skipped = [{"path": r.path, "reason": r.error} for r in library.store.skipped()]
+    if args.json:
+        _print_json({"skipped": skipped})
+    else:
+        for item in skipped:
+            print(f"{item['path']}\t{item['reason']}")
+    return 0
+
+
+def cmd_groups(library: Library, args) -> int:
+    groups = library.groups()
+    if args.json:
+        _print_json({"groups": [{
+            "kind": g.kind,
+            "keeper": g.keeper.image.path,
+            "members": [{"path": m.image.path, "score": m.score, "keeper": m.keeper, "size": m.image.size,
+                         "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at}
+                        for m in g.members],
+        } for g in groups]})
+        return 0
+    for n, g in enumerate(groups, 1):
+        print(f"group {n} ({g.kind}, {len(g.members)} photos)")
+        for m in g.members:
+            mark = "keep" if m.keeper else f"{m.score:.3f}"
+            print(f"  {mark:>6}  {m.image.width}x{m.image.height}  {m.image.size:>10}  {m.image.path}")
+    if not groups:
+        print("no duplicates found")
+    return 0
+
+
+def cmd_query(library: Library, args) -> int:
+    answers = library.query(args.images, args.top)
+    failed = [path for path, result in answers if isinstance(result, str)]
+    if args.json:
+        _print_json([{"query": path, "results": [{"path": m.image.path, "score": m.score, "verdict": m.verdict}
+                                                  for m in result]}
+                     if not isinstance(result, str) else {"query": path, "results": [], "error": result}
+                     for path, result in answers])
+    else:
+        for path, result in answers:
+            print(path)
+            if isinstance(result, str):
+                print(f"  cannot read: {result}")
+                continue
+            for m in result:
+                print(f"  {m.score:.3f}  {m.verdict:<9}  {m.image.path}")
+    for path in failed:
+        print(f"cannot read {path}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_compare(library: Library, args) -> int:
+    result = library.compare(args.a, args.b)
+    if args.json:
+        _print_json({"score": result.score, "verdict": result.verdict, "agreement": result.agreement})
+    else:
+        print(f"{result.verdict} (similarity {result.score:.3f}, patch agreement {result.agreement:.2f})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="simgui-cli", description="Find duplicate and similar photos.")
+    parser.add_argument("--version", action="version", version=f"simgui {__version__}")
+    parser.add_argument("--library", type=Path, default=None,
+                        help="library folder (default: $SIMGUI_LIBRARY or the per-user data folder)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="add folders and bring the library up to date")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.set_defaults(run=cmd_index)
+
+    for name, run, text in (("stats", cmd_stats, "counts"), ("skipped", cmd_skipped, "files skipped, with reasons"),
+                            ("groups", cmd_groups, "duplicate and similar groups")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(run=run)
+
+    p = sub.add_parser("query", help="photos that look like the given images")
+    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_query)
+
+    p = sub.add_parser("compare", help="how alike two images are")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        library = Library(args.library or default_library_dir())
+    except LibraryError as exc:
+        print(f"simgui-cli: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return args.run(library, args)
+    except (LibraryError, DecodeError, ModelError) as exc:
+        print(f"simgui-cli: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        library.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Where the library lives, and the defaults chosen on benchmarks/accuracy.py."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "simgui"
+DATABASE_FILE = "library.db"
+INDEX_FILE = "vectors.hnsw"
+
+
+def default_library_dir() -> Path:
+    override = os.environ.get("SIMGUI_LIBRARY")
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How alike two photos must be for each kind of group.
+
+    candidate: global cosine above which a pair is checked at all (every
+      edited copy in the benchmark scored above 0.55; unrelated photos mostly below).
+    near_agreement: share of the 16x16 patch grid that must agree on one
+      geometric transform for "same photo" (benchmarks/accuracy.py --sweep).
+    sure_agreement: below this, a match that bridges two circles of matches
+      without a shared member is dropped (see grouping._drop_bridges).
+    similar: global cosine for "same scene or subject" when the patches do not line up.
+    """
+    candidate: float = 0.55
+    near_agreement: float = 0.08
+    sure_agreement: float = 0.12
+    similar: float = 0.80
+    neighbours: int = 16
+
+
+DEFAULT_THRESHOLDS = Thresholds()

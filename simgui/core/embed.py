@@ -1,0 +1,95 @@
+"""The vision model: pictures in, a global vector and patch tokens out."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageChops
+
+PATCH_SCALE = 127.0  # patch tokens are unit vectors stored as int8
+
+
+class ModelError(Exception):
+    pass
+
+
+@dataclass
+class Embeddings:
+    vectors: np.ndarray  # [B, D] float32, L2-normalised
+    patches: np.ndarray  # [B, 256, P] int8, each token a unit vector times PATCH_SCALE
+
+
+def model_folder() -> Path:
+    """models/ inside the installed package, or next to a frozen executable."""
+    override = os.environ.get("SIMGUI_MODEL_DIR")
+    if override:
+        return Path(override)
+    return Path(str(resources.files("simgui.models")))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def trim_uniform_border(picture: Image.Image, tolerance: int = 24) -> Image.Image:
+    """Cuts letterbox bars and borders: a framed copy should look like its original to the model."""
+    grey = picture.convert("L")
+    corner = grey.getpixel((0, 0))
+    mask = ImageChops.difference(grey, Image.new("L", grey.size, corner)).point(lambda v: 255 if v > tolerance else 0)
+    box = mask.getbbox()
+    # a photo that is mostly one flat colour is left alone: its "border" is its content
+    if box and (box[2] - box[0]) * (box[3] - box[1]) > 0.3 * grey.width * grey.height:
+        return picture.crop(box)
+    return picture
+
+
+class EmbeddingModel:
+    def __init__(self, folder: Path | None = None, threads: int | None = None):
+        folder = folder or model_folder()
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            raise ModelError(f"model manifest not found in {folder}: reinstall simgui")
+        self.manifest = json.loads(manifest_path.read_text())
+        model_path = folder / self.manifest["file"]
+        if not model_path.exists():
+            raise ModelError(f"model file {model_path} is missing: reinstall simgui")
+        actual = _sha256(model_path)
+        if actual != self.manifest["sha256"]:
+            raise ModelError(f"model file {model_path} is damaged (sha256 {actual[:12]}..., "
+                             f"expected {self.manifest['sha256'][:12]}...): reinstall simgui")
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in ort.get_available_providers()]
+        self.session = ort.InferenceSession(str(model_path), options, providers=providers)
+        spec = self.manifest["input"]
+        self.input_name = spec["name"]
+        self.size = spec["size"]
+        self.mean = np.array(spec["mean"], np.float32) * 255
+        self.std = np.array(spec["std"], np.float32) * 255
+        self.id = f"{self.manifest['name']}:{self.manifest['sha256'][:12]}"
+        self.dim = self.manifest["outputs"]["embedding"]["dim"]
+
+    def preprocess(self, picture: Image.Image) -> np.ndarray:
+        square = trim_uniform_border(picture).resize((self.size, self.size), Image.BILINEAR)
+        pixels = (np.asarray(square, np.float32) - self.mean) / self.std
+        return pixels.transpose(2, 0, 1)
+
+    def run(self, batch: np.ndarray) -> Embeddings:
+        vectors, patches = self.session.run(["embedding", "patches"], {self.input_name: batch})
+        return Embeddings(vectors.astype(np.float32),
+                          np.round(patches * PATCH_SCALE).astype(np.int8))
+
+    def embed(self, pictures: list[Image.Image]) -> Embeddings:
+        return self.run(np.stack([self.preprocess(p) for p in pictures]))

@@ -1,0 +1,24 @@
+"""Content hash (exact copies) and perceptual hash (near-exact copies)."""
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+from PIL import Image
+
+
+def content_hash(data: bytes) -> str:
+    """Same bytes, same hash: what `exact` groups and move detection rely on."""
+    return hashlib.blake2b(data, digest_size=20).hexdigest()
+
+
+def difference_hash(picture: Image.Image) -> int:
+    """64-bit dHash as a signed integer (SQLite's INTEGER is signed 64-bit)."""
+    small = np.asarray(picture.convert("L").resize((9, 8), Image.BILINEAR), dtype=np.int16)
+    bits = (small[:, 1:] > small[:, :-1]).ravel()
+    value = int("".join("1" if b else "0" for b in bits), 2)
+    return value - (1 << 64) if value >= (1 << 63) else value
+
+
+def hamming_distance(a: int, b: int) -> int:
+    return ((a ^ b) & ((1 << 64) - 1)).bit_count()

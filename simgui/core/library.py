@@ -1,0 +1,182 @@
+"""One library folder: its database, its vector index and the model, opened lazily.
+
+The CLI and the desktop app both talk to the engine through this class.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
+from simgui.core.decode import DecodeError, decode_file
+from simgui.core.embed import EmbeddingModel, model_folder
+from simgui.core.grouping import Group, GroupFinder
+from simgui.core.index import VectorIndex
+from simgui.core.pipeline import Indexer, IndexReport, Progress
+from simgui.core.store import ImageRecord, LibraryStore
+from simgui.core.verify import as_unit_tokens, geometric_agreement
+
+
+RERANK_POOL = 64  # patch checks cost well under a millisecond each
+
+
+class LibraryError(Exception):
+    """A problem the user can fix (a bad path, an unreadable folder); the message says how."""
+
+
+@dataclass
+class Match:
+    image: ImageRecord
+    score: float  # cosine similarity of the global vectors
+    verdict: str  # exact | near | similar | different, as compare() would say
+
+
+@dataclass
+class Comparison:
+    score: float  # cosine similarity of the global vectors (1.0 for the same bytes)
+    agreement: float  # share of patches that line up (see verify.py)
+    verdict: str  # exact | near | similar | different
+
+
+def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int, int]]:
+    """(model id, vector size, patch shape) from the manifest alone, without loading the model."""
+    manifest = json.loads(((folder or model_folder()) / "manifest.json").read_text())
+    patches = manifest["outputs"]["patches"]
+    return (f"{manifest['name']}:{manifest['sha256'][:12]}", manifest["outputs"]["embedding"]["dim"],
+            (patches["grid"] ** 2, patches["dim"]))
+
+
+class Library:
+    def __init__(self, folder: Path, thresholds: Thresholds = DEFAULT_THRESHOLDS):
+        self.folder = Path(folder).expanduser().resolve()
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create library folder {self.folder}: {exc.strerror}") from exc
+        self.thresholds = thresholds
+        self.store = LibraryStore(self.folder / DATABASE_FILE)
+        self.model_id, self.dim, self.patch_shape = read_model_identity()
+        self._model: EmbeddingModel | None = None
+        self._index: VectorIndex | None = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.save()
+        self.store.close()
+
+    @property
+    def model(self) -> EmbeddingModel:
+        with self._lock:
+            if self._model is None:
+                self._model = EmbeddingModel()
+            return self._model
+
+    @property
+    def index(self) -> VectorIndex:
+        with self._lock:
+            if self._index is None:
+                def source(labels):
+                    found, vectors, _ = self.store.vectors(self.model_id, self.dim, labels)
+                    return found, vectors
+                self._index = VectorIndex.open(self.folder / INDEX_FILE, self.dim,
+                                               self.store.live_labels(self.model_id), source)
+            return self._index
+
+    # roots -----------------------------------------------------------------
+    def add_roots(self, paths: list[str]) -> list[str]:
+        added = []
+        for p in paths:
+            root = os.path.realpath(os.path.expanduser(p))
+            if not os.path.isdir(root):
+                raise LibraryError(f"not a folder: {p}")
+            if Path(root) == self.folder:
+                raise LibraryError(f"{p} is the library's own folder")
+            self.store.add_root(root)
+            added.append(root)
+        return added
+
+    def roots(self) -> list[str]:
+        return [path for _, path in self.store.roots()]
+
+    # work ------------------------------------------------------------------
+    def update(self, progress: Callable[[Progress], None] | None = None,
+               cancel: threading.Event | None = None) -> IndexReport:
+        return Indexer(self, progress, cancel).run()
+
+    def groups(self, thresholds: Thresholds | None = None) -> list[Group]:
+        return GroupFinder(self, thresholds or self.thresholds).find()
+
+    def stats(self) -> dict:
+        counts = self.store.counts()
+        counts["vectors"] = len(self.store.live_labels(self.model_id))
+        counts["library"] = str(self.folder)
+        counts["model"] = self.model_id
+        return counts
+
+    def query(self, paths: list[str], top: int = 10) -> list[tuple[str, list[Match] | str]]:
+        """For each path: its best matches, or the reason it could not be read."""
+        answers: list[tuple[str, list[Match] | str]] = []
+        readable, decoded = [], []
+        for p in paths:
+            path = os.path.abspath(p)
+            try:
+                decoded.append(decode_file(path))
+                readable.append(path)
+            except DecodeError as exc:
+                answers.append((path, str(exc)))
+        if decoded:
+            embeddings = self.model.embed([d.picture for d in decoded])
+            # a wider net than asked for: the patch check below reorders it
+            found, sims = self.index.search(embeddings.vectors, max(2 * top, RERANK_POOL))
+            for n, path in enumerate(readable):
+                answers.append((path, self._matches(decoded[n].content_hash, embeddings.patches[n],
+                                                    found[n], sims[n], top)))
+        order = {os.path.abspath(p): i for i, p in enumerate(paths)}
+        return sorted(answers, key=lambda a: order[a[0]])
+
+    def _matches(self, query_hash: str, query_patches: np.ndarray, labels: np.ndarray, scores: np.ndarray,
+                 top: int) -> list[Match]:
+        """Candidates from the index, verified copies first, then the rest by similarity."""
+        label_list = [int(l) for l in labels if l >= 0]
+        ids, _, hashes = self.store.vectors(self.model_id, self.dim, label_list)
+        hash_of = dict(zip(ids.tolist(), hashes))
+        patches = self.store.patches(label_list, self.patch_shape)
+        query_tokens = as_unit_tokens(query_patches)
+        files = self.store.images_by_hash(hashes)
+        ranked = []
+        for label, score in zip(labels, scores):
+            content = hash_of.get(int(label))
+            if content is None:
+                continue
+            agreement = geometric_agreement(query_tokens, as_unit_tokens(patches[int(label)]))
+            verdict = "exact" if content == query_hash else self._verdict(float(score), agreement)
+            tier = ("exact", "near", "similar", "different").index(verdict)
+            for image in files.get(content, []):
+                ranked.append((tier, -float(score), image.path, Match(image, round(float(min(1.0, score)), 4), verdict)))
+        ranked.sort(key=lambda r: r[:3])
+        return [r[3] for r in ranked[:top]]
+
+    def _verdict(self, score: float, agreement: float) -> str:
+        t = self.thresholds
+        if score >= t.candidate and agreement >= t.near_agreement:
+            return "near"
+        if score >= t.similar:
+            return "similar"
+        return "different"
+
+    def compare(self, path_a: str, path_b: str) -> Comparison:
+        a, b = decode_file(os.path.abspath(path_a)), decode_file(os.path.abspath(path_b))
+        if a.content_hash == b.content_hash:
+            return Comparison(1.0, 1.0, "exact")
+        first, second = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
+        emb = self.model.embed([first.picture, second.picture])
+        score = float(emb.vectors[0] @ emb.vectors[1])
+        agreement = geometric_agreement(as_unit_tokens(emb.patches[0]), as_unit_tokens(emb.patches[1]))
+        return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement))

@@ -1,0 +1,204 @@
+"""Brings the library up to date with the disk: scan, decode, embed, store, index.
+
+Decoding runs on a pool of threads (file reads and Pillow release the GIL)
+while this thread feeds batches to the model; each batch is written to SQLite
+in one transaction, then added to the index. Unchanged files (same size and
+mtime) are not opened; a file whose content hash already has a vector (a
+move, a rename, an exact copy) is hashed but never decoded or embedded.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from simgui.core.decode import DecodeError, decode_bytes, read_image_bytes
+from simgui.core.hashes import content_hash
+from simgui.core.scan import FoundFile, scan_root
+from simgui.core.store import NewImage
+from simgui.core.workers import BoundedWorkerPool, TimeoutResult
+
+BATCH_SIZE = 16
+PER_FILE_SECONDS = 30.0
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    skipped: int
+    elapsed: float
+    current: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        return (self.total - self.done) / self.rate if self.rate > 0 else None
+
+
+@dataclass
+class IndexReport:
+    scanned: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    skipped: int = 0
+    embedded: int = 0  # model runs: files whose content was new to the library
+    reused: int = 0  # files whose content already had a vector (moves, copies)
+    offline_roots: list[str] = field(default_factory=list)
+    cancelled: bool = False
+    seconds: float = 0.0
+
+
+@dataclass
+class _Work:
+    found: FoundFile
+    root_id: int
+    known_hashes: frozenset | set
+
+
+@dataclass
+class _Outcome:
+    record: NewImage
+    pixels: np.ndarray | None = None  # model input, when the content is new
+
+
+def decode_threads() -> int:
+    # measured on 2 cores: 2 decode threads beside the model's own threads keep both cores busy
+    return max(2, (os.cpu_count() or 2))
+
+
+class Indexer:
+    def __init__(self, library, progress: Callable[[Progress], None] | None = None,
+                 cancel: threading.Event | None = None):
+        self.library = library
+        self.store = library.store
+        self.progress = progress or (lambda p: None)
+        self.cancel = cancel or threading.Event()
+
+    def run(self) -> IndexReport:
+        started = time.monotonic()
+        report = IndexReport()
+        work: list[_Work] = []
+        gone: list[int] = []
+        known = self.store.all_embedded_hashes(self.library.model_id)
+        for root_id, root in self.store.roots():
+            if not os.path.isdir(root):
+                report.offline_roots.append(root)  # unplugged drive: keep its photos, look again next time
+                continue
+            found = scan_root(root, exclude={str(self.library.folder)})
+            report.scanned += len(found.files)
+            before = self.store.file_states(root_id)
+            on_disk = set()
+            for f in found.files:
+                on_disk.add(f.path)
+                old = before.get(f.path)
+                if old is not None and old[1] == f.size and old[2] == f.mtime_ns:
+                    continue
+                work.append(_Work(f, root_id, known))
+                if old is None:
+                    report.added += 1
+                else:
+                    report.updated += 1
+            gone += [image_id for path, (image_id, _, _) in before.items() if path not in on_disk]
+        if work:
+            self._process(work, report, started)
+        if gone:  # after the new files: a moved file copies its metadata from the row it leaves
+            with self.store.transaction():
+                self.store.delete_images(gone)
+            report.removed = len(gone)
+        self._drop_orphans()
+        self.library.index.save()
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _process(self, work: list[_Work], report: IndexReport, started: float) -> None:
+        pool = BoundedWorkerPool(self._read, threads=decode_threads(), time_limit=PER_FILE_SECONDS)
+        batch: list[_Outcome] = []
+        done = 0
+        try:
+            for item, outcome in pool.map_unordered(work, self.cancel):
+                if isinstance(outcome, TimeoutResult):
+                    outcome = _Outcome(self._skip(item, f"decoding took over {PER_FILE_SECONDS:.0f} s"))
+                elif isinstance(outcome, BaseException):
+                    outcome = _Outcome(self._skip(item, f"unexpected error: {outcome!r}"))
+                batch.append(outcome)
+                if outcome.record.error:
+                    report.skipped += 1
+                if sum(o.pixels is not None for o in batch) >= BATCH_SIZE or len(batch) >= 4 * BATCH_SIZE:
+                    self._commit(batch, report)
+                    batch = []
+                done += 1
+                self.progress(Progress(done, len(work), report.skipped, time.monotonic() - started, item.found.path))
+            if self.cancel.is_set():
+                report.cancelled = True
+        finally:
+            pool.close()
+            if batch:
+                self._commit(batch, report)
+
+    @staticmethod
+    def _skip(item: _Work, reason: str) -> NewImage:
+        f = item.found
+        return NewImage(f.path, item.root_id, f.size, f.mtime_ns, error=reason)
+
+    def _read(self, item: _Work) -> _Outcome:
+        """Runs on a pool thread: read, hash, and (for new content only) decode and preprocess."""
+        f = item.found
+        if f.problem:
+            return _Outcome(self._skip(item, f.problem))
+        try:
+            data = read_image_bytes(f.path)
+            digest = content_hash(data)
+            if digest in item.known_hashes:
+                return _Outcome(NewImage(f.path, item.root_id, len(data), f.mtime_ns, content_hash=digest))
+            decoded = decode_bytes(data)
+        except DecodeError as exc:
+            return _Outcome(self._skip(item, str(exc)))
+        record = NewImage(f.path, item.root_id, len(data), f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
+                          decoded.width, decoded.height, decoded.format, decoded.captured_at)
+        return _Outcome(record, self.library.model.preprocess(decoded.picture))
+
+    def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
+        fresh = {}
+        for o in batch:
+            if o.pixels is not None and o.record.content_hash not in fresh:
+                fresh[o.record.content_hash] = o.pixels
+        hashes = list(fresh)
+        embeddings = self.library.model.run(np.stack([fresh[h] for h in hashes])) if hashes else None
+        with self.store.transaction():
+            if embeddings is not None:
+                labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
+            self._fill_known_metadata(batch)
+            self.store.save_images(o.record for o in batch)
+        if embeddings is not None:
+            self.library.index.add(labels, embeddings.vectors)
+        report.embedded += len(hashes)
+        report.reused += sum(1 for o in batch if o.pixels is None and not o.record.error)
+
+    def _fill_known_metadata(self, batch: list[_Outcome]) -> None:
+        """A moved or copied file takes its size, hashes and capture time from a row with the same content."""
+        needing = [o.record for o in batch if o.pixels is None and not o.record.error and o.record.width is None]
+        if not needing:
+            return
+        same = self.store.images_by_hash(r.content_hash for r in needing)
+        for record in needing:
+            twins = same.get(record.content_hash) or []
+            if twins:
+                t = twins[0]
+                record.perceptual_hash, record.width, record.height = t.perceptual_hash, t.width, t.height
+                record.format, record.captured_at = t.format, t.captured_at
+
+    def _drop_orphans(self) -> None:
+        orphans = self.store.orphan_embeddings()
+        if orphans:
+            with self.store.transaction():
+                self.store.delete_embeddings(orphans)
+            self.library.index.remove(orphans)

@@ -1,0 +1,87 @@
+"""Walks library roots with stat calls only: what is there, how big, when changed.
+
+The extension decides only which files are worth a look (videos and sidecar
+files are not photos); what a file really is gets decided by its content later.
+Symbolic links are never followed, so a walk cannot leave its root or loop.
+"""
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Iterator
+
+IMAGE_EXTENSIONS = {
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".dib",
+    ".heic", ".heif", ".hif", ".avif", ".mpo",
+}
+# Folders that hold caches and thumbnails of other tools, not the user's photos.
+IGNORED_FOLDERS = {"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
+
+
+@dataclass
+class FoundFile:
+    path: str
+    size: int
+    mtime_ns: int
+    problem: str | None = None  # set when the entry can be named but not read as a file
+
+
+@dataclass
+class ScanResult:
+    files: list[FoundFile] = field(default_factory=list)
+    unreadable_folders: list[str] = field(default_factory=list)
+
+
+def looks_like_image(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def _is_valid_name(path: str) -> bool:
+    try:
+        path.encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # bytes that are not UTF-8 come back as surrogates
+        return False
+
+
+def scan_root(root: str, exclude: set[str] | None = None) -> ScanResult:
+    result = ScanResult()
+    exclude = {os.path.abspath(p) for p in (exclude or set())}
+    for entry_path, entry in _walk(root, exclude, result):
+        if not looks_like_image(entry.name):
+            continue
+        if not _is_valid_name(entry_path):
+            continue  # cannot be stored as text; see the note in README's limits
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            result.files.append(FoundFile(entry_path, 0, 0, f"cannot stat: {exc.strerror}"))
+            continue
+        if stat.S_ISLNK(st.st_mode):
+            result.files.append(FoundFile(entry_path, 0, st.st_mtime_ns, "symbolic link (not followed)"))
+        elif not stat.S_ISREG(st.st_mode):
+            result.files.append(FoundFile(entry_path, 0, st.st_mtime_ns, "not a regular file"))
+        else:
+            result.files.append(FoundFile(entry_path, st.st_size, st.st_mtime_ns))
+    return result
+
+
+def _walk(folder: str, exclude: set[str], result: ScanResult) -> Iterator[tuple[str, os.DirEntry]]:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        result.unreadable_folders.append(folder)
+        return
+    for entry in sorted(entries, key=lambda e: e.name):
+        path = os.path.join(folder, entry.name)
+        try:
+            is_dir = entry.is_dir(follow_symlinks=False)
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if entry.name.startswith(".") or entry.name in IGNORED_FOLDERS or path in exclude:
+                continue
+            yield from _walk(path, exclude, result)
+        else:
+            yield path, entry

@@ -1,0 +1,260 @@
+"""SQLite storage: the library's source of truth.
+
+Embeddings are keyed by content hash, not by path: exact copies share one
+vector, and a moved or renamed file finds its vector again without the model.
+The `id` of an embedding row is also its label in the HNSW index; SQLite's
+AUTOINCREMENT never reuses one, so a label deleted from the index stays dead.
+"""
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS roots (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    added_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS images (
+    id INTEGER PRIMARY KEY,
+    path TEXT NOT NULL UNIQUE,
+    root_id INTEGER NOT NULL REFERENCES roots(id) ON DELETE CASCADE,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    content_hash TEXT,
+    perceptual_hash INTEGER,
+    width INTEGER,
+    height INTEGER,
+    format TEXT,
+    captured_at TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS images_by_hash ON images(content_hash);
+CREATE INDEX IF NOT EXISTS images_by_root ON images(root_id);
+CREATE TABLE IF NOT EXISTS embeddings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    content_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    patches BLOB NOT NULL,
+    UNIQUE (content_hash, model)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    hash_a TEXT NOT NULL,
+    hash_b TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (kind, hash_a, hash_b)
+);
+"""
+SCHEMA_VERSION = "1"
+
+
+@dataclass
+class ImageRecord:
+    id: int
+    path: str
+    root_id: int
+    size: int
+    mtime_ns: int
+    content_hash: str | None
+    perceptual_hash: int | None
+    width: int | None
+    height: int | None
+    format: str | None
+    captured_at: str | None
+    error: str | None
+
+
+@dataclass
+class NewImage:
+    """What the indexer learnt about one file; `error` set means it was skipped."""
+    path: str
+    root_id: int
+    size: int
+    mtime_ns: int
+    content_hash: str | None = None
+    perceptual_hash: int | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str | None = None
+    captured_at: str | None = None
+    error: str | None = None
+
+
+_IMAGE_COLUMNS = "id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, captured_at, error"
+
+
+class LibraryStore:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last batch, never the file
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        with self.transaction():
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def transaction(self):
+        return _Transaction(self.db)
+
+    # roots -----------------------------------------------------------------
+    def add_root(self, path: str) -> int:
+        with self.transaction():
+            self.db.execute("INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)", (path, time.time()))
+            return self.db.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()[0]
+
+    def roots(self) -> list[tuple[int, str]]:
+        return self.db.execute("SELECT id, path FROM roots ORDER BY path").fetchall()
+
+    def remove_root(self, path: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM roots WHERE path = ?", (path,))
+
+    # images ----------------------------------------------------------------
+    def file_states(self, root_id: int) -> dict[str, tuple[int, int, int]]:
+        """path -> (image id, size, mtime_ns): all the incremental scan compares."""
+        rows = self.db.execute("SELECT path, id, size, mtime_ns FROM images WHERE root_id = ?", (root_id,))
+        return {path: (image_id, size, mtime) for path, image_id, size, mtime in rows}
+
+    def save_images(self, images: Iterable[NewImage]) -> None:
+        self.db.executemany(
+            """INSERT INTO images (path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height,
+                                   format, captured_at, error)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?)
+               ON CONFLICT(path) DO UPDATE SET root_id=excluded.root_id, size=excluded.size,
+                 mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash,
+                 perceptual_hash=excluded.perceptual_hash, width=excluded.width, height=excluded.height,
+                 format=excluded.format, captured_at=excluded.captured_at, error=excluded.error""",
+            [(i.path, i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
+              i.format, i.captured_at, i.error) for i in images],
+        )
+
+    def delete_images(self, image_ids: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM images WHERE id = ?", [(i,) for i in image_ids])
+
+    def images(self, where: str = "1", params: tuple = ()) -> list[ImageRecord]:
+        rows = self.db.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE {where} ORDER BY path", params)
+        return [ImageRecord(*row) for row in rows]
+
+    def images_by_hash(self, hashes: Iterable[str]) -> dict[str, list[ImageRecord]]:
+        wanted = list(set(hashes))
+        found: dict[str, list[ImageRecord]] = {h: [] for h in wanted}
+        for chunk in _chunks(wanted, 500):
+            marks = ",".join("?" * len(chunk))
+            for record in self.images(f"content_hash IN ({marks}) AND error IS NULL", tuple(chunk)):
+                found[record.content_hash].append(record)
+        return found
+
+    def image_by_path(self, path: str) -> ImageRecord | None:
+        found = self.images("path = ?", (path,))
+        return found[0] if found else None
+
+    def skipped(self) -> list[ImageRecord]:
+        return self.images("error IS NOT NULL")
+
+    def counts(self) -> dict[str, int]:
+        images, skipped, unique = self.db.execute(
+            "SELECT COUNT(content_hash), COUNT(error), COUNT(DISTINCT content_hash) FROM images").fetchone()
+        return {"images": images, "skipped": skipped, "unique": unique,
+                "roots": self.db.execute("SELECT COUNT(*) FROM roots").fetchone()[0]}
+
+    # embeddings ------------------------------------------------------------
+    def all_embedded_hashes(self, model: str) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT content_hash FROM embeddings WHERE model = ?", (model,))}
+
+    def save_embeddings(self, model: str, hashes: list[str], vectors: np.ndarray, patches: np.ndarray) -> list[int]:
+        labels = []
+        for content_hash, vector, patch in zip(hashes, vectors, patches):
+            self.db.execute(
+                "INSERT OR IGNORE INTO embeddings (content_hash, model, vector, patches) VALUES (?,?,?,?)",
+                (content_hash, model, vector.astype(np.float32).tobytes(), patch.astype(np.int8).tobytes()))
+            labels.append(self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?",
+                                          (content_hash, model)).fetchone()[0])
+        return labels
+
+    def orphan_embeddings(self) -> list[int]:
+        """Embeddings whose content no image holds any more (all copies deleted)."""
+        return [row[0] for row in self.db.execute(
+            "SELECT e.id FROM embeddings e WHERE NOT EXISTS "
+            "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL)")]
+
+    def delete_embeddings(self, labels: Iterable[int]) -> None:
+        self.db.executemany("DELETE FROM embeddings WHERE id = ?", [(i,) for i in labels])
+
+    def live_labels(self, model: str) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM embeddings WHERE model = ? ORDER BY id", (model,))]
+
+    def vectors(self, model: str, dim: int, labels: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(labels, vectors [N, dim], content hashes) for all or the given labels."""
+        if labels is None:
+            rows = self.db.execute("SELECT id, vector, content_hash FROM embeddings WHERE model = ? ORDER BY id", (model,)).fetchall()
+        else:
+            rows = []
+            for chunk in _chunks(list(labels), 500):
+                marks = ",".join("?" * len(chunk))
+                rows += self.db.execute(f"SELECT id, vector, content_hash FROM embeddings WHERE id IN ({marks})", chunk).fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim) if rows \
+            else np.zeros((0, dim), np.float32)
+        return ids, vecs, [r[2] for r in rows]
+
+    def patches(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, np.ndarray]:
+        found = {}
+        for chunk in _chunks(list(set(labels)), 500):
+            marks = ",".join("?" * len(chunk))
+            for label, blob in self.db.execute(f"SELECT id, patches FROM embeddings WHERE id IN ({marks})", chunk):
+                found[label] = np.frombuffer(blob, dtype=np.int8).reshape(shape)
+        return found
+
+    # decisions -------------------------------------------------------------
+    def add_decision(self, kind: str, hash_a: str, hash_b: str) -> None:
+        a, b = sorted((hash_a, hash_b))
+        with self.transaction():
+            self.db.execute("INSERT OR IGNORE INTO decisions (kind, hash_a, hash_b, created_at) VALUES (?,?,?,?)",
+                            (kind, a, b, time.time()))
+
+    def decisions(self, kind: str) -> set[tuple[str, str]]:
+        return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
+
+    def integrity_ok(self) -> bool:
+        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nests as a no-op."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+        self.outer = False
+
+    def __enter__(self):
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.outer = True
+        return self.db
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.outer:
+            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        return False
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

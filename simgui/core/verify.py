@@ -1,0 +1,55 @@
+"""Second-stage check of a candidate pair: do their patch tokens line up in space?
+
+Global vectors cannot tell a copy from a look-alike (two shots of one scene,
+two close-up textures). Copies share many patches, and the matches obey one
+geometric transform (a crop is a scale plus a shift). Look-alikes also match
+patches, but scattered. So: mutual nearest neighbours between the two 16x16
+token grids, then RANSAC for a scale+translation, and the score is the share of
+the grid that agrees with it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from simgui.core.embed import PATCH_SCALE
+
+GRID = 16
+MIN_TOKEN_SIMILARITY = 0.3
+DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
+HYPOTHESES = 64
+_CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
+
+
+def as_unit_tokens(patches: np.ndarray) -> np.ndarray:
+    return patches.astype(np.float32) / PATCH_SCALE
+
+
+def geometric_agreement(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
+    """Share (0..1) of A's patches whose match in B fits the best scale+shift; `a`, `b` are unit tokens [256, P]."""
+    sim = a @ b.T
+    a_to_b = sim.argmax(1)
+    b_to_a = sim.argmax(0)
+    mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
+    best = sim[mutual, a_to_b[mutual]]
+    runner_up = np.partition(sim[mutual], -2, axis=1)[:, -2]
+    mutual = mutual[(best > MIN_TOKEN_SIMILARITY) & (best - runner_up >= DISTINCT_MARGIN)]
+    if len(mutual) < 3:
+        return 0.0
+    pa, pb = _CELLS[mutual], _CELLS[a_to_b[mutual]]
+    # each hypothesis: two matches fix a scale and a shift (seeded, so a pair always scores the same)
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, len(mutual), HYPOTHESES)
+    second = rng.integers(0, len(mutual), HYPOTHESES)
+    span_a = np.linalg.norm(pa[first] - pa[second], axis=1)
+    span_b = np.linalg.norm(pb[first] - pb[second], axis=1)
+    ok = span_a > 0
+    scale = np.where(ok, span_b / np.where(ok, span_a, 1), 0)
+    ok &= (scale > 0.4) & (scale < 2.5)
+    if not ok.any():
+        return 0.0
+    scale, first = scale[ok], first[ok]
+    shift = pb[first] - scale[:, None] * pa[first]
+    predicted = scale[:, None, None] * pa[None] + shift[:, None, :]
+    error = np.linalg.norm(predicted - pb[None], axis=2)
+    inliers = (error < np.maximum(1.0, scale)[:, None] + 0.5).sum(1)
+    return float(inliers.max()) / len(a)
