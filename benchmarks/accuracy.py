@@ -158,13 +158,13 @@ def sweep(data: Path, truth: dict) -> None:
     ignored = ambiguous_pairs(truth)
     loose = replace(DEFAULT_THRESHOLDS, candidate=0.4, neighbours=24)
     evidence = GroupFinder(library, loose).evidence()
-    for sure in (0.07, 0.1, 0.12, 0.15, 0.2):
-        for agreement in (0.05, 0.06, 0.07, 0.08):
-            t = replace(DEFAULT_THRESHOLDS, sure_agreement=sure, near_agreement=agreement)
+    for similar in (0.8,):
+        for agreement in (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1):
+            t = replace(DEFAULT_THRESHOLDS, similar=similar, near_agreement=agreement)
             groups = GroupFinder(library, t).find(evidence)
             pairs = groups_to_pairs([[m.image.path for m in g.members] for g in groups if g.kind != "similar"])
             s = pair_scores(pairs, truth_set, ignored)
-            print(f"sure {sure:.2f} agreement {agreement:.2f}: F1 {s['f1']:.3f} "
+            print(f"similar {similar:.2f} agreement {agreement:.2f}: F1 {s['f1']:.3f} "
                   f"P {s['precision']:.3f} R {s['recall']:.3f} false {s['false_pairs']} missed {s['missed_pairs']}")
 
 

@@ -26,14 +26,12 @@ class Thresholds:
     candidate: global cosine above which a pair is checked at all (every
       edited copy in the benchmark scored above 0.55; unrelated photos mostly below).
     near_agreement: share of the 16x16 patch grid that must agree on one
-      geometric transform for "same photo" (benchmarks/accuracy.py --sweep).
-    sure_agreement: below this, a match that bridges two circles of matches
-      without a shared member is dropped (see grouping._drop_bridges).
+      geometric transform for "same photo"; a group's members must reach it on
+      average over all their pairs (benchmarks/accuracy.py --sweep).
     similar: global cosine for "same scene or subject" when the patches do not line up.
     """
     candidate: float = 0.55
-    near_agreement: float = 0.08
-    sure_agreement: float = 0.12
+    near_agreement: float = 0.07
     similar: float = 0.80
     neighbours: int = 16
 

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 PATCH_SCALE = 127.0  # patch tokens are unit vectors stored as int8
 
@@ -40,16 +40,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def trim_uniform_border(picture: Image.Image, tolerance: int = 24) -> Image.Image:
-    """Cuts letterbox bars and borders: a framed copy should look like its original to the model."""
-    grey = picture.convert("L")
-    corner = grey.getpixel((0, 0))
-    mask = ImageChops.difference(grey, Image.new("L", grey.size, corner)).point(lambda v: 255 if v > tolerance else 0)
-    box = mask.getbbox()
-    # a photo that is mostly one flat colour is left alone: its "border" is its content
-    if box and (box[2] - box[0]) * (box[3] - box[1]) > 0.3 * grey.width * grey.height:
-        return picture.crop(box)
+def trim_uniform_border(picture: Image.Image, flatness: float = 4.0) -> Image.Image:
+    """Cuts letterbox bars and frames: a framed copy should look like its original to the model.
+
+    A bar is a run of rows (or columns) at the edge that are flat: near-zero
+    spread of grey values. Judging flatness rather than closeness to the corner
+    colour keeps a night sky (dark, but noisy) next to a black bar."""
+    grey = np.asarray(picture.convert("L"), np.float32)
+    flat_rows = grey.std(axis=1) < flatness
+    flat_cols = grey.std(axis=0) < flatness
+    top, bottom = _content_span(flat_rows)
+    left, right = _content_span(flat_cols)
+    # a tall letterbox can leave a wide photo under a third of the frame; only a speck is left alone
+    height, width = bottom - top, right - left
+    if height * width >= 0.05 * grey.size and min(height, width) >= 16 and (height, width) != grey.shape:
+        return picture.crop((left, top, right, bottom))
     return picture
+
+
+def _content_span(flat: np.ndarray) -> tuple[int, int]:
+    content = np.nonzero(~flat)[0]
+    if len(content) == 0:
+        return 0, len(flat)
+    return int(content[0]), int(content[-1]) + 1
 
 
 class EmbeddingModel:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -39,13 +40,21 @@ class Group:
         return next(m for m in self.members if m.keeper)
 
 
+REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
+
+
 @dataclass
 class PairEvidence:
     """What the finder learnt about the candidate pairs; kept so a threshold change regroups without the model."""
     labels: np.ndarray
     vectors: np.ndarray
     hashes: list[str]
-    pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b) -> (cosine, agreement)
+    pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
+    patches: dict[int, np.ndarray]  # label -> int8 patch tokens, for the rows in candidate pairs
+
+    def agreement(self, a: int, b: int) -> float:
+        return geometric_agreement(as_unit_tokens(self.patches[int(self.labels[a])]),
+                                   as_unit_tokens(self.patches[int(self.labels[b])]))
 
 
 def keeper_order(image: ImageRecord) -> tuple:
@@ -61,8 +70,13 @@ class GroupFinder:
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
         labels, vectors, hashes = store.vectors(model_id, self.library.dim)
+        # rows in content order, so groups do not depend on the order files were indexed in
+        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
         row_of = {int(l): i for i, l in enumerate(labels)}
         pairs: dict[tuple[int, int], tuple[float, float]] = {}
+        patches: dict[int, np.ndarray] = {}
+        evidence = PairEvidence(labels, vectors, hashes, pairs, patches)
         if len(labels) > 1:
             found, sims = self.library.index.search(vectors, self.thresholds.neighbours + 1)
             candidates = set()
@@ -71,30 +85,39 @@ class GroupFinder:
                     j = row_of.get(int(label))
                     if j is not None and j != i and sim >= self.thresholds.candidate:
                         candidates.add((min(i, j), max(i, j)))
-            patches = store.patches((int(labels[r]) for pair in candidates for r in pair), self.library.patch_shape)
+            patches.update(store.patches((int(labels[r]) for pair in candidates for r in pair),
+                                         self.library.patch_shape))
             for a, b in sorted(candidates):
-                cosine = float(vectors[a] @ vectors[b])
-                agreement = geometric_agreement(as_unit_tokens(patches[int(labels[a])]),
-                                                as_unit_tokens(patches[int(labels[b])]))
-                pairs[(a, b)] = (cosine, agreement)
-        return PairEvidence(labels, vectors, hashes, pairs)
+                pairs[(a, b)] = (float(vectors[a] @ vectors[b]), evidence.agreement(a, b))
+        return evidence
 
     def find(self, evidence: PairEvidence | None = None) -> list[Group]:
         evidence = evidence or self.evidence()
         t = self.thresholds
-        refused = self.library.store.decisions("not_duplicate")
         h = evidence.hashes
+        refused = self.library.store.decisions("not_duplicate")
 
-        def allowed(a: int, b: int) -> bool:
-            return tuple(sorted((h[a], h[b]))) not in refused
+        def agreement(a: int, b: int) -> float:
+            if tuple(sorted((h[a], h[b]))) in refused:
+                return REFUSED
+            if (a, b) not in evidence.pairs:  # not a kNN candidate, but in the same component: check it now
+                evidence.pairs[(a, b)] = (float(evidence.vectors[a] @ evidence.vectors[b]),
+                                          evidence.agreement(a, b))
+            return evidence.pairs[(a, b)][1]
 
-        near = _drop_bridges([(a, b, agr) for (a, b), (cos, agr) in evidence.pairs.items()
-                              if agr >= t.near_agreement and allowed(a, b)], t.sure_agreement)
-        near_clusters = _clusters(near, evidence.vectors, t.candidate)
+        def cosine(a: int, b: int) -> float:
+            if tuple(sorted((h[a], h[b]))) in refused:
+                return REFUSED
+            return float(evidence.vectors[a] @ evidence.vectors[b])
+
+        near_edges = [pair for pair, (cos, agr) in evidence.pairs.items() if agr >= t.near_agreement]
+        near_clusters = [c for comp in _components(near_edges)
+                         for c in average_linkage(comp, agreement, t.near_agreement)]
         in_near = {n for c in near_clusters for n in c}
-        similar = [(a, b, cos) for (a, b), (cos, agr) in evidence.pairs.items()
-                   if cos >= t.similar and a not in in_near and b not in in_near and allowed(a, b)]
-        similar_clusters = _clusters(similar, evidence.vectors, t.similar)
+        similar_edges = [(a, b) for (a, b), (cos, agr) in evidence.pairs.items()
+                         if cos >= t.similar and a not in in_near and b not in in_near]
+        similar_clusters = [c for comp in _components(similar_edges)
+                            for c in average_linkage(comp, cosine, t.similar)]
         in_similar = {n for c in similar_clusters for n in c}
 
         files = self.library.store.images_by_hash(h)
@@ -121,32 +144,13 @@ class GroupFinder:
         return Group(kind, members)
 
 
-def _drop_bridges(edges: list[tuple[int, int, float]], sure: float) -> list[tuple[int, int, float]]:
-    """Drops a weak edge that links two photos which each have other matches but share none.
-
-    Copies of one photo match each other in many ways, so a weak edge inside a
-    group sits in a triangle. A weak edge whose ends both belong to different
-    circles of matches is what chains two groups of unrelated photos together.
-    A lone pair (a photo and its only copy) keeps its edge."""
+def _components(edges: list[tuple[int, int]]) -> list[list[int]]:
     neighbours: dict[int, set[int]] = defaultdict(set)
-    for a, b, _ in edges:
+    for a, b in edges:
         neighbours[a].add(b)
         neighbours[b].add(a)
-
-    def bridge(a: int, b: int) -> bool:
-        return len(neighbours[a]) > 1 and len(neighbours[b]) > 1 and not (neighbours[a] & neighbours[b])
-
-    return [(a, b, w) for a, b, w in edges if w >= sure or not bridge(a, b)]
-
-
-def _clusters(edges: list[tuple[int, int, float]], vectors: np.ndarray, floor: float) -> list[list[int]]:
-    """Coherent connected components whole; the others split into stars."""
-    neighbours: dict[int, dict[int, float]] = defaultdict(dict)
-    for a, b, w in edges:
-        neighbours[a][b] = w
-        neighbours[b][a] = w
-    clusters = []
     seen: set[int] = set()
+    found = []
     for start in sorted(neighbours):
         if start in seen:
             continue
@@ -155,44 +159,39 @@ def _clusters(edges: list[tuple[int, int, float]], vectors: np.ndarray, floor: f
         while frontier:
             node = frontier.pop()
             component.append(node)
-            for n in neighbours[node]:
-                if n not in seen:
-                    seen.add(n)
-                    frontier.append(n)
-        component.sort()
-        members = vectors[component]
-        if (members @ members.T).min() >= floor:
-            clusters.append(component)
-        else:
-            part = set(component)
-            clusters += _star_clusters({n: {m: w for m, w in neighbours[n].items() if m in part} for n in component},
-                                       vectors, floor)
-    return clusters
+            for n in neighbours[node] - seen:
+                seen.add(n)
+                frontier.append(n)
+        found.append(sorted(component))
+    return found
 
 
-def _star_clusters(neighbours: dict[int, dict[int, float]], vectors: np.ndarray, join_floor: float) -> list[list[int]]:
-    order = sorted(neighbours, key=lambda n: (-len(neighbours[n]), -sum(neighbours[n].values()), n))
-    owner: dict[int, int] = {}
-    clusters: dict[int, list[int]] = {}
-    for centre in order:
-        if centre in owner:
-            continue
-        members = [centre] + sorted(n for n in neighbours[centre] if n not in owner)
-        if len(members) < 2:
-            continue
-        clusters[centre] = members
-        for n in members:
-            owner[n] = centre
-    # leftovers whose neighbours were all taken: join the best-matching member's star if close to its centre
-    for node in order:
-        if node in owner:
-            continue
-        best = max((w, n) for n, w in neighbours[node].items() if n in owner) if any(
-            n in owner for n in neighbours[node]) else None
-        if best is None:
-            continue
-        centre = owner[best[1]]
-        if float(vectors[node] @ vectors[centre]) >= join_floor:
-            clusters[centre].append(node)
-            owner[node] = centre
-    return list(clusters.values())
+def average_linkage(nodes: list[int], score: Callable[[int, int], float], threshold: float) -> list[list[int]]:
+    """Merges the closest clusters while their mean pairwise score stays at or above `threshold`.
+
+    The mean over all cross pairs is what stops chaining: two groups of copies
+    joined by one or two weak matches have a mean near zero."""
+    clusters = [[n] for n in nodes]
+    pair = {(a, b): score(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]}
+    # link[i][j]: sum of scores between clusters i and j (means need sums and sizes)
+    link = {i: {j: pair[(min(a, b), max(a, b))] for j, b in enumerate(nodes) if j != i} for i, a in enumerate(nodes)}
+    alive = set(range(len(nodes)))
+    while len(alive) > 1:
+        best, best_pair = threshold, None
+        for i in sorted(alive):
+            for j in sorted(alive):
+                if j <= i:
+                    continue
+                mean = link[i][j] / (len(clusters[i]) * len(clusters[j]))
+                if mean >= best and (best_pair is None or mean > best):
+                    best, best_pair = mean, (i, j)
+        if best_pair is None:
+            break
+        i, j = best_pair
+        clusters[i] += clusters[j]
+        alive.discard(j)
+        for k in alive:
+            if k != i:
+                link[i][k] += link[j][k]
+                link[k][i] = link[i][k]
+    return [sorted(clusters[i]) for i in sorted(alive) if len(clusters[i]) > 1]

@@ -16,7 +16,7 @@ from simgui.core.embed import PATCH_SCALE
 GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
-HYPOTHESES = 64
+HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
 
 
@@ -24,22 +24,24 @@ def as_unit_tokens(patches: np.ndarray) -> np.ndarray:
     return patches.astype(np.float32) / PATCH_SCALE
 
 
-def geometric_agreement(a: np.ndarray, b: np.ndarray, seed: int = 0) -> float:
-    """Share (0..1) of A's patches whose match in B fits the best scale+shift; `a`, `b` are unit tokens [256, P]."""
+def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Share (0..1) of A's patches whose match in B fits the best scale+shift; `a`, `b` are unit tokens [256, P].
+
+    Deterministic: the same two photos in the same order always get the same score."""
     sim = a @ b.T
     a_to_b = sim.argmax(1)
     b_to_a = sim.argmax(0)
     mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
     best = sim[mutual, a_to_b[mutual]]
     runner_up = np.partition(sim[mutual], -2, axis=1)[:, -2]
-    mutual = mutual[(best > MIN_TOKEN_SIMILARITY) & (best - runner_up >= DISTINCT_MARGIN)]
+    keep = (best > MIN_TOKEN_SIMILARITY) & (best - runner_up >= DISTINCT_MARGIN)
+    mutual, best = mutual[keep], best[keep]
     if len(mutual) < 3:
         return 0.0
     pa, pb = _CELLS[mutual], _CELLS[a_to_b[mutual]]
-    # each hypothesis: two matches fix a scale and a shift (seeded, so a pair always scores the same)
-    rng = np.random.default_rng(seed)
-    first = rng.integers(0, len(mutual), HYPOTHESES)
-    second = rng.integers(0, len(mutual), HYPOTHESES)
+    strongest = np.argsort(-best, kind="stable")[:HYPOTHESIS_MATCHES]
+    first, second = np.triu_indices(len(strongest), 1)
+    first, second = strongest[first], strongest[second]
     span_a = np.linalg.norm(pa[first] - pa[second], axis=1)
     span_b = np.linalg.norm(pb[first] - pb[second], axis=1)
     ok = span_a > 0
