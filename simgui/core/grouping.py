@@ -8,7 +8,8 @@ member is directly a copy of one photo. A leftover photo joins a star only if
 it matches a member and also passes the candidate bar against the centre.
 
 Nodes are distinct contents (content hashes); each expands to every file
-holding those bytes.
+holding those bytes. Files with identical bytes also form an `exact` group of
+their own, so they can show up in a near or similar group as well.
 """
 from __future__ import annotations
 
@@ -118,17 +119,13 @@ class GroupFinder:
                          if cos >= t.similar and a not in in_near and b not in in_near]
         similar_clusters = [c for comp in _components(similar_edges)
                             for c in average_linkage(comp, cosine, t.similar)]
-        in_similar = {n for c in similar_clusters for n in c}
 
         files = self.library.store.images_by_hash(h)
-        groups = [self._group("near", c, evidence, files) for c in near_clusters]
-        groups += [self._group("exact", [n], evidence, files) for n in range(len(h))
-                   if n not in in_near and n not in in_similar and len(files.get(h[n], [])) > 1]
+        # identical bytes always get their own group, even inside a near group: that is what a
+        # one-click "resolve exact copies" acts on, with no judgement of the model involved
+        groups = [self._group("exact", [n], evidence, files) for n in range(len(h)) if len(files.get(h[n], [])) > 1]
+        groups += [self._group("near", c, evidence, files) for c in near_clusters]
         groups += [self._group("similar", c, evidence, files) for c in similar_clusters]
-        groups = [g for g in groups if len(g.members) > 1]
-        for g in groups:
-            if g.kind != "exact" and len({m.image.content_hash for m in g.members}) == 1:
-                g.kind = "exact"
         return groups
 
     def _group(self, kind: str, nodes: list[int], evidence: PairEvidence, files: dict) -> Group:

@@ -1,0 +1,31 @@
+"""The desktop app's entry point: arguments, QApplication, main window."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from simgui import __version__
+from simgui.core.config import default_library_dir
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="simgui", description="Find duplicate and similar photos.")
+    parser.add_argument("--version", action="version", version=f"simgui {__version__}")
+    parser.add_argument("--library", type=Path, default=None,
+                        help="library folder (default: $SIMGUI_LIBRARY or the per-user data folder)")
+    return parser.parse_args(argv)
+
+
+def run(argv: list[str]) -> int:
+    args = parse_args(argv)
+    from PySide6.QtWidgets import QApplication
+
+    from simgui.gui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("simgui")
+    app.setOrganizationName("simgui")
+    window = MainWindow(args.library or default_library_dir())
+    window.show()
+    return app.exec()

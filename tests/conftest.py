@@ -1,0 +1,74 @@
+"""Shared fixtures: real photos, real edited copies, real library folders."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageOps
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+DATA = Path(__file__).parent / "data"
+PHOTOS = sorted(DATA.glob("*.jpg"))
+
+
+def photo(name: str) -> Path:
+    return DATA / f"{name}.jpg"
+
+
+def save_edit(source: Path, target: Path, edit: str) -> Path:
+    """Writes one edited copy of `source`; the edits are the ones users' libraries are full of."""
+    img = Image.open(source).convert("RGB")
+    w, h = img.size
+    if edit == "downscale":
+        img.resize((w // 3, h // 3), Image.BILINEAR).save(target, quality=85)
+    elif edit == "recompress":
+        img.save(target, quality=20)
+    elif edit == "crop":
+        img.crop((int(w * 0.12), int(h * 0.1), int(w * 0.9), int(h * 0.85))).save(target, quality=90)
+    elif edit == "grayscale":
+        ImageOps.grayscale(img).save(target, quality=90)
+    elif edit == "letterbox":
+        canvas = Image.new("RGB", (w, int(h * 1.6)), (0, 0, 0))
+        canvas.paste(img, (0, int(h * 0.3)))
+        canvas.save(target, quality=90)
+    elif edit == "exif_rotation":
+        exif = Image.Exif()
+        exif[0x0112] = 6  # stored rotated; viewers turn it back upright
+        img.transpose(Image.ROTATE_90).save(target, quality=90, exif=exif.tobytes())
+    elif edit == "webp":
+        img.save(target.with_suffix(".webp"), quality=60)
+        return target.with_suffix(".webp")
+    else:
+        raise ValueError(edit)
+    return target
+
+
+@pytest.fixture
+def photo_folder(tmp_path: Path) -> Path:
+    """Five distinct photos, each with two edited copies: 15 files, 5 true duplicate groups."""
+    folder = tmp_path / "photos"
+    (folder / "edits").mkdir(parents=True)
+    for n, source in enumerate(PHOTOS):
+        shutil.copy(source, folder / source.name)
+        edits = [("downscale", "crop"), ("recompress", "exif_rotation"), ("grayscale", "letterbox"),
+                 ("crop", "webp"), ("letterbox", "downscale")][n]
+        for edit in edits:
+            save_edit(source, folder / "edits" / f"{source.stem}_{edit}.jpg", edit)
+    return folder
+
+
+@pytest.fixture
+def library_dir(tmp_path: Path) -> Path:
+    return tmp_path / "library"
+
+
+def stem_of(path: str) -> str:
+    """Which source photo a file was made from: the part of its name before the edit."""
+    name = Path(path).stem
+    for source in PHOTOS:
+        if name == source.stem or name.startswith(source.stem + "_"):
+            return source.stem
+    raise ValueError(path)

@@ -1,0 +1,91 @@
+"""simgui-cli end to end, in real subprocesses, exactly as scripts call it."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import photo, save_edit, stem_of
+
+
+def cli(library, *args, check=True):
+    result = subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), *args],
+                            capture_output=True, text=True, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr}")
+    return result
+
+
+@pytest.fixture
+def indexed(photo_folder, library_dir):
+    run = cli(library_dir, "index", str(photo_folder))
+    assert "indexed 15/15" in run.stderr  # progress goes to stderr
+    return library_dir
+
+
+def test_stats_groups_query_compare(indexed, photo_folder, tmp_path):
+    stats = json.loads(cli(indexed, "stats", "--json").stdout)
+    assert stats["images"] == 15 and stats["skipped"] == 0
+
+    groups = json.loads(cli(indexed, "groups", "--json").stdout)["groups"]
+    near = [g for g in groups if g["kind"] == "near"]
+    assert len(near) == 5
+    for g in near:
+        paths = [m["path"] for m in g["members"]]
+        assert all(os.path.isabs(p) for p in paths) and len({stem_of(p) for p in paths}) == 1
+        assert sum(m["keeper"] for m in g["members"]) == 1
+        assert all(0.0 <= m["score"] <= 1.0 for m in g["members"])
+
+    # queries need not be in the library: fresh edits made outside it, several at once
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    queries = [save_edit(photo("chelsea"), outside / "q1.jpg", "grayscale"),
+               save_edit(photo("rocket"), outside / "q2.jpg", "crop")]
+    answers = json.loads(cli(indexed, "query", *map(str, queries), "--top", "3", "--json").stdout)
+    assert [a["query"] for a in answers] == [str(q) for q in queries]
+    assert stem_of(answers[0]["results"][0]["path"]) == "chelsea"
+    assert stem_of(answers[1]["results"][0]["path"]) == "rocket"
+    assert len(answers[0]["results"]) == 3
+    scores = [r["score"] for r in answers[0]["results"] if r["verdict"] == answers[0]["results"][0]["verdict"]]
+    assert scores == sorted(scores, reverse=True)
+
+    same = json.loads(cli(indexed, "compare", str(photo("coffee")), str(photo_folder / "coffee.jpg"), "--json").stdout)
+    assert same["verdict"] == "exact" and same["score"] == 1.0
+    near = json.loads(cli(indexed, "compare", str(photo("coffee")), str(queries[0]), "--json").stdout)
+    assert near["verdict"] in ("similar", "different")
+    downscaled = save_edit(photo("rocket"), outside / "small.jpg", "downscale")
+    copy = json.loads(cli(indexed, "compare", str(photo("rocket")), str(downscaled), "--json").stdout)
+    assert copy["verdict"] == "near"
+    # a 42 % crop of a mostly black night photo: on its own, the patch grid no longer lines up
+    cropped = json.loads(cli(indexed, "compare", str(photo("rocket")), str(queries[1]), "--json").stdout)
+    assert cropped["verdict"] in ("near", "similar")
+
+    human = cli(indexed, "groups").stdout
+    assert "group 1" in human and "keep" in human
+
+
+def test_skipped_listing_and_bad_query(library_dir, tmp_path):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(100))
+    (folder / "ok.jpg").write_bytes(photo("coffee").read_bytes())
+    cli(library_dir, "index", str(folder))
+    skipped = json.loads(cli(library_dir, "skipped", "--json").stdout)["skipped"]
+    assert [s["path"] for s in skipped] == [str(folder / "broken.jpg")] and skipped[0]["reason"]
+    bad = cli(library_dir, "query", str(folder / "broken.jpg"), "--json", check=False)
+    assert bad.returncode == 1 and json.loads(bad.stdout)[0]["error"]
+
+
+def test_clear_errors(library_dir, tmp_path):
+    missing = cli(library_dir, "index", str(tmp_path / "nope"), check=False)
+    assert missing.returncode == 1 and "not a folder" in missing.stderr
+    empty = cli(library_dir, "index", check=False)
+    assert empty.returncode == 1 and "no folders" in empty.stderr
+
+
+def test_library_from_environment(photo_folder, tmp_path):
+    env = {**os.environ, "SIMGUI_LIBRARY": str(tmp_path / "envlib")}
+    subprocess.run([sys.executable, "-m", "simgui.cli", "index", str(photo_folder)], env=env, check=True,
+                   capture_output=True)
+    assert (tmp_path / "envlib" / "library.db").exists()

@@ -1,0 +1,67 @@
+import json
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import photo, save_edit
+from simgui.core.decode import decode_file
+from simgui.core.embed import EmbeddingModel, ModelError, model_folder, trim_uniform_border
+from simgui.core.verify import as_unit_tokens, geometric_agreement
+
+
+@pytest.fixture(scope="module")
+def model():
+    return EmbeddingModel()
+
+
+def embed_files(model, paths):
+    return model.embed([decode_file(str(p)).picture for p in paths])
+
+
+def test_vectors_are_unit_length_and_patches_int8(model):
+    emb = embed_files(model, [photo("chelsea"), photo("coffee")])
+    assert emb.vectors.shape == (2, model.dim)
+    np.testing.assert_allclose(np.linalg.norm(emb.vectors, axis=1), 1.0, atol=1e-4)
+    assert emb.patches.dtype == np.int8 and emb.patches.shape == (2, 256, 32)
+
+
+@pytest.mark.parametrize("edit", ["downscale", "recompress", "crop", "grayscale", "letterbox", "exif_rotation"])
+def test_edited_copy_is_closer_than_any_other_photo(model, tmp_path, edit):
+    copy = save_edit(photo("astronaut"), tmp_path / "copy.jpg", edit)
+    others = [photo(n) for n in ("chelsea", "coffee", "rocket", "hubble_deep_field")]
+    emb = embed_files(model, [photo("astronaut"), copy, *others])
+    copy_score = emb.vectors[0] @ emb.vectors[1]
+    assert copy_score > max(emb.vectors[0] @ emb.vectors[i] for i in range(2, 6))
+    tokens = as_unit_tokens(emb.patches)
+    copy_agreement = geometric_agreement(tokens[0], tokens[1])
+    assert copy_agreement > max(geometric_agreement(tokens[0], tokens[i]) for i in range(2, 6))
+
+
+def test_agreement_is_deterministic(model, tmp_path):
+    copy = save_edit(photo("coffee"), tmp_path / "c.jpg", "crop")
+    tokens = as_unit_tokens(embed_files(model, [photo("coffee"), copy]).patches)
+    assert geometric_agreement(tokens[0], tokens[1]) == geometric_agreement(tokens[0], tokens[1])
+
+
+def test_letterbox_bars_are_trimmed():
+    img = Image.open(photo("rocket")).convert("RGB")
+    framed = Image.new("RGB", (img.width, img.height * 3), (0, 0, 0))
+    framed.paste(img, (0, img.height))
+    assert trim_uniform_border(framed).size == img.size
+
+
+def test_damaged_model_file_is_refused(tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(model_folder(), folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["sha256"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelError, match="damaged"):
+        EmbeddingModel(folder)
+
+
+def test_missing_model_is_refused(tmp_path):
+    with pytest.raises(ModelError, match="not found"):
+        EmbeddingModel(tmp_path)

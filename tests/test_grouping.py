@@ -1,0 +1,62 @@
+from conftest import stem_of
+from simgui.core.grouping import average_linkage, keeper_order
+from simgui.core.library import Library
+from simgui.core.store import ImageRecord
+
+
+def test_average_linkage_does_not_chain_two_groups_through_one_weak_match():
+    # 0,1,2 are copies of one photo; 3,4,5 of another; 2~3 is one weak, false match
+    strong = {(0, 1), (0, 2), (1, 2), (3, 4), (3, 5), (4, 5)}
+    weak = {(2, 3)}
+
+    def score(a, b):
+        return 0.5 if (a, b) in strong else 0.08 if (a, b) in weak else 0.0
+    assert average_linkage(list(range(6)), score, 0.07) == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_average_linkage_keeps_a_copy_that_matches_most_of_its_group():
+    scores = {(0, 1): 0.6, (0, 2): 0.3, (1, 2): 0.05}
+    assert average_linkage([0, 1, 2], lambda a, b: scores[(a, b)], 0.07) == [[0, 1, 2]]
+
+
+def _image(path, w, h, size, captured=None):
+    return ImageRecord(1, path, 1, size, 0, "h", 0, w, h, "JPEG", captured, None)
+
+
+def test_keeper_is_largest_then_biggest_file_then_oldest():
+    small = _image("/a", 100, 100, 999)
+    large = _image("/b", 200, 200, 10)
+    assert sorted([small, large], key=keeper_order)[0] is large
+    old = _image("/c", 200, 200, 10, "2001-01-01T00:00:00")
+    assert sorted([large, old], key=keeper_order)[0] is old
+    bigger_file = _image("/d", 200, 200, 11)
+    assert sorted([old, bigger_file], key=keeper_order)[0] is bigger_file
+
+
+def test_library_groups_each_photo_with_its_copies(photo_folder, library_dir):
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    groups = [g for g in library.groups() if g.kind in ("exact", "near")]
+    library.close()
+    found = sorted(sorted(m.image.path for m in g.members) for g in groups)
+    assert len(found) == 5
+    for members in found:
+        assert len(members) == 3
+        assert len({stem_of(p) for p in members}) == 1  # nothing wrongly grouped
+    for g in groups:
+        keeper = g.keeper.image
+        assert all(keeper.width * keeper.height >= m.image.width * m.image.height for m in g.members)
+
+
+def test_not_duplicates_decision_splits_a_group(photo_folder, library_dir):
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    group = next(g for g in library.groups() if stem_of(g.members[0].image.path) == "coffee")
+    keeper = group.keeper.image
+    for m in group.members[1:]:
+        library.store.add_decision("not_duplicate", keeper.content_hash, m.image.content_hash)
+    with_keeper = [g for g in library.groups() if any(m.image.path == keeper.path for m in g.members)]
+    library.close()
+    assert with_keeper == []  # the photo never comes back grouped with what the user set apart

@@ -1,0 +1,99 @@
+import numpy as np
+import pytest
+
+from simgui.core.index import VectorIndex
+from simgui.core.store import LibraryStore, NewImage
+
+MODEL = "test-model"
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = LibraryStore(tmp_path / "library.db")
+    yield s
+    s.close()
+
+
+def unit(rng, n, dim=8):
+    v = rng.standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_wal_mode_and_integrity(store):
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.integrity_ok()
+
+
+def test_images_embeddings_and_orphans(store):
+    root = store.add_root("/photos")
+    assert store.add_root("/photos") == root
+    with store.transaction():
+        labels = store.save_embeddings(MODEL, ["h1", "h2"], unit(np.random.default_rng(0), 2),
+                                       np.zeros((2, 256, 32), np.int8))
+        store.save_images([NewImage("/photos/a.jpg", root, 10, 1, "h1", width=4, height=3),
+                           NewImage("/photos/b.jpg", root, 10, 1, "h1", width=4, height=3),
+                           NewImage("/photos/bad.jpg", root, 3, 1, error="empty file")])
+    assert store.counts() == {"images": 2, "skipped": 1, "unique": 1, "roots": 1}
+    assert [r.path for r in store.images_by_hash(["h1"])["h1"]] == ["/photos/a.jpg", "/photos/b.jpg"]
+    assert store.orphan_embeddings() == [labels[1]]  # nobody holds h2
+    assert [r.path for r in store.skipped()] == ["/photos/bad.jpg"]
+    # the same content saved again keeps its label
+    with store.transaction():
+        again = store.save_embeddings(MODEL, ["h1"], unit(np.random.default_rng(1), 1), np.zeros((1, 256, 32), np.int8))
+    assert again == labels[:1]
+
+
+def test_transaction_rolls_back_on_error(store):
+    root = store.add_root("/photos")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.save_images([NewImage("/photos/a.jpg", root, 1, 1, "h")])
+            raise RuntimeError("crash mid-batch")
+    assert store.counts()["images"] == 0
+
+
+def test_decisions_are_unordered_pairs(store):
+    store.add_decision("not_duplicate", "b", "a")
+    assert store.decisions("not_duplicate") == {("a", "b")}
+
+
+def source_for(labels, vectors):
+    table = dict(zip(labels, vectors))
+
+    def source(wanted):
+        keys = sorted(table) if wanted is None else list(wanted)
+        return np.array(keys), np.stack([table[k] for k in keys]) if keys else np.zeros((0, 8), np.float32)
+    return source
+
+
+def test_index_search_remove_save_reload(tmp_path):
+    rng = np.random.default_rng(3)
+    vectors = unit(rng, 50)
+    labels = list(range(1, 51))
+    path = tmp_path / "v.hnsw"
+    index = VectorIndex.open(path, 8, labels, source_for(labels, vectors))
+    assert index.rebuilt and len(index) == 50
+    found, sims = index.search(vectors[:3], 1)
+    assert found[:, 0].tolist() == [1, 2, 3] and np.allclose(sims[:, 0], 1.0, atol=1e-4)
+    index.remove([1])
+    index.save()
+    # SQLite lost label 2 and gained 51 while the file was saved: reopening reconciles both ways
+    extra = unit(rng, 1)
+    live = [l for l in labels if l not in (1, 2)] + [51]
+    table_labels, table_vectors = labels + [51], np.vstack([vectors, extra])
+    reopened = VectorIndex.open(path, 8, live, source_for(table_labels, table_vectors))
+    assert not reopened.rebuilt and len(reopened) == 49
+    found, _ = reopened.search(np.vstack([vectors[:2], extra]), 1)
+    assert found[0, 0] not in (1, 2) and found[1, 0] not in (1, 2) and found[2, 0] == 51
+
+
+def test_truncated_index_is_rebuilt(tmp_path):
+    rng = np.random.default_rng(4)
+    vectors = unit(rng, 20)
+    labels = list(range(1, 21))
+    path = tmp_path / "v.hnsw"
+    VectorIndex.open(path, 8, labels, source_for(labels, vectors)).save()
+    path.write_bytes(path.read_bytes()[:100])
+    index = VectorIndex.open(path, 8, labels, source_for(labels, vectors))
+    assert index.rebuilt
+    assert index.search(vectors[5], 1)[0][0, 0] == 6
