@@ -159,7 +159,7 @@ def sweep(data: Path, truth: dict) -> None:
     loose = replace(DEFAULT_THRESHOLDS, candidate=0.4, neighbours=24)
     evidence = GroupFinder(library, loose).evidence()
     for similar in (0.8,):
-        for agreement in (0.04, 0.05, 0.06, 0.07, 0.08, 0.09, 0.1):
+        for agreement in (0.05, 0.06, 0.07, 0.08, 0.09):
             t = replace(DEFAULT_THRESHOLDS, similar=similar, near_agreement=agreement)
             groups = GroupFinder(library, t).find(evidence)
             pairs = groups_to_pairs([[m.image.path for m in g.members] for g in groups if g.kind != "similar"])

@@ -114,7 +114,8 @@ def cmd_query(library: Library, args) -> int:
     answers = library.query(args.images, args.top)
     failed = [path for path, result in answers if isinstance(result, str)]
     if args.json:
-        _print_json([{"query": path, "results": [{"path": m.image.path, "score": m.score, "verdict": m.verdict}
+        _print_json([{"query": path, "results": [{"path": m.image.path, "score": m.score, "verdict": m.verdict,
+                                                   "agreement": m.agreement}
                                                   for m in result]}
                      if not isinstance(result, str) else {"query": path, "results": [], "error": result}
                      for path, result in answers])

