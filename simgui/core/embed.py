@@ -1,7 +1,6 @@
 """The vision model: pictures in, a global vector and patch tokens out."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from simgui.core.hashes import file_sha256
 
 PATCH_SCALE = 127.0  # patch tokens are unit vectors stored as int8
 
@@ -30,14 +31,6 @@ def model_folder() -> Path:
     if override:
         return Path(override)
     return Path(str(resources.files("simgui.models")))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def trim_uniform_border(picture: Image.Image, flatness: float = 4.0) -> Image.Image:
@@ -75,7 +68,7 @@ class EmbeddingModel:
         model_path = folder / self.manifest["file"]
         if not model_path.exists():
             raise ModelError(f"model file {model_path} is missing: reinstall simgui")
-        actual = _sha256(model_path)
+        actual = file_sha256(model_path)
         if actual != self.manifest["sha256"]:
             raise ModelError(f"model file {model_path} is damaged (sha256 {actual[:12]}..., "
                              f"expected {self.manifest['sha256'][:12]}...): reinstall simgui")

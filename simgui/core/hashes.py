@@ -14,6 +14,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def file_sha256(path) -> str:
+    """Streams a file through SHA-256 (the model file is checked against its manifest this way)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def difference_hash(picture: Image.Image) -> int:
     """64-bit dHash as a signed integer (SQLite's INTEGER is signed 64-bit)."""
     small = np.asarray(picture.convert("L").resize((9, 8), Image.BILINEAR), dtype=np.int16)
