@@ -53,6 +53,8 @@ def test_stats_groups_query_compare(indexed, photo_folder, tmp_path):
 
     same = json.loads(cli(indexed, "compare", str(photo("coffee")), str(photo_folder / "coffee.jpg"), "--json").stdout)
     assert same["verdict"] == "exact" and same["score"] == 1.0
+    in_library = json.loads(cli(indexed, "query", str(photo("coffee")), "--top", "1", "--json").stdout)[0]
+    assert in_library["results"][0]["verdict"] == "exact" and in_library["results"][0]["score"] == 1.0
     near = json.loads(cli(indexed, "compare", str(photo("coffee")), str(queries[0]), "--json").stdout)
     assert near["verdict"] in ("similar", "different")
     downscaled = save_edit(photo("rocket"), outside / "small.jpg", "downscale")

@@ -159,6 +159,8 @@ class Library:
                 continue
             agreement = geometric_agreement(query_tokens, as_unit_tokens(patches[int(label)]))
             verdict = "exact" if content == query_hash else self._verdict(float(score), agreement)
+            if verdict == "exact":
+                score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
             tier = ("exact", "near", "similar", "different").index(verdict)
             for image in files.get(content, []):
                 ranked.append((tier, -(agreement + float(score)), image.path,
