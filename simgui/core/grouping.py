@@ -71,8 +71,10 @@ class GroupFinder:
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
         labels, vectors, hashes = store.vectors(model_id, self.library.dim)
-        # rows in content order, so groups do not depend on the order files were indexed in
-        order = sorted(range(len(hashes)), key=hashes.__getitem__)
+        # rows in content order, so groups do not depend on the order files were indexed in; contents
+        # that only the trash holds are left out
+        live = store.hashes_with_files()
+        order = sorted((i for i in range(len(hashes)) if hashes[i] in live), key=hashes.__getitem__)
         labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
         row_of = {int(l): i for i, l in enumerate(labels)}
         pairs: dict[tuple[int, int], tuple[float, float]] = {}
@@ -82,7 +84,7 @@ class GroupFinder:
             found, sims = self.library.index.search(vectors, self.thresholds.neighbours + 1)
             candidates = set()
             for i in range(len(labels)):
-                for label, sim in zip(found[i], sims[i]):
+                for label, sim in zip(found[i], sims[i]):  # labels of trashed contents have no row
                     j = row_of.get(int(label))
                     if j is not None and j != i and sim >= self.thresholds.candidate:
                         candidates.add((min(i, j), max(i, j)))

@@ -111,6 +111,25 @@ class Library:
                cancel: threading.Event | None = None) -> IndexReport:
         return Indexer(self, progress, cancel).run()
 
+    def forget(self, paths: list[str], keep_vectors: bool = False) -> None:
+        """Drops files the app itself moved away; with keep_vectors, an undo needs no model run."""
+        images = [self.store.image_by_path(p) for p in paths]
+        images = [i for i in images if i is not None]
+        with self.store.transaction():
+            if keep_vectors:
+                self.store.mark_trashed(images)
+            else:
+                self.store.delete_images(i.id for i in images)
+        if not keep_vectors:
+            self.drop_orphan_vectors()
+
+    def drop_orphan_vectors(self) -> None:
+        orphans = self.store.orphan_embeddings()
+        if orphans:
+            with self.store.transaction():
+                self.store.delete_embeddings(orphans)
+            self.index.remove(orphans)
+
     def groups(self, thresholds: Thresholds | None = None) -> list[Group]:
         return GroupFinder(self, thresholds or self.thresholds).find()
 

@@ -114,7 +114,7 @@ class Indexer:
             with self.store.transaction():
                 self.store.delete_images(gone)
             report.removed = len(gone)
-        self._drop_orphans()
+        self.library.drop_orphan_vectors()
         self.library.index.save()
         report.seconds = time.monotonic() - started
         return report
@@ -195,10 +195,3 @@ class Indexer:
                 t = twins[0]
                 record.perceptual_hash, record.width, record.height = t.perceptual_hash, t.width, t.height
                 record.format, record.captured_at = t.format, t.captured_at
-
-    def _drop_orphans(self) -> None:
-        orphans = self.store.orphan_embeddings()
-        if orphans:
-            with self.store.transaction():
-                self.store.delete_embeddings(orphans)
-            self.library.index.remove(orphans)

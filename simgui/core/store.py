@@ -46,6 +46,10 @@ CREATE TABLE IF NOT EXISTS embeddings (
     patches BLOB NOT NULL,
     UNIQUE (content_hash, model)
 );
+CREATE TABLE IF NOT EXISTS trashed (
+    path TEXT PRIMARY KEY,
+    content_hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -189,10 +193,24 @@ class LibraryStore:
         return labels
 
     def orphan_embeddings(self) -> list[int]:
-        """Embeddings whose content no image holds any more (all copies deleted)."""
+        """Embeddings whose content no image holds any more, and no file in the trash either."""
         return [row[0] for row in self.db.execute(
             "SELECT e.id FROM embeddings e WHERE NOT EXISTS "
-            "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL)")]
+            "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL) "
+            "AND NOT EXISTS (SELECT 1 FROM trashed t WHERE t.content_hash = e.content_hash)")]
+
+    def mark_trashed(self, images: Iterable[ImageRecord]) -> None:
+        """The files moved to the trash: their rows go, their vectors stay for an undo."""
+        images = list(images)
+        self.db.executemany("INSERT OR REPLACE INTO trashed (path, content_hash) VALUES (?, ?)",
+                            [(i.path, i.content_hash) for i in images])
+        self.delete_images(i.id for i in images)
+
+    def unmark_trashed(self, paths: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM trashed WHERE path = ?", [(p,) for p in paths])
+
+    def hashes_with_files(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT DISTINCT content_hash FROM images WHERE content_hash IS NOT NULL")}
 
     def delete_embeddings(self, labels: Iterable[int]) -> None:
         self.db.executemany("DELETE FROM embeddings WHERE id = ?", [(i,) for i in labels])

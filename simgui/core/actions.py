@@ -1,0 +1,135 @@
+"""Delete, merge and undo: files go to a trash inside their own root, through the journal.
+
+The trash is `<root>/.simgui-trash/<action id>/<path inside the root>`: on the
+same file system as the photo, so a move is one atomic rename, and the scan
+never sees it (dot folders are skipped). Nothing outside the library's roots
+is touched, symbolic links are never moved, and a file that changed since the
+user saw it (size, mtime or content) is left alone with a message.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from simgui.core.decode import DecodeError, read_image_bytes
+from simgui.core.grouping import Group
+from simgui.core.hashes import content_hash
+from simgui.core.journal import ActionRecord, MoveJournal
+from simgui.core.store import ImageRecord
+
+TRASH_FOLDER = ".simgui-trash"
+JOURNAL_FILE = "journal.db"
+
+
+@dataclass
+class ActionOutcome:
+    action_id: int | None
+    moved: list[str] = field(default_factory=list)
+    refused: dict[str, str] = field(default_factory=dict)  # path -> why it was left alone
+
+
+class FileActions:
+    def __init__(self, library):
+        self.library = library
+        self.journal = MoveJournal(library.folder / JOURNAL_FILE)
+        self.journal.recover()  # a crash mid-action is settled before anything else happens
+
+    def close(self) -> None:
+        self.journal.close()
+
+    def history(self, limit: int = 50) -> list[ActionRecord]:
+        return self.journal.actions(limit)
+
+    def trash(self, images: list[ImageRecord], kind: str = "delete", label: str | None = None) -> ActionOutcome:
+        label = label or f"{kind} {len(images)} photo{'s' * (len(images) != 1)}"
+        action_id = self.journal.start_action(kind, label)
+        outcome = ActionOutcome(action_id)
+        for image in images:
+            problem = self._check(image)
+            if problem:
+                outcome.refused[image.path] = problem
+                continue
+            root = self._root_of(image.path)
+            target = _free_path(Path(root) / TRASH_FOLDER / str(action_id) / os.path.relpath(image.path, root))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            move_id = self.journal.plan(action_id, image.path, str(target))
+            try:
+                os.rename(image.path, target)
+            except OSError as exc:
+                self.journal.set_state(move_id, "cancelled")
+                outcome.refused[image.path] = f"could not move: {exc.strerror}"
+                continue
+            self.journal.set_state(move_id, "moved")
+            outcome.moved.append(image.path)
+        self.library.forget(outcome.moved, keep_vectors=True)
+        return outcome
+
+    def merge(self, group: Group) -> ActionOutcome:
+        """Keeps the group's keeper and trashes the rest (identical copies of the keeper included)."""
+        keeper = group.keeper.image
+        others = [m.image for m in group.members if m.image.path != keeper.path]
+        return self.trash(others, kind="merge", label=f"merge into {os.path.basename(keeper.path)}")
+
+    def undo(self, action_id: int | None = None) -> ActionOutcome:
+        """Puts the files of an action (the latest not yet undone, by default) back where they were."""
+        if action_id is None:
+            pending = [a for a in self.journal.actions() if not a.undone and a.moved]
+            if not pending:
+                return ActionOutcome(None)
+            action_id = pending[0].id
+        outcome = ActionOutcome(action_id)
+        for move in reversed(self.journal.moves(action_id, states=("moved",))):
+            if os.path.lexists(move.source):
+                outcome.refused[move.source] = "another file now has this name; the photo stays in the trash"
+                continue
+            self.journal.set_state(move.id, "restoring")
+            try:
+                os.makedirs(os.path.dirname(move.source), exist_ok=True)
+                os.rename(move.target, move.source)
+            except OSError as exc:
+                self.journal.set_state(move.id, "moved")
+                outcome.refused[move.source] = f"could not restore: {exc.strerror}"
+                continue
+            self.journal.set_state(move.id, "restored")
+            outcome.moved.append(move.source)
+        if not outcome.refused:
+            self.journal.mark_undone(action_id)
+        with self.library.store.transaction():
+            self.library.store.unmark_trashed(outcome.moved)
+        self.library.update()  # restored files come back through the index; their vectors were kept
+        return outcome
+
+    def _root_of(self, path: str) -> str | None:
+        real_parent = os.path.realpath(os.path.dirname(path))
+        for root in self.library.roots():
+            if real_parent == root or real_parent.startswith(root.rstrip(os.sep) + os.sep):
+                return root
+        return None
+
+    def _check(self, image: ImageRecord) -> str | None:
+        """Why this file must not be moved, or None when it is exactly what the user was shown."""
+        if self._root_of(image.path) is None:
+            return "outside the library's folders"
+        try:
+            st = os.lstat(image.path)
+        except OSError:
+            return "the file is gone"
+        if os.path.islink(image.path):
+            return "a symbolic link: simgui never moves links"
+        if st.st_size != image.size or st.st_mtime_ns != image.mtime_ns:
+            return "the file changed since it was indexed"
+        try:
+            if content_hash(read_image_bytes(image.path)) != image.content_hash:
+                return "the file's content changed since it was indexed"
+        except DecodeError as exc:
+            return str(exc)
+        return None
+
+
+def _free_path(path: Path) -> Path:
+    candidate, n = path, 1
+    while os.path.lexists(candidate):
+        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
+        n += 1
+    return candidate

@@ -1,0 +1,110 @@
+"""Trash, merge and undo on real files, through the real journal."""
+import os
+from dataclasses import replace
+
+import pytest
+
+from conftest import stem_of
+from simgui.core.actions import TRASH_FOLDER, FileActions
+from simgui.core.library import Library
+
+
+@pytest.fixture
+def library(photo_folder, library_dir):
+    lib = Library(library_dir)
+    lib.add_roots([str(photo_folder)])
+    lib.update()
+    yield lib
+    lib.close()
+
+
+def snapshot(folder):
+    """Every photo's bytes by path, trash excluded: what "nothing lost" is checked against."""
+    files = {}
+    for dirpath, dirnames, names in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb") as f:
+                files[os.path.join(dirpath, n)] = f.read()
+    return files
+
+
+def coffee_group(library):
+    return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
+
+
+def test_merge_then_undo_puts_every_file_back(library, photo_folder):
+    before = snapshot(photo_folder)
+    vectors = library.stats()["vectors"]
+    actions = FileActions(library)
+    group = coffee_group(library)
+    outcome = actions.merge(group)
+    assert len(outcome.moved) == 2 and not outcome.refused
+    for path in outcome.moved:
+        assert not os.path.exists(path)
+    trash = photo_folder / TRASH_FOLDER / str(outcome.action_id)
+    assert sum(len(files) for _, _, files in os.walk(trash)) == 2
+    assert library.stats()["images"] == 13
+    assert all(stem_of(g.members[0].image.path) != "coffee" or len(g.members) == 1 for g in library.groups())
+    assert actions.history()[0].label.startswith("merge into coffee")
+
+    undone = actions.undo()
+    assert sorted(undone.moved) == sorted(outcome.moved)
+    assert snapshot(photo_folder) == before  # same paths, same bytes
+    assert library.stats()["images"] == 15 and library.stats()["vectors"] == vectors  # no model run needed
+    assert len(coffee_group(library).members) == 3
+    assert actions.undo().action_id is None  # nothing left to undo
+    actions.close()
+
+
+def test_changed_outside_and_linked_files_are_left_alone(library, photo_folder, tmp_path):
+    actions = FileActions(library)
+    rocket = library.store.image_by_path(str(photo_folder / "rocket.jpg"))
+    with open(rocket.path, "ab") as f:
+        f.write(b"edited")
+    outside = replace(rocket, path=str(tmp_path / "elsewhere.jpg"))
+    link = photo_folder / "link.jpg"
+    os.symlink(photo_folder / "chelsea.jpg", link)
+    linked = replace(library.store.image_by_path(str(photo_folder / "chelsea.jpg")), path=str(link))
+    outcome = actions.trash([rocket, outside, linked])
+    assert outcome.moved == []
+    assert "changed" in outcome.refused[rocket.path]
+    assert "outside" in outcome.refused[outside.path]
+    assert "symbolic link" in outcome.refused[str(link)]
+    assert os.path.exists(rocket.path) and os.path.islink(link)
+    actions.close()
+
+
+def test_crash_between_journal_and_move_is_settled_at_next_start(library, photo_folder):
+    actions = FileActions(library)
+    moved_path = str(photo_folder / "chelsea.jpg")
+    kept_path = str(photo_folder / "coffee.jpg")
+    action = actions.journal.start_action("delete", "crashed delete")
+    # the process died after the rename of the first file, and before the rename of the second
+    target = photo_folder / TRASH_FOLDER / str(action) / "chelsea.jpg"
+    target.parent.mkdir(parents=True)
+    actions.journal.plan(action, moved_path, str(target))
+    os.rename(moved_path, target)
+    actions.journal.plan(action, kept_path, str(target.parent / "coffee.jpg"))
+    actions.close()
+
+    restarted = FileActions(library)  # recovery runs here
+    states = {m.source: m.state for m in restarted.journal.moves(action)}
+    assert states == {moved_path: "moved", kept_path: "cancelled"}
+    assert os.path.exists(kept_path)
+    restarted.undo(action)
+    assert os.path.exists(moved_path) and not target.exists()
+    restarted.close()
+
+
+def test_undo_never_overwrites(library, photo_folder):
+    actions = FileActions(library)
+    path = str(photo_folder / "hubble_deep_field.jpg")
+    outcome = actions.trash([library.store.image_by_path(path)])
+    with open(path, "wb") as f:
+        f.write(b"a new file with the old name")
+    undone = actions.undo(outcome.action_id)
+    assert path in undone.refused
+    with open(path, "rb") as f:
+        assert f.read() == b"a new file with the old name"
+    actions.close()
