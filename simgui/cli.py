@@ -58,14 +58,41 @@ def cmd_index(library: Library, args) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         progress.finish()
-    summary = (f"{report.scanned} files seen: {report.added} new, {report.updated} changed, {report.removed} gone, "
-               f"{report.skipped} skipped; {report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s")
-    print(summary, file=sys.stderr)
+    print(f"{report.scanned} files seen: {_report_line(report)}", file=sys.stderr)
     for root in report.offline_roots:
         print(f"folder offline, kept as it was: {root}", file=sys.stderr)
     if report.cancelled:
         print("cancelled: run index again to finish", file=sys.stderr)
         return 130
+    return 0
+
+
+def _report_line(report) -> str:
+    return (f"{report.added} new, {report.updated} changed, {report.removed} gone, {report.skipped} skipped; "
+            f"{report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s")
+
+
+def cmd_watch(library: Library, args) -> int:
+    from simgui.core.watch import LibraryWatcher
+
+    if not library.roots():
+        raise LibraryError("no folders in this library yet: simgui-cli index FOLDER")
+    stop = threading.Event()
+    handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        catch_up = library.update(ProgressLine(), stop)  # what changed while nothing was watching
+        print(f"caught up: {_report_line(catch_up)}", file=sys.stderr)
+        watcher = LibraryWatcher(library, on_update=lambda r: print(f"updated: {_report_line(r)}",
+                                                                     file=sys.stderr, flush=True))
+        watcher.start()
+        print(f"watching {len(library.roots())} folder(s); Ctrl+C to stop", file=sys.stderr, flush=True)
+        while not stop.wait(0.5):
+            pass
+        watcher.stop()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    print("stopped", file=sys.stderr)
     return 0
 
 
@@ -163,6 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=10)
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_query)
+
+    p = sub.add_parser("watch", help="keep the library up to date until Ctrl+C / SIGTERM")
+    p.set_defaults(run=cmd_watch)
 
     p = sub.add_parser("compare", help="how alike two images are")
     p.add_argument("a")

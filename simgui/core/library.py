@@ -108,8 +108,8 @@ class Library:
 
     # work ------------------------------------------------------------------
     def update(self, progress: Callable[[Progress], None] | None = None,
-               cancel: threading.Event | None = None) -> IndexReport:
-        return Indexer(self, progress, cancel).run()
+               cancel: threading.Event | None = None, wait_for_writers: bool = False) -> IndexReport:
+        return Indexer(self, progress, cancel, wait_for_writers).run()
 
     def forget(self, paths: list[str], keep_vectors: bool = False) -> None:
         """Drops files the app itself moved away; with keep_vectors, an undo needs no model run."""

@@ -24,6 +24,7 @@ from simgui.core.workers import BoundedWorkerPool, TimeoutResult
 
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
+SETTLE_SECONDS = 2.0  # a file changed this recently and unreadable is probably still being written
 
 
 @dataclass
@@ -52,6 +53,7 @@ class IndexReport:
     skipped: int = 0
     embedded: int = 0  # model runs: files whose content was new to the library
     reused: int = 0  # files whose content already had a vector (moves, copies)
+    unsettled: int = 0  # files still being written: left for a later run, not recorded as broken
     offline_roots: list[str] = field(default_factory=list)
     cancelled: bool = False
     seconds: float = 0.0
@@ -68,6 +70,7 @@ class _Work:
 class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
+    unsettled: bool = False
 
 
 def decode_threads() -> int:
@@ -77,8 +80,11 @@ def decode_threads() -> int:
 
 class Indexer:
     def __init__(self, library, progress: Callable[[Progress], None] | None = None,
-                 cancel: threading.Event | None = None):
+                 cancel: threading.Event | None = None, wait_for_writers: bool = False):
+        """wait_for_writers: the watcher's mode, where a broken file that changed a moment ago is
+        left for the next run (a camera or sync tool still writing it), not recorded as broken."""
         self.library = library
+        self.wait_for_writers = wait_for_writers
         self.store = library.store
         self.progress = progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
@@ -129,9 +135,12 @@ class Indexer:
                     outcome = _Outcome(self._skip(item, f"decoding took over {PER_FILE_SECONDS:.0f} s"))
                 elif isinstance(outcome, BaseException):
                     outcome = _Outcome(self._skip(item, f"unexpected error: {outcome!r}"))
-                batch.append(outcome)
-                if outcome.record.error:
-                    report.skipped += 1
+                if outcome.unsettled:
+                    report.unsettled += 1
+                else:
+                    batch.append(outcome)
+                    if outcome.record.error:
+                        report.skipped += 1
                 if sum(o.pixels is not None for o in batch) >= BATCH_SIZE or len(batch) >= 4 * BATCH_SIZE:
                     self._commit(batch, report)
                     batch = []
@@ -161,6 +170,8 @@ class Indexer:
                 return _Outcome(NewImage(f.path, item.root_id, len(data), f.mtime_ns, content_hash=digest))
             decoded = decode_bytes(data)
         except DecodeError as exc:
+            if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
+                return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
         record = NewImage(f.path, item.root_id, len(data), f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at)
