@@ -58,6 +58,12 @@ class IndexReport:
     cancelled: bool = False
     seconds: float = 0.0
 
+    def absorb(self, other: "IndexReport") -> None:
+        """Adds another run's counts to these (a watcher's running totals)."""
+        for name in ("scanned", "added", "updated", "removed", "skipped", "embedded", "reused", "unsettled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds += other.seconds
+
 
 @dataclass
 class _Work:

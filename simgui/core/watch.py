@@ -13,7 +13,6 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Callable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -24,15 +23,6 @@ from simgui.core.pipeline import SETTLE_SECONDS, IndexReport
 
 log = logging.getLogger(__name__)
 ROOT_CHECK_SECONDS = 10.0  # how often roots that went offline are looked for again
-
-
-@dataclass
-class WatchTotals:
-    updates: int = 0
-    embedded: int = 0
-    reused: int = 0
-    added: int = 0
-    removed: int = 0
 
 
 class _Poke(FileSystemEventHandler):
@@ -55,7 +45,8 @@ class LibraryWatcher:
         self.on_update = on_update or (lambda report: None)
         self.quiet = quiet
         self.max_wait = max_wait
-        self.totals = WatchTotals()
+        self.totals = IndexReport()  # everything the watcher's updates did, added up
+        self.updates = 0
         self._observer = Observer()
         self._watched: dict[str, object] = {}
         self._first_event: float | None = None
@@ -133,12 +124,8 @@ class LibraryWatcher:
 
     def _run_update(self) -> None:
         report = self.library.update(cancel=self._cancel, wait_for_writers=True)
-        t = self.totals
-        t.updates += 1
-        t.embedded += report.embedded
-        t.reused += report.reused
-        t.added += report.added
-        t.removed += report.removed
+        self.updates += 1
+        self.totals.absorb(report)
         if report.unsettled:
             # files still being written: look again once they have had time to settle
             threading.Timer(SETTLE_SECONDS, self.poke).start()
