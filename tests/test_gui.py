@@ -1,13 +1,66 @@
-"""The desktop window on a real Qt event loop (offscreen), real model, real files."""
+"""The desktop app on a real Qt event loop (offscreen): real model, real files, real engine thread."""
+import os
+import shutil
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+
+from conftest import PHOTOS
+from simgui.core.actions import TRASH_FOLDER
 from simgui.gui.main_window import MainWindow
 
 
-def test_add_folder_indexes_in_background(qtbot, photo_folder, library_dir):
-    window = MainWindow(library_dir)
-    qtbot.addWidget(window)
+@pytest.fixture
+def window(qtbot, library_dir):
+    w = MainWindow(library_dir, watch=False)
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
+def near_groups(window):
+    return [g for g in window.duplicates.model.groups if g.kind == "near"]
+
+
+def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     window.add_folder(str(photo_folder))
-    assert window.thread is not None  # indexing runs off the GUI thread
-    qtbot.waitUntil(lambda: window.thread is None, timeout=120_000)
-    assert window.counts.text() == "15 photos, 0 skipped"
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    assert window.counts.text() == "15 photos · 0 skipped"
     assert window.folders.item(0).text() == str(photo_folder)
-    window.close()
+
+    view = window.duplicates
+    view.tree.setFocus()
+    view.tree.setCurrentIndex(view.model.index(0, 0))
+    group = view.current_group()
+    losers = [m.image.path for m in group.members if not m.keeper]
+    qtbot.keyClick(view.tree, Qt.Key_M)
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
+    assert all(not os.path.exists(p) for p in losers)
+    assert os.path.isdir(photo_folder / TRASH_FOLDER)
+    assert window.counts.text() == f"{15 - len(losers)} photos · 0 skipped"
+
+    qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)
+    assert all(os.path.exists(p) for p in losers)
+
+
+def test_gui_thread_never_stalls_while_indexing(qtbot, window, tmp_path):
+    folder = tmp_path / "many"
+    folder.mkdir()
+    sources = [Image.open(p).convert("RGB").resize((320, 240)) for p in PHOTOS]
+    for n in range(1000):
+        img = sources[n % len(sources)].rotate(n % 360 / 10)
+        img.save(folder / f"img{n:04d}.jpg", quality=80)
+    timer, clock, gaps = QTimer(), QElapsedTimer(), []
+    clock.start()
+
+    def beat():
+        gaps.append(clock.restart())
+    timer.timeout.connect(beat)
+    timer.start(20)
+    window.add_folder(str(folder))
+    qtbot.waitUntil(lambda: window.counts.text().startswith("1000 photos"), timeout=300_000)
+    timer.stop()
+    assert len(gaps) > 100 and max(gaps[1:]) < 100, f"longest gap {max(gaps[1:])} ms"

@@ -40,8 +40,12 @@ class _Poke(FileSystemEventHandler):
 
 class LibraryWatcher:
     def __init__(self, library, on_update: Callable[[IndexReport], None] | None = None,
-                 quiet: float = 1.0, max_wait: float = 10.0):
+                 quiet: float = 1.0, max_wait: float = 10.0,
+                 run_update: Callable[[threading.Event], IndexReport] | None = None):
+        """run_update: how an update is run, given a cancel event; the desktop app passes one that
+        queues it on its engine thread, so that thread stays the only one using the library."""
         self.library = library
+        self.run_update = run_update or (lambda cancel: library.update(cancel=cancel, wait_for_writers=True))
         self.on_update = on_update or (lambda report: None)
         self.quiet = quiet
         self.max_wait = max_wait
@@ -123,7 +127,11 @@ class LibraryWatcher:
             self._run_update()
 
     def _run_update(self) -> None:
-        report = self.library.update(cancel=self._cancel, wait_for_writers=True)
+        try:
+            report = self.run_update(self._cancel)
+        except Exception:  # an update that failed is retried at the next event, the watcher goes on
+            log.exception("update failed")
+            return
         self.updates += 1
         self.totals.absorb(report)
         if report.unsettled:

@@ -1,0 +1,188 @@
+"""The Duplicates view: groups and their photos in a model/view tree (no widget per photo)."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolBar, QTreeView, QVBoxLayout, QWidget
+
+from simgui.core.grouping import Group, GroupMember
+from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
+
+GROUP_ROW = 0  # internal id of a group row; member rows carry their group's row + 1
+KINDS = ("all kinds", "exact", "near", "similar")
+
+
+def _size_text(size: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return ""
+
+
+def member_text(member: GroupMember) -> str:
+    image = member.image
+    date = datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
+    mark = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
+    return (f"{os.path.basename(image.path)}   {mark}\n{image.width}×{image.height} · {_size_text(image.size)} · {date}\n"
+            f"{os.path.dirname(image.path)}")
+
+
+class GroupsModel(QAbstractItemModel):
+    def __init__(self, thumbnails: ThumbnailCache):
+        super().__init__()
+        self.groups: list[Group] = []
+        self.thumbnails = thumbnails
+        thumbnails.changed.connect(self._thumbnail_arrived)
+        self._rows_by_hash: dict[str, list[tuple[int, int]]] = {}
+
+    def set_groups(self, groups: list[Group]) -> None:
+        self.beginResetModel()
+        self.groups = groups
+        self._rows_by_hash = {}
+        for g, group in enumerate(groups):
+            for m, member in enumerate(group.members):
+                self._rows_by_hash.setdefault(member.image.content_hash, []).append((g, m))
+        self.endResetModel()
+
+    def index(self, row: int, column: int, parent: QModelIndex = QModelIndex()) -> QModelIndex:
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, GROUP_ROW)
+        return self.createIndex(row, column, parent.row() + 1)
+
+    def parent(self, index: QModelIndex) -> QModelIndex:
+        if not index.isValid() or index.internalId() == GROUP_ROW:
+            return QModelIndex()
+        return self.createIndex(index.internalId() - 1, 0, GROUP_ROW)
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        if not parent.isValid():
+            return len(self.groups)
+        if parent.internalId() == GROUP_ROW:
+            return len(self.groups[parent.row()].members)
+        return 0
+
+    def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 1
+
+    def group_at(self, index: QModelIndex) -> Group | None:
+        if not index.isValid():
+            return None
+        row = index.row() if index.internalId() == GROUP_ROW else index.internalId() - 1
+        return self.groups[row]
+
+    def member_at(self, index: QModelIndex) -> GroupMember | None:
+        if not index.isValid() or index.internalId() == GROUP_ROW:
+            return None
+        return self.groups[index.internalId() - 1].members[index.row()]
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        member = self.member_at(index)
+        if member is None:
+            group = self.groups[index.row()]
+            if role == Qt.DisplayRole:
+                return f"{group.kind} · {len(group.members)} photos · keep {os.path.basename(group.keeper.image.path)}"
+            return None
+        if role == Qt.DisplayRole:
+            return member_text(member)
+        if role == Qt.DecorationRole:
+            return self.thumbnails.get(member.image.path, member.image.content_hash)
+        if role == Qt.ToolTipRole:
+            return member.image.path
+        return None
+
+    def _thumbnail_arrived(self, content_hash: str) -> None:
+        for g, m in self._rows_by_hash.get(content_hash, []):
+            index = self.index(m, 0, self.index(g, 0))
+            self.dataChanged.emit(index, index, [Qt.DecorationRole])
+
+
+class DuplicatesView(QWidget):
+    """Emits what the user asked for; the main window runs it on the engine thread."""
+    merge_requested = Signal(object)  # Group
+    delete_requested = Signal(list)  # [ImageRecord]
+    not_duplicates_requested = Signal(object)  # Group
+    undo_requested = Signal()
+
+    def __init__(self, thumbnails: ThumbnailCache):
+        super().__init__()
+        self.all_groups: list[Group] = []
+        self.model = GroupsModel(thumbnails)
+        self.tree = QTreeView()
+        self.tree.setModel(self.model)
+        self.tree.setHeaderHidden(True)
+        self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.tree.setSelectionMode(QTreeView.ExtendedSelection)
+        self.tree.setUniformRowHeights(False)
+        self.kind_filter = QComboBox()
+        self.kind_filter.addItems(KINDS)
+        self.kind_filter.currentIndexChanged.connect(self._apply_filter)
+        self.summary = QLabel("No duplicates found yet")
+        toolbar = QToolBar()
+        for text, shortcut, slot in (("Merge", "M", self._merge), ("Delete selected", QKeySequence.Delete, self._delete),
+                                     ("Keep this one", "K", self._keep), ("Not duplicates", "N", self._not_duplicates),
+                                     ("Undo", QKeySequence.Undo, self.undo_requested.emit)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            action.triggered.connect(slot)
+            toolbar.addAction(action)
+            self.addAction(action)
+        top = QHBoxLayout()
+        top.addWidget(toolbar)
+        top.addStretch()
+        top.addWidget(self.kind_filter)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tree)
+
+    def set_groups(self, groups: list[Group]) -> None:
+        self.all_groups = groups
+        self._apply_filter()
+
+    def _apply_filter(self) -> None:
+        kind = self.kind_filter.currentText()
+        shown = [g for g in self.all_groups if kind == KINDS[0] or g.kind == kind]
+        self.model.set_groups(shown)
+        self.tree.expandAll()
+        files = sum(len(g.members) - 1 for g in shown)
+        self.summary.setText(f"{len(shown)} groups · {files} photos could go" if shown else "No duplicates found")
+
+    def current_group(self) -> Group | None:
+        return self.model.group_at(self.tree.currentIndex())
+
+    def _merge(self) -> None:
+        group = self.current_group()
+        if group is not None:
+            self.merge_requested.emit(group)
+
+    def _delete(self) -> None:
+        chosen = [self.model.member_at(i) for i in self.tree.selectionModel().selectedIndexes()]
+        images = [m.image for m in chosen if m is not None]
+        if images:
+            self.delete_requested.emit(images)
+
+    def _keep(self) -> None:
+        index = self.tree.currentIndex()
+        member = self.model.member_at(index)
+        if member is None:
+            return
+        for m in self.model.group_at(index).members:
+            m.keeper = m is member
+        group_index = index.parent()
+        self.model.dataChanged.emit(self.model.index(0, 0, group_index),
+                                    self.model.index(self.model.rowCount(group_index) - 1, 0, group_index))
+        self.model.dataChanged.emit(group_index, group_index)
+
+    def _not_duplicates(self) -> None:
+        group = self.current_group()
+        if group is not None:
+            self.not_duplicates_requested.emit(group)
