@@ -3,12 +3,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageOps
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the app keeps its settings (window geometry...) in the user's config folder: never the tester's own
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="simgui-test-config-")
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = sorted(DATA.glob("*.jpg"))

@@ -19,8 +19,8 @@ def test_average_linkage_keeps_a_copy_that_matches_most_of_its_group():
     assert average_linkage([0, 1, 2], lambda a, b: scores[(a, b)], 0.07) == [[0, 1, 2]]
 
 
-def _image(path, w, h, size, captured=None):
-    return ImageRecord(1, path, 1, size, 0, "h", 0, w, h, "JPEG", captured, None)
+def _image(path, w, h, size, captured=None, content_pixels=None):
+    return ImageRecord(1, path, 1, size, 0, "h", 0, w, h, "JPEG", captured, None, content_pixels)
 
 
 def test_keeper_is_largest_then_biggest_file_then_oldest():
@@ -31,6 +31,8 @@ def test_keeper_is_largest_then_biggest_file_then_oldest():
     assert sorted([large, old], key=keeper_order)[0] is old
     bigger_file = _image("/d", 200, 200, 11)
     assert sorted([old, bigger_file], key=keeper_order)[0] is bigger_file
+    letterboxed = _image("/e", 200, 300, 10, content_pixels=201 * 201)  # bigger only by its bars
+    assert sorted([letterboxed, bigger_file], key=keeper_order)[0] is bigger_file
 
 
 def test_library_groups_each_photo_with_its_copies(photo_folder, library_dir):

@@ -90,7 +90,11 @@ class EmbeddingModel:
         self.dim = self.manifest["outputs"]["embedding"]["dim"]
 
     def preprocess(self, picture: Image.Image) -> np.ndarray:
-        square = trim_uniform_border(picture).resize((self.size, self.size), Image.BILINEAR)
+        return self.preprocess_content(trim_uniform_border(picture))
+
+    def preprocess_content(self, content: Image.Image) -> np.ndarray:
+        """Model input from a picture whose borders were already trimmed."""
+        square = content.resize((self.size, self.size), Image.BILINEAR)
         pixels = (np.asarray(square, np.float32) - self.mean) / self.std
         return pixels.transpose(2, 0, 1)
 

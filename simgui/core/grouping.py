@@ -13,6 +13,7 @@ their own, so they can show up in a near or similar group as well.
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -59,8 +60,13 @@ class PairEvidence:
 
 
 def keeper_order(image: ImageRecord) -> tuple:
-    """Largest resolution, then largest file, then oldest capture, then path: the first one is kept."""
-    return (-(image.width or 0) * (image.height or 0), -image.size, image.captured_at or "9999", image.path)
+    """Largest resolution, then largest file, then oldest capture, then path: the first one is kept.
+
+    Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
+    2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides."""
+    pixels = image.content_pixels or (image.width or 0) * (image.height or 0)
+    resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
+    return (-resolution_step, -image.size, image.captured_at or "9999", image.path)
 
 
 class GroupFinder:

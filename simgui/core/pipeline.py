@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from simgui.core.decode import DecodeError, decode_bytes, read_image_bytes
+from simgui.core.embed import trim_uniform_border
 from simgui.core.hashes import content_hash
 from simgui.core.scan import FoundFile, scan_root
 from simgui.core.store import NewImage
@@ -179,9 +180,12 @@ class Indexer:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
+        content = trim_uniform_border(decoded.picture)
+        share = content.width * content.height / (decoded.picture.width * decoded.picture.height)
         record = NewImage(f.path, item.root_id, len(data), f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
-                          decoded.width, decoded.height, decoded.format, decoded.captured_at)
-        return _Outcome(record, self.library.model.preprocess(decoded.picture))
+                          decoded.width, decoded.height, decoded.format, decoded.captured_at,
+                          content_pixels=round(decoded.width * decoded.height * share))
+        return _Outcome(record, self.library.model.preprocess_content(content))
 
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
         fresh = {}
@@ -211,4 +215,4 @@ class Indexer:
             if twins:
                 t = twins[0]
                 record.perceptual_hash, record.width, record.height = t.perceptual_hash, t.width, t.height
-                record.format, record.captured_at = t.format, t.captured_at
+                record.format, record.captured_at, record.content_pixels = t.format, t.captured_at, t.content_pixels

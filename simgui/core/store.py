@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS images (
     height INTEGER,
     format TEXT,
     captured_at TEXT,
-    error TEXT
+    error TEXT,
+    content_pixels INTEGER
 );
 CREATE INDEX IF NOT EXISTS images_by_hash ON images(content_hash);
 CREATE INDEX IF NOT EXISTS images_by_root ON images(root_id);
@@ -76,6 +77,7 @@ class ImageRecord:
     format: str | None
     captured_at: str | None
     error: str | None
+    content_pixels: int | None = None  # pixels of the photo itself, letterbox bars and frames left out
 
 
 @dataclass
@@ -92,9 +94,11 @@ class NewImage:
     format: str | None = None
     captured_at: str | None = None
     error: str | None = None
+    content_pixels: int | None = None
 
 
-_IMAGE_COLUMNS = "id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, captured_at, error"
+_IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, "
+                  "captured_at, error, content_pixels")
 
 
 class LibraryStore:
@@ -110,9 +114,16 @@ class LibraryStore:
                 if statement.strip():
                     self.db.execute(statement)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            self._add_missing_columns()
 
     def close(self) -> None:
         self.db.close()
+
+    def _add_missing_columns(self) -> None:
+        """Libraries made by an earlier version get the columns added since (empty until files change)."""
+        present = {row[1] for row in self.db.execute("PRAGMA table_info(images)")}
+        if "content_pixels" not in present:
+            self.db.execute("ALTER TABLE images ADD COLUMN content_pixels INTEGER")
 
     def transaction(self):
         return _Transaction(self.db)
@@ -139,14 +150,15 @@ class LibraryStore:
     def save_images(self, images: Iterable[NewImage]) -> None:
         self.db.executemany(
             """INSERT INTO images (path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height,
-                                   format, captured_at, error)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?)
+                                   format, captured_at, error, content_pixels)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET root_id=excluded.root_id, size=excluded.size,
                  mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash,
                  perceptual_hash=excluded.perceptual_hash, width=excluded.width, height=excluded.height,
-                 format=excluded.format, captured_at=excluded.captured_at, error=excluded.error""",
+                 format=excluded.format, captured_at=excluded.captured_at, error=excluded.error,
+                 content_pixels=excluded.content_pixels""",
             [(i.path, i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
-              i.format, i.captured_at, i.error) for i in images],
+              i.format, i.captured_at, i.error, i.content_pixels) for i in images],
         )
 
     def delete_images(self, image_ids: Iterable[int]) -> None:

@@ -72,10 +72,9 @@ class MainWindow(QMainWindow):
         self.progress_timer.timeout.connect(self._show_progress)
 
         self.settings = QSettings("simgui", "simgui")
+        self.setMinimumSize(800, 500)
         geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
+        if geometry is None or not self.restoreGeometry(geometry):
             self.resize(1100, 750)
 
         self.watcher: LibraryWatcher | None = None
