@@ -64,3 +64,30 @@ def test_gui_thread_never_stalls_while_indexing(qtbot, window, tmp_path):
     qtbot.waitUntil(lambda: window.counts.text().startswith("1000 photos"), timeout=300_000)
     timer.stop()
     assert len(gaps) > 100 and max(gaps[1:]) < 100, f"longest gap {max(gaps[1:])} ms"
+
+
+def test_drop_a_photo_on_search(qtbot, window, photo_folder, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from conftest import photo, save_edit, stem_of
+
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    dropped = save_edit(photo("chelsea"), tmp_path / "from_the_file_manager.jpg", "downscale")  # not in the library
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+    zone = window.search.drop_zone
+    enter = QDragEnterEvent(zone.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(zone, enter)
+    assert enter.isAccepted()
+    QApplication.sendEvent(zone, QDropEvent(QPointF(zone.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
+                                            Qt.NoModifier))
+    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
+    top = window.search.model.matches[0]
+    assert stem_of(top.image.path) == "chelsea" and top.verdict == "near"
+    tiers = ["exact", "near", "similar", "different"]
+    keys = [(tiers.index(m.verdict), -(m.agreement + m.score)) for m in window.search.model.matches]
+    assert keys == sorted(keys)  # best first
+    assert window.search.model.rowCount() == min(15, window.search.top.value())

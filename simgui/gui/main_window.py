@@ -13,6 +13,7 @@ from simgui.core.grouping import Group
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.engine import Engine, EngineContext
+from simgui.gui.search import SearchView
 from simgui.gui.thumbnails import ThumbnailCache
 
 
@@ -52,8 +53,11 @@ class MainWindow(QMainWindow):
         self.duplicates.delete_requested.connect(self.delete)
         self.duplicates.not_duplicates_requested.connect(self.not_duplicates)
         self.duplicates.undo_requested.connect(self.undo)
+        self.search = SearchView(self.thumbnails)
+        self.search.query_requested.connect(self.query)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.duplicates, "Duplicates")
+        self.tabs.addTab(self.search, "Search")
         splitter = QSplitter()
         splitter.addWidget(sidebar)
         splitter.addWidget(self.tabs)
@@ -118,6 +122,9 @@ class MainWindow(QMainWindow):
         self.engine.submit("not duplicates", remember)
         self.refresh()
 
+    def query(self, path: str, top: int) -> None:
+        self.engine.submit("query", lambda ctx: ctx.library.query([path], top)[0])
+
     def undo(self) -> None:
         self.engine.submit("undo", lambda ctx: ctx.actions.undo())
         self.refresh()
@@ -147,6 +154,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(done + (f" — left alone: {refused}" if refused else ""), 10000)
             if refused:
                 QMessageBox.information(self, "simgui", "Some files were left alone:\n" + refused)
+        elif name == "query":
+            self.search.show_results(*result)
         elif name == "index":
             self.statusBar().showMessage(f"library up to date: {result.added} new, {result.updated} changed, "
                                          f"{result.removed} gone, {result.skipped} skipped", 10000)

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QColor, QImage, QPixmap
 
 from simgui.core.decode import DecodeError, decode_file
 
@@ -55,10 +55,12 @@ class ThumbnailCache(QObject):
         self.pool.setMaxThreadCount(2)
         self.memory: OrderedDict[str, QPixmap] = OrderedDict()
         self.pending: set[str] = set()
+        self.placeholder: QPixmap | None = None  # made on first use: QPixmap needs the GUI thread
         self.signals = _Loaded()
         self.signals.ready.connect(self._arrived)
 
-    def get(self, path: str, content_hash: str) -> QPixmap | None:
+    def get(self, path: str, content_hash: str) -> QPixmap:
+        """The thumbnail, or a blank of the same size while it loads (so rows keep their size)."""
         pixmap = self.memory.get(content_hash)
         if pixmap is not None:
             self.memory.move_to_end(content_hash)
@@ -67,7 +69,10 @@ class ThumbnailCache(QObject):
             self.pending.add(content_hash)
             cache_file = self.folder / content_hash[:2] / f"{content_hash}.jpg"
             self.pool.start(_LoadThumbnail(path, content_hash, cache_file, self.signals))
-        return None
+        if self.placeholder is None:
+            self.placeholder = QPixmap(THUMB_SIZE, THUMB_SIZE)
+            self.placeholder.fill(QColor(128, 128, 128, 40))
+        return self.placeholder
 
     def shutdown(self) -> None:
         """Drops queued loads and waits for running ones: none may outlive the objects they signal."""

@@ -1,0 +1,148 @@
+"""The Search view: drop a photo (it need not be in the library) and see its look-alikes, best first."""
+from __future__ import annotations
+
+import os
+import tempfile
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout,
+                               QWidget)
+
+from simgui.core.library import Match
+from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
+
+
+class ResultsModel(QAbstractListModel):
+    def __init__(self, thumbnails: ThumbnailCache):
+        super().__init__()
+        self.matches: list[Match] = []
+        self.thumbnails = thumbnails
+        thumbnails.changed.connect(self._thumbnail_arrived)
+
+    def set_matches(self, matches: list[Match]) -> None:
+        self.beginResetModel()
+        self.matches = matches
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.matches)
+
+    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        match = self.matches[index.row()]
+        if role == Qt.DisplayRole:
+            # one line in icon mode: what matters first
+            return f"{match.verdict} {match.score:.2f} · {os.path.basename(match.image.path)}"
+        if role == Qt.DecorationRole:
+            return self.thumbnails.get(match.image.path, match.image.content_hash)
+        if role == Qt.ToolTipRole:
+            return match.image.path
+        return None
+
+    def _thumbnail_arrived(self, content_hash: str) -> None:
+        for row, match in enumerate(self.matches):
+            if match.image.content_hash == content_hash:
+                self.dataChanged.emit(self.index(row), self.index(row), [Qt.DecorationRole])
+
+
+class DropZone(QLabel):
+    dropped = Signal(str)
+
+    def __init__(self):
+        super().__init__("Drop a photo here to find its look-alikes\n(or Open…, or paste with Ctrl+V)")
+        self.setAlignment(Qt.AlignCenter)
+        self.setAcceptDrops(True)
+        self.setMinimumHeight(120)
+        self.setStyleSheet("QLabel { border: 2px dashed palette(mid); border-radius: 8px; padding: 12px; }")
+
+    @staticmethod
+    def _local_file(mime) -> str | None:
+        for url in mime.urls():
+            if url.isLocalFile() and os.path.isfile(url.toLocalFile()):
+                return url.toLocalFile()
+        return None
+
+    def dragEnterEvent(self, event) -> None:
+        if self._local_file(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:
+        path = self._local_file(event.mimeData())
+        if path:
+            event.acceptProposedAction()
+            self.dropped.emit(path)
+
+
+class SearchView(QWidget):
+    query_requested = Signal(str, int)  # image path, how many results
+
+    def __init__(self, thumbnails: ThumbnailCache):
+        super().__init__()
+        self.drop_zone = DropZone()
+        self.drop_zone.dropped.connect(self.search)
+        open_button = QPushButton("Open…")
+        open_button.clicked.connect(self._open)
+        self.top = QSpinBox()
+        self.top.setRange(1, 200)
+        self.top.setValue(24)
+        self.top.setPrefix("show ")
+        self.status = QLabel("")
+        self.model = ResultsModel(thumbnails)
+        self.results = QListView()
+        self.results.setModel(self.model)
+        self.results.setViewMode(QListView.IconMode)
+        self.results.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
+        self.results.setGridSize(QSize(THUMB_SIZE + 56, THUMB_SIZE + 64))
+        self.results.setTextElideMode(Qt.ElideMiddle)
+        self.results.setResizeMode(QListView.Adjust)
+        self.results.setUniformItemSizes(True)
+        self.results.setWordWrap(True)
+        paste = QAction("Paste", self)
+        paste.setShortcut(QKeySequence.Paste)
+        paste.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+        paste.triggered.connect(self._paste)
+        self.addAction(paste)
+        controls = QHBoxLayout()
+        controls.addWidget(open_button)
+        controls.addWidget(self.top)
+        controls.addStretch()
+        controls.addWidget(self.status)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.drop_zone)
+        layout.addLayout(controls)
+        layout.addWidget(self.results)
+        self.last_query: str | None = None
+        self.top.valueChanged.connect(lambda _: self.last_query and self.search(self.last_query))
+
+    def search(self, path: str) -> None:
+        self.last_query = path
+        self.status.setText(f"searching for {os.path.basename(path)}…")
+        self.query_requested.emit(path, self.top.value())
+
+    def show_results(self, path: str, result) -> None:
+        if isinstance(result, str):
+            self.status.setText(f"cannot read {os.path.basename(path)}: {result}")
+            self.model.set_matches([])
+            return
+        self.status.setText(f"{len(result)} look-alikes of {os.path.basename(path)}")
+        self.model.set_matches(result)
+
+    def _open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Find look-alikes of…", "",
+                                              "Images (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)")
+        if path:
+            self.search(path)
+
+    def _paste(self) -> None:
+        mime = QGuiApplication.clipboard().mimeData()
+        path = DropZone._local_file(mime)
+        if path is None and mime.hasImage():
+            # a picture copied from a browser or an editor: query it from a temporary file
+            image = QGuiApplication.clipboard().image()
+            handle, path = tempfile.mkstemp(prefix="simgui-paste-", suffix=".png")
+            os.close(handle)
+            image.save(path, "PNG")
+        if path:
+            self.search(path)
