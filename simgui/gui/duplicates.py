@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolBar, QTreeView, QVBoxLayout, QWidget
 
 from simgui.core.grouping import Group, GroupMember
-from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
+from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 GROUP_ROW = 0  # internal id of a group row; member rows carry their group's row + 1
 KINDS = ("all kinds", "exact", "near", "similar")
@@ -92,11 +92,7 @@ class GroupsModel(QAbstractItemModel):
             return None
         if role == Qt.DisplayRole:
             return member_text(member)
-        if role == Qt.DecorationRole:
-            return self.thumbnails.get(member.image.path, member.image.content_hash)
-        if role == Qt.ToolTipRole:
-            return member.image.path
-        return None
+        return image_role_data(self.thumbnails, member.image, role)
 
     def _thumbnail_arrived(self, content_hash: str) -> None:
         for g, m in self._rows_by_hash.get(content_hash, []):

@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPus
                                QWidget)
 
 from simgui.core.library import Match
-from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
+from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 
 class ResultsModel(QAbstractListModel):
@@ -35,11 +35,7 @@ class ResultsModel(QAbstractListModel):
         if role == Qt.DisplayRole:
             # one line in icon mode: what matters first
             return f"{match.verdict} {match.score:.2f} · {os.path.basename(match.image.path)}"
-        if role == Qt.DecorationRole:
-            return self.thumbnails.get(match.image.path, match.image.content_hash)
-        if role == Qt.ToolTipRole:
-            return match.image.path
-        return None
+        return image_role_data(self.thumbnails, match.image, role)
 
     def _thumbnail_arrived(self, content_hash: str) -> None:
         for row, match in enumerate(self.matches):

@@ -11,7 +11,7 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from simgui.core.decode import DecodeError, decode_file
@@ -43,6 +43,15 @@ class _LoadThumbnail(QRunnable):
             os.replace(tmp, self.cache_file)
             image = QImage(str(self.cache_file))
         self.signals.ready.emit(self.content_hash, image)
+
+
+def image_role_data(thumbnails: "ThumbnailCache", image, role: int):
+    """What a view shows of a photo beyond its text: its thumbnail, and its full path as a tooltip."""
+    if role == Qt.DecorationRole:
+        return thumbnails.get(image.path, image.content_hash)
+    if role == Qt.ToolTipRole:
+        return image.path
+    return None
 
 
 class ThumbnailCache(QObject):
