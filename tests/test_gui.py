@@ -91,3 +91,20 @@ def test_drop_a_photo_on_search(qtbot, window, photo_folder, tmp_path):
     keys = [(tiers.index(m.verdict), -(m.agreement + m.score)) for m in window.search.model.matches]
     assert keys == sorted(keys)  # best first
     assert window.search.model.rowCount() == min(15, window.search.top.value())
+
+
+def test_resolve_all_exact_copies_after_confirmation(qtbot, window, photo_folder, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    for name in ("rocket", "coffee"):
+        shutil.copy(photo_folder / f"{name}.jpg", photo_folder / f"{name} (copy).jpg")
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: sum(g.kind == "exact" for g in window.duplicates.all_groups) == 2, timeout=120_000)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.Yes)
+    window.duplicates._resolve_exact()
+    qtbot.waitUntil(lambda: not any(g.kind == "exact" for g in window.duplicates.all_groups), timeout=30_000)
+    assert "Move 2 identical copies" in asked[0]
+    left = sorted(p.name for p in photo_folder.glob("*.jpg"))
+    assert left.count("rocket.jpg") + left.count("rocket (copy).jpg") == 1  # one of each pair stays
+    assert left.count("coffee.jpg") + left.count("coffee (copy).jpg") == 1

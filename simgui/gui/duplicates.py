@@ -6,7 +6,8 @@ from datetime import datetime
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QToolBar, QTreeView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QToolBar, QTreeView, QVBoxLayout,
+                               QWidget)
 
 from simgui.core.grouping import Group, GroupMember
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
@@ -106,6 +107,7 @@ class DuplicatesView(QWidget):
     delete_requested = Signal(list)  # [ImageRecord]
     not_duplicates_requested = Signal(object)  # Group
     undo_requested = Signal()
+    resolve_exact_requested = Signal(list)  # [Group]: every exact group, merged at once
 
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
@@ -131,6 +133,9 @@ class DuplicatesView(QWidget):
             action.triggered.connect(slot)
             toolbar.addAction(action)
             self.addAction(action)
+        resolve = QAction("Resolve all exact copies…", self)
+        resolve.triggered.connect(self._resolve_exact)
+        toolbar.addAction(resolve)
         top = QHBoxLayout()
         top.addWidget(toolbar)
         top.addStretch()
@@ -177,6 +182,19 @@ class DuplicatesView(QWidget):
         self.model.dataChanged.emit(self.model.index(0, 0, group_index),
                                     self.model.index(self.model.rowCount(group_index) - 1, 0, group_index))
         self.model.dataChanged.emit(group_index, group_index)
+
+    def _resolve_exact(self) -> None:
+        exact = [g for g in self.all_groups if g.kind == "exact"]
+        if not exact:
+            QMessageBox.information(self, "simgui", "There are no exact copies.")
+            return
+        files = [m.image for g in exact for m in g.members if not m.keeper]
+        answer = QMessageBox.question(
+            self, "Resolve exact copies",
+            f"Move {len(files)} identical copies ({_size_text(sum(i.size for i in files))}) to the trash, "
+            f"keeping one file of each of {len(exact)} groups?\nUndo (Ctrl+Z) puts them back.")
+        if answer == QMessageBox.Yes:
+            self.resolve_exact_requested.emit(exact)
 
     def _not_duplicates(self) -> None:
         group = self.current_group()

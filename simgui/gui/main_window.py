@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.duplicates.delete_requested.connect(self.delete)
         self.duplicates.not_duplicates_requested.connect(self.not_duplicates)
         self.duplicates.undo_requested.connect(self.undo)
+        self.duplicates.resolve_exact_requested.connect(self.resolve_exact)
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
         self.tabs = QTabWidget()
@@ -106,6 +107,12 @@ class MainWindow(QMainWindow):
 
     def merge(self, group: Group) -> None:
         self.engine.submit("merge", lambda ctx: ctx.actions.merge(group))
+        self.refresh()
+
+    def resolve_exact(self, groups: list[Group]) -> None:
+        losers = [m.image for g in groups for m in g.members if not m.keeper]
+        self.engine.submit("merge", lambda ctx: ctx.actions.trash(
+            losers, kind="merge", label=f"resolve {len(groups)} groups of exact copies"))
         self.refresh()
 
     def delete(self, images: list) -> None:
