@@ -190,7 +190,7 @@ def main() -> None:
         rows["pHash (imagehash, best threshold)"] = run_imagehash(truth, "phash")
         rows["dHash (imagehash, best threshold)"] = run_imagehash(truth, "dhash")
         rows["czkawka (best similarity level)"] = run_czkawka(data, truth)
-    print(f"\n| method | pair precision | pair recall | pair F1 | false pairs | missed pairs | query top-1 |")
+    print("\n| method | pair precision | pair recall | pair F1 | false pairs | missed pairs | query top-1 |")
     print("|---|---|---|---|---|---|---|")
     for name, s in rows.items():
         extra = f" (t={s['threshold']})" if "threshold" in s else ""

@@ -11,12 +11,10 @@ separate sources: grouping them would be a false positive.
 """
 from __future__ import annotations
 
-import io
 import json
 import random
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

@@ -33,7 +33,7 @@ WORK = HERE.parent / ".bench"
 def make_camera_jpegs(folder: Path, count: int) -> list[Path]:
     """4000x3000 JPEGs at quality 92 with sensor grain (3-5 MB, like a 12 MP camera's), cut and scaled
     from the benchmark's real photos."""
-    from dataset import load_source, skimage_files, wallpaper_files
+    from dataset import skimage_files, wallpaper_files
 
     folder.mkdir(parents=True, exist_ok=True)
     existing = sorted(folder.glob("*.jpg"))

@@ -108,3 +108,33 @@ def test_resolve_all_exact_copies_after_confirmation(qtbot, window, photo_folder
     left = sorted(p.name for p in photo_folder.glob("*.jpg"))
     assert left.count("rocket.jpg") + left.count("rocket (copy).jpg") == 1  # one of each pair stays
     assert left.count("coffee.jpg") + left.count("coffee (copy).jpg") == 1
+
+
+def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_folder):
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    view = window.duplicates
+    view.tree.setFocus()
+    group_index = view.model.index(0, 0)
+    view.tree.setCurrentIndex(view.model.index(1, 0, group_index))  # a copy: compared with the keeper
+    qtbot.keyClick(view.tree, Qt.Key_C)
+    dialog = window.compare_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.loaded == 2 and "similarity" in dialog.verdict.text(), timeout=30_000)
+    assert dialog.verdict.text().split(" · ")[0] in ("exact", "near")
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    left, right = dialog.views
+    before = left.transform().m11()
+    centre = QPointF(left.viewport().rect().center())
+    for _ in range(3):  # a real wheel turn, three notches in
+        QApplication.sendEvent(left.viewport(), QWheelEvent(centre, left.viewport().mapToGlobal(centre), QPoint(),
+                                                            QPoint(0, 120), Qt.NoButton, Qt.NoModifier,
+                                                            Qt.NoScrollPhase, False))
+    assert left.transform().m11() > before
+    assert right.transform() == left.transform()  # zoom follows
+    left.horizontalScrollBar().setValue(left.horizontalScrollBar().maximum())
+    assert right.horizontalScrollBar().value() == left.horizontalScrollBar().value()  # pan follows
+    dialog.close()

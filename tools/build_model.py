@@ -25,7 +25,6 @@ int8, which kept the benchmark's accuracy and doubles CPU speed.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import tempfile

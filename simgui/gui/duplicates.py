@@ -6,8 +6,8 @@ from datetime import datetime
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QToolBar, QTreeView, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QStyledItemDelegate, QToolBar,
+                               QTreeView, QVBoxLayout, QWidget)
 
 from simgui.core.grouping import Group, GroupMember
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
@@ -101,6 +101,14 @@ class GroupsModel(QAbstractItemModel):
             self.dataChanged.emit(index, index, [Qt.DecorationRole])
 
 
+class RowSizes(QStyledItemDelegate):
+    """Fixed row heights: measuring every row's text and icon made a 1,000-photo reset stall the GUI."""
+
+    def sizeHint(self, option, index: QModelIndex) -> QSize:
+        height = 28 if index.internalId() == GROUP_ROW else THUMB_SIZE + 8
+        return QSize(option.rect.width() or 600, height)
+
+
 class DuplicatesView(QWidget):
     """Emits what the user asked for; the main window runs it on the engine thread."""
     merge_requested = Signal(object)  # Group
@@ -108,6 +116,7 @@ class DuplicatesView(QWidget):
     not_duplicates_requested = Signal(object)  # Group
     undo_requested = Signal()
     resolve_exact_requested = Signal(list)  # [Group]: every exact group, merged at once
+    compare_requested = Signal(object, object)  # two ImageRecords
 
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
@@ -118,7 +127,7 @@ class DuplicatesView(QWidget):
         self.tree.setHeaderHidden(True)
         self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.tree.setSelectionMode(QTreeView.ExtendedSelection)
-        self.tree.setUniformRowHeights(False)
+        self.tree.setItemDelegate(RowSizes(self.tree))
         self.kind_filter = QComboBox()
         self.kind_filter.addItems(KINDS)
         self.kind_filter.currentIndexChanged.connect(self._apply_filter)
@@ -126,6 +135,7 @@ class DuplicatesView(QWidget):
         toolbar = QToolBar()
         for text, shortcut, slot in (("Merge", "M", self._merge), ("Delete selected", QKeySequence.Delete, self._delete),
                                      ("Keep this one", "K", self._keep), ("Not duplicates", "N", self._not_duplicates),
+                                     ("Compare", "C", self._compare),
                                      ("Undo", QKeySequence.Undo, self.undo_requested.emit)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
@@ -182,6 +192,18 @@ class DuplicatesView(QWidget):
         self.model.dataChanged.emit(self.model.index(0, 0, group_index),
                                     self.model.index(self.model.rowCount(group_index) - 1, 0, group_index))
         self.model.dataChanged.emit(group_index, group_index)
+
+    def _compare(self) -> None:
+        """The two selected photos, or the current one against its group's keeper."""
+        chosen = [self.model.member_at(i) for i in self.tree.selectionModel().selectedIndexes()]
+        chosen = [m for m in chosen if m is not None]
+        if len(chosen) != 2:
+            current = self.model.member_at(self.tree.currentIndex())
+            group = self.current_group()
+            if current is None or group is None or current.keeper:
+                return
+            chosen = [group.keeper, current]
+        self.compare_requested.emit(chosen[0].image, chosen[1].image)
 
     def _resolve_exact(self) -> None:
         exact = [g for g in self.all_groups if g.kind == "exact"]

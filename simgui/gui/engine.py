@@ -3,7 +3,7 @@
 Every engine call the app makes (index, groups, merge, undo, query) is a job
 run here, one after another, so SQLite, the index and the model are never used
 from two threads at once, and the GUI thread never waits on disk or inference.
-Results come back as Qt signals, which Qt delivers on the GUI thread.
+Results come back as Qt signals, emitted on the GUI thread (through GuiInbox).
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 from simgui.core.actions import FileActions
 from simgui.core.library import Library
 from simgui.core.pipeline import Progress
+from simgui.gui.inbox import GuiInbox
 
 Job = Callable[["EngineContext"], Any]
 
@@ -33,8 +34,8 @@ class EngineContext:
         self._engine = engine
 
     def progress(self, p: Progress) -> None:
-        # a plain assignment the GUI polls: emitting a Qt signal per photo from this (non-Qt) thread
-        # crashed PySide6 6.12 at exit (a refcount error), and hundreds of repaints a second help nobody
+        # a plain assignment the GUI polls four times a second: a message per photo would mean
+        # hundreds of repaints a second, which help nobody
         self._engine.latest_progress = p
 
 
@@ -46,6 +47,7 @@ class Engine(QObject):
     def __init__(self, library_dir: Path):
         super().__init__()
         self.latest_progress: Progress | None = None  # read by the GUI's timer
+        self.inbox = GuiInbox(self)
         self._jobs: queue.Queue = queue.Queue()
         self._ready = threading.Event()
         self._context: EngineContext | None = None
@@ -83,6 +85,7 @@ class Engine(QObject):
                 item[2].cancel()
         self._jobs.put(None)
         self._thread.join()
+        self.inbox.close()
 
     def _loop(self, library_dir: Path) -> None:
         try:
@@ -100,16 +103,16 @@ class Engine(QObject):
             name, job, future = item
             self._context.cancel.clear()
             self.latest_progress = None
-            self.busy.emit(name)
+            self.inbox.post(self.busy.emit, name)
             try:
                 result = job(self._context)
             except Exception as exc:  # one failed job must not take the engine down
                 traceback.print_exc()
                 future.set_exception(exc)
-                self.failed.emit(name, str(exc))
+                self.inbox.post(self.failed.emit, name, str(exc))
             else:
                 future.set_result(result)
-                self.finished.emit(name, result)
-            self.busy.emit("")
+                self.inbox.post(self.finished.emit, name, result)
+            self.inbox.post(self.busy.emit, "")
         self._context.actions.close()
         self._context.library.close()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QMainWindow, QM
 from simgui.core.config import DATABASE_FILE
 from simgui.core.grouping import Group
 from simgui.core.watch import LibraryWatcher
+from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.engine import Engine, EngineContext
 from simgui.gui.search import SearchView
@@ -54,6 +55,8 @@ class MainWindow(QMainWindow):
         self.duplicates.not_duplicates_requested.connect(self.not_duplicates)
         self.duplicates.undo_requested.connect(self.undo)
         self.duplicates.resolve_exact_requested.connect(self.resolve_exact)
+        self.duplicates.compare_requested.connect(self.compare)
+        self.compare_dialog: CompareDialog | None = None
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
         self.tabs = QTabWidget()
@@ -109,6 +112,11 @@ class MainWindow(QMainWindow):
         self.engine.submit("merge", lambda ctx: ctx.actions.merge(group))
         self.refresh()
 
+    def compare(self, left, right) -> None:
+        self.compare_dialog = CompareDialog(left, right, self)
+        self.compare_dialog.show()
+        self.engine.submit("compare", lambda ctx: ctx.library.compare(left.path, right.path))
+
     def resolve_exact(self, groups: list[Group]) -> None:
         losers = [m.image for g in groups for m in g.members if not m.keeper]
         self.engine.submit("merge", lambda ctx: ctx.actions.trash(
@@ -161,6 +169,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(done + (f" — left alone: {refused}" if refused else ""), 10000)
             if refused:
                 QMessageBox.information(self, "simgui", "Some files were left alone:\n" + refused)
+        elif name == "compare" and self.compare_dialog is not None:
+            self.compare_dialog.show_comparison(result)
         elif name == "query":
             self.search.show_results(*result)
         elif name == "index":

@@ -3,46 +3,40 @@
 The item view asks for a thumbnail when it paints a row; the first ask starts
 a background load (disk cache, or decode and save), later asks get the pixmap
 from memory. QImage is safe to build on worker threads; QPixmap is made on the
-GUI thread when the image arrives.
+GUI thread when the image arrives (through GuiInbox).
 """
 from __future__ import annotations
 
 import os
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from simgui.core.decode import DecodeError, decode_file
+from simgui.gui.inbox import GuiInbox
 
 THUMB_SIZE = 160
 MEMORY_ITEMS = 2000
 
 
-class _Loaded(QObject):
-    ready = Signal(str, QImage)  # content hash, image
-
-
-class _LoadThumbnail(QRunnable):
-    def __init__(self, path: str, content_hash: str, cache_file: Path, signals: _Loaded):
-        super().__init__()
-        self.path, self.content_hash, self.cache_file, self.signals = path, content_hash, cache_file, signals
-
-    def run(self) -> None:
-        image = QImage(str(self.cache_file)) if self.cache_file.exists() else QImage()
-        if image.isNull():
-            try:
-                picture = decode_file(self.path).picture
-            except DecodeError:
-                return
-            picture.thumbnail((THUMB_SIZE, THUMB_SIZE))
-            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_file.with_suffix(".tmp")
-            picture.save(tmp, "JPEG", quality=85)
-            os.replace(tmp, self.cache_file)
-            image = QImage(str(self.cache_file))
-        self.signals.ready.emit(self.content_hash, image)
+def _load_thumbnail(path: str, cache_file: Path) -> QImage:
+    """Runs on a loader thread: the cached thumbnail, or a new one decoded and saved (null if unreadable)."""
+    image = QImage(str(cache_file)) if cache_file.exists() else QImage()
+    if image.isNull():
+        try:
+            picture = decode_file(path).picture
+        except DecodeError:
+            return QImage()
+        picture.thumbnail((THUMB_SIZE, THUMB_SIZE))
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache_file.with_suffix(".tmp")
+        picture.save(tmp, "JPEG", quality=85)
+        os.replace(tmp, cache_file)
+        image = QImage(str(cache_file))
+    return image
 
 
 def image_role_data(thumbnails: "ThumbnailCache", image, role: int):
@@ -60,13 +54,12 @@ class ThumbnailCache(QObject):
     def __init__(self, folder: Path):
         super().__init__()
         self.folder = folder
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(2)
+        # plain Python threads: Python QRunnables in a QThreadPool crashed PySide6 6.12 at exit
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="simgui-thumbs")
         self.memory: OrderedDict[str, QPixmap] = OrderedDict()
         self.pending: set[str] = set()
         self.placeholder: QPixmap | None = None  # made on first use: QPixmap needs the GUI thread
-        self.signals = _Loaded()
-        self.signals.ready.connect(self._arrived)
+        self.inbox = GuiInbox(self)
 
     def get(self, path: str, content_hash: str) -> QPixmap:
         """The thumbnail, or a blank of the same size while it loads (so rows keep their size)."""
@@ -77,7 +70,7 @@ class ThumbnailCache(QObject):
         if content_hash not in self.pending:
             self.pending.add(content_hash)
             cache_file = self.folder / content_hash[:2] / f"{content_hash}.jpg"
-            self.pool.start(_LoadThumbnail(path, content_hash, cache_file, self.signals))
+            self.pool.submit(lambda: self.inbox.post(self._arrived, content_hash, _load_thumbnail(path, cache_file)))
         if self.placeholder is None:
             self.placeholder = QPixmap(THUMB_SIZE, THUMB_SIZE)
             self.placeholder.fill(QColor(128, 128, 128, 40))
@@ -85,11 +78,13 @@ class ThumbnailCache(QObject):
 
     def shutdown(self) -> None:
         """Drops queued loads and waits for running ones: none may outlive the objects they signal."""
-        self.pool.clear()
-        self.pool.waitForDone(5000)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.inbox.close()
 
     def _arrived(self, content_hash: str, image: QImage) -> None:
         self.pending.discard(content_hash)
+        if image.isNull():
+            return  # unreadable now: the placeholder stays
         self.memory[content_hash] = QPixmap.fromImage(image)
         while len(self.memory) > MEMORY_ITEMS:
             self.memory.popitem(last=False)
