@@ -21,7 +21,7 @@ def unit(rng, n, dim=8):
 
 def test_wal_mode_and_integrity(store):
     assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert store.integrity_ok()
+    assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_images_embeddings_and_orphans(store):

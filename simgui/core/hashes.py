@@ -29,7 +29,3 @@ def difference_hash(picture: Image.Image) -> int:
     bits = (small[:, 1:] > small[:, :-1]).ravel()
     value = int("".join("1" if b else "0" for b in bits), 2)
     return value - (1 << 64) if value >= (1 << 63) else value
-
-
-def hamming_distance(a: int, b: int) -> int:
-    return ((a ^ b) & ((1 << 64) - 1)).bit_count()

@@ -137,10 +137,6 @@ class LibraryStore:
     def roots(self) -> list[tuple[int, str]]:
         return self.db.execute("SELECT id, path FROM roots ORDER BY path").fetchall()
 
-    def remove_root(self, path: str) -> None:
-        with self.transaction():
-            self.db.execute("DELETE FROM roots WHERE path = ?", (path,))
-
     # images ----------------------------------------------------------------
     def file_states(self, root_id: int) -> dict[str, tuple[int, int, int]]:
         """path -> (image id, size, mtime_ns): all the incremental scan compares."""
@@ -261,9 +257,6 @@ class LibraryStore:
 
     def decisions(self, kind: str) -> set[tuple[str, str]]:
         return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
-
-    def integrity_ok(self) -> bool:
-        return self.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 class _Transaction:
