@@ -70,7 +70,7 @@ class IndexReport:
 class _Work:
     found: FoundFile
     root_id: int
-    known_hashes: frozenset | set
+    known_hashes: set[str]  # contents that already have a vector: read and hashed, never decoded
 
 
 @dataclass
