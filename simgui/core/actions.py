@@ -62,7 +62,7 @@ class FileActions:
                 continue
             self.journal.set_state(move_id, "moved")
             outcome.moved.append(image.path)
-        self.library.forget(outcome.moved, keep_vectors=True)
+        self.library.forget_trashed(outcome.moved)
         return outcome
 
     def merge(self, group: Group) -> ActionOutcome:

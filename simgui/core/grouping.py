@@ -1,11 +1,10 @@
-"""Duplicate groups: kNN candidates, patch verification, then star clusters.
+"""Duplicate groups: kNN candidates, patch verification, then average-linkage clusters.
 
 Connected components alone chain unrelated photos (A~B, B~C, so A with C).
-A component is kept whole only when it is coherent: every pair of its members
-passes the candidate bar on the global vectors. Otherwise it is split into
-stars: a centre photo and the photos that match the centre itself, so every
-member is directly a copy of one photo. A leftover photo joins a star only if
-it matches a member and also passes the candidate bar against the centre.
+Inside each component of matching pairs, clusters merge only while the mean
+score over *all* their cross pairs stays above the threshold: two groups of
+copies joined by one or two weak, false matches have a mean near zero and stay
+apart (see average_linkage).
 
 Nodes are distinct contents (content hashes); each expands to every file
 holding those bytes. Files with identical bytes also form an `exact` group of
@@ -106,8 +105,11 @@ class GroupFinder:
         h = evidence.hashes
         refused = self.library.store.decisions("not_duplicate")
 
+        def is_refused(a: int, b: int) -> bool:
+            return tuple(sorted((h[a], h[b]))) in refused
+
         def agreement(a: int, b: int) -> float:
-            if tuple(sorted((h[a], h[b]))) in refused:
+            if is_refused(a, b):
                 return REFUSED
             if (a, b) not in evidence.pairs:  # not a kNN candidate, but in the same component: check it now
                 evidence.pairs[(a, b)] = (float(evidence.vectors[a] @ evidence.vectors[b]),
@@ -115,7 +117,7 @@ class GroupFinder:
             return evidence.pairs[(a, b)][1]
 
         def cosine(a: int, b: int) -> float:
-            if tuple(sorted((h[a], h[b]))) in refused:
+            if is_refused(a, b):
                 return REFUSED
             return float(evidence.vectors[a] @ evidence.vectors[b])
 

@@ -111,17 +111,11 @@ class Library:
                cancel: threading.Event | None = None, wait_for_writers: bool = False) -> IndexReport:
         return Indexer(self, progress, cancel, wait_for_writers).run()
 
-    def forget(self, paths: list[str], keep_vectors: bool = False) -> None:
-        """Drops files the app itself moved away; with keep_vectors, an undo needs no model run."""
+    def forget_trashed(self, paths: list[str]) -> None:
+        """Drops the rows of files the app moved to the trash; their vectors stay, so an undo needs no model."""
         images = [self.store.image_by_path(p) for p in paths]
-        images = [i for i in images if i is not None]
         with self.store.transaction():
-            if keep_vectors:
-                self.store.mark_trashed(images)
-            else:
-                self.store.delete_images(i.id for i in images)
-        if not keep_vectors:
-            self.drop_orphan_vectors()
+            self.store.mark_trashed(i for i in images if i is not None)
 
     def drop_orphan_vectors(self) -> None:
         orphans = self.store.orphan_embeddings()
