@@ -11,7 +11,14 @@ from PIL import Image, ImageOps
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the app keeps its settings (window geometry...) in the user's config folder: never the tester's own
-os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="simgui-test-config-")
+CONFIG_HOME = tempfile.mkdtemp(prefix="simgui-test-config-")
+os.environ["XDG_CONFIG_HOME"] = CONFIG_HOME
+
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CONFIG_HOME, ignore_errors=True)
+
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = sorted(DATA.glob("*.jpg"))

@@ -1,5 +1,5 @@
 from conftest import stem_of
-from simgui.core.grouping import average_linkage, keeper_order
+from simgui.core.grouping import GroupFinder, average_linkage, keeper_order
 from simgui.core.library import Library
 from simgui.core.store import ImageRecord
 
@@ -62,3 +62,32 @@ def test_not_duplicates_decision_splits_a_group(photo_folder, library_dir):
     with_keeper = [g for g in library.groups() if any(m.image.path == keeper.path for m in g.members)]
     library.close()
     assert with_keeper == []  # the photo never comes back grouped with what the user set apart
+
+
+def _membership(groups):
+    return sorted((g.kind, sorted(m.image.path for m in g.members)) for g in groups)
+
+
+def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_folder, library_dir):
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    first = _membership(library.groups())
+    stored = library.store.pair_agreements()
+    library.close()
+    assert stored  # the candidate pairs' patch checks are kept for the next start
+
+    reopened = Library(library_dir)
+    evidence = GroupFinder(reopened).evidence()
+    assert evidence.patches == {}  # every candidate pair's agreement came from the database
+    assert _membership(GroupFinder(reopened).find(evidence)) == first
+
+    coffee = next(p for p in photo_folder.rglob("coffee_*"))
+    before = set(reopened.store.live_labels(reopened.model_id))
+    coffee.unlink()
+    reopened.update()
+    remaining = reopened.store.pair_agreements()
+    live = set(reopened.store.live_labels(reopened.model_id))
+    reopened.close()
+    assert len(live) == len(before) - 1
+    assert all(a in live and b in live for a, b in remaining)  # the gone photo's pairs went with it

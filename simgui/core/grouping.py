@@ -13,9 +13,10 @@ their own, so they can show up in a near or similar group as well.
 from __future__ import annotations
 
 import math
+import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 
@@ -51,9 +52,13 @@ class PairEvidence:
     vectors: np.ndarray
     hashes: list[str]
     pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
-    patches: dict[int, np.ndarray]  # label -> int8 patch tokens, for the rows in candidate pairs
+    load_patches: Callable[[Iterable[int]], dict[int, np.ndarray]]  # labels -> int8 patch tokens
+    patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
 
     def agreement(self, a: int, b: int) -> float:
+        missing = [int(self.labels[row]) for row in (a, b) if int(self.labels[row]) not in self.patches]
+        if missing:
+            self.patches.update(self.load_patches(missing))
         return geometric_agreement(as_unit_tokens(self.patches[int(self.labels[a])]),
                                    as_unit_tokens(self.patches[int(self.labels[b])]))
 
@@ -83,8 +88,8 @@ class GroupFinder:
         labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
         row_of = {int(l): i for i, l in enumerate(labels)}
         pairs: dict[tuple[int, int], tuple[float, float]] = {}
-        patches: dict[int, np.ndarray] = {}
-        evidence = PairEvidence(labels, vectors, hashes, pairs, patches)
+        evidence = PairEvidence(labels, vectors, hashes, pairs,
+                                lambda wanted: store.patches(wanted, self.library.patch_shape))
         if len(labels) > 1:
             found, sims = self.library.index.search(vectors, self.thresholds.neighbours + 1)
             candidates = set()
@@ -93,11 +98,23 @@ class GroupFinder:
                     j = row_of.get(int(label))
                     if j is not None and j != i and sim >= self.thresholds.candidate:
                         candidates.add((min(i, j), max(i, j)))
-            patches.update(store.patches((int(labels[r]) for pair in candidates for r in pair),
-                                         self.library.patch_shape))
+            known = store.pair_agreements()
+            unknown = [(a, b) for a, b in candidates if (int(labels[a]), int(labels[b])) not in known]
+            evidence.patches.update(evidence.load_patches(int(labels[r]) for pair in unknown for r in pair))
+            measured = {(int(labels[a]), int(labels[b])): evidence.agreement(a, b) for a, b in unknown}
+            if measured:
+                self._remember(measured)
+            known.update(measured)
             for a, b in sorted(candidates):
-                pairs[(a, b)] = (float(vectors[a] @ vectors[b]), evidence.agreement(a, b))
+                pairs[(a, b)] = (float(vectors[a] @ vectors[b]), known[(int(labels[a]), int(labels[b]))])
         return evidence
+
+    def _remember(self, agreements: dict[tuple[int, int], float]) -> None:
+        try:
+            with self.library.store.transaction():
+                self.library.store.save_pair_agreements(agreements)
+        except sqlite3.OperationalError:
+            pass  # a read-only library still groups; it measures these pairs again next time
 
     def find(self, evidence: PairEvidence | None = None) -> list[Group]:
         evidence = evidence or self.evidence()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import ImageRecord, LibraryStore
-from simgui.core.verify import as_unit_tokens, geometric_agreement
+from simgui.core.verify import METHOD as VERIFY_METHOD, as_unit_tokens, geometric_agreement
 
 
 RERANK_POOL = 64  # patch checks cost well under a millisecond each
@@ -63,6 +64,10 @@ class Library:
         self.thresholds = thresholds
         self.store = LibraryStore(self.folder / DATABASE_FILE)
         self.model_id, self.dim, self.patch_shape = read_model_identity()
+        try:
+            self.store.keep_pair_agreements_only_from(f"{self.model_id} {VERIFY_METHOD}")
+        except sqlite3.OperationalError:
+            pass  # a read-only library: grouping measures every pair itself
         self._model: EmbeddingModel | None = None
         self._index: VectorIndex | None = None
         self._lock = threading.Lock()

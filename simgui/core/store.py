@@ -47,6 +47,15 @@ CREATE TABLE IF NOT EXISTS embeddings (
     patches BLOB NOT NULL,
     UNIQUE (content_hash, model)
 );
+-- patch agreement of candidate pairs, in content-hash order (the check is not symmetric): measured once,
+-- so grouping at start needs no patch work (rows go with either embedding)
+CREATE TABLE IF NOT EXISTS pair_agreement (
+    first INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    second INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    agreement REAL NOT NULL,
+    PRIMARY KEY (first, second)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pair_agreement_by_second ON pair_agreement(second);
 CREATE TABLE IF NOT EXISTS trashed (
     path TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
@@ -247,6 +256,21 @@ class LibraryStore:
             for label, blob in self.db.execute(f"SELECT id, patches FROM embeddings WHERE id IN ({marks})", chunk):
                 found[label] = np.frombuffer(blob, dtype=np.int8).reshape(shape)
         return found
+
+    def keep_pair_agreements_only_from(self, method: str) -> None:
+        """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew."""
+        with self.transaction():
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'pair_method'").fetchone()
+            if row is None or row[0] != method:
+                self.db.execute("DELETE FROM pair_agreement")
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('pair_method', ?)", (method,))
+
+    def pair_agreements(self) -> dict[tuple[int, int], float]:
+        return {(a, b): agreement for a, b, agreement in self.db.execute("SELECT first, second, agreement FROM pair_agreement")}
+
+    def save_pair_agreements(self, agreements: dict[tuple[int, int], float]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO pair_agreement VALUES (?, ?, ?)",
+                            [(a, b, agreement) for (a, b), agreement in agreements.items()])
 
     # decisions -------------------------------------------------------------
     def add_decision(self, kind: str, hash_a: str, hash_b: str) -> None:

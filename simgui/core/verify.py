@@ -13,6 +13,7 @@ import numpy as np
 
 from simgui.core.embed import PATCH_SCALE
 
+METHOD = "mnn-ransac-1"  # change it with anything below that changes scores: stored agreements are then redone
 GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
@@ -32,8 +33,10 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     a_to_b = sim.argmax(1)
     b_to_a = sim.argmax(0)
     mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
-    best = sim[mutual, a_to_b[mutual]]
-    runner_up = np.partition(sim[mutual], -2, axis=1)[:, -2]
+    rows = sim[mutual]
+    best = rows[np.arange(len(mutual)), a_to_b[mutual]]
+    rows[np.arange(len(mutual)), a_to_b[mutual]] = -np.inf
+    runner_up = rows.max(1)  # a max over the rows with their best removed is cheaper than partitioning them
     keep = (best > MIN_TOKEN_SIMILARITY) & (best - runner_up >= DISTINCT_MARGIN)
     mutual, best = mutual[keep], best[keep]
     if len(mutual) < 3:
@@ -51,6 +54,9 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
         return 0.0
     scale, first = scale[ok], first[ok]
     shift = pb[first] - scale[:, None] * pa[first]
+    # copies propose the same transform many times over: test each one once
+    hypotheses = np.unique(np.column_stack([scale, shift]), axis=0)
+    scale, shift = hypotheses[:, 0], hypotheses[:, 1:]
     predicted = scale[:, None, None] * pa[None] + shift[:, None, :]
     error = np.linalg.norm(predicted - pb[None], axis=2)
     inliers = (error < np.maximum(1.0, scale)[:, None] + 0.5).sum(1)
