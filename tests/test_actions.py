@@ -108,3 +108,43 @@ def test_undo_never_overwrites(library, photo_folder):
     with open(path, "rb") as f:
         assert f.read() == b"a new file with the old name"
     actions.close()
+
+
+def test_merge_gives_the_keeper_the_date_and_place_it_lacked_and_undo_restores_its_bytes(tmp_path, library_dir):
+    from PIL import Image
+
+    from conftest import photo
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    source = Image.open(photo("chelsea")).convert("RGB")
+    source.save(folder / "export_large.jpg", quality=95)  # the keeper: biggest, but its EXIF was stripped
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:05:04 10:11:12"
+    exif[0x8825] = {1: "N", 2: (52.0, 22.0, 5.5), 3: "E", 4: (4.0, 53.0, 1.0)}
+    small = source.resize((source.width // 2, source.height // 2))
+    small.save(folder / "phone_original.jpg", quality=90, exif=exif.tobytes())
+    before = snapshot(folder)
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    group = next(g for g in library.groups() if g.kind == "near")
+    assert group.keeper.image.path.endswith("export_large.jpg")
+    actions = FileActions(library)
+    outcome = actions.merge(group)
+    assert outcome.enriched == ["capture date", "GPS position"]
+    keeper = folder / "export_large.jpg"
+    with Image.open(keeper) as img:
+        got = img.getexif()
+        assert got.get_ifd(0x8769)[0x9003] == "2019:05:04 10:11:12"
+        assert got.get_ifd(0x8825)[1] == "N"
+    # the pixels are untouched: the compressed image data is byte for byte the original's
+    assert before[str(keeper)].split(b"\xff\xda", 1)[1] == keeper.read_bytes().split(b"\xff\xda", 1)[1]
+    row = library.store.image_by_path(str(keeper))
+    assert row.captured_at == "2019-05-04T10:11:12" and row.size == keeper.stat().st_size
+    assert library.update().embedded == 0  # the rewrite shares the old vector: no model run, no pending change
+    assert [g.kind for g in library.groups()] == []  # one photo left, nothing to group
+
+    actions.undo()
+    assert snapshot(folder) == before  # both files back, the keeper's original bytes included
+    actions.close()
+    library.close()

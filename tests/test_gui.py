@@ -28,7 +28,8 @@ def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
     assert window.counts.text() == "15 photos · 0 skipped"
-    assert window.folders.item(0).text() == str(photo_folder)
+    assert window.folders.item(0).data(Qt.UserRole) == str(photo_folder)
+    assert window.folders.item(0).text().endswith("15 photos")
 
     view = window.duplicates
     view.tree.setFocus()
@@ -41,9 +42,15 @@ def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     assert os.path.isdir(photo_folder / TRASH_FOLDER)
     assert window.counts.text() == f"{15 - len(losers)} photos · 0 skipped"
 
+    window._fill_history_menu()
+    entries = [a for a in window.history_menu.actions() if a.isEnabled()]
+    assert len(entries) == 1 and "merge" in entries[0].text() and entries[0].text().endswith("undo")
+
     qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)
     assert all(os.path.exists(p) for p in losers)
+    window._fill_history_menu()
+    assert "(undone)" in window.history_menu.actions()[0].text()
 
 
 def test_gui_thread_never_stalls_while_indexing(qtbot, window, tmp_path):
@@ -138,3 +145,66 @@ def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_f
     left.horizontalScrollBar().setValue(left.horizontalScrollBar().maximum())
     assert right.horizontalScrollBar().value() == left.horizontalScrollBar().value()  # pan follows
     dialog.close()
+
+
+def membership(groups):
+    return sorted((g.kind, sorted(m.image.path for m in g.members)) for g in groups)
+
+
+def test_slider_regroups_and_filters_narrow_the_view(qtbot, window, photo_folder, library_dir, tmp_path):
+    from simgui.core.config import thresholds_at
+    from simgui.core.library import Library
+
+    other = tmp_path / "phone backup"
+    other.mkdir()
+    shutil.copy(photo_folder / "rocket.jpg", other / "IMG_0001.jpg")
+    window.add_folder(str(photo_folder))
+    window.add_folder(str(other))
+    qtbot.waitUntil(lambda: window.counts.text().startswith("16 photos") and len(near_groups(window)) == 5,
+                    timeout=120_000)
+    reader = Library(library_dir)  # a second reader of the same library, as the CLI would be
+    for looseness in (0, 100, 50):
+        expected = membership(reader.groups(thresholds_at(looseness)))
+        window.duplicates.looseness.setValue(looseness)
+        qtbot.waitUntil(lambda: membership(window.duplicates.all_groups) == expected, timeout=30_000)
+    reader.close()
+
+    view = window.duplicates
+    view.folder_filter.setCurrentText(str(other))
+    shown = view.model.groups
+    assert shown and all(any(m.image.path.startswith(str(other) + os.sep) for m in g.members) for g in shown)
+    assert {g.kind for g in shown} == {"exact", "near"}  # the copy's exact pair, and the rocket's near group
+    view.folder_filter.setCurrentText("all folders")
+    assert len(view.model.groups) == len(view.all_groups)
+
+    view.tree.setFocus()
+    view.tree.setCurrentIndex(view.model.index(0, 0, view.model.index(0, 0)))
+    qtbot.keyClick(view.tree, Qt.Key_Space)
+    assert view.preview is not None
+    qtbot.waitUntil(lambda: view.preview.loaded == 1, timeout=30_000)
+    view.preview.close()
+
+
+def test_remove_folder_pause_and_resume(qtbot, window, photo_folder, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: window.counts.text().startswith("15 photos"), timeout=120_000)
+    window.toggle_pause()
+    assert window.paused and window.pause_button.text() == "Resume"
+    later = tmp_path / "later"
+    later.mkdir()
+    shutil.copy(PHOTOS[0], later / "new.jpg")
+    window.add_folder(str(later))
+    qtbot.waitUntil(lambda: window.folders.count() == 2, timeout=30_000)
+    assert window.counts.text().startswith("15 photos")  # paused: the new folder waits
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: window.counts.text().startswith("16 photos"), timeout=60_000)
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: QMessageBox.Yes)
+    window.folders.setCurrentRow(next(r for r in range(2) if window.folders.item(r).data(Qt.UserRole) == str(photo_folder)))
+    window.remove_folder()
+    qtbot.waitUntil(lambda: window.folders.count() == 1 and window.counts.text().startswith("1 photo "),
+                    timeout=30_000)
+    assert len(list(photo_folder.rglob("*.jpg"))) + len(list(photo_folder.rglob("*.webp"))) == 15  # files untouched
+    assert window.duplicates.all_groups == []

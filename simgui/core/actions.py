@@ -16,6 +16,7 @@ from simgui.core.decode import DecodeError, read_image_bytes
 from simgui.core.grouping import Group
 from simgui.core.hashes import content_hash
 from simgui.core.journal import ActionRecord, MoveJournal
+from simgui.core.metadata import enriched_keeper
 from simgui.core.store import ImageRecord
 
 TRASH_FOLDER = ".simgui-trash"
@@ -27,6 +28,7 @@ class ActionOutcome:
     action_id: int | None
     moved: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # path -> why it was left alone
+    enriched: list[str] = field(default_factory=list)  # what a merge's keeper gained: "capture date", ...
 
 
 class FileActions:
@@ -69,7 +71,43 @@ class FileActions:
         """Keeps the group's keeper and trashes the rest (identical copies of the keeper included)."""
         keeper = group.keeper.image
         others = [m.image for m in group.members if m.image.path != keeper.path]
-        return self.trash(others, kind="merge", label=f"merge into {os.path.basename(keeper.path)}")
+        outcome = self.trash(others, kind="merge", label=f"merge into {os.path.basename(keeper.path)}")
+        if outcome.moved and self._check(keeper) is None:
+            self._enrich_keeper(outcome, keeper)
+        return outcome
+
+    def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord) -> None:
+        """Gives the keeper the capture date and GPS position it lacks, from the photos merged into it.
+
+        The keeper's original bytes go to the trash like any other file of the action (so undo brings
+        them back), and the rewritten file replaces it in one atomic rename."""
+        donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",))]
+        enriched = enriched_keeper(keeper.path, donors)
+        if enriched is None:
+            return
+        new_hash = content_hash(enriched.data)
+        rewritten = Path(keeper.path).with_name(f".simgui-{os.path.basename(keeper.path)}.tmp")  # dot: never scanned
+        with open(rewritten, "wb") as f:
+            f.write(enriched.data)
+            f.flush()
+            os.fsync(f.fileno())
+        root = self._root_of(keeper.path)
+        target = _free_path(Path(root) / TRASH_FOLDER / str(outcome.action_id) / os.path.relpath(keeper.path, root))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        move_id = self.journal.plan(outcome.action_id, keeper.path, str(target))
+        self.journal.set_replaced_by(move_id, new_hash)  # before the rename: undo then knows the new file is ours
+        try:
+            os.rename(keeper.path, target)
+        except OSError:
+            self.journal.set_state(move_id, "cancelled")
+            os.unlink(rewritten)
+            return
+        self.journal.set_state(move_id, "moved")
+        os.replace(rewritten, keeper.path)
+        with self.library.store.transaction():
+            self.library.store.mark_trashed([keeper])  # its vector stays for an undo, like the others'
+        self.library.note_metadata_rewrite(keeper, new_hash, enriched.captured_at)
+        outcome.enriched = enriched.copied
 
     def undo(self, action_id: int | None = None) -> ActionOutcome:
         """Puts the files of an action (the latest not yet undone, by default) back where they were."""
@@ -80,6 +118,11 @@ class FileActions:
             action_id = pending[0].id
         outcome = ActionOutcome(action_id)
         for move in reversed(self.journal.moves(action_id, states=("moved",))):
+            if move.replaced_by and os.path.lexists(move.source):
+                problem = self._set_aside_rewrite(move)
+                if problem:
+                    outcome.refused[move.source] = problem
+                    continue
             if os.path.lexists(move.source):
                 outcome.refused[move.source] = "another file now has this name; the photo stays in the trash"
                 continue
@@ -99,6 +142,16 @@ class FileActions:
             self.library.store.unmark_trashed(outcome.moved)
         self.library.update()  # restored files come back through the index; their vectors were kept
         return outcome
+
+    def _set_aside_rewrite(self, move) -> str | None:
+        """Before a keeper's original comes back: its rewritten version (simgui's own file) goes to the trash."""
+        try:
+            if content_hash(read_image_bytes(move.source)) != move.replaced_by:
+                return "the keeper was edited after the merge; its original stays in the trash"
+        except DecodeError as exc:
+            return str(exc)
+        os.rename(move.source, _free_path(Path(move.target).with_name(f"rewritten {Path(move.target).name}")))
+        return None
 
     def _root_of(self, path: str) -> str | None:
         real_parent = os.path.realpath(os.path.dirname(path))

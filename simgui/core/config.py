@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -37,3 +37,13 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+
+
+def thresholds_at(looseness: int) -> Thresholds:
+    """The app's strict-to-loose slider: 0 strict, 50 the defaults, 100 loose.
+
+    Strict asks twice the patch agreement and a cosine of 0.88 for "similar"; loose half the
+    agreement and 0.72 (the edges of the range the accuracy sweep found still useful)."""
+    step = (min(100, max(0, looseness)) - 50) / 50  # -1 strict .. +1 loose
+    return replace(DEFAULT_THRESHOLDS, near_agreement=round(DEFAULT_THRESHOLDS.near_agreement * 2 ** -step, 4),
+                   similar=round(DEFAULT_THRESHOLDS.similar - 0.08 * step, 4))

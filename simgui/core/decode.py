@@ -95,7 +95,7 @@ def read_image_bytes(path: str) -> bytes:
         raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
 
 
-def _capture_time(img: Image.Image) -> str | None:
+def capture_time(img: Image.Image) -> str | None:
     try:
         exif = img.getexif()
         raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
@@ -155,7 +155,7 @@ def decode_bytes(data: bytes) -> DecodedImage:
         width, height = img.size
         if width * height > MAX_PIXELS:
             raise DecodeError(f"too many pixels ({width}x{height}): possible decompression bomb")
-        captured_at = _capture_time(img)
+        captured_at = capture_time(img)
         orientation = _orientation(img)
         picture = _decode_jpeg_scaled(data) if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L") else None
         if picture is None:

@@ -27,7 +27,8 @@ CREATE TABLE IF NOT EXISTS moves (
     action_id INTEGER NOT NULL REFERENCES actions(id),
     source TEXT NOT NULL,
     target TEXT NOT NULL,
-    state TEXT NOT NULL  -- planned | moved | cancelled | restoring | restored
+    state TEXT NOT NULL,  -- planned | moved | cancelled | restoring | restored
+    replaced_by TEXT  -- content hash of the file simgui put at `source` after the move (an enriched keeper)
 );
 """
 
@@ -39,6 +40,7 @@ class Move:
     source: str
     target: str
     state: str
+    replaced_by: str | None = None
 
 
 @dataclass
@@ -60,6 +62,8 @@ class MoveJournal:
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)
+        if "replaced_by" not in {row[1] for row in self.db.execute("PRAGMA table_info(moves)")}:
+            self.db.execute("ALTER TABLE moves ADD COLUMN replaced_by TEXT")  # journals of earlier versions
 
     def close(self) -> None:
         self.db.close()
@@ -84,11 +88,14 @@ class MoveJournal:
     def set_state(self, move_id: int, state: str) -> None:
         self._write("UPDATE moves SET state = ? WHERE id = ?", (state, move_id))
 
+    def set_replaced_by(self, move_id: int, content_hash: str) -> None:
+        self._write("UPDATE moves SET replaced_by = ? WHERE id = ?", (content_hash, move_id))
+
     def mark_undone(self, action_id: int) -> None:
         self._write("UPDATE actions SET undone = 1 WHERE id = ?", (action_id,))
 
     def moves(self, action_id: int | None = None, states: tuple[str, ...] | None = None) -> list[Move]:
-        sql, params = "SELECT id, action_id, source, target, state FROM moves WHERE 1", []
+        sql, params = "SELECT id, action_id, source, target, state, replaced_by FROM moves WHERE 1", []
         if action_id is not None:
             sql += " AND action_id = ?"
             params.append(action_id)

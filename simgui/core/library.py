@@ -20,7 +20,7 @@ from simgui.core.embed import EmbeddingModel, model_folder
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.pipeline import Indexer, IndexReport, Progress
-from simgui.core.store import ImageRecord, LibraryStore
+from simgui.core.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.verify import METHOD as VERIFY_METHOD, as_unit_tokens, geometric_agreement
 
 
@@ -111,6 +111,17 @@ class Library:
     def roots(self) -> list[str]:
         return [path for _, path in self.store.roots()]
 
+    def remove_root(self, path: str) -> None:
+        """Stops looking at a folder: its photos leave the library (and its groups); the files stay on disk."""
+        self.store.remove_root(path)
+        self.drop_orphan_vectors()
+        self.index.save()
+
+    def folders(self) -> list[tuple[str, int, bool]]:
+        """(path, photos, online) for each root: what the app's sidebar shows."""
+        counts = self.store.photos_per_root()
+        return [(path, counts.get(path, 0), os.path.isdir(path)) for path in self.roots()]
+
     # work ------------------------------------------------------------------
     def update(self, progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None, wait_for_writers: bool = False) -> IndexReport:
@@ -121,6 +132,19 @@ class Library:
         images = [self.store.image_by_path(p) for p in paths]
         with self.store.transaction():
             self.store.mark_trashed(i for i in images if i is not None)
+
+    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured_at: str | None) -> None:
+        """simgui rewrote a photo's EXIF only: the same pixels, so the new content takes the old vector
+        (no model run) and the row its new size, time and hash."""
+        st = os.stat(image.path)
+        with self.store.transaction():
+            label = self.store.share_embedding(self.model_id, image.content_hash, new_hash)
+            self.store.save_images([NewImage(image.path, image.root_id, st.st_size, st.st_mtime_ns, new_hash,
+                                             image.perceptual_hash, image.width, image.height, image.format,
+                                             captured_at, content_pixels=image.content_pixels)])
+        if label is not None:
+            _, vectors, _ = self.store.vectors(self.model_id, self.dim, [label])
+            self.index.add([label], vectors)
 
     def drop_orphan_vectors(self) -> None:
         orphans = self.store.orphan_embeddings()

@@ -146,6 +146,15 @@ class LibraryStore:
     def roots(self) -> list[tuple[int, str]]:
         return self.db.execute("SELECT id, path FROM roots ORDER BY path").fetchall()
 
+    def remove_root(self, path: str) -> None:
+        """Forgets a folder and its photos' rows (the files are not touched)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM roots WHERE path = ?", (path,))
+
+    def photos_per_root(self) -> dict[str, int]:
+        return dict(self.db.execute(
+            "SELECT r.path, COUNT(i.content_hash) FROM roots r LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id"))
+
     # images ----------------------------------------------------------------
     def file_states(self, root_id: int) -> dict[str, tuple[int, int, int]]:
         """path -> (image id, size, mtime_ns): all the incremental scan compares."""
@@ -208,6 +217,14 @@ class LibraryStore:
             labels.append(self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?",
                                           (content_hash, model)).fetchone()[0])
         return labels
+
+    def share_embedding(self, model: str, content_hash: str, new_hash: str) -> int | None:
+        """Gives `new_hash` the vector of `content_hash` (same pixels, new metadata); the new label, or None."""
+        self.db.execute("INSERT OR IGNORE INTO embeddings (content_hash, model, vector, patches) "
+                        "SELECT ?, model, vector, patches FROM embeddings WHERE content_hash = ? AND model = ?",
+                        (new_hash, content_hash, model))
+        row = self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?", (new_hash, model)).fetchone()
+        return row[0] if row else None
 
     def orphan_embeddings(self) -> list[int]:
         """Embeddings whose content no image holds any more, and no file in the trash either."""

@@ -8,6 +8,8 @@ from pathlib import Path
 from simgui import __version__
 from simgui.core.config import default_library_dir
 
+ICON = Path(__file__).resolve().parent.parent / "resources" / "simgui.png"
+
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="simgui", description="Find duplicate and similar photos.")
@@ -19,6 +21,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from simgui.gui.main_window import MainWindow
@@ -26,6 +29,7 @@ def run(argv: list[str]) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("simgui")
     app.setOrganizationName("simgui")
+    app.setWindowIcon(QIcon(str(ICON)))
     window = MainWindow(args.library or default_library_dir())
     window.show()
     return app.exec()

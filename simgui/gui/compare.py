@@ -2,51 +2,13 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage, QImageReader, QPainter, QPixmap
-from PySide6.QtWidgets import (QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView, QGridLayout, QLabel,
-                               QVBoxLayout)
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
 from simgui.core.store import ImageRecord
-from simgui.gui.inbox import GuiInbox
-
-MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in memory
-
-
-def _load_image(path: str) -> QImage:
-    """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side."""
-    reader = QImageReader(path)
-    reader.setAutoTransform(True)  # EXIF orientation, as everywhere else in simgui
-    size = reader.size()
-    if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
-        reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio))
-    return reader.read()
-
-
-class SyncedView(QGraphicsView):
-    """Zooms with the wheel; the partner view follows every zoom and scroll."""
-
-    def __init__(self):
-        super().__init__()
-        self.setScene(QGraphicsScene(self))
-        self.setDragMode(QGraphicsView.ScrollHandDrag)
-        self.setRenderHint(QPainter.SmoothPixmapTransform)
-        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
-        self.partner: SyncedView | None = None
-
-    def link(self, partner: "SyncedView") -> None:
-        self.partner = partner
-        self.horizontalScrollBar().valueChanged.connect(partner.horizontalScrollBar().setValue)
-        self.verticalScrollBar().valueChanged.connect(partner.verticalScrollBar().setValue)
-
-    def wheelEvent(self, event) -> None:
-        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
-        self.scale(factor, factor)
-        if self.partner is not None:
-            self.partner.setTransform(self.transform())
+from simgui.gui.photo_view import PhotoDialog, ZoomView
 
 
 def describe(image: ImageRecord) -> str:
@@ -54,12 +16,12 @@ def describe(image: ImageRecord) -> str:
     return f"{os.path.basename(image.path)}\n{image.width}×{image.height} · {image.size / 1e6:.2f} MB · {date}"
 
 
-class CompareDialog(QDialog):
+class CompareDialog(PhotoDialog):
     def __init__(self, left: ImageRecord, right: ImageRecord, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Compare")
         self.resize(1100, 700)
-        self.views = [SyncedView(), SyncedView()]
+        self.views = [ZoomView(), ZoomView()]
         self.views[0].link(self.views[1])
         self.views[1].link(self.views[0])
         self.verdict = QLabel("comparing…")
@@ -70,26 +32,33 @@ class CompareDialog(QDialog):
             label.setToolTip(image.path)
             grid.addWidget(label, 0, side)
             grid.addWidget(self.views[side], 1, side)
+            self.load(self.views[side], image.path)
         layout = QVBoxLayout(self)
         layout.addWidget(self.verdict)
         layout.addLayout(grid)
-        self.loaded = 0
-        self.inbox = GuiInbox(self)
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="simgui-compare")
-        for side, image in enumerate((left, right)):
-            self.pool.submit(lambda side=side, path=image.path: self.inbox.post(self._show, side, _load_image(path)))
-
-    def _show(self, side: int, image: QImage) -> None:
-        view = self.views[side]
-        view.scene().addItem(QGraphicsPixmapItem(QPixmap.fromImage(image)))
-        view.fitInView(view.scene().itemsBoundingRect(), Qt.KeepAspectRatio)
-        self.loaded += 1
 
     def show_comparison(self, comparison) -> None:
         self.verdict.setText(f"{comparison.verdict} · similarity {comparison.score:.3f} · "
                              f"patches agreeing {comparison.agreement:.0%}")
 
-    def done(self, result: int) -> None:
-        self.pool.shutdown(wait=True)  # no load may land on a closed dialog
-        self.inbox.close()
-        super().done(result)
+
+class PreviewDialog(PhotoDialog):
+    """Space in the Duplicates view: one photo, large; Space or Esc closes it."""
+
+    def __init__(self, image: ImageRecord, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(os.path.basename(image.path))
+        self.resize(1000, 750)
+        view = ZoomView()
+        self.views = [view]
+        label = QLabel(describe(image).replace("\n", " · "))
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+        layout.addWidget(view)
+        self.load(view, image.path)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key_Space:
+            self.accept()
+        else:
+            super().keyPressEvent(event)

@@ -4,16 +4,20 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QStyledItemDelegate, QToolBar,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QSlider, QStyledItemDelegate, QToolBar,
                                QTreeView, QVBoxLayout, QWidget)
 
 from simgui.core.grouping import Group, GroupMember
+from simgui.gui.compare import PreviewDialog
+from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 GROUP_ROW = 0  # internal id of a group row; member rows carry their group's row + 1
 KINDS = ("all kinds", "exact", "near", "similar")
+ALL_FOLDERS = "all folders"
+REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
 
 
 def _size_text(size: int) -> str:
@@ -104,8 +108,12 @@ class GroupsModel(QAbstractItemModel):
 class RowSizes(QStyledItemDelegate):
     """Fixed row heights: measuring every row's text and icon made a 1,000-photo reset stall the GUI."""
 
+    def __init__(self, tree: QTreeView):
+        super().__init__(tree)
+        self.tree = tree
+
     def sizeHint(self, option, index: QModelIndex) -> QSize:
-        height = 28 if index.internalId() == GROUP_ROW else THUMB_SIZE + 8
+        height = 28 if index.internalId() == GROUP_ROW else self.tree.iconSize().height() + 8
         return QSize(option.rect.width() or 600, height)
 
 
@@ -117,6 +125,7 @@ class DuplicatesView(QWidget):
     undo_requested = Signal()
     resolve_exact_requested = Signal(list)  # [Group]: every exact group, merged at once
     compare_requested = Signal(object, object)  # two ImageRecords
+    looseness_changed = Signal(int)  # 0 strict .. 100 loose (see config.thresholds_at)
 
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
@@ -128,14 +137,30 @@ class DuplicatesView(QWidget):
         self.tree.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.tree.setSelectionMode(QTreeView.ExtendedSelection)
         self.tree.setItemDelegate(RowSizes(self.tree))
+        self.tree.doubleClicked.connect(lambda index: self._open())
         self.kind_filter = QComboBox()
         self.kind_filter.addItems(KINDS)
         self.kind_filter.currentIndexChanged.connect(self._apply_filter)
+        self.folder_filter = QComboBox()
+        self.folder_filter.addItem(ALL_FOLDERS)
+        self.folder_filter.currentIndexChanged.connect(self._apply_filter)
+        self.looseness = QSlider(Qt.Horizontal)
+        self.looseness.setRange(0, 100)
+        self.looseness.setValue(50)
+        self.looseness.setFixedWidth(140)
+        self.looseness.setToolTip("How alike photos must be to be grouped: strict (left) to loose (right)")
+        self._regroup_timer = QTimer(self)
+        self._regroup_timer.setSingleShot(True)
+        self._regroup_timer.setInterval(REGROUP_DELAY_MS)
+        self._regroup_timer.timeout.connect(lambda: self.looseness_changed.emit(self.looseness.value()))
+        self.looseness.valueChanged.connect(lambda _: self._regroup_timer.start())
         self.summary = QLabel("No duplicates found yet")
+        self.preview: PreviewDialog | None = None
         toolbar = QToolBar()
         for text, shortcut, slot in (("Merge", "M", self._merge), ("Delete selected", QKeySequence.Delete, self._delete),
                                      ("Keep this one", "K", self._keep), ("Not duplicates", "N", self._not_duplicates),
-                                     ("Compare", "C", self._compare),
+                                     ("Compare", "C", self._compare), ("Preview", "Space", self._preview),
+                                     ("Open", "Return", self._open), ("Show in folder", "Ctrl+Return", self._show_folder),
                                      ("Undo", QKeySequence.Undo, self.undo_requested.emit)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
@@ -149,7 +174,11 @@ class DuplicatesView(QWidget):
         top = QHBoxLayout()
         top.addWidget(toolbar)
         top.addStretch()
+        top.addWidget(QLabel("strict"))
+        top.addWidget(self.looseness)
+        top.addWidget(QLabel("loose"))
         top.addWidget(self.kind_filter)
+        top.addWidget(self.folder_filter)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addWidget(self.summary)
@@ -159,9 +188,27 @@ class DuplicatesView(QWidget):
         self.all_groups = groups
         self._apply_filter()
 
+    def set_folders(self, folders: list[str]) -> None:
+        chosen = self.folder_filter.currentText()
+        self.folder_filter.blockSignals(True)
+        self.folder_filter.clear()
+        self.folder_filter.addItems([ALL_FOLDERS] + folders)
+        self.folder_filter.setCurrentText(chosen if chosen in folders else ALL_FOLDERS)
+        self.folder_filter.blockSignals(False)
+
+    def set_icon_size(self, side: int) -> None:
+        self.tree.setIconSize(QSize(side, side))
+        self.tree.doItemsLayout()  # row heights follow the icon size
+
     def _apply_filter(self) -> None:
-        kind = self.kind_filter.currentText()
-        shown = [g for g in self.all_groups if kind == KINDS[0] or g.kind == kind]
+        kind, folder = self.kind_filter.currentText(), self.folder_filter.currentText()
+        inside = folder.rstrip(os.sep) + os.sep
+
+        def shown_here(group: Group) -> bool:
+            if kind != KINDS[0] and group.kind != kind:
+                return False
+            return folder == ALL_FOLDERS or any(m.image.path.startswith(inside) for m in group.members)
+        shown = [g for g in self.all_groups if shown_here(g)]
         self.model.set_groups(shown)
         self.tree.expandAll()
         files = sum(len(g.members) - 1 for g in shown)
@@ -169,6 +216,33 @@ class DuplicatesView(QWidget):
 
     def current_group(self) -> Group | None:
         return self.model.group_at(self.tree.currentIndex())
+
+    def current_member(self) -> GroupMember | None:
+        """The photo under the cursor; on a group row, the group's keeper."""
+        index = self.tree.currentIndex()
+        member = self.model.member_at(index)
+        if member is None and self.model.group_at(index) is not None:
+            member = self.model.group_at(index).keeper
+        return member
+
+    def _open(self) -> None:
+        member = self.current_member()
+        if member is not None:
+            open_in_desktop(member.image.path)
+
+    def _show_folder(self) -> None:
+        member = self.current_member()
+        if member is not None:
+            open_in_desktop(os.path.dirname(member.image.path))
+
+    def _preview(self) -> None:
+        member = self.current_member()
+        if member is None:
+            return
+        if self.preview is not None:
+            self.preview.close()
+        self.preview = PreviewDialog(member.image, self)
+        self.preview.show()
 
     def _merge(self) -> None:
         group = self.current_group()

@@ -4,26 +4,35 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer, Slot
-from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QMainWindow, QMessageBox, QProgressBar,
-                               QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from datetime import datetime
 
-from simgui.core.config import DATABASE_FILE
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+
+from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.engine import Engine, EngineContext
 from simgui.gui.search import SearchView
-from simgui.gui.thumbnails import ThumbnailCache
+from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
+
+HISTORY_ITEMS = 15
+THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thumbnails": THUMB_SIZE}
+INDEXING_JOBS = ("index", "watch update")
 
 
-def _index(ctx: EngineContext):
-    return ctx.library.update(ctx.progress, ctx.cancel)
+def _overview(thresholds: Thresholds):
+    def job(ctx: EngineContext):
+        return ctx.library.folders(), ctx.library.stats(), ctx.library.groups(thresholds), ctx.actions.history(HISTORY_ITEMS)
+    return job
 
 
-def _overview(ctx: EngineContext):
-    return ctx.library.roots(), ctx.library.stats(), ctx.library.groups()
+def _photos(count: int) -> str:
+    return f"{count} photo" + ("" if count == 1 else "s")
 
 
 class MainWindow(QMainWindow):
@@ -38,15 +47,25 @@ class MainWindow(QMainWindow):
         self.thumbnails = ThumbnailCache(self.library_dir / "thumbnails")
         self.groups: list[Group] = []
 
+        self.settings = QSettings("simgui", "simgui")
+        self.looseness = int(self.settings.value("looseness", 50))
+        self.paused = False
+        self._watch_after_pause = False
+        self.history: list = []
+
         self.folders = QListWidget()
         add = QPushButton("Add folder…")
         add.clicked.connect(self.choose_folder)
+        self.remove_button = QPushButton("Remove folder")
+        self.remove_button.setToolTip("Stop looking at this folder: its photos leave the library, the files stay")
+        self.remove_button.clicked.connect(self.remove_folder)
         self.counts = QLabel()
         sidebar = QWidget()
         side = QVBoxLayout(sidebar)
         side.addWidget(QLabel("Folders"))
         side.addWidget(self.folders)
         side.addWidget(add)
+        side.addWidget(self.remove_button)
         side.addWidget(self.counts)
 
         self.duplicates = DuplicatesView(self.thumbnails)
@@ -56,6 +75,8 @@ class MainWindow(QMainWindow):
         self.duplicates.undo_requested.connect(self.undo)
         self.duplicates.resolve_exact_requested.connect(self.resolve_exact)
         self.duplicates.compare_requested.connect(self.compare)
+        self.duplicates.looseness.setValue(self.looseness)
+        self.duplicates.looseness_changed.connect(self.regroup)
         self.compare_dialog: CompareDialog | None = None
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
@@ -73,13 +94,17 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.engine.cancel)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setVisible(False)
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.pause_button)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.progress_timer = QTimer(self)
         self.progress_timer.setInterval(250)
         self.progress_timer.timeout.connect(self._show_progress)
 
-        self.settings = QSettings("simgui", "simgui")
+        self._build_menus()
         self.setMinimumSize(800, 500)
         geometry = self.settings.value("geometry")
         if geometry is None or not self.restoreGeometry(geometry):
@@ -91,12 +116,104 @@ class MainWindow(QMainWindow):
         # what is already known shows at once; the catch-up with the disk follows in the background
         self.refresh()
         if (self.library_dir / DATABASE_FILE).exists():
-            self.engine.submit("index", _index)
-            self.refresh()
+            self.index_now()
+
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self._add_action(file_menu, "Add folder…", self.choose_folder, QKeySequence.Open)
+        self._add_action(file_menu, "Remove folder", self.remove_folder)
+        file_menu.addSeparator()
+        self._add_action(file_menu, "Quit", self.close, QKeySequence.Quit)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        self._add_action(edit_menu, "Undo last action", self.undo)
+        self.history_menu = edit_menu.addMenu("History")
+        self.history_menu.aboutToShow.connect(self._fill_history_menu)
+        view_menu = self.menuBar().addMenu("&View")
+        sizes = QActionGroup(self)
+        chosen = int(self.settings.value("thumbnail_side", THUMB_SIZE))
+        for text, side in THUMBNAIL_SIDES.items():
+            action = self._add_action(view_menu, text, lambda checked=False, side=side: self.set_thumbnail_side(side))
+            action.setCheckable(True)
+            action.setChecked(side == chosen)
+            sizes.addAction(action)
+        self.set_thumbnail_side(chosen)
+        index_menu = self.menuBar().addMenu("&Indexing")
+        self.pause_action = self._add_action(index_menu, "Pause indexing", self.toggle_pause)
+        self._add_action(index_menu, "Check folders now", self.index_now)
+
+    def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _fill_history_menu(self) -> None:
+        """Recent file actions, newest first; the newest one not yet undone can be undone from here."""
+        self.history_menu.clear()
+        if not self.history:
+            self.history_menu.addAction("No actions yet").setEnabled(False)
+        undoable = next((r for r in self.history if not r.undone and r.moved), None)
+        for record in self.history:
+            when = datetime.fromtimestamp(record.created_at).strftime("%d %b %H:%M")
+            state = " (undone)" if record.undone else ""
+            action = self.history_menu.addAction(f"{when} — {record.label}, {record.moved} file(s){state}")
+            if record is undoable:
+                action.setText(action.text() + " — undo")
+                action.triggered.connect(self.undo)
+            else:
+                action.setEnabled(False)
+
+    def set_thumbnail_side(self, side: int) -> None:
+        self.settings.setValue("thumbnail_side", side)
+        self.duplicates.set_icon_size(side)
 
     # engine jobs -------------------------------------------------------------
     def refresh(self) -> None:
-        self.engine.submit("overview", _overview)
+        self.engine.submit("overview", _overview(thresholds_at(self.looseness)))
+
+    def regroup(self, looseness: int) -> None:
+        """The strict-to-loose slider: the stored pair evidence is clustered again; no model, no patch work."""
+        self.looseness = looseness
+        self.settings.setValue("looseness", looseness)
+        self.refresh()
+
+    def remove_folder(self) -> None:
+        item = self.folders.currentItem()
+        if item is None:
+            QMessageBox.information(self, "simgui", "Choose a folder in the list first.")
+            return
+        folder = item.data(Qt.UserRole)
+        answer = QMessageBox.question(self, "Remove folder",
+                                      f"Stop looking at {folder}?\nIts photos leave the library; no file is touched.")
+        if answer == QMessageBox.Yes:
+            self.engine.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
+            self.refresh()
+
+    def toggle_pause(self) -> None:
+        """Pause stops indexing at the next batch (nothing is lost: it is incremental); resume picks it up."""
+        self.paused = not self.paused
+        self.pause_button.setText("Resume" if self.paused else "Pause")
+        self.pause_action.setText("Resume indexing" if self.paused else "Pause indexing")
+        if self.paused:
+            if self.watcher is not None:
+                self.watcher.stop()
+                self.watcher = None
+                self._watch_after_pause = True
+            self.engine.cancel()
+            self.statusBar().showMessage("indexing paused", 5000)
+        else:
+            if self._watch_after_pause:
+                self.start_watching()
+            self.index_now()  # a stat-only walk finds whatever changed while paused
+
+    def index_now(self) -> None:
+        """Brings the library up to date with the disk, unless indexing is paused (queued runs then skip)."""
+        def job(ctx: EngineContext):
+            return None if self.paused else ctx.library.update(ctx.progress, ctx.cancel)
+        self.engine.submit("index", job)
+        self.refresh()
 
     def choose_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Add a photo folder")
@@ -105,8 +222,7 @@ class MainWindow(QMainWindow):
 
     def add_folder(self, folder: str) -> None:
         self.engine.submit("add folder", lambda ctx: ctx.library.add_roots([folder]))
-        self.engine.submit("index", _index)
-        self.refresh()
+        self.index_now()
 
     def merge(self, group: Group) -> None:
         self.engine.submit("merge", lambda ctx: ctx.actions.merge(group))
@@ -157,14 +273,16 @@ class MainWindow(QMainWindow):
     @Slot(str, object)
     def _job_finished(self, name: str, result) -> None:
         if name == "overview":
-            roots, stats, groups = result
-            self.folders.clear()
-            self.folders.addItems(roots)
-            self.counts.setText(f"{stats['images']} photos · {stats['skipped']} skipped")
+            folders, stats, groups, self.history = result
+            self._show_folders(folders)
+            self.counts.setText(f"{_photos(stats['images'])} · {stats['skipped']} skipped")
             self.groups = groups
+            self.duplicates.set_folders([path for path, _, _ in folders])
             self.duplicates.set_groups(groups)
         elif name in ("merge", "delete", "undo") and result is not None:
             done = f"{name}: {len(result.moved)} file(s) " + ("restored" if name == "undo" else "moved to the trash")
+            if result.enriched:
+                done += f"; the keeper gained its {' and '.join(result.enriched)}"
             refused = "; ".join(f"{Path(p).name}: {why}" for p, why in result.refused.items())
             self.statusBar().showMessage(done + (f" — left alone: {refused}" if refused else ""), 10000)
             if refused:
@@ -173,9 +291,20 @@ class MainWindow(QMainWindow):
             self.compare_dialog.show_comparison(result)
         elif name == "query":
             self.search.show_results(*result)
-        elif name == "index":
+        elif name == "index" and result is not None:
             self.statusBar().showMessage(f"library up to date: {result.added} new, {result.updated} changed, "
                                          f"{result.removed} gone, {result.skipped} skipped", 10000)
+
+    def _show_folders(self, folders: list[tuple[str, int, bool]]) -> None:
+        chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
+        self.folders.clear()
+        for path, photos, online in folders:
+            item = QListWidgetItem(f"{path}\n{_photos(photos)}" + ("" if online else " · offline (kept until it returns)"))
+            item.setData(Qt.UserRole, path)
+            item.setToolTip(path)
+            self.folders.addItem(item)
+            if path == chosen:
+                self.folders.setCurrentItem(item)
 
     @Slot(str, str)
     def _job_failed(self, name: str, message: str) -> None:
@@ -193,9 +322,10 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def _busy(self, name: str) -> None:
-        indexing = name in ("index", "watch update")
+        indexing = name in INDEXING_JOBS
         self.progress.setVisible(indexing)
         self.cancel_button.setVisible(indexing)
+        self.pause_button.setVisible(indexing or self.paused)
         if indexing:
             self.progress.setMaximum(0)  # busy until the first figures arrive
             self.progress_timer.start()

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPus
                                QWidget)
 
 from simgui.core.library import Match
+from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 
@@ -95,6 +96,7 @@ class SearchView(QWidget):
         self.results.setResizeMode(QListView.Adjust)
         self.results.setUniformItemSizes(True)
         self.results.setWordWrap(True)
+        self.results.doubleClicked.connect(lambda index: open_in_desktop(self.model.matches[index.row()].image.path))
         paste = QAction("Paste", self)
         paste.setShortcut(QKeySequence.Paste)
         paste.setShortcutContext(Qt.WidgetWithChildrenShortcut)

@@ -1,0 +1,77 @@
+"""Looking at whole photos: a zoomable view, and dialogs that load their photos off the GUI thread."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
+
+from simgui.gui.inbox import GuiInbox
+
+MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in memory
+
+
+def open_in_desktop(path: str) -> None:
+    """Opens a photo, or a folder, with the user's own app for it."""
+    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+
+
+def load_upright_image(path: str) -> QImage:
+    """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side."""
+    reader = QImageReader(path)
+    reader.setAutoTransform(True)  # EXIF orientation, as everywhere else in simgui
+    size = reader.size()
+    if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
+        reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio))
+    return reader.read()
+
+
+class ZoomView(QGraphicsView):
+    """Zooms with the wheel and pans by dragging; a linked partner view follows every zoom and scroll."""
+
+    def __init__(self):
+        super().__init__()
+        self.setScene(QGraphicsScene(self))
+        self.setDragMode(QGraphicsView.ScrollHandDrag)
+        self.setRenderHint(QPainter.SmoothPixmapTransform)
+        self.setTransformationAnchor(QGraphicsView.AnchorUnderMouse)
+        self.partner: ZoomView | None = None
+
+    def link(self, partner: "ZoomView") -> None:
+        self.partner = partner
+        self.horizontalScrollBar().valueChanged.connect(partner.horizontalScrollBar().setValue)
+        self.verticalScrollBar().valueChanged.connect(partner.verticalScrollBar().setValue)
+
+    def wheelEvent(self, event) -> None:
+        factor = 1.25 if event.angleDelta().y() > 0 else 0.8
+        self.scale(factor, factor)
+        if self.partner is not None:
+            self.partner.setTransform(self.transform())
+
+    def show_image(self, image: QImage) -> None:
+        self.scene().addItem(QGraphicsPixmapItem(QPixmap.fromImage(image)))
+        self.fitInView(self.scene().itemsBoundingRect(), Qt.KeepAspectRatio)
+
+
+class PhotoDialog(QDialog):
+    """A dialog showing photos in ZoomViews, each decoded on a loader thread and shown when it arrives."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.views: list[ZoomView] = []
+        self.loaded = 0
+        self.inbox = GuiInbox(self)
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="simgui-photos")
+
+    def load(self, view: ZoomView, path: str) -> None:
+        self.pool.submit(lambda: self.inbox.post(self._arrived, view, load_upright_image(path)))
+
+    def _arrived(self, view: ZoomView, image: QImage) -> None:
+        view.show_image(image)
+        self.loaded += 1
+
+    def done(self, result: int) -> None:
+        self.pool.shutdown(wait=True)  # no load may land on a closed dialog
+        self.inbox.close()
+        super().done(result)
