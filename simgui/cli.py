@@ -18,8 +18,12 @@ from simgui.core.pipeline import Progress
 
 
 def _print_json(value) -> None:
-    json.dump(value, sys.stdout, indent=1, ensure_ascii=False)
-    sys.stdout.write("\n")
+    text = json.dumps(value, indent=1, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a file name that is not UTF-8: \u escapes keep the JSON valid and exact
+        text = json.dumps(value, indent=1)
+    sys.stdout.write(text + "\n")
 
 
 class ProgressLine:
@@ -203,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # file names are bytes: print the ones that are not UTF-8 as they are, as ls does, instead of failing
+    sys.stdout.reconfigure(errors="surrogateescape")
+    sys.stderr.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         library = Library(args.library or default_library_dir())

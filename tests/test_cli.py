@@ -92,3 +92,35 @@ def test_library_from_environment(photo_folder, tmp_path):
     subprocess.run([sys.executable, "-m", "simgui.cli", "index", str(photo_folder)], env=env, check=True,
                    capture_output=True)
     assert (tmp_path / "envlib" / "library.db").exists()
+
+
+def test_file_names_that_are_not_utf8_or_hold_a_newline(photo_folder, library_dir, tmp_path):
+    from simgui.core.actions import FileActions
+    from simgui.core.library import Library
+
+    latin1 = os.fsdecode(b"caf\xe9 cr\xe8me.jpg")  # a name from an old camera card: bytes, not UTF-8
+    newline = "two\nlines.jpg"
+    os.rename(next(photo_folder.glob("edits/coffee_*")), photo_folder / latin1)
+    os.rename(next(photo_folder.glob("edits/rocket_*")), photo_folder / newline)
+    cli(library_dir, "index", str(photo_folder))
+    assert json.loads(cli(library_dir, "stats", "--json").stdout)["images"] == 15  # none left out
+
+    result = subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), "groups", "--json"],
+                            capture_output=True, timeout=300)
+    members = {m["path"] for g in json.loads(result.stdout)["groups"] for m in g["members"]}
+    assert str(photo_folder / latin1) in members and str(photo_folder / newline) in members  # exact round trip
+    query = json.loads(subprocess.run(
+        [sys.executable, "-m", "simgui.cli", "--library", str(library_dir), "query", str(photo_folder / latin1),
+         "--json"], capture_output=True, timeout=300).stdout)
+    assert query[0]["results"][0]["path"] == str(photo_folder / latin1)
+
+    library = Library(library_dir)
+    actions = FileActions(library)
+    group = next(g for g in library.groups() if any(m.image.path.endswith(latin1) for m in g.members))
+    odd = [m.image for m in group.members if m.image.path.endswith(latin1)]
+    assert actions.trash(odd).moved == [str(photo_folder / latin1)]
+    assert not os.path.exists(photo_folder / latin1)
+    actions.undo()
+    assert os.path.exists(photo_folder / latin1)
+    actions.close()
+    library.close()

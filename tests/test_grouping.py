@@ -9,14 +9,30 @@ def test_average_linkage_does_not_chain_two_groups_through_one_weak_match():
     strong = {(0, 1), (0, 2), (1, 2), (3, 4), (3, 5), (4, 5)}
     weak = {(2, 3)}
 
-    def score(a, b):
-        return 0.5 if (a, b) in strong else 0.08 if (a, b) in weak else 0.0
-    assert average_linkage(list(range(6)), score, 0.07) == [[0, 1, 2], [3, 4, 5]]
+    scores = {pair: 0.5 for pair in strong} | {pair: 0.08 for pair in weak}
+    assert average_linkage(list(range(6)), scores, 0.07) == [[0, 1, 2], [3, 4, 5]]
 
 
 def test_average_linkage_keeps_a_copy_that_matches_most_of_its_group():
     scores = {(0, 1): 0.6, (0, 2): 0.3, (1, 2): 0.05}
-    assert average_linkage([0, 1, 2], lambda a, b: scores[(a, b)], 0.07) == [[0, 1, 2]]
+    assert average_linkage([0, 1, 2], scores, 0.07) == [[0, 1, 2]]
+
+
+def test_average_linkage_scales_to_a_component_of_thousands():
+    # 3,000 copies in 30 groups of 100, each copy scored only against its 8 nearest in its group (as the
+    # kNN gives), and a weak false match between neighbouring groups: never chained across groups
+    scores = {}
+    for g in range(30):
+        base = g * 100
+        for i in range(100):
+            for step in range(1, 9):
+                if i + step < 100:
+                    scores[(base + i, base + i + step)] = 0.6
+        if g:
+            scores[(base - 1, base)] = 0.08
+    clusters = average_linkage(list(range(3000)), scores, 0.07)
+    assert all(len({n // 100 for n in c}) == 1 for c in clusters)  # never two groups in one cluster
+    assert sum(len(c) for c in clusters) == 3000  # every copy is in a cluster (big groups come in chunks)
 
 
 def _image(path, w, h, size, captured=None, content_pixels=None):

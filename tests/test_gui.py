@@ -208,3 +208,53 @@ def test_remove_folder_pause_and_resume(qtbot, window, photo_folder, tmp_path, m
                     timeout=30_000)
     assert len(list(photo_folder.rglob("*.jpg"))) + len(list(photo_folder.rglob("*.webp"))) == 15  # files untouched
     assert window.duplicates.all_groups == []
+
+
+def test_views_follow_the_disk_live_and_after_a_reopen(qtbot, library_dir, photo_folder, tmp_path):
+    from conftest import photo, save_edit, stem_of
+
+    def members_of(window, stem):
+        return sorted(m.image.path for g in window.duplicates.all_groups if g.kind == "near"
+                      for m in g.members if stem_of(m.image.path) == stem)
+
+    window = MainWindow(library_dir, watch=True)
+    qtbot.addWidget(window)
+    window.show()
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    window.search.search(str(photo("chelsea")))
+
+    def copies_found():
+        return sum(m.verdict in ("exact", "near") for m in window.search.model.matches)
+    qtbot.waitUntil(lambda: copies_found() == 3, timeout=30_000)
+
+    # a new copy lands in the watched folder: the group and the search results grow by themselves
+    fresh = save_edit(photo("chelsea"), tmp_path / "fresh.jpg", "grayscale")
+    shutil.copy(fresh, photo_folder / "chelsea_from_phone.jpg")
+    qtbot.waitUntil(lambda: len(members_of(window, "chelsea")) == 4, timeout=30_000)
+    qtbot.waitUntil(lambda: copies_found() == 4, timeout=30_000)
+    # ...and a deleted one leaves both
+    (photo_folder / "chelsea_from_phone.jpg").unlink()
+    qtbot.waitUntil(lambda: len(members_of(window, "chelsea")) == 3 and copies_found() == 3,
+                    timeout=30_000)
+    window.close()
+
+    # while the app is closed: one photo added, one deleted, one moved to another folder
+    shutil.copy(fresh, photo_folder / "added_while_closed.jpg")
+    gone = next(photo_folder.glob("edits/coffee_*"))
+    gone.unlink()
+    moved_from = next(photo_folder.glob("edits/rocket_*"))
+    (photo_folder / "album").mkdir()
+    moved_to = photo_folder / "album" / moved_from.name
+    os.rename(moved_from, moved_to)
+
+    reopened = MainWindow(library_dir, watch=False)
+    qtbot.addWidget(reopened)
+    reopened.show()
+    on_disk = sorted(str(p) for p in photo_folder.rglob("*") if p.is_file() and TRASH_FOLDER not in p.parts)
+
+    def library_paths():
+        return sorted(m.image.path for g in reopened.duplicates.all_groups if g.kind == "near" for m in g.members)
+    qtbot.waitUntil(lambda: library_paths() == on_disk, timeout=60_000)
+    assert reopened.counts.text().startswith(f"{len(on_disk)} photos")
+    reopened.close()

@@ -12,6 +12,7 @@ their own, so they can show up in a near or similar group as well.
 """
 from __future__ import annotations
 
+import heapq
 import math
 import sqlite3
 from collections import defaultdict
@@ -43,6 +44,7 @@ class Group:
 
 
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
+DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
 
 
 @dataclass
@@ -53,14 +55,23 @@ class PairEvidence:
     hashes: list[str]
     pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
     load_patches: Callable[[Iterable[int]], dict[int, np.ndarray]]  # labels -> int8 patch tokens
+    stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
+    fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
 
     def agreement(self, a: int, b: int) -> float:
-        missing = [int(self.labels[row]) for row in (a, b) if int(self.labels[row]) not in self.patches]
-        if missing:
-            self.patches.update(self.load_patches(missing))
-        return geometric_agreement(as_unit_tokens(self.patches[int(self.labels[a])]),
-                                   as_unit_tokens(self.patches[int(self.labels[b])]))
+        key = (int(self.labels[a]), int(self.labels[b]))
+        if key not in self.stored:
+            missing = [label for label in key if label not in self.patches]
+            if missing:
+                self.patches.update(self.load_patches(missing))
+            self.stored[key] = self.fresh[key] = geometric_agreement(
+                as_unit_tokens(self.patches[key[0]]), as_unit_tokens(self.patches[key[1]]))
+        return self.stored[key]
+
+    def take_fresh(self) -> dict[tuple[int, int], float]:
+        fresh, self.fresh = self.fresh, {}
+        return fresh
 
 
 def keeper_order(image: ImageRecord) -> tuple:
@@ -87,9 +98,8 @@ class GroupFinder:
         order = sorted((i for i in range(len(hashes)) if hashes[i] in live), key=hashes.__getitem__)
         labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
         row_of = {int(l): i for i, l in enumerate(labels)}
-        pairs: dict[tuple[int, int], tuple[float, float]] = {}
-        evidence = PairEvidence(labels, vectors, hashes, pairs,
-                                lambda wanted: store.patches(wanted, self.library.patch_shape))
+        evidence = PairEvidence(labels, vectors, hashes, {},
+                                lambda wanted: store.patches(wanted, self.library.patch_shape), store.pair_agreements())
         if len(labels) > 1:
             found, sims = self.library.index.search(vectors, self.thresholds.neighbours + 1)
             candidates = set()
@@ -98,18 +108,18 @@ class GroupFinder:
                     j = row_of.get(int(label))
                     if j is not None and j != i and sim >= self.thresholds.candidate:
                         candidates.add((min(i, j), max(i, j)))
-            known = store.pair_agreements()
-            unknown = [(a, b) for a, b in candidates if (int(labels[a]), int(labels[b])) not in known]
-            evidence.patches.update(evidence.load_patches(int(labels[r]) for pair in unknown for r in pair))
-            measured = {(int(labels[a]), int(labels[b])): evidence.agreement(a, b) for a, b in unknown}
-            if measured:
-                self._remember(measured)
-            known.update(measured)
+            # one read of all the patches still to check, rather than one per pair
+            unknown = {int(labels[r]) for a, b in candidates if (int(labels[a]), int(labels[b])) not in evidence.stored
+                       for r in (a, b)}
+            evidence.patches.update(evidence.load_patches(unknown))
             for a, b in sorted(candidates):
-                pairs[(a, b)] = (float(vectors[a] @ vectors[b]), known[(int(labels[a]), int(labels[b]))])
+                evidence.pairs[(a, b)] = (float(vectors[a] @ vectors[b]), evidence.agreement(a, b))
+            self._remember(evidence.take_fresh())
         return evidence
 
     def _remember(self, agreements: dict[tuple[int, int], float]) -> None:
+        if not agreements:
+            return
         try:
             with self.library.store.transaction():
                 self.library.store.save_pair_agreements(agreements)
@@ -122,30 +132,33 @@ class GroupFinder:
         h = evidence.hashes
         refused = self.library.store.decisions("not_duplicate")
 
-        def is_refused(a: int, b: int) -> bool:
-            return tuple(sorted((h[a], h[b]))) in refused
+        row_of = {content: row for row, content in enumerate(h)}
+        refused_rows = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
+                        for a, b in refused if a in row_of and b in row_of}
 
-        def agreement(a: int, b: int) -> float:
-            if is_refused(a, b):
-                return REFUSED
-            if (a, b) not in evidence.pairs:  # not a kNN candidate, but in the same component: check it now
-                evidence.pairs[(a, b)] = (float(evidence.vectors[a] @ evidence.vectors[b]),
-                                          evidence.agreement(a, b))
-            return evidence.pairs[(a, b)][1]
+        def scores(component: list[int], measure: Callable[[int, int], float]) -> dict[tuple[int, int], float]:
+            """Every pair of a small component (measured now if the kNN did not pair them); in a big one, only
+            the pairs already measured: checking all n^2 would take minutes, and an unmeasured pair counts 0."""
+            if len(component) <= DENSE_COMPONENT:
+                found = {(a, b): measure(a, b) for i, a in enumerate(component) for b in component[i + 1:]}
+            else:
+                inside = set(component)
+                found = {(a, b): measure(a, b) for a, b in evidence.pairs if a in inside and b in inside}
+                found.update({pair: 0.0 for pair in refused_rows if pair[0] in inside and pair[1] in inside})
+            return {pair: REFUSED if pair in refused_rows else value for pair, value in found.items()}
 
         def cosine(a: int, b: int) -> float:
-            if is_refused(a, b):
-                return REFUSED
             return float(evidence.vectors[a] @ evidence.vectors[b])
 
         near_edges = [pair for pair, (cos, agr) in evidence.pairs.items() if agr >= t.near_agreement]
         near_clusters = [c for comp in _components(near_edges)
-                         for c in average_linkage(comp, agreement, t.near_agreement)]
+                         for c in average_linkage(comp, scores(comp, evidence.agreement), t.near_agreement)]
         in_near = {n for c in near_clusters for n in c}
         similar_edges = [(a, b) for (a, b), (cos, agr) in evidence.pairs.items()
                          if cos >= t.similar and a not in in_near and b not in in_near]
         similar_clusters = [c for comp in _components(similar_edges)
-                            for c in average_linkage(comp, cosine, t.similar)]
+                            for c in average_linkage(comp, scores(comp, cosine), t.similar)]
+        self._remember(evidence.take_fresh())
 
         files = self.library.store.images_by_hash(h)
         # identical bytes always get their own group, even inside a near group: that is what a
@@ -190,32 +203,30 @@ def _components(edges: list[tuple[int, int]]) -> list[list[int]]:
     return found
 
 
-def average_linkage(nodes: list[int], score: Callable[[int, int], float], threshold: float) -> list[list[int]]:
+def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], threshold: float) -> list[list[int]]:
     """Merges the closest clusters while their mean pairwise score stays at or above `threshold`.
 
-    The mean over all cross pairs is what stops chaining: two groups of copies
-    joined by one or two weak matches have a mean near zero."""
-    clusters = [[n] for n in nodes]
-    pair = {(a, b): score(a, b) for i, a in enumerate(nodes) for b in nodes[i + 1:]}
-    # link[i][j]: sum of scores between clusters i and j (means need sums and sizes)
-    link = {i: {j: pair[(min(a, b), max(a, b))] for j, b in enumerate(nodes) if j != i} for i, a in enumerate(nodes)}
-    alive = set(range(len(nodes)))
-    while len(alive) > 1:
-        best, best_pair = threshold, None
-        for i in sorted(alive):
-            for j in sorted(alive):
-                if j <= i:
-                    continue
-                mean = link[i][j] / (len(clusters[i]) * len(clusters[j]))
-                if mean >= best and (best_pair is None or mean > best):
-                    best, best_pair = mean, (i, j)
-        if best_pair is None:
-            break
-        i, j = best_pair
-        clusters[i] += clusters[j]
-        alive.discard(j)
-        for k in alive:
+    `scores` holds pairs (a, b), a < b; a pair not in it scores 0. The mean over all cross pairs is
+    what stops chaining: two groups of copies joined by one or two weak matches have a mean near zero.
+    Sparse (a heap of linked cluster pairs), so a component of thousands of near-copies stays fast."""
+    members = {n: [n] for n in nodes}  # a cluster is named by its smallest node
+    link: dict[int, dict[int, float]] = defaultdict(dict)  # cluster -> linked cluster -> sum of pair scores
+    for (a, b), score in scores.items():
+        link[a][b] = link[b][a] = score
+    heap = [(-score, a, b) for (a, b), score in scores.items() if score >= threshold]
+    heapq.heapify(heap)  # best mean first; equal means: the lowest-named pair, as a scan in order would pick
+    while heap:
+        negative_mean, i, j = heapq.heappop(heap)
+        if i not in members or j not in members or \
+                link[i].get(j, 0.0) / (len(members[i]) * len(members[j])) != -negative_mean:
+            continue  # a cluster merged since this entry was pushed
+        members[i] += members.pop(j)
+        for k, total in link.pop(j).items():
+            del link[k][j]
             if k != i:
-                link[i][k] += link[j][k]
-                link[k][i] = link[i][k]
-    return [sorted(clusters[i]) for i in sorted(alive) if len(clusters[i]) > 1]
+                link[i][k] = link[k][i] = link[i].get(k, 0.0) + total
+        for k, total in link[i].items():
+            mean = total / (len(members[i]) * len(members[k]))
+            if mean >= threshold:
+                heapq.heappush(heap, (-mean, min(i, k), max(i, k)))
+    return [sorted(members[c]) for c in sorted(members) if len(members[c]) > 1]

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from simgui.core.pathtext import from_db, to_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY,
@@ -83,7 +85,7 @@ class MoveJournal:
 
     def plan(self, action_id: int, source: str, target: str) -> int:
         return self._write("INSERT INTO moves (action_id, source, target, state) VALUES (?, ?, ?, 'planned')",
-                           (action_id, source, target))
+                           (action_id, to_db(source), to_db(target)))
 
     def set_state(self, move_id: int, state: str) -> None:
         self._write("UPDATE moves SET state = ? WHERE id = ?", (state, move_id))
@@ -102,7 +104,8 @@ class MoveJournal:
         if states:
             sql += f" AND state IN ({','.join('?' * len(states))})"
             params += list(states)
-        return [Move(*row) for row in self.db.execute(sql + " ORDER BY id", params)]
+        return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5])
+                for r in self.db.execute(sql + " ORDER BY id", params)]
 
     def actions(self, limit: int = 50) -> list[ActionRecord]:
         rows = self.db.execute(

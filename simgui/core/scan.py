@@ -37,22 +37,12 @@ def looks_like_image(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
 
 
-def _is_valid_name(path: str) -> bool:
-    try:
-        path.encode("utf-8")
-        return True
-    except UnicodeEncodeError:  # bytes that are not UTF-8 come back as surrogates
-        return False
-
-
 def scan_root(root: str, exclude: set[str] | None = None) -> ScanResult:
     result = ScanResult()
     exclude = {os.path.abspath(p) for p in (exclude or set())}
     for entry_path, entry in _walk(root, exclude, result):
         if not looks_like_image(entry.name):
             continue
-        if not _is_valid_name(entry_path):
-            continue  # cannot be stored as text; see the note in README's limits
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:

@@ -15,6 +15,8 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from simgui.core.pathtext import from_db, to_db
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS roots (
@@ -140,26 +142,26 @@ class LibraryStore:
     # roots -----------------------------------------------------------------
     def add_root(self, path: str) -> int:
         with self.transaction():
-            self.db.execute("INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)", (path, time.time()))
-            return self.db.execute("SELECT id FROM roots WHERE path = ?", (path,)).fetchone()[0]
+            self.db.execute("INSERT OR IGNORE INTO roots (path, added_at) VALUES (?, ?)", (to_db(path), time.time()))
+            return self.db.execute("SELECT id FROM roots WHERE path = ?", (to_db(path),)).fetchone()[0]
 
     def roots(self) -> list[tuple[int, str]]:
-        return self.db.execute("SELECT id, path FROM roots ORDER BY path").fetchall()
+        return [(root_id, from_db(path)) for root_id, path in self.db.execute("SELECT id, path FROM roots ORDER BY path")]
 
     def remove_root(self, path: str) -> None:
         """Forgets a folder and its photos' rows (the files are not touched)."""
         with self.transaction():
-            self.db.execute("DELETE FROM roots WHERE path = ?", (path,))
+            self.db.execute("DELETE FROM roots WHERE path = ?", (to_db(path),))
 
     def photos_per_root(self) -> dict[str, int]:
-        return dict(self.db.execute(
-            "SELECT r.path, COUNT(i.content_hash) FROM roots r LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id"))
+        return {from_db(path): count for path, count in self.db.execute(
+            "SELECT r.path, COUNT(i.content_hash) FROM roots r LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id")}
 
     # images ----------------------------------------------------------------
     def file_states(self, root_id: int) -> dict[str, tuple[int, int, int]]:
         """path -> (image id, size, mtime_ns): all the incremental scan compares."""
         rows = self.db.execute("SELECT path, id, size, mtime_ns FROM images WHERE root_id = ?", (root_id,))
-        return {path: (image_id, size, mtime) for path, image_id, size, mtime in rows}
+        return {from_db(path): (image_id, size, mtime) for path, image_id, size, mtime in rows}
 
     def save_images(self, images: Iterable[NewImage]) -> None:
         self.db.executemany(
@@ -171,7 +173,7 @@ class LibraryStore:
                  perceptual_hash=excluded.perceptual_hash, width=excluded.width, height=excluded.height,
                  format=excluded.format, captured_at=excluded.captured_at, error=excluded.error,
                  content_pixels=excluded.content_pixels""",
-            [(i.path, i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
+            [(to_db(i.path), i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
               i.format, i.captured_at, i.error, i.content_pixels) for i in images],
         )
 
@@ -180,7 +182,7 @@ class LibraryStore:
 
     def images(self, where: str = "1", params: tuple = ()) -> list[ImageRecord]:
         rows = self.db.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE {where} ORDER BY path", params)
-        return [ImageRecord(*row) for row in rows]
+        return [ImageRecord(row[0], from_db(row[1]), *row[2:]) for row in rows]
 
     def images_by_hash(self, hashes: Iterable[str]) -> dict[str, list[ImageRecord]]:
         wanted = list(set(hashes))
@@ -192,7 +194,7 @@ class LibraryStore:
         return found
 
     def image_by_path(self, path: str) -> ImageRecord | None:
-        found = self.images("path = ?", (path,))
+        found = self.images("path = ?", (to_db(path),))
         return found[0] if found else None
 
     def skipped(self) -> list[ImageRecord]:
@@ -237,11 +239,11 @@ class LibraryStore:
         """The files moved to the trash: their rows go, their vectors stay for an undo."""
         images = list(images)
         self.db.executemany("INSERT OR REPLACE INTO trashed (path, content_hash) VALUES (?, ?)",
-                            [(i.path, i.content_hash) for i in images])
+                            [(to_db(i.path), i.content_hash) for i in images])
         self.delete_images(i.id for i in images)
 
     def unmark_trashed(self, paths: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM trashed WHERE path = ?", [(p,) for p in paths])
+        self.db.executemany("DELETE FROM trashed WHERE path = ?", [(to_db(p),) for p in paths])
 
     def hashes_with_files(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT DISTINCT content_hash FROM images WHERE content_hash IS NOT NULL")}

@@ -7,13 +7,14 @@ from datetime import datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
 
+from simgui.core.pathtext import readable
 from simgui.core.store import ImageRecord
 from simgui.gui.photo_view import PhotoDialog, ZoomView
 
 
 def describe(image: ImageRecord) -> str:
     date = datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
-    return f"{os.path.basename(image.path)}\n{image.width}×{image.height} · {image.size / 1e6:.2f} MB · {date}"
+    return f"{readable(os.path.basename(image.path))}\n{image.width}×{image.height} · {image.size / 1e6:.2f} MB · {date}"
 
 
 class CompareDialog(PhotoDialog):
@@ -29,7 +30,7 @@ class CompareDialog(PhotoDialog):
         grid = QGridLayout()
         for side, image in enumerate((left, right)):
             label = QLabel(describe(image))
-            label.setToolTip(image.path)
+            label.setToolTip(readable(image.path))
             grid.addWidget(label, 0, side)
             grid.addWidget(self.views[side], 1, side)
             self.load(self.views[side], image.path)
@@ -47,7 +48,7 @@ class PreviewDialog(PhotoDialog):
 
     def __init__(self, image: ImageRecord, parent=None):
         super().__init__(parent)
-        self.setWindowTitle(os.path.basename(image.path))
+        self.setWindowTitle(readable(os.path.basename(image.path)))
         self.resize(1000, 750)
         view = ZoomView()
         self.views = [view]

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QSli
                                QTreeView, QVBoxLayout, QWidget)
 
 from simgui.core.grouping import Group, GroupMember
+from simgui.core.pathtext import readable
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
@@ -32,8 +33,8 @@ def member_text(member: GroupMember) -> str:
     image = member.image
     date = datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
     mark = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
-    return (f"{os.path.basename(image.path)}   {mark}\n{image.width}×{image.height} · {_size_text(image.size)} · {date}\n"
-            f"{os.path.dirname(image.path)}")
+    return (f"{readable(os.path.basename(image.path))}   {mark}\n{image.width}×{image.height} · {_size_text(image.size)} · {date}\n"
+            f"{readable(os.path.dirname(image.path))}")
 
 
 class GroupsModel(QAbstractItemModel):
@@ -93,7 +94,7 @@ class GroupsModel(QAbstractItemModel):
         if member is None:
             group = self.groups[index.row()]
             if role == Qt.DisplayRole:
-                return f"{group.kind} · {len(group.members)} photos · keep {os.path.basename(group.keeper.image.path)}"
+                return f"{group.kind} · {len(group.members)} photos · keep {readable(os.path.basename(group.keeper.image.path))}"
             return None
         if role == Qt.DisplayRole:
             return member_text(member)

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 
 from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
+from simgui.core.pathtext import readable
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
@@ -171,7 +172,10 @@ class MainWindow(QMainWindow):
 
     # engine jobs -------------------------------------------------------------
     def refresh(self) -> None:
+        """Groups, folders and counts anew; a search on screen is run again, so no view shows a gone file."""
         self.engine.submit("overview", _overview(thresholds_at(self.looseness)))
+        if self.search.last_query is not None:
+            self.search.search(self.search.last_query)
 
     def regroup(self, looseness: int) -> None:
         """The strict-to-loose slider: the stored pair evidence is clustered again; no model, no patch work."""
@@ -265,7 +269,8 @@ class MainWindow(QMainWindow):
             return self.engine.submit("watch update", lambda ctx: ctx.library.update(
                 cancel=cancel, wait_for_writers=True)).result()
         # the watcher reads only the root list and the library folder from its own thread
-        self.watcher = LibraryWatcher(self.engine.library, on_update=lambda report: self.refresh(),
+        # the report arrives on the watcher's thread: the views refresh from the GUI thread
+        self.watcher = LibraryWatcher(self.engine.library, on_update=lambda report: self.engine.inbox.post(self.refresh),
                                       run_update=run_update)
         self.watcher.start()
 
@@ -299,9 +304,9 @@ class MainWindow(QMainWindow):
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
         self.folders.clear()
         for path, photos, online in folders:
-            item = QListWidgetItem(f"{path}\n{_photos(photos)}" + ("" if online else " · offline (kept until it returns)"))
+            item = QListWidgetItem(f"{readable(path)}\n{_photos(photos)}" + ("" if online else " · offline (kept until it returns)"))
             item.setData(Qt.UserRole, path)
-            item.setToolTip(path)
+            item.setToolTip(readable(path))
             self.folders.addItem(item)
             if path == chosen:
                 self.folders.setCurrentItem(item)

@@ -1,9 +1,11 @@
 """Looking at whole photos: a zoomable view, and dialogs that load their photos off the GUI thread."""
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
-from PySide6.QtCore import Qt, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
@@ -13,13 +15,19 @@ MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in 
 
 
 def open_in_desktop(path: str) -> None:
-    """Opens a photo, or a folder, with the user's own app for it."""
-    QDesktopServices.openUrl(QUrl.fromLocalFile(path))
+    """Opens a photo, or a folder, with the user's own app for it (from its bytes: not every name is UTF-8)."""
+    QDesktopServices.openUrl(QUrl.fromEncoded(b"file://" + quote(os.fsencode(path)).encode()))
 
 
 def load_upright_image(path: str) -> QImage:
     """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side."""
-    reader = QImageReader(path)
+    try:
+        with open(path, "rb") as f:  # Python opens any name; Qt would drop bytes that are not UTF-8
+            data = QByteArray(f.read())
+    except OSError:
+        return QImage()
+    buffer = QBuffer(data)
+    reader = QImageReader(buffer)
     reader.setAutoTransform(True)  # EXIF orientation, as everywhere else in simgui
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPus
                                QWidget)
 
 from simgui.core.library import Match
+from simgui.core.pathtext import readable
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
@@ -35,7 +36,7 @@ class ResultsModel(QAbstractListModel):
         match = self.matches[index.row()]
         if role == Qt.DisplayRole:
             # one line in icon mode: what matters first
-            return f"{match.verdict} {match.score:.2f} · {os.path.basename(match.image.path)}"
+            return f"{match.verdict} {match.score:.2f} · {readable(os.path.basename(match.image.path))}"
         return image_role_data(self.thumbnails, match.image, role)
 
     def _thumbnail_arrived(self, content_hash: str) -> None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPixmap
 
 from simgui.core.decode import DecodeError, decode_file
+from simgui.core.pathtext import readable
 from simgui.gui.inbox import GuiInbox
 
 THUMB_SIZE = 160
@@ -44,7 +45,7 @@ def image_role_data(thumbnails: "ThumbnailCache", image, role: int):
     if role == Qt.DecorationRole:
         return thumbnails.get(image.path, image.content_hash)
     if role == Qt.ToolTipRole:
-        return image.path
+        return readable(image.path)
     return None
 
 

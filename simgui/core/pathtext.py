@@ -1,0 +1,27 @@
+"""Paths in SQLite, including file names that are not valid UTF-8.
+
+Linux file names are bytes. Python hands the undecodable ones over with
+surrogate escapes, which SQLite's TEXT cannot hold; those few paths are stored
+as their raw bytes (a BLOB in the same column), every other path as text.
+Each value converts back to the very str os.scandir gave, so lookups match.
+"""
+from __future__ import annotations
+
+import os
+
+
+def to_db(path: str) -> str | bytes:
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+
+
+def from_db(value: str | bytes) -> str:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+def readable(path: str) -> str:
+    """For showing a path to a person: undecodable bytes as U+FFFD (Qt would silently drop them)."""
+    return os.fsencode(path).decode("utf-8", "replace")
