@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
         view_menu = self.menuBar().addMenu("&View")
         sizes = QActionGroup(self)
-        chosen = int(self.settings.value("thumbnail_side", THUMB_SIZE))
+        chosen = int(self.settings.value("thumbnail_side", THUMBNAIL_SIDES["Medium thumbnails"]))
         for text, side in THUMBNAIL_SIDES.items():
             action = self._add_action(view_menu, text, lambda checked=False, side=side: self.set_thumbnail_side(side))
             action.setCheckable(True)

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
 from simgui.core.decode import DecodeError, decode_file
 from simgui.core.pathtext import readable
@@ -57,12 +57,13 @@ class ThumbnailCache(QObject):
         self.folder = folder
         # plain Python threads: Python QRunnables in a QThreadPool crashed PySide6 6.12 at exit
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="simgui-thumbs")
-        self.memory: OrderedDict[str, QPixmap] = OrderedDict()
+        # icons, not pixmaps: views scale an icon to their icon size (a pixmap is drawn as it is)
+        self.memory: OrderedDict[str, QIcon] = OrderedDict()
         self.pending: set[str] = set()
-        self.placeholder: QPixmap | None = None  # made on first use: QPixmap needs the GUI thread
+        self.placeholder: QIcon | None = None  # made on first use: QPixmap needs the GUI thread
         self.inbox = GuiInbox(self)
 
-    def get(self, path: str, content_hash: str) -> QPixmap:
+    def get(self, path: str, content_hash: str) -> QIcon:
         """The thumbnail, or a blank of the same size while it loads (so rows keep their size)."""
         pixmap = self.memory.get(content_hash)
         if pixmap is not None:
@@ -73,8 +74,9 @@ class ThumbnailCache(QObject):
             cache_file = self.folder / content_hash[:2] / f"{content_hash}.jpg"
             self.pool.submit(lambda: self.inbox.post(self._arrived, content_hash, _load_thumbnail(path, cache_file)))
         if self.placeholder is None:
-            self.placeholder = QPixmap(THUMB_SIZE, THUMB_SIZE)
-            self.placeholder.fill(QColor(128, 128, 128, 40))
+            blank = QPixmap(THUMB_SIZE, THUMB_SIZE)
+            blank.fill(QColor(128, 128, 128, 40))
+            self.placeholder = QIcon(blank)
         return self.placeholder
 
     def shutdown(self) -> None:
@@ -86,7 +88,7 @@ class ThumbnailCache(QObject):
         self.pending.discard(content_hash)
         if image.isNull():
             return  # unreadable now: the placeholder stays
-        self.memory[content_hash] = QPixmap.fromImage(image)
+        self.memory[content_hash] = QIcon(QPixmap.fromImage(image))
         while len(self.memory) > MEMORY_ITEMS:
             self.memory.popitem(last=False)
         self.changed.emit(content_hash)
