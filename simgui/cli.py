@@ -40,7 +40,8 @@ class ProgressLine:
             return
         self.last = now
         left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
-        line = f"indexed {p.done}/{p.total} ({p.rate:.1f} images/s{left}, {p.skipped} skipped)"
+        line = p.current if p.total == 0 else \
+            f"indexed {p.done}/{p.total} ({p.rate:.1f} images/s{left}, {p.skipped} skipped)"
         sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         sys.stderr.flush()
 

@@ -124,3 +124,21 @@ def test_file_names_that_are_not_utf8_or_hold_a_newline(photo_folder, library_di
     assert os.path.exists(photo_folder / latin1)
     actions.close()
     library.close()
+
+
+def test_two_indexers_on_one_library_do_the_work_once(photo_folder, library_dir):
+    from PIL import Image
+
+    from conftest import PHOTOS
+    for n in range(60):  # enough work that the two processes overlap
+        Image.open(PHOTOS[n % len(PHOTOS)]).convert("RGB").rotate(n * 5).save(photo_folder / f"extra{n:02d}.jpg")
+    command = [sys.executable, "-m", "simgui.cli", "--library", str(library_dir), "index", str(photo_folder)]
+    first = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    second = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    outputs = [p.communicate(timeout=300)[1] for p in (first, second)]
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    embedded = [int(line.split(" embedded")[0].rsplit(" ", 1)[1]) for out in outputs
+                for line in out.splitlines() if " embedded" in line]
+    assert sorted(embedded) == [0, 75], outputs  # one did it all; the other waited, then found it done
+    assert any("waiting for another simgui process" in out for out in outputs)
+    assert json.loads(cli(library_dir, "stats", "--json").stdout)["images"] == 75

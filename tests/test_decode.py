@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import photo
-from simgui.core.decode import WORKING_SIZE, DecodeError, decode_file, sniff_format
+from simgui.core.decode import WORKING_SIZE, DecodeError, decode_bytes, decode_file, sniff_format
 
 
 def _write(img: Image.Image, path: Path, **kw) -> Path:
@@ -119,3 +119,11 @@ def test_bad_files_are_refused_with_a_reason(tmp_path, make, reason):
 def test_vanished_file(tmp_path):
     with pytest.raises(DecodeError, match="cannot read"):
         decode_file(str(tmp_path / "gone.jpg"))
+
+
+def test_a_tiff_that_makes_pillow_raise_a_type_error_is_just_damaged():
+    # found by benchmarks/fuzz_decode.py: a strip offset of the wrong type reaches seek() as a float
+    tiff = bytes.fromhex("49492a00080000008a000001040001000000600000000101040001000000400000000201030042500000"
+                         "060100a401000000ffffffff0200000011010b00010000008c0000001501030001000000030000")
+    with pytest.raises(DecodeError, match="damaged TIFF file"):
+        decode_bytes(tiff)

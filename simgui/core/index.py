@@ -6,6 +6,8 @@ a file that is missing or cannot be read is rebuilt from SQLite.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
 import os
 from pathlib import Path
@@ -120,8 +122,16 @@ class VectorIndex:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        self.index.save_index(str(tmp))
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
+        try:
+            self.index.save_index(str(tmp))
+            # hnswlib does not report failed writes (a full disk): the vectors alone must be there
+            if os.path.getsize(tmp) < self.index.element_count * self.dim * 4:
+                raise OSError(errno.ENOSPC, "the vector index could not be written in full", str(tmp))
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         os.replace(tmp, self.path)  # a crash leaves the old file or the new one, never half of one
         self.dirty = False

@@ -5,6 +5,7 @@ The CLI and the desktop app both talk to the engine through this class.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -24,11 +25,23 @@ from simgui.core.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.verify import METHOD as VERIFY_METHOD, as_unit_tokens, geometric_agreement
 
 
+log = logging.getLogger(__name__)
+
 RERANK_POOL = 64  # patch checks cost well under a millisecond each
 
 
 class LibraryError(Exception):
     """A problem the user can fix (a bad path, an unreadable folder); the message says how."""
+
+
+def storage_problem(folder: Path, exc: BaseException, opening: bool = False) -> str:
+    """What to tell the user when the library's own files cannot be written (full disk, read-only folder)."""
+    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if opening:
+        return (f"cannot open the library at {folder}: {detail}. Is the folder read-only, or the disk full? "
+                f"Nothing in it was changed.")
+    return (f"cannot write to the library at {folder}: {detail}. Nothing was lost: the last complete batch is "
+            f"kept. Free some space or make the folder writable, then run it again.")
 
 
 @dataclass
@@ -62,7 +75,10 @@ class Library:
         except OSError as exc:
             raise LibraryError(f"cannot create library folder {self.folder}: {exc.strerror}") from exc
         self.thresholds = thresholds
-        self.store = LibraryStore(self.folder / DATABASE_FILE)
+        try:
+            self.store = LibraryStore(self.folder / DATABASE_FILE)
+        except sqlite3.Error as exc:
+            raise LibraryError(storage_problem(self.folder, exc, opening=True)) from exc
         self.model_id, self.dim, self.patch_shape = read_model_identity()
         try:
             self.store.keep_pair_agreements_only_from(f"{self.model_id} {VERIFY_METHOD}")
@@ -73,9 +89,13 @@ class Library:
         self._lock = threading.Lock()
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.save()
-        self.store.close()
+        try:
+            if self._index is not None:
+                self._index.save()
+        except OSError as exc:  # the index is a cache of SQLite: the next open rebuilds what is missing
+            log.warning("vector index not saved: %s", exc)
+        finally:
+            self.store.close()
 
     @property
     def model(self) -> EmbeddingModel:
@@ -125,7 +145,10 @@ class Library:
     # work ------------------------------------------------------------------
     def update(self, progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None, wait_for_writers: bool = False) -> IndexReport:
-        return Indexer(self, progress, cancel, wait_for_writers).run()
+        try:
+            return Indexer(self, progress, cancel, wait_for_writers).run()
+        except (sqlite3.Error, OSError) as exc:  # per-file problems are caught inside: this is the library's own
+            raise LibraryError(storage_problem(self.folder, exc)) from exc
 
     def forget_trashed(self, paths: list[str]) -> None:
         """Drops the rows of files the app moved to the trash; their vectors stay, so an undo needs no model."""

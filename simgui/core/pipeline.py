@@ -19,6 +19,7 @@ import numpy as np
 from simgui.core.decode import DecodeError, decode_bytes, read_image_bytes
 from simgui.core.embed import trim_uniform_border
 from simgui.core.hashes import content_hash
+from simgui.core.lock import indexing_lock
 from simgui.core.scan import FoundFile, scan_root
 from simgui.core.store import NewImage
 from simgui.core.workers import BoundedWorkerPool, TimeoutResult
@@ -98,6 +99,13 @@ class Indexer:
 
     def run(self) -> IndexReport:
         started = time.monotonic()
+        waiting = Progress(0, 0, 0, 0.0, "waiting for another simgui process indexing this library")
+        with indexing_lock(self.library.folder, self.cancel, lambda: self.progress(waiting)) as held:
+            if not held:
+                return IndexReport(cancelled=True, seconds=time.monotonic() - started)
+            return self._run(started)
+
+    def _run(self, started: float) -> IndexReport:
         report = IndexReport()
         work: list[_Work] = []
         gone: list[int] = []

@@ -22,14 +22,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
     from PySide6.QtGui import QIcon
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from simgui.core.library import LibraryError
     from simgui.gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("simgui")
     app.setOrganizationName("simgui")
     app.setWindowIcon(QIcon(str(ICON)))
-    window = MainWindow(args.library or default_library_dir())
+    try:
+        window = MainWindow(args.library or default_library_dir())
+    except LibraryError as exc:  # a read-only or full library folder: say so, rather than a traceback
+        print(f"simgui: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "simgui", str(exc))
+        return 1
     window.show()
     return app.exec()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 
 from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
+from simgui.core.library import LibraryError
 from simgui.core.pathtext import readable
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
@@ -41,7 +42,11 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("simgui — duplicate photos")
         self.library_dir = Path(library_dir).expanduser().resolve()
-        self.engine = Engine(self.library_dir)
+        try:
+            self.engine = Engine(self.library_dir)
+        except LibraryError:
+            self.deleteLater()  # a window without its engine must never be shown or closed
+            raise
         self.engine.finished.connect(self._job_finished)
         self.engine.failed.connect(self._job_failed)
         self.engine.busy.connect(self._busy)
@@ -319,6 +324,10 @@ class MainWindow(QMainWindow):
     def _show_progress(self) -> None:
         p = self.engine.latest_progress
         if p is None:
+            return
+        if p.total == 0:  # not counting yet: waiting for another process, say
+            self.progress.setMaximum(0)
+            self.progress.setFormat(p.current)
             return
         self.progress.setMaximum(p.total)
         self.progress.setValue(p.done)
