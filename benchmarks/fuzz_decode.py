@@ -20,6 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import warnings
+
 import atheris
 
 with atheris.instrument_imports():
@@ -70,6 +72,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def main() -> None:
+    warnings.simplefilter("ignore")  # Pillow warns on every odd tag: millions of lines, no information
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     args, libfuzzer_args = parser.parse_known_args()

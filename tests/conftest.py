@@ -13,6 +13,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the app keeps its settings (window geometry...) in the user's config folder: never the tester's own
 CONFIG_HOME = tempfile.mkdtemp(prefix="simgui-test-config-")
 os.environ["XDG_CONFIG_HOME"] = CONFIG_HOME
+# ...and "Empty trash" sends files to the system trash under XDG_DATA_HOME: a throwaway one
+os.environ["XDG_DATA_HOME"] = os.path.join(CONFIG_HOME, "data")
 
 
 

@@ -148,3 +148,21 @@ def test_merge_gives_the_keeper_the_date_and_place_it_lacked_and_undo_restores_i
     assert snapshot(folder) == before  # both files back, the keeper's original bytes included
     actions.close()
     library.close()
+
+
+def test_empty_trash_sends_the_files_to_the_system_trash(library, photo_folder):
+    actions = FileActions(library)
+    group = coffee_group(library)
+    losers = {m.image.path: open(m.image.path, "rb").read() for m in group.members if not m.keeper}
+    actions.merge(group)
+    assert actions.trash_size()[0] == len(losers)
+    outcome = actions.empty_trash()
+    assert sorted(outcome.moved) == sorted(losers) and not outcome.refused
+    assert not (photo_folder / TRASH_FOLDER).exists()  # simgui's trash is gone, folders and all
+    system_trash = os.path.join(os.environ["XDG_DATA_HOME"], "Trash", "files")
+    arrived = {name: open(os.path.join(system_trash, name), "rb").read() for name in os.listdir(system_trash)}
+    assert sorted(arrived.values()) == sorted(losers.values())  # every byte kept, where the file manager looks
+    assert actions.trash_size() == (0, 0)
+    assert actions.undo().moved == []  # nothing left that simgui could put back
+    assert actions.history()[0].emptied == len(losers)
+    actions.close()

@@ -258,3 +258,19 @@ def test_views_follow_the_disk_live_and_after_a_reopen(qtbot, library_dir, photo
     qtbot.waitUntil(lambda: library_paths() == on_disk, timeout=60_000)
     assert reopened.counts.text().startswith(f"{len(on_disk)} photos")
     reopened.close()
+
+
+def test_empty_trash_after_confirmation(qtbot, window, photo_folder, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    window.merge(near_groups(window)[0])
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.Yes)
+    window.empty_trash()
+    qtbot.waitUntil(lambda: not (photo_folder / TRASH_FOLDER).exists(), timeout=30_000)
+    assert asked and asked[0].startswith("Send 2 photos")
+    qtbot.waitUntil(lambda: "(sent to the system trash)" in (window._fill_history_menu() or
+                                                             window.history_menu.actions()[0].text()), timeout=30_000)

@@ -12,6 +12,9 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from send2trash import send2trash
+from send2trash.exceptions import TrashPermissionError
+
 from simgui.core.decode import DecodeError, read_image_bytes
 from simgui.core.grouping import Group
 from simgui.core.hashes import content_hash
@@ -143,6 +146,32 @@ class FileActions:
         self.library.update()  # restored files come back through the index; their vectors were kept
         return outcome
 
+    def trash_size(self) -> tuple[int, int]:
+        """(files, bytes) in simgui's trash, all roots together."""
+        sizes = [os.lstat(m.target).st_size for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
+        return len(sizes), sum(sizes)
+
+    def empty_trash(self) -> ActionOutcome:
+        """Sends every file in simgui's trash on to the system trash (send2trash): out of the library's way,
+        still recoverable from the file manager. Those actions can no longer be undone here."""
+        outcome = ActionOutcome(None)
+        for move in self.journal.moves(states=("moved",)):
+            if not os.path.lexists(move.target):
+                continue
+            try:
+                send2trash(move.target)  # one at a time: a failure leaves the rest as they were
+            except (OSError, TrashPermissionError) as exc:
+                outcome.refused[move.target] = f"could not send to the system trash: {exc}"
+                continue
+            self.journal.set_state(move.id, "emptied")
+            outcome.moved.append(move.source)
+        for root in self.library.roots():
+            _remove_empty_folders(Path(root) / TRASH_FOLDER)
+        with self.library.store.transaction():
+            self.library.store.unmark_trashed(outcome.moved)
+        self.library.drop_orphan_vectors()
+        return outcome
+
     def _set_aside_rewrite(self, move) -> str | None:
         """Before a keeper's original comes back: its rewritten version (simgui's own file) goes to the trash."""
         try:
@@ -178,6 +207,17 @@ class FileActions:
         except DecodeError as exc:
             return str(exc)
         return None
+
+
+def _remove_empty_folders(top: Path) -> None:
+    """Empty folders only, deepest first: rmdir cannot remove anything that still holds a file."""
+    if not top.is_dir():
+        return
+    for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass  # not empty (a file the user put there, or one send2trash refused)
 
 
 def _free_path(path: Path) -> Path:

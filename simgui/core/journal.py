@@ -29,7 +29,7 @@ CREATE TABLE IF NOT EXISTS moves (
     action_id INTEGER NOT NULL REFERENCES actions(id),
     source TEXT NOT NULL,
     target TEXT NOT NULL,
-    state TEXT NOT NULL,  -- planned | moved | cancelled | restoring | restored
+    state TEXT NOT NULL,  -- planned | moved | cancelled | restoring | restored | emptied (in the system trash)
     replaced_by TEXT  -- content hash of the file simgui put at `source` after the move (an enriched keeper)
 );
 """
@@ -52,7 +52,8 @@ class ActionRecord:
     label: str
     created_at: float
     undone: bool
-    moved: int
+    moved: int  # files in simgui's trash, that undo can put back
+    emptied: int = 0  # files sent on to the system trash
 
 
 class MoveJournal:
@@ -110,9 +111,10 @@ class MoveJournal:
     def actions(self, limit: int = 50) -> list[ActionRecord]:
         rows = self.db.execute(
             """SELECT a.id, a.kind, a.label, a.created_at, a.undone,
-                      (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'moved')
+                      (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'moved'),
+                      (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'emptied')
                FROM actions a ORDER BY a.id DESC LIMIT ?""", (limit,))
-        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5]) for r in rows]
+        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
 
     def recover(self) -> list[Move]:
         """Settles every move a crash interrupted, by what is on disk; returns the moves it settled."""

@@ -128,6 +128,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "Add folder…", self.choose_folder, QKeySequence.Open)
         self._add_action(file_menu, "Remove folder", self.remove_folder)
+        self._add_action(file_menu, "Empty simgui's trash…", self.empty_trash)
         file_menu.addSeparator()
         self._add_action(file_menu, "Quit", self.close, QKeySequence.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -163,7 +164,7 @@ class MainWindow(QMainWindow):
         undoable = next((r for r in self.history if not r.undone and r.moved), None)
         for record in self.history:
             when = datetime.fromtimestamp(record.created_at).strftime("%d %b %H:%M")
-            state = " (undone)" if record.undone else ""
+            state = " (undone)" if record.undone else " (sent to the system trash)" if record.emptied else ""
             action = self.history_menu.addAction(f"{when} — {record.label}, {record.moved} file(s){state}")
             if record is undoable:
                 action.setText(action.text() + " — undo")
@@ -198,6 +199,22 @@ class MainWindow(QMainWindow):
                                       f"Stop looking at {folder}?\nIts photos leave the library; no file is touched.")
         if answer == QMessageBox.Yes:
             self.engine.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
+            self.refresh()
+
+    def empty_trash(self) -> None:
+        """Asks the engine what the trash holds; the confirmation follows when it answers."""
+        self.engine.submit("trash size", lambda ctx: ctx.actions.trash_size())
+
+    def _confirm_empty_trash(self, files: int, size: int) -> None:
+        if not files:
+            QMessageBox.information(self, "simgui", "simgui's trash is empty.")
+            return
+        answer = QMessageBox.question(
+            self, "Empty simgui's trash",
+            f"Send {_photos(files)} ({size / 1e6:.1f} MB) from simgui's trash to the system trash?\n"
+            "You can still restore them from your file manager's trash, but not with Undo here.")
+        if answer == QMessageBox.Yes:
+            self.engine.submit("empty trash", lambda ctx: ctx.actions.empty_trash())
             self.refresh()
 
     def toggle_pause(self) -> None:
@@ -289,6 +306,10 @@ class MainWindow(QMainWindow):
             self.groups = groups
             self.duplicates.set_folders([path for path, _, _ in folders])
             self.duplicates.set_groups(groups)
+        elif name == "trash size":
+            self._confirm_empty_trash(*result)
+        elif name == "empty trash":
+            self.statusBar().showMessage(f"{_photos(len(result.moved))} sent to the system trash", 10000)
         elif name in ("merge", "delete", "undo") and result is not None:
             done = f"{name}: {len(result.moved)} file(s) " + ("restored" if name == "undo" else "moved to the trash")
             if result.enriched:
