@@ -84,3 +84,49 @@ def test_read_only_library_folder_says_so_and_changes_nothing(photo_folder, tmp_
     library.chmod(0o755)
     assert cli(library, "index", str(photo_folder)).returncode == 0
     assert json.loads(cli(library, "stats", "--json").stdout)["images"] == 16
+
+
+def test_photos_on_another_file_system_inside_a_root_are_copied_verified_then_removed(photo_folder, library_dir,
+                                                                                    mounts):
+    from simgui.core.actions import TRASH_FOLDER, FileActions
+    from simgui.core.journal import MoveJournal
+    from simgui.core.library import Library
+
+    card = photo_folder / "sd card"  # a memory card mounted inside the photo folder; the trash is on the root's disk
+    card.mkdir()
+    if not mount("-t", "tmpfs", "-o", "size=20m", "tmpfs", str(card)):
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    mounts.append(card)
+    for edits in photo_folder.glob("edits/coffee_*"):
+        shutil.move(str(edits), card / edits.name)
+    before = {p: p.read_bytes() for p in card.iterdir()}
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    actions = FileActions(library)
+    group = next(g for g in library.groups() if any(str(card) in m.image.path for m in g.members))
+    losers = {m.image.path: open(m.image.path, "rb").read() for m in group.members if not m.keeper}
+    assert any(str(card) in p for p in losers)
+    outcome = actions.merge(group)
+    assert sorted(outcome.moved) == sorted(losers) and not outcome.refused
+    assert not any(os.path.exists(p) for p in losers)
+    trashed = [p for p in (photo_folder / TRASH_FOLDER).rglob("*") if p.is_file()]
+    assert sorted(p.read_bytes() for p in trashed) == sorted(losers.values())
+    assert not list(photo_folder.rglob("*.simgui-partial"))
+    actions.undo()
+    assert {p: p.read_bytes() for p in card.iterdir()} == before  # back on the card, byte for byte
+
+    # a crash after the copy was verified, before the original was removed: recovery finishes the move
+    journal = MoveJournal(library_dir / "crash.db")
+    action = journal.start_action("delete", "crash test")
+    source = str(sorted(before)[0])
+    target = str(photo_folder / TRASH_FOLDER / "crashed.jpg")
+    journal.plan(action, source, target)
+    shutil.copy2(source, target)
+    open(target + ".simgui-partial", "wb").close()  # ...and a half-copy of an earlier attempt
+    journal.recover()
+    assert not os.path.exists(source) and open(target, "rb").read() == before[type(card)(source)]
+    assert journal.moves(action)[0].state == "moved" and not os.path.exists(target + ".simgui-partial")
+    journal.close()
+    actions.close()
+    library.close()

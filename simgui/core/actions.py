@@ -20,6 +20,7 @@ from simgui.core.grouping import Group
 from simgui.core.hashes import content_hash
 from simgui.core.journal import ActionRecord, MoveJournal
 from simgui.core.metadata import enriched_keeper
+from simgui.core.moves import move_file
 from simgui.core.store import ImageRecord
 
 TRASH_FOLDER = ".simgui-trash"
@@ -60,7 +61,7 @@ class FileActions:
             target.parent.mkdir(parents=True, exist_ok=True)
             move_id = self.journal.plan(action_id, image.path, str(target))
             try:
-                os.rename(image.path, target)
+                move_file(image.path, str(target))
             except OSError as exc:
                 self.journal.set_state(move_id, "cancelled")
                 outcome.refused[image.path] = f"could not move: {exc.strerror}"
@@ -100,7 +101,7 @@ class FileActions:
         move_id = self.journal.plan(outcome.action_id, keeper.path, str(target))
         self.journal.set_replaced_by(move_id, new_hash)  # before the rename: undo then knows the new file is ours
         try:
-            os.rename(keeper.path, target)
+            move_file(keeper.path, str(target))
         except OSError:
             self.journal.set_state(move_id, "cancelled")
             os.unlink(rewritten)
@@ -132,7 +133,7 @@ class FileActions:
             self.journal.set_state(move.id, "restoring")
             try:
                 os.makedirs(os.path.dirname(move.source), exist_ok=True)
-                os.rename(move.target, move.source)
+                move_file(move.target, move.source)
             except OSError as exc:
                 self.journal.set_state(move.id, "moved")
                 outcome.refused[move.source] = f"could not restore: {exc.strerror}"
@@ -179,7 +180,7 @@ class FileActions:
                 return "the keeper was edited after the merge; its original stays in the trash"
         except DecodeError as exc:
             return str(exc)
-        os.rename(move.source, _free_path(Path(move.target).with_name(f"rewritten {Path(move.target).name}")))
+        move_file(move.source, str(_free_path(Path(move.target).with_name(f"rewritten {Path(move.target).name}"))))
         return None
 
     def _root_of(self, path: str) -> str | None:

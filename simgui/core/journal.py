@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from simgui.core.moves import PARTIAL_SUFFIX, same_content
 from simgui.core.pathtext import from_db, to_db
 
 SCHEMA = """
@@ -120,11 +121,22 @@ class MoveJournal:
         """Settles every move a crash interrupted, by what is on disk; returns the moves it settled."""
         settled = []
         for move in self.moves(states=("planned", "restoring")):
-            at_source, at_target = os.path.lexists(move.source), os.path.lexists(move.target)
+            origin, destination = (move.source, move.target) if move.state == "planned" else (move.target, move.source)
+            _remove_partial_copy(destination)
+            if os.path.lexists(origin) and os.path.lexists(destination) and same_content(origin, destination):
+                os.unlink(origin)  # a copy across file systems was complete and verified: finish the move
+            # a rename is atomic: the file is at one end or the other, never both, never neither
+            arrived = os.path.lexists(destination) and not os.path.lexists(origin)
             if move.state == "planned":
-                # the rename is atomic: the file is at one end or the other, never both, never neither
-                self.set_state(move.id, "moved" if at_target and not at_source else "cancelled")
+                self.set_state(move.id, "moved" if arrived else "cancelled")
             else:
-                self.set_state(move.id, "restored" if at_source and not at_target else "moved")
+                self.set_state(move.id, "restored" if arrived else "moved")
             settled.append(move)
         return settled
+
+
+def _remove_partial_copy(destination: str) -> None:
+    """A copy across file systems cut short: simgui's own half-file, never the photo itself."""
+    partial = destination + PARTIAL_SUFFIX
+    if os.path.lexists(partial):
+        os.unlink(partial)
