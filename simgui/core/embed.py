@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,8 @@ def model_folder() -> Path:
     override = os.environ.get("SIMGUI_MODEL_DIR")
     if override:
         return Path(override)
+    if getattr(sys, "frozen", False):  # the PyInstaller folder (build.spec puts the model there)
+        return Path(sys._MEIPASS) / "simgui" / "models"
     return Path(str(resources.files("simgui.models")))
 
 
