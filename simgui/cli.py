@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 from simgui import __version__
+from simgui.core.answers import comparison_answer, group_answer, query_answer
 from simgui.core.config import default_library_dir
 from simgui.core.decode import DecodeError
 from simgui.core.embed import ModelError
@@ -101,6 +103,26 @@ def cmd_watch(library: Library, args) -> int:
     return 0
 
 
+def cmd_serve(library: Library, args) -> int:
+    from simgui.api import TOKEN_FILE, ApiServer, library_token
+
+    token = args.token or os.environ.get("SIMGUI_API_TOKEN") or library_token(library)
+    server = ApiServer(library, token, args.port)
+    # shutdown() waits for serve_forever() to return: it must come from another thread than this one
+    stop = lambda *_: threading.Thread(target=server.shutdown).start()  # noqa: E731
+    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    where = "the token you gave" if args.token else f"token in {library.folder / TOKEN_FILE}"
+    print(f"serving http://127.0.0.1:{server.port} ({where}; API described at /openapi.json); Ctrl+C to stop",
+          file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    print("stopped", file=sys.stderr)
+    return 0
+
+
 def cmd_stats(library: Library, args) -> int:
     stats = library.stats()
     if args.json:
@@ -124,13 +146,7 @@ def cmd_skipped(library: Library, args) -> int:
 def cmd_groups(library: Library, args) -> int:
     groups = library.groups()
     if args.json:
-        _print_json({"groups": [{
-            "kind": g.kind,
-            "keeper": g.keeper.image.path,
-            "members": [{"path": m.image.path, "score": m.score, "keeper": m.keeper, "size": m.image.size,
-                         "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at}
-                        for m in g.members],
-        } for g in groups]})
+        _print_json({"groups": [group_answer(g) for g in groups]})
         return 0
     for n, g in enumerate(groups, 1):
         print(f"group {n} ({g.kind}, {len(g.members)} photos)")
@@ -146,11 +162,7 @@ def cmd_query(library: Library, args) -> int:
     answers = library.query(args.images, args.top)
     failed = [path for path, result in answers if isinstance(result, str)]
     if args.json:
-        _print_json([{"query": path, "results": [{"path": m.image.path, "score": m.score, "verdict": m.verdict,
-                                                   "agreement": m.agreement}
-                                                  for m in result]}
-                     if not isinstance(result, str) else {"query": path, "results": [], "error": result}
-                     for path, result in answers])
+        _print_json([query_answer(path, result) for path, result in answers])
     else:
         for path, result in answers:
             print(path)
@@ -167,7 +179,7 @@ def cmd_query(library: Library, args) -> int:
 def cmd_compare(library: Library, args) -> int:
     result = library.compare(args.a, args.b)
     if args.json:
-        _print_json({"score": result.score, "verdict": result.verdict, "agreement": result.agreement})
+        _print_json(comparison_answer(result))
     else:
         print(f"{result.verdict} (similarity {result.score:.3f}, patch agreement {result.agreement:.2f})")
     return 0
@@ -198,6 +210,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("watch", help="keep the library up to date until Ctrl+C / SIGTERM")
     p.set_defaults(run=cmd_watch)
+
+    p = sub.add_parser("serve", help="the local HTTP API (127.0.0.1 only, with a token) until Ctrl+C / SIGTERM")
+    p.add_argument("--port", type=int, default=8765, help="0 picks a free one (default 8765)")
+    p.add_argument("--token", help="default: $SIMGUI_API_TOKEN, else one kept in the library folder")
+    p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("compare", help="how alike two images are")
     p.add_argument("a")

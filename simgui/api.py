@@ -1,0 +1,246 @@
+"""The local HTTP API (`simgui-cli serve`): query, compare and groups for scripts and other apps.
+
+Loopback only (127.0.0.1), and every call but the OpenAPI document needs the
+token as `Authorization: Bearer <token>`: other users of the machine, and web
+pages in a browser, must not read someone's photo library. Requests run on
+threads; engine calls take one lock, since the library (SQLite connection,
+index, model) is used by one caller at a time.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import secrets
+import tempfile
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from simgui import __version__
+from simgui.core.answers import comparison_answer, group_answer, query_answer
+from simgui.core.decode import DecodeError
+from simgui.core.library import Library
+
+TOKEN_FILE = "api-token"
+MAX_BODY = 64 * 1024 * 1024  # a big photo uploaded for a query, not more
+MAX_TOP = 1000
+
+
+class ApiError(Exception):
+    def __init__(self, status: HTTPStatus, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def library_token(library: Library) -> str:
+    """The token kept in the library folder (readable by its owner only), made on first use."""
+    path = library.folder / TOKEN_FILE
+    if path.exists():
+        return path.read_text().strip()
+    token = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return token
+
+
+def openapi_document() -> dict:
+    error = {"description": "what was wrong", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"error": {"type": "string"}}}}}}
+    auth_errors = {"401": error, "400": error}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "simgui local API", "version": __version__,
+                 "description": "Duplicate and similar photos of one simgui library. Listens on 127.0.0.1 only; "
+                                "send `Authorization: Bearer <token>` (the token is in the library folder's "
+                                "`api-token` file, or given to `simgui-cli serve --token`)."},
+        "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "8765"}}}],
+        "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"token": []}],
+        "paths": {
+            "/v1/stats": {"get": {"summary": "Counts: images, skipped, distinct contents, folders",
+                                  "responses": {"200": {"description": "counts"}, **auth_errors}}},
+            "/v1/groups": {"get": {
+                "summary": "Duplicate groups (exact | near | similar), each with its keeper",
+                "parameters": [{"name": "kind", "in": "query", "schema": {"enum": ["exact", "near", "similar"]}}],
+                "responses": {"200": {"description": '{"groups": [{"kind", "keeper", "members": [...]}]}'},
+                              **auth_errors}}},
+            "/v1/query": {"post": {
+                "summary": "Look-alikes of images: JSON {\"paths\": [...], \"top\": 10} naming files on this "
+                           "machine, or the image itself as the body (Content-Type image/*, ?top=10)",
+                "requestBody": {"content": {
+                    "application/json": {"schema": {"type": "object", "required": ["paths"], "properties": {
+                        "paths": {"type": "array", "items": {"type": "string"}},
+                        "top": {"type": "integer", "minimum": 1, "maximum": MAX_TOP}}}},
+                    "image/*": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"200": {"description": '[{"query", "results": [{"path", "score", "verdict", '
+                                                     '"agreement"}], "error"?}]'},
+                              "413": error, "422": error, **auth_errors}}},
+            "/v1/compare": {"post": {
+                "summary": "How alike two image files are",
+                "requestBody": {"content": {"application/json": {"schema": {
+                    "type": "object", "required": ["a", "b"],
+                    "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}}},
+                "responses": {"200": {"description": '{"score", "verdict", "agreement"}'},
+                              "422": error, **auth_errors}}},
+        },
+    }
+
+
+class ApiServer:
+    def __init__(self, library: Library, token: str, port: int = 0):
+        self.library = library
+        self.token = token
+        self.engine_lock = threading.Lock()
+        api = self
+
+        class Handler(_Handler):
+            server_api = api
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            request_queue_size = 128  # a burst of scripts connecting at once must not be turned away
+
+        self.httpd = Server(("127.0.0.1", port), Handler)
+
+    @property
+    def port(self) -> int:
+        return self.httpd.server_address[1]
+
+    def serve_forever(self) -> None:
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def shutdown(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    # the calls ---------------------------------------------------------------
+    def stats(self, query: dict, body: bytes, content_type: str):
+        with self.engine_lock:
+            return self.library.stats()
+
+    def groups(self, query: dict, body: bytes, content_type: str):
+        kind = query.get("kind", [None])[0]
+        if kind not in (None, "exact", "near", "similar"):
+            raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be exact, near or similar, not {kind!r}")
+        with self.engine_lock:
+            groups = self.library.groups()
+        return {"groups": [group_answer(g) for g in groups if kind is None or g.kind == kind]}
+
+    def query(self, query: dict, body: bytes, content_type: str):
+        if content_type.startswith("image/"):
+            top = _top(query.get("top", ["10"])[0])
+            with tempfile.NamedTemporaryFile(prefix="simgui-api-", suffix=".img") as upload:
+                upload.write(body)
+                upload.flush()
+                with self.engine_lock:
+                    answers = self.library.query([upload.name], top)
+            answer = query_answer("(uploaded image)", answers[0][1])
+            if "error" in answer:
+                raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read the uploaded image: {answer['error']}")
+            return [answer]
+        request = _json_object(body)
+        paths = request.get("paths")
+        if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"paths" must be a non-empty list of file paths')
+        top = _top(request.get("top", 10))
+        with self.engine_lock:
+            answers = self.library.query(paths, top)
+        return [query_answer(path, result) for path, result in answers]
+
+    def compare(self, query: dict, body: bytes, content_type: str):
+        request = _json_object(body)
+        a, b = request.get("a"), request.get("b")
+        if not isinstance(a, str) or not isinstance(b, str):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"a" and "b" must be the paths of two image files')
+        try:
+            with self.engine_lock:
+                return comparison_answer(self.library.compare(a, b))
+        except DecodeError as exc:
+            raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read an image: {exc}") from exc
+
+
+ROUTES = {("GET", "/v1/stats"): ApiServer.stats, ("GET", "/v1/groups"): ApiServer.groups,
+          ("POST", "/v1/query"): ApiServer.query, ("POST", "/v1/compare"): ApiServer.compare}
+
+
+def _top(value) -> int:
+    try:
+        top = int(value)
+    except (TypeError, ValueError):
+        raise ApiError(HTTPStatus.BAD_REQUEST, f'"top" must be a whole number, not {value!r}') from None
+    if not 1 <= top <= MAX_TOP:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f'"top" must be between 1 and {MAX_TOP}')
+    return top
+
+
+def _json_object(body: bytes) -> dict:
+    try:
+        value = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ApiError(HTTPStatus.BAD_REQUEST, "the body must be a JSON object")
+    return value
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_api: ApiServer
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def log_message(self, format: str, *args) -> None:
+        pass  # one line per request on stderr would drown the server's own messages
+
+    def _handle(self, method: str) -> None:
+        try:
+            url = urlparse(self.path)
+            body = self._read_body()
+            if method == "GET" and url.path == "/openapi.json":
+                self._send(HTTPStatus.OK, openapi_document())
+                return
+            self._check_token()
+            route = ROUTES.get((method, url.path))
+            if route is None:
+                if any(path == url.path for _, path in ROUTES):
+                    raise ApiError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed on {url.path}")
+                raise ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint: {url.path} (see /openapi.json)")
+            answer = route(self.server_api, parse_qs(url.query), body, self.headers.get("Content-Type", ""))
+            self._send(HTTPStatus.OK, answer)
+        except ApiError as exc:
+            self._send(exc.status, {"error": str(exc)})
+        except Exception as exc:  # a bug must answer 500 with a message, not drop the connection
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc!r}"})
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
+        if length > MAX_BODY:
+            self.close_connection = True  # the body is not read: the connection cannot carry another request
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {MAX_BODY // 2**20} MB")
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _check_token(self) -> None:
+        given = self.headers.get("Authorization", "")
+        expected = f"Bearer {self.server_api.token}"
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            raise ApiError(HTTPStatus.UNAUTHORIZED, "missing or wrong token: send 'Authorization: Bearer <token>'")
+
+    def _send(self, status: HTTPStatus, value) -> None:
+        data = json.dumps(value).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
