@@ -70,6 +70,7 @@ def test_gui_thread_never_stalls_while_indexing(qtbot, window, tmp_path):
     window.add_folder(str(folder))
     qtbot.waitUntil(lambda: window.counts.text().startswith("1000 photos"), timeout=300_000)
     timer.stop()
+    print(f"heartbeat while indexing 1,000 photos: {len(gaps)} beats, longest gap {max(gaps[1:])} ms")
     assert len(gaps) > 100 and max(gaps[1:]) < 100, f"longest gap {max(gaps[1:])} ms"
 
 
