@@ -13,7 +13,8 @@ from pathlib import Path
 from simgui import __version__
 from simgui.core.answers import comparison_answer, group_answer, query_answer
 from simgui.core.config import default_library_dir
-from simgui.core.decode import DecodeError
+from simgui.core.decode import DecodeError, decode_file
+from simgui.core.differences import draw_differences
 from simgui.core.embed import ModelError
 from simgui.core.library import Library, LibraryError
 from simgui.core.pipeline import Progress
@@ -178,6 +179,9 @@ def cmd_query(library: Library, args) -> int:
 
 def cmd_compare(library: Library, args) -> int:
     result = library.compare(args.a, args.b)
+    if args.overlay:
+        picture = decode_file(os.path.abspath(args.a)).picture
+        draw_differences(picture, result.content_box, result.differences).save(args.overlay)
     if args.json:
         _print_json(comparison_answer(result))
     else:
@@ -220,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("a")
     p.add_argument("b")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--overlay", metavar="PNG", help="write A with the places it differs from B shaded")
     p.set_defaults(run=cmd_compare)
     return parser
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from conftest import photo, save_edit, stem_of
@@ -142,3 +143,22 @@ def test_two_indexers_on_one_library_do_the_work_once(photo_folder, library_dir)
     assert sorted(embedded) == [0, 75], outputs  # one did it all; the other waited, then found it done
     assert any("waiting for another simgui process" in out for out in outputs)
     assert json.loads(cli(library_dir, "stats", "--json").stdout)["images"] == 75
+
+
+def test_compare_says_how_much_differs_and_draws_it(library_dir, tmp_path):
+    from PIL import Image
+    marked = tmp_path / "marked.jpg"
+    picture = Image.open(photo("coffee")).convert("RGB")
+    picture.paste((20, 200, 20), (0, 0, picture.width // 3, picture.height // 3))
+    picture.save(marked, quality=90)
+    overlay = tmp_path / "differences.png"
+    answer = json.loads(cli(library_dir, "compare", str(photo("coffee")), str(marked), "--json",
+                            "--overlay", str(overlay)).stdout)
+    assert answer["verdict"] == "near" and 0.05 < answer["differing_share"] < 0.25
+    shaded = np.asarray(Image.open(overlay).convert("RGB"), np.int16) - \
+        np.asarray(Image.open(photo("coffee")).convert("RGB").resize(Image.open(overlay).size), np.int16)
+    changed = np.abs(shaded).sum(2) > 60
+    h, w = changed.shape
+    assert changed[: h // 3, : w // 3].mean() > 0.5 and changed[h // 2:, w // 2:].mean() < 0.05
+    same = json.loads(cli(library_dir, "compare", str(photo("coffee")), str(photo("coffee")), "--json").stdout)
+    assert same["verdict"] == "exact" and same["differing_share"] == 0.0

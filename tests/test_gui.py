@@ -275,3 +275,33 @@ def test_empty_trash_after_confirmation(qtbot, window, photo_folder, monkeypatch
     assert asked and asked[0].startswith("Send 2 photos")
     qtbot.waitUntil(lambda: "(sent to the system trash)" in (window._fill_history_menu() or
                                                              window.history_menu.actions()[0].text()), timeout=30_000)
+
+
+def test_two_files_dropped_on_search_are_compared_with_their_differences_shaded(qtbot, window, tmp_path):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from conftest import photo
+    marked = tmp_path / "coffee with a sticker.jpg"
+    picture = Image.open(photo("coffee")).convert("RGB")
+    picture.paste((20, 200, 20), (0, 0, picture.width // 3, picture.height // 3))  # a third of a third covered
+    picture.save(marked, quality=90)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo("coffee"))), QUrl.fromLocalFile(str(marked))])
+    zone = window.search.drop_zone
+    QApplication.sendEvent(zone, QDragEnterEvent(zone.rect().center(), Qt.CopyAction, mime, Qt.LeftButton,
+                                                 Qt.NoModifier))
+    QApplication.sendEvent(zone, QDropEvent(QPointF(zone.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
+                                            Qt.NoModifier))
+    qtbot.waitUntil(lambda: window.compare_dialog is not None and bool(window.compare_dialog.shading), timeout=60_000)
+    dialog = window.compare_dialog
+    assert dialog.verdict.text().startswith("near")
+    shaded = dialog.views[0].scene().itemsBoundingRect()
+    covered = [item.rect() for item in dialog.shading]
+    # the shading sits over the covered corner: every shaded cell starts in the top-left half of the photo
+    assert covered and all(r.x() < shaded.width() / 2 and r.y() < shaded.height() / 2 for r in covered)
+    assert 0.05 < len(covered) / 256 < 0.25
+    dialog.show_differences.setChecked(False)
+    assert not any(item.isVisible() for item in dialog.shading)
+    dialog.close()

@@ -36,8 +36,14 @@ def model_folder() -> Path:
     return Path(str(resources.files("simgui.models")))
 
 
-def trim_uniform_border(picture: Image.Image, flatness: float = 4.0) -> Image.Image:
-    """Cuts letterbox bars and frames: a framed copy should look like its original to the model.
+def trim_uniform_border(picture: Image.Image) -> Image.Image:
+    """Cuts letterbox bars and frames: a framed copy should look like its original to the model."""
+    box = content_box(picture)
+    return picture if box == (0, 0, picture.width, picture.height) else picture.crop(box)
+
+
+def content_box(picture: Image.Image, flatness: float = 4.0) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of the photo inside its letterbox bars or frame; the whole picture if none.
 
     A bar is a run of rows (or columns) at the edge that are flat: near-zero
     spread of grey values. Judging flatness rather than closeness to the corner
@@ -49,9 +55,9 @@ def trim_uniform_border(picture: Image.Image, flatness: float = 4.0) -> Image.Im
     left, right = _content_span(flat_cols)
     # a tall letterbox can leave a wide photo under a third of the frame; only a speck is left alone
     height, width = bottom - top, right - left
-    if height * width >= 0.05 * grey.size and min(height, width) >= 16 and (height, width) != grey.shape:
-        return picture.crop((left, top, right, bottom))
-    return picture
+    if height * width >= 0.05 * grey.size and min(height, width) >= 16:
+        return left, top, right, bottom
+    return 0, 0, picture.width, picture.height
 
 
 def _content_span(flat: np.ndarray) -> tuple[int, int]:

@@ -17,12 +17,12 @@ import numpy as np
 
 from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
 from simgui.core.decode import DecodeError, decode_file
-from simgui.core.embed import EmbeddingModel, model_folder
+from simgui.core.embed import EmbeddingModel, content_box, model_folder
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import ImageRecord, LibraryStore, NewImage
-from simgui.core.verify import METHOD as VERIFY_METHOD, as_unit_tokens, geometric_agreement
+from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, difference_grid, geometric_agreement
 
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,10 @@ class Comparison:
     score: float  # cosine similarity of the global vectors (1.0 for the same bytes)
     agreement: float  # share of patches that line up (see verify.py)
     verdict: str  # exact | near | similar | different
+    # where the first photo differs from the second: verify.difference_grid over the photo inside its
+    # bars, whose box is given as fractions of the whole picture (left, top, right, bottom)
+    differences: np.ndarray | None = None
+    content_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
 
 
 def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int, int]]:
@@ -243,10 +247,17 @@ class Library:
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
         a, b = decode_file(os.path.abspath(path_a)), decode_file(os.path.abspath(path_b))
+        w, h = a.picture.size
+        left, top, right, bottom = content_box(a.picture)
+        box = (left / w, top / h, right / w, bottom / h)
         if a.content_hash == b.content_hash:
-            return Comparison(1.0, 1.0, "exact")
-        first, second = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
-        emb = self.model.embed([first.picture, second.picture])
+            return Comparison(1.0, 1.0, "exact", np.ones((GRID, GRID), np.int8), box)
+        ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
+        emb = self.model.embed([d.picture for d in ordered])
+        tokens = {d.content_hash: as_unit_tokens(p) for d, p in zip(ordered, emb.patches)}
+        first, second = (d.content_hash for d in ordered)
         score = float(emb.vectors[0] @ emb.vectors[1])
-        agreement = geometric_agreement(as_unit_tokens(emb.patches[0]), as_unit_tokens(emb.patches[1]))
-        return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement))
+        agreement = geometric_agreement(tokens[first], tokens[second])
+        differences = difference_grid(tokens[a.content_hash], tokens[b.content_hash])
+        return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement),
+                          differences, box)

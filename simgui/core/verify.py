@@ -9,6 +9,8 @@ the grid that agrees with it.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from simgui.core.embed import PATCH_SCALE
@@ -16,6 +18,7 @@ from simgui.core.embed import PATCH_SCALE
 METHOD = "mnn-ransac-1"  # change it with anything below that changes scores: stored agreements are then redone
 GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
+SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
@@ -25,13 +28,22 @@ def as_unit_tokens(patches: np.ndarray) -> np.ndarray:
     return patches.astype(np.float32) / PATCH_SCALE
 
 
-def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
-    """Share (0..1) of A's patches whose match in B fits the best scale+shift; `a`, `b` are unit tokens [256, P].
+@dataclass
+class PatchMatches:
+    """How A's grid cells found themselves in B."""
+    best_similarity: np.ndarray  # [256]: each A cell's most similar B token
+    distinct: np.ndarray  # indices of A cells with a mutual, unambiguous match
+    agreeing: np.ndarray  # indices of A cells whose match fits the best scale+shift (a subset of `distinct`)
+    transform: tuple[float, float, float] | None = None  # that scale, shift x, shift y (A cells to B cells)
 
-    Deterministic: the same two photos in the same order always get the same score."""
+
+def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
+    """Mutual nearest neighbours between the token grids, then RANSAC for a scale+shift; `a`, `b` are unit
+    tokens [256, P]. Deterministic: the same two photos in the same order always match the same way."""
     sim = a @ b.T
     a_to_b = sim.argmax(1)
     b_to_a = sim.argmax(0)
+    best_similarity = sim[np.arange(len(a)), a_to_b]
     mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
     rows = sim[mutual]
     best = rows[np.arange(len(mutual)), a_to_b[mutual]]
@@ -39,8 +51,9 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     runner_up = rows.max(1)  # a max over the rows with their best removed is cheaper than partitioning them
     keep = (best > MIN_TOKEN_SIMILARITY) & (best - runner_up >= DISTINCT_MARGIN)
     mutual, best = mutual[keep], best[keep]
+    none = np.zeros(0, np.int64)
     if len(mutual) < 3:
-        return 0.0
+        return PatchMatches(best_similarity, mutual, none)
     pa, pb = _CELLS[mutual], _CELLS[a_to_b[mutual]]
     strongest = np.argsort(-best, kind="stable")[:HYPOTHESIS_MATCHES]
     first, second = np.triu_indices(len(strongest), 1)
@@ -51,7 +64,7 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     scale = np.where(ok, span_b / np.where(ok, span_a, 1), 0)
     ok &= (scale > 0.4) & (scale < 2.5)
     if not ok.any():
-        return 0.0
+        return PatchMatches(best_similarity, mutual, none)
     scale, first = scale[ok], first[ok]
     shift = pb[first] - scale[:, None] * pa[first]
     # copies propose the same transform many times over: test each one once
@@ -59,5 +72,27 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     scale, shift = hypotheses[:, 0], hypotheses[:, 1:]
     predicted = scale[:, None, None] * pa[None] + shift[:, None, :]
     error = np.linalg.norm(predicted - pb[None], axis=2)
-    inliers = (error < np.maximum(1.0, scale)[:, None] + 0.5).sum(1)
-    return float(inliers.max()) / len(a)
+    fits = error < np.maximum(1.0, scale)[:, None] + 0.5
+    chosen = fits.sum(1).argmax()
+    return PatchMatches(best_similarity, mutual, mutual[fits[chosen]],
+                        (float(scale[chosen]), float(shift[chosen, 0]), float(shift[chosen, 1])))
+
+
+def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
+    """Share (0..1) of A's patches whose match in B fits the best scale+shift."""
+    return len(match_patches(a, b).agreeing) / len(a)
+
+
+def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Where photo A differs from B, on A's 16x16 grid, once aligned by the best scale+shift: 1 where B holds
+    the same content at the matching place, -1 where it holds something else or nothing (cropped away),
+    0 everywhere when the two cannot be aligned at all."""
+    transform = match_patches(a, b).transform
+    if transform is None:
+        return np.zeros((GRID, GRID), np.int8)
+    scale, dx, dy = transform
+    target = np.rint(scale * _CELLS + (dx, dy)).astype(np.int64)  # (x, y) of each A cell in B's grid
+    inside = ((target >= 0) & (target < GRID)).all(1)
+    index = np.where(inside, target[:, 1] * GRID + target[:, 0], 0)
+    same = (a * b[index]).sum(1) >= SAME_CONTENT
+    return np.where(inside & same, 1, -1).astype(np.int8).reshape(GRID, GRID)

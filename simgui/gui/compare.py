@@ -1,15 +1,18 @@
-"""Compare two photos side by side: synced zoom and pan, their sizes and dates, the engine's verdict."""
+"""Compare two photos side by side: synced zoom and pan, their sizes and dates, the engine's verdict, and
+where the first differs from the second, shaded once the two are aligned."""
 from __future__ import annotations
 
 import os
 from datetime import datetime
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QPen
+from PySide6.QtWidgets import QCheckBox, QGridLayout, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout
 
+from simgui.core.differences import DIFFERS_RGBA, cell_rectangles
 from simgui.core.pathtext import readable
 from simgui.core.store import ImageRecord
-from simgui.gui.photo_view import PhotoDialog, ZoomView
+from simgui.gui.photo_view import LoadedPhoto, PhotoDialog, ZoomView
 
 
 def describe(image: ImageRecord) -> str:
@@ -18,7 +21,10 @@ def describe(image: ImageRecord) -> str:
 
 
 class CompareDialog(PhotoDialog):
-    def __init__(self, left: ImageRecord, right: ImageRecord, parent=None):
+    """Two photos of the library (their records give sizes and dates) or any two files (dropped on Search)."""
+
+    def __init__(self, left: str, right: str, records: tuple[ImageRecord | None, ImageRecord | None] = (None, None),
+                 parent=None):
         super().__init__(parent)
         self.setWindowTitle("Compare")
         self.resize(1100, 700)
@@ -27,20 +33,61 @@ class CompareDialog(PhotoDialog):
         self.views[1].link(self.views[0])
         self.verdict = QLabel("comparing…")
         self.verdict.setAlignment(Qt.AlignCenter)
+        self.show_differences = QCheckBox("Shade where the left photo differs (D)")
+        self.show_differences.setShortcut("D")
+        self.show_differences.setChecked(True)
+        self.show_differences.toggled.connect(self._toggle_differences)
+        self.labels: list[QLabel] = []
         grid = QGridLayout()
-        for side, image in enumerate((left, right)):
-            label = QLabel(describe(image))
-            label.setToolTip(readable(image.path))
+        for side, (path, record) in enumerate(zip((left, right), records)):
+            label = QLabel(describe(record) if record else readable(os.path.basename(path)))
+            label.setToolTip(readable(path))
+            self.labels.append(label)
             grid.addWidget(label, 0, side)
             grid.addWidget(self.views[side], 1, side)
-            self.load(self.views[side], image.path)
+            self.load(self.views[side], path)
+        self.described = [record is not None for record in records]
+        top = QHBoxLayout()
+        top.addWidget(self.verdict, 1)
+        top.addWidget(self.show_differences)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.verdict)
+        layout.addLayout(top)
         layout.addLayout(grid)
+        self.comparison = None
+        self.shading: list[QGraphicsRectItem] = []
+
+    def photo_shown(self, view: ZoomView, photo: LoadedPhoto) -> None:
+        side = self.views.index(view)
+        if not self.described[side]:  # a loose file: what the loader learnt is all there is to say
+            size = photo.image.size()
+            self.labels[side].setText(f"{self.labels[side].text()}\n{size.width()}×{size.height()} shown · "
+                                      f"{photo.file_size / 1e6:.2f} MB")
+        self._shade()
 
     def show_comparison(self, comparison) -> None:
+        self.comparison = comparison
+        differing = "" if comparison.differences is None else \
+            f" · {(comparison.differences < 0).mean():.0%} of the left photo differs"
         self.verdict.setText(f"{comparison.verdict} · similarity {comparison.score:.3f} · "
-                             f"patches agreeing {comparison.agreement:.0%}")
+                             f"patches agreeing {comparison.agreement:.0%}{differing}")
+        self._shade()
+
+    def _shade(self) -> None:
+        """Once both the left photo and the engine's answer are in, the differing cells go over the photo."""
+        items = self.views[0].scene().items()
+        if self.comparison is None or self.comparison.differences is None or self.shading or not items:
+            return
+        bounds = self.views[0].scene().itemsBoundingRect()
+        colour = QColor(*DIFFERS_RGBA)
+        for x0, y0, x1, y1 in cell_rectangles(int(bounds.width()), int(bounds.height()), self.comparison.content_box,
+                                              self.comparison.differences):
+            item = self.views[0].scene().addRect(QRectF(x0, y0, x1 - x0, y1 - y0), QPen(Qt.NoPen), QBrush(colour))
+            item.setVisible(self.show_differences.isChecked())
+            self.shading.append(item)
+
+    def _toggle_differences(self, shown: bool) -> None:
+        for item in self.shading:
+            item.setVisible(shown)
 
 
 class PreviewDialog(PhotoDialog):

@@ -15,6 +15,7 @@ from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
 from simgui.core.library import LibraryError
 from simgui.core.pathtext import readable
+from simgui.core.store import ImageRecord
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
@@ -86,6 +87,7 @@ class MainWindow(QMainWindow):
         self.compare_dialog: CompareDialog | None = None
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
+        self.search.compare_requested.connect(self.compare)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.duplicates, "Duplicates")
         self.tabs.addTab(self.search, "Search")
@@ -255,9 +257,12 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def compare(self, left, right) -> None:
-        self.compare_dialog = CompareDialog(left, right, self)
+        """Two photos of the library (ImageRecords) or two files dropped on the Search view (paths)."""
+        records = tuple(x if isinstance(x, ImageRecord) else None for x in (left, right))
+        paths = [x.path if isinstance(x, ImageRecord) else x for x in (left, right)]
+        self.compare_dialog = CompareDialog(paths[0], paths[1], records, self)
         self.compare_dialog.show()
-        self.engine.submit("compare", lambda ctx: ctx.library.compare(left.path, right.path))
+        self.engine.submit("compare", lambda ctx: ctx.library.compare(*paths))
 
     def resolve_exact(self, groups: list[Group]) -> None:
         losers = [m.image for g in groups for m in g.members if not m.keeper]

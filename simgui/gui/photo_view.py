@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
@@ -19,20 +20,26 @@ def open_in_desktop(path: str) -> None:
     QDesktopServices.openUrl(QUrl.fromEncoded(b"file://" + quote(os.fsencode(path)).encode()))
 
 
-def load_upright_image(path: str) -> QImage:
+@dataclass
+class LoadedPhoto:
+    image: QImage  # upright, at most MAX_SIDE on its long side (null if unreadable)
+    file_size: int
+
+
+def load_upright_image(path: str) -> LoadedPhoto:
     """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side."""
     try:
         with open(path, "rb") as f:  # Python opens any name; Qt would drop bytes that are not UTF-8
             data = QByteArray(f.read())
     except OSError:
-        return QImage()
+        return LoadedPhoto(QImage(), 0)
     buffer = QBuffer(data)
     reader = QImageReader(buffer)
     reader.setAutoTransform(True)  # EXIF orientation, as everywhere else in simgui
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
         reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio))
-    return reader.read()
+    return LoadedPhoto(reader.read(), data.size())
 
 
 class ZoomView(QGraphicsView):
@@ -75,9 +82,13 @@ class PhotoDialog(QDialog):
     def load(self, view: ZoomView, path: str) -> None:
         self.pool.submit(lambda: self.inbox.post(self._arrived, view, load_upright_image(path)))
 
-    def _arrived(self, view: ZoomView, image: QImage) -> None:
-        view.show_image(image)
+    def _arrived(self, view: ZoomView, photo: LoadedPhoto) -> None:
+        view.show_image(photo.image)
         self.loaded += 1
+        self.photo_shown(view, photo)
+
+    def photo_shown(self, view: ZoomView, photo: LoadedPhoto) -> None:
+        """For subclasses: a photo is on screen."""
 
     def done(self, result: int) -> None:
         self.pool.shutdown(wait=True)  # no load may land on a closed dialog

@@ -15,6 +15,9 @@ from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 
+IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
+
+
 class ResultsModel(QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
@@ -46,42 +49,49 @@ class ResultsModel(QAbstractListModel):
 
 
 class DropZone(QLabel):
-    dropped = Signal(str)
+    dropped = Signal(str)  # one photo: find its look-alikes
+    dropped_pair = Signal(str, str)  # two photos: compare them
 
     def __init__(self):
-        super().__init__("Drop a photo here to find its look-alikes\n(or Open…, or paste with Ctrl+V)")
+        super().__init__("Drop a photo here to find its look-alikes, or two photos to compare them\n"
+                         "(or Open…, or paste with Ctrl+V)")
         self.setAlignment(Qt.AlignCenter)
         self.setAcceptDrops(True)
         self.setMinimumHeight(120)
         self.setStyleSheet("QLabel { border: 2px dashed palette(mid); border-radius: 8px; padding: 12px; }")
 
     @staticmethod
-    def _local_file(mime) -> str | None:
-        for url in mime.urls():
-            if url.isLocalFile() and os.path.isfile(url.toLocalFile()):
-                return url.toLocalFile()
-        return None
+    def local_files(mime) -> list[str]:
+        return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and os.path.isfile(url.toLocalFile())]
 
     def dragEnterEvent(self, event) -> None:
-        if self._local_file(event.mimeData()):
+        if self.local_files(event.mimeData()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:
-        path = self._local_file(event.mimeData())
-        if path:
-            event.acceptProposedAction()
-            self.dropped.emit(path)
+        files = self.local_files(event.mimeData())
+        if not files:
+            return
+        event.acceptProposedAction()
+        if len(files) >= 2:
+            self.dropped_pair.emit(files[0], files[1])
+        else:
+            self.dropped.emit(files[0])
 
 
 class SearchView(QWidget):
     query_requested = Signal(str, int)  # image path, how many results
+    compare_requested = Signal(str, str)  # two image paths
 
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
         self.drop_zone = DropZone()
         self.drop_zone.dropped.connect(self.search)
+        self.drop_zone.dropped_pair.connect(self.compare_requested.emit)
         open_button = QPushButton("Open…")
         open_button.clicked.connect(self._open)
+        compare_button = QPushButton("Compare two…")
+        compare_button.clicked.connect(self._choose_pair)
         self.top = QSpinBox()
         self.top.setRange(1, 200)
         self.top.setValue(24)
@@ -105,6 +115,7 @@ class SearchView(QWidget):
         self.addAction(paste)
         controls = QHBoxLayout()
         controls.addWidget(open_button)
+        controls.addWidget(compare_button)
         controls.addWidget(self.top)
         controls.addStretch()
         controls.addWidget(self.status)
@@ -129,14 +140,20 @@ class SearchView(QWidget):
         self.model.set_matches(result)
 
     def _open(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Find look-alikes of…", "",
-                                              "Images (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)")
+        path, _ = QFileDialog.getOpenFileName(self, "Find look-alikes of…", "", IMAGE_FILTER)
         if path:
             self.search(path)
 
+    def _choose_pair(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Choose two photos to compare", "", IMAGE_FILTER)
+        if len(paths) == 2:
+            self.compare_requested.emit(*paths)
+        elif paths:
+            self.status.setText("choose exactly two photos to compare")
+
     def _paste(self) -> None:
         mime = QGuiApplication.clipboard().mimeData()
-        path = DropZone._local_file(mime)
+        path = next(iter(DropZone.local_files(mime)), None)
         if path is None and mime.hasImage():
             # a picture copied from a browser or an editor: query it from a temporary file
             image = QGuiApplication.clipboard().image()
