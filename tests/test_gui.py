@@ -305,3 +305,31 @@ def test_two_files_dropped_on_search_are_compared_with_their_differences_shaded(
     dialog.show_differences.setChecked(False)
     assert not any(item.isVisible() for item in dialog.shading)
     dialog.close()
+
+
+def test_map_places_copies_together_and_opens_a_photo(qtbot, window, photo_folder):
+    import numpy as np
+    from PySide6.QtTest import QTest
+
+    from conftest import stem_of
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    window.tabs.setCurrentWidget(window.map)
+    window.draw_map()
+    qtbot.waitUntil(lambda: len(window.map.items) == 15, timeout=120_000)
+    items = list(window.map.items.values())
+    position = {item.point.path: np.array([item.pos().x(), item.pos().y()]) for item in items}
+    stems = {path: stem_of(path) for path in position}
+    within = [np.linalg.norm(position[a] - position[b]) for a in position for b in position
+              if a < b and stems[a] == stems[b]]
+    across = [np.linalg.norm(position[a] - position[b]) for a in position for b in position
+              if a < b and stems[a] != stems[b]]
+    assert max(within) < np.median(across)  # every photo sits nearer its copies than most others
+    assert sum(item.frame is not None for item in items) == 15  # every copy framed in its group's colour
+
+    target = items[0]
+    view = window.map.view
+    view.centerOn(target)
+    with qtbot.waitSignal(window.map.photo_opened, timeout=5_000) as opened:
+        QTest.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, view.mapFromScene(target.pos()))
+    assert opened.args == [target.point.path]

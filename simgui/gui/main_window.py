@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
 
 from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
+from simgui.core.library_map import library_map
 from simgui.core.library import LibraryError
 from simgui.core.pathtext import readable
 from simgui.core.store import ImageRecord
@@ -20,6 +21,7 @@ from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.engine import Engine, EngineContext
+from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 
@@ -88,9 +90,12 @@ class MainWindow(QMainWindow):
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
         self.search.compare_requested.connect(self.compare)
+        self.map = MapView(self.thumbnails)
+        self.map.refresh_requested.connect(self.draw_map)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.duplicates, "Duplicates")
         self.tabs.addTab(self.search, "Search")
+        self.tabs.addTab(self.map, "Map")
         splitter = QSplitter()
         splitter.addWidget(sidebar)
         splitter.addWidget(self.tabs)
@@ -190,6 +195,11 @@ class MainWindow(QMainWindow):
         self.looseness = looseness
         self.settings.setValue("looseness", looseness)
         self.refresh()
+
+    def draw_map(self) -> None:
+        self.map.status.setText("drawing the map (t-SNE): a few seconds per thousand photos…")
+        groups = self.groups  # to frame copies alike; read here, on the GUI thread that owns it
+        self.engine.submit("map", lambda ctx: (library_map(ctx.library), groups))
 
     def remove_folder(self) -> None:
         item = self.folders.currentItem()
@@ -311,6 +321,8 @@ class MainWindow(QMainWindow):
             self.groups = groups
             self.duplicates.set_folders([path for path, _, _ in folders])
             self.duplicates.set_groups(groups)
+        elif name == "map":
+            self.map.show_map(*result)
         elif name == "trash size":
             self._confirm_empty_trash(*result)
         elif name == "empty trash":
