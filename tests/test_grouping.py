@@ -107,3 +107,46 @@ def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_fold
     reopened.close()
     assert len(live) == len(before) - 1
     assert all(a in live and b in live for a, b in remaining)  # the gone photo's pairs went with it
+
+
+def test_learning_from_decisions_rescores_pairs_nobody_judged(tmp_path, library_dir):
+    from conftest import PHOTOS, save_edit
+    folder = tmp_path / "bw"
+    folder.mkdir()
+    for source in PHOTOS:  # each photo, a smaller copy, and a black-and-white version
+        (folder / source.name).write_bytes(source.read_bytes())
+        save_edit(source, folder / f"{source.stem}_downscale.jpg", "downscale")
+        save_edit(source, folder / f"{source.stem}_grayscale.jpg", "grayscale")
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+
+    def hash_of(name):
+        return library.store.image_by_path(str(folder / name)).content_hash
+
+    def together(a, b):
+        return any({str(folder / a), str(folder / b)} <= {m.image.path for m in g.members}
+                   for g in library.groups() if g.kind == "near")
+    stems = [p.stem for p in PHOTOS]
+    judged, unseen = stems[:3], stems[3:]
+    assert all(together(f"{s}_downscale.jpg", f"{s}_grayscale.jpg") for s in judged)  # the default: one photo
+    library.decide("same_photo", [(hash_of(f"{s}.jpg"), hash_of(f"{s}_downscale.jpg")) for s in judged])
+    # this user keeps black-and-white versions apart; they said so for the originals only
+    library.decide("not_duplicate", [(hash_of(f"{s}.jpg"), hash_of(f"{s}_grayscale.jpg")) for s in judged])
+    assert library.preferences is not None and (library_dir / "learned.npz").exists()
+    # the small copy and the black-and-white one were never judged together: what was learnt parts them
+    assert not any(together(f"{s}_downscale.jpg", f"{s}_grayscale.jpg") for s in judged)
+    assert all(together(f"{s}.jpg", f"{s}_downscale.jpg") for s in stems)  # colour copies stay together
+    _, vectors, hashes = library.store.vectors(library.model_id, library.dim)
+    vector = dict(zip(hashes, vectors))
+    for s in unseen:  # photos never judged at all move the right way, further apart in black and white
+        grey = library.preferences.distances(vector[hash_of(f"{s}.jpg")], vector[hash_of(f"{s}_grayscale.jpg")])
+        colour = library.preferences.distances(vector[hash_of(f"{s}.jpg")], vector[hash_of(f"{s}_downscale.jpg")])
+        assert grey[0] > colour[0]
+
+    library.forget_learning()
+    assert library.preferences is None and not (library_dir / "learned.npz").exists()
+    # only the explicit decisions remain: each original refused its own black-and-white version
+    assert _membership(library.groups()) == _membership(GroupFinder(library).find())
+    assert all(together(f"{s}_downscale.jpg", f"{s}_grayscale.jpg") for s in unseen)
+    library.close()

@@ -76,8 +76,11 @@ class FileActions:
         keeper = group.keeper.image
         others = [m.image for m in group.members if m.image.path != keeper.path]
         outcome = self.trash(others, kind="merge", label=f"merge into {os.path.basename(keeper.path)}")
+        merged = [i.content_hash for i in others if i.path in outcome.moved]
         if outcome.moved and self._check(keeper) is None:
             self._enrich_keeper(outcome, keeper)
+        if merged:  # the user's word that these are one photo: simgui learns from it
+            self.library.decide("same_photo", [(keeper.content_hash, h) for h in merged])
         return outcome
 
     def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord) -> None:

@@ -22,6 +22,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds
+from simgui.core.learning import LearnedPreferences
 from simgui.core.store import ImageRecord
 from simgui.core.verify import as_unit_tokens, geometric_agreement
 
@@ -85,9 +86,12 @@ def keeper_order(image: ImageRecord) -> tuple:
 
 
 class GroupFinder:
-    def __init__(self, library, thresholds: Thresholds = DEFAULT_THRESHOLDS):
+    def __init__(self, library, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+                 preferences: LearnedPreferences | None = None):
+        """preferences: what was learnt from this user's decisions (learning.py); None scores as the default."""
         self.library = library
         self.thresholds = thresholds
+        self.preferences = preferences
 
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
@@ -150,9 +154,17 @@ class GroupFinder:
         def cosine(a: int, b: int) -> float:
             return float(evidence.vectors[a] @ evidence.vectors[b])
 
-        near_edges = [pair for pair, (cos, agr) in evidence.pairs.items() if agr >= t.near_agreement]
+        def agreement(a: int, b: int) -> float:
+            """The patch agreement, unless what this user taught says the two are not one photo to them."""
+            prefs = self.preferences
+            if prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff:
+                return 0.0
+            return evidence.agreement(a, b)
+
+        near_edges = [pair for pair, (cos, agr) in evidence.pairs.items()
+                      if agr >= t.near_agreement and agreement(*pair) >= t.near_agreement]
         near_clusters = [c for comp in _components(near_edges)
-                         for c in average_linkage(comp, scores(comp, evidence.agreement), t.near_agreement)]
+                         for c in average_linkage(comp, scores(comp, agreement), t.near_agreement)]
         in_near = {n for c in near_clusters for n in c}
         similar_edges = [(a, b) for (a, b), (cos, agr) in evidence.pairs.items()
                          if cos >= t.similar and a not in in_near and b not in in_near]

@@ -20,6 +20,8 @@ from simgui.core.decode import DecodeError, decode_file
 from simgui.core.embed import EmbeddingModel, content_box, model_folder
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
+from simgui.core.learning import LearnedPreferences, load_preferences, train
+from simgui.core.learning import forget as forget_preferences
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, difference_grid, geometric_agreement
@@ -89,6 +91,7 @@ class Library:
         except sqlite3.OperationalError:
             pass  # a read-only library: grouping measures every pair itself
         self._model: EmbeddingModel | None = None
+        self._preferences: LearnedPreferences | None | bool = False  # False: not read from disk yet
         self._index: VectorIndex | None = None
         self._lock = threading.Lock()
 
@@ -181,7 +184,41 @@ class Library:
             self.index.remove(orphans)
 
     def groups(self, thresholds: Thresholds | None = None) -> list[Group]:
-        return GroupFinder(self, thresholds or self.thresholds).find()
+        return GroupFinder(self, thresholds or self.thresholds, self.preferences).find()
+
+    # learning from the user's decisions (learning.py) ------------------------
+    @property
+    def preferences(self) -> LearnedPreferences | None:
+        if self._preferences is False:
+            self._preferences = load_preferences(self.folder)
+        return self._preferences
+
+    def decide(self, kind: str, pairs: list[tuple[str, str]]) -> None:
+        """Remembers the user's word on pairs of contents ("same_photo" from a merge, "not_duplicate"),
+        then learns again from all of them."""
+        for a, b in pairs:
+            if a != b:
+                self.store.add_decision(kind, a, b)
+        self.relearn()
+
+    def relearn(self) -> None:
+        _, vectors, hashes = self.store.vectors(self.model_id, self.dim)
+        vector_of = dict(zip(hashes, vectors))
+
+        def known(kind: str) -> list[tuple[np.ndarray, np.ndarray]]:  # pairs whose contents are still here
+            return [(vector_of[a], vector_of[b]) for a, b in sorted(self.store.decisions(kind))
+                    if a in vector_of and b in vector_of]
+        learnt = train(known("same_photo"), known("not_duplicate"))
+        if learnt is None:
+            forget_preferences(self.folder)
+        else:
+            learnt.save(self.folder)
+        self._preferences = learnt
+
+    def forget_learning(self) -> None:
+        """Back to the default scoring; the decisions stay ("not duplicates" is still honoured)."""
+        forget_preferences(self.folder)
+        self._preferences = None
 
     def stats(self) -> dict:
         counts = self.store.counts()

@@ -141,6 +141,8 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self._add_action(edit_menu, "Undo last action", self.undo)
         self.history_menu = edit_menu.addMenu("History")
+        edit_menu.addSeparator()
+        self._add_action(edit_menu, "Forget what simgui learnt from my decisions", self.forget_learning)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
         view_menu = self.menuBar().addMenu("&View")
         sizes = QActionGroup(self)
@@ -195,6 +197,11 @@ class MainWindow(QMainWindow):
         self.looseness = looseness
         self.settings.setValue("looseness", looseness)
         self.refresh()
+
+    def forget_learning(self) -> None:
+        self.engine.submit("forget learning", lambda ctx: ctx.library.forget_learning())
+        self.refresh()
+        self.statusBar().showMessage("groups use the default scoring again", 5000)
 
     def draw_map(self) -> None:
         self.map.status.setText("drawing the map (t-SNE): a few seconds per thousand photos…")
@@ -285,13 +292,9 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def not_duplicates(self, group: Group) -> None:
-        def remember(ctx: EngineContext) -> None:
-            members = [m.image.content_hash for m in group.members]
-            for n, a in enumerate(members):
-                for b in members[n + 1:]:
-                    if a != b:
-                        ctx.library.store.add_decision("not_duplicate", a, b)
-        self.engine.submit("not duplicates", remember)
+        members = [m.image.content_hash for m in group.members]
+        pairs = [(a, b) for n, a in enumerate(members) for b in members[n + 1:]]
+        self.engine.submit("not duplicates", lambda ctx: ctx.library.decide("not_duplicate", pairs))
         self.refresh()
 
     def query(self, path: str, top: int) -> None:
