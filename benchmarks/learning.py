@@ -7,8 +7,8 @@ The simulated user keeps black-and-white versions as photos of their own:
 for them a greyscale copy and a colour copy of one photo are *not*
 duplicates, while the default groups them (rightly, for most people). The
 accuracy set's sources are split in two halves. The user reviews the default
-groups of half A only, making 20 decisions (merge = these are one photo,
-"Not duplicates" = they are not), as in the app. Then the pair F1 against this
+groups of half A only, making 20 decisions as in the app: a Merge of the
+copies that are one photo to them, a "Not duplicates" for each that is not. Then the pair F1 against this
 user's truth is measured on half B, which they never saw, and on half A,
 before and after learning. A control user who agrees with the default makes
 20 decisions too: learning must not make their results worse.
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from accuracy import WORK, cli, groups_to_pairs, pair_scores  # noqa: E402
 
 from simgui.core.grouping import GroupFinder  # noqa: E402
-from simgui.core.learning import train  # noqa: E402
+from simgui.core.learning import learn  # noqa: E402
 from simgui.core.library import Library  # noqa: E402
 
 
@@ -48,22 +48,23 @@ def truth_for(user, paths: list[str], source: dict[str, str]) -> set[frozenset]:
 
 
 def decisions(user, groups, half: set[str], source: dict[str, str], wanted: int):
-    """What the user says reviewing the default groups of their half, keeper against each other member,
-    alternating kinds where they can (a person reviews both merges and mistakes)."""
-    said = {True: [], False: []}
+    """What the user does reviewing the default groups of their half, as in the app: per group, one Merge
+    of the members that are the keeper's photo to them (pairs keeper-member), and one "Not duplicates"
+    per member that is not. Returns (same pairs, different pairs, number of decisions)."""
+    same, different, made = [], [], 0
     for group in groups:
         keeper = group.keeper.image
-        if source[keeper.path] not in half:
+        if source[keeper.path] not in half or made >= wanted:
             continue
-        for member in group.members:
-            if member.keeper or source[member.image.path] not in half:
-                continue
-            same = user(keeper.path, member.image.path, source)
-            said[same].append((keeper, member.image))
-    # as many of each as there are, up to half the budget; the rest from the larger pile
-    pos, neg = said[True], said[False]
-    take_neg = min(len(neg), max(wanted // 2, wanted - len(pos)))
-    return pos[:wanted - take_neg], neg[:take_neg]
+        members = [m.image for m in group.members if not m.keeper and source[m.image.path] in half]
+        agreed = [m for m in members if user(keeper.path, m.path, source)]
+        refused = [m for m in members if not user(keeper.path, m.path, source)][:wanted - made - bool(agreed)]
+        if agreed:
+            same += [(keeper, m) for m in agreed]
+            made += 1
+        different += [(keeper, m) for m in refused]
+        made += len(refused)
+    return same, different, made
 
 
 def scores_on(groups, half: set[str], truth: set[frozenset], source: dict[str, str]) -> dict:
@@ -94,11 +95,12 @@ def main() -> None:
     for name, user in (("keeps black-and-white apart", keeps_black_and_white_apart),
                        ("agrees with the default (control)", agrees_with_default)):
         truth = truth_for(user, list(source), source)
-        pos, neg = decisions(user, default_groups, halves["A (decided)"], source, args.decisions)
-        learnt = train([(vectors[a.content_hash], vectors[b.content_hash]) for a, b in pos],
-                       [(vectors[a.content_hash], vectors[b.content_hash]) for a, b in neg])
+        pos, neg, made = decisions(user, default_groups, halves["A (decided)"], source, args.decisions)
+        learnt = learn([(a.content_hash, b.content_hash) for a, b in pos],
+                       [(a.content_hash, b.content_hash) for a, b in neg], vectors)
         trained_groups = [g for g in GroupFinder(library, preferences=learnt).find() if g.kind in ("exact", "near")]
-        print(f"\nuser who {name}: {len(pos)} merges + {len(neg)} 'not duplicates' decisions; "
+        print(f"\nuser who {name}: {made} decisions ({made - len(neg)} merges giving {len(pos)} 'same photo' "
+              f"pairs, {len(neg)} 'not duplicates'); "
               f"{'a projection was learnt' if learnt else 'too few of a kind: nothing learnt'}")
         print("| half | untrained F1 | trained F1 | change | false pairs | missed pairs |")
         print("|---|---|---|---|---|---|")

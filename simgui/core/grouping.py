@@ -155,10 +155,12 @@ class GroupFinder:
             return float(evidence.vectors[a] @ evidence.vectors[b])
 
         def agreement(a: int, b: int) -> float:
-            """The patch agreement, unless what this user taught says the two are not one photo to them."""
+            """The patch agreement, unless what this user taught says the two are not one photo to them:
+            then, like their own "Not duplicates", no mean can absorb it (a 0 would be outvoted by the
+            strong agreements of a copy's other pairs)."""
             prefs = self.preferences
             if prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff:
-                return 0.0
+                return REFUSED
             return evidence.agreement(a, b)
 
         near_edges = [pair for pair, (cos, agr) in evidence.pairs.items()

@@ -53,6 +53,30 @@ def forget(folder: Path) -> None:
     (folder / LEARNED_FILE).unlink(missing_ok=True)
 
 
+def learn(same: list[tuple[str, str]], different: list[tuple[str, str]],
+          vector_of: dict[str, np.ndarray]) -> LearnedPreferences | None:
+    """From decisions on pairs of contents to preferences. "Same photo" is transitive, so a merge of five
+    copies says ten pairs are one photo; and what is "not the same" as one of them is not the same as any:
+    the decisions are closed under both before training (contents no longer in the library are left out)."""
+    parent: dict[str, str] = {}
+
+    def root(h: str) -> str:
+        while parent.setdefault(h, h) != h:
+            h = parent[h]
+        return h
+    for a, b in same:
+        parent[root(a)] = root(b)
+    classes: dict[str, list[str]] = {}
+    for h in {h for pair in same + different for h in pair if h in vector_of}:
+        classes.setdefault(root(h), []).append(h)
+    positives = [(a, b) for members in classes.values() for i, a in enumerate(sorted(members))
+                 for b in sorted(members)[i + 1:]]
+    negatives = {tuple(sorted((x, y))) for a, b in different if a in vector_of and b in vector_of
+                 for x in classes[root(a)] for y in classes[root(b)] if root(x) != root(y)}
+    return train([(vector_of[a], vector_of[b]) for a, b in positives],
+                 [(vector_of[a], vector_of[b]) for a, b in sorted(negatives)])
+
+
 def train(positives: list[tuple[np.ndarray, np.ndarray]],
           negatives: list[tuple[np.ndarray, np.ndarray]]) -> LearnedPreferences | None:
     """Contrastive loss on the vector differences: positives pulled together, negatives pushed past MARGIN.
@@ -75,4 +99,4 @@ def train(positives: list[tuple[np.ndarray, np.ndarray]],
     neg_d = np.linalg.norm(neg @ projection, axis=1)
     # halfway between what the user merged and what they set apart, erring towards keeping groups
     cutoff = (float(np.percentile(pos_d, 90)) + float(np.percentile(neg_d, 10))) / 2
-    return LearnedPreferences(projection.astype(np.float32), max(cutoff, float(pos_d.max())))
+    return LearnedPreferences(projection.astype(np.float32), cutoff)

@@ -20,7 +20,7 @@ from simgui.core.decode import DecodeError, decode_file
 from simgui.core.embed import EmbeddingModel, content_box, model_folder
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
-from simgui.core.learning import LearnedPreferences, load_preferences, train
+from simgui.core.learning import LearnedPreferences, learn, load_preferences
 from simgui.core.learning import forget as forget_preferences
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import ImageRecord, LibraryStore, NewImage
@@ -203,12 +203,8 @@ class Library:
 
     def relearn(self) -> None:
         _, vectors, hashes = self.store.vectors(self.model_id, self.dim)
-        vector_of = dict(zip(hashes, vectors))
-
-        def known(kind: str) -> list[tuple[np.ndarray, np.ndarray]]:  # pairs whose contents are still here
-            return [(vector_of[a], vector_of[b]) for a, b in sorted(self.store.decisions(kind))
-                    if a in vector_of and b in vector_of]
-        learnt = train(known("same_photo"), known("not_duplicate"))
+        learnt = learn(sorted(self.store.decisions("same_photo")), sorted(self.store.decisions("not_duplicate")),
+                       dict(zip(hashes, vectors)))
         if learnt is None:
             forget_preferences(self.folder)
         else:
