@@ -16,6 +16,9 @@ top=$(run "$DIST/simgui-cli" --library "$WORK/lib" query "$WORK/photos/coffee.jp
       python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["results"][0]["path"])')
 [ "$top" = "$WORK/photos/coffee.jpg" ] || { echo "query's top result is $top"; exit 1; }
 echo "query: a photo finds itself first"
+points=$(run "$DIST/simgui-cli" --library "$WORK/lib" map --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["points"]))')
+[ "$points" = "5" ] || { echo "map placed $points photos, not 5"; exit 1; }
+echo "map: t-SNE (scikit-learn) runs frozen"
 status=0
 run QT_QPA_PLATFORM=offscreen timeout 8 "$DIST/simgui" --library "$WORK/lib" 2>/dev/null || status=$?
 [ "$status" -eq 124 ] || { echo "the app exited with $status before 8 s"; exit 1; }

@@ -177,6 +177,18 @@ def cmd_query(library: Library, args) -> int:
     return 1 if failed else 0
 
 
+def cmd_map(library: Library, args) -> int:
+    from simgui.core.library_map import library_map
+
+    points = library_map(library)
+    if args.json:
+        _print_json({"points": [{"path": p.path, "x": round(p.x, 4), "y": round(p.y, 4)} for p in points]})
+    else:
+        for p in points:
+            print(f"{p.x:.4f}\t{p.y:.4f}\t{p.path}")
+    return 0
+
+
 def cmd_compare(library: Library, args) -> int:
     result = library.compare(args.a, args.b)
     if args.overlay:
@@ -219,6 +231,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8765, help="0 picks a free one (default 8765)")
     p.add_argument("--token", help="default: $SIMGUI_API_TOKEN, else one kept in the library folder")
     p.set_defaults(run=cmd_serve)
+
+    p = sub.add_parser("map", help="every distinct photo placed in 2-D, look-alikes together (x, y in 0..1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_map)
 
     p = sub.add_parser("compare", help="how alike two images are")
     p.add_argument("a")

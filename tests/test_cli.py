@@ -162,3 +162,8 @@ def test_compare_says_how_much_differs_and_draws_it(library_dir, tmp_path):
     assert changed[: h // 3, : w // 3].mean() > 0.5 and changed[h // 2:, w // 2:].mean() < 0.05
     same = json.loads(cli(library_dir, "compare", str(photo("coffee")), str(photo("coffee")), "--json").stdout)
     assert same["verdict"] == "exact" and same["differing_share"] == 0.0
+
+
+def test_map_places_every_distinct_photo(indexed):
+    points = json.loads(cli(indexed, "map", "--json").stdout)["points"]
+    assert len(points) == 15 and all(0.0 <= p["x"] <= 1.0 and 0.0 <= p["y"] <= 1.0 for p in points)

@@ -97,3 +97,21 @@ def test_truncated_index_is_rebuilt(tmp_path):
     index = VectorIndex.open(path, 8, labels, source_for(labels, vectors))
     assert index.rebuilt
     assert index.search(vectors[5], 1)[0][0, 0] == 6
+
+
+def test_processes_opening_a_new_library_at_the_same_moment_all_get_in(tmp_path):
+    # the app and simgui-cli started together: switching a new database to WAL used to say "locked" at once
+    import subprocess
+    import sys
+    import time
+    script = ("import sys, time\nfrom pathlib import Path\nfrom simgui.core.store import LibraryStore\n"
+              "from simgui.core.journal import MoveJournal\nwhile time.time() < float(sys.argv[2]): pass\n"
+              "LibraryStore(Path(sys.argv[1]) / 'library.db'); MoveJournal(Path(sys.argv[1]) / 'journal.db')\n")
+    for round_ in range(5):
+        folder = tmp_path / f"library{round_}"
+        folder.mkdir()
+        start = str(time.time() + 1.5)  # all three past their imports, then at once
+        runs = [subprocess.Popen([sys.executable, "-c", script, str(folder), start], stderr=subprocess.PIPE, text=True)
+                for _ in range(3)]
+        errors = [run.communicate(timeout=60)[1] for run in runs]
+        assert all(run.returncode == 0 for run in runs), errors

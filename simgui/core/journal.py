@@ -9,13 +9,13 @@ exactly one place, its own or the trash.
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from simgui.core.moves import PARTIAL_SUFFIX, same_content
 from simgui.core.pathtext import from_db, to_db
+from simgui.core.sqlite_setup import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
@@ -59,10 +59,7 @@ class ActionRecord:
 
 class MoveJournal:
     def __init__(self, path: Path):
-        self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")  # on disk before the file moves, not merely handed to the OS
-        self.db.execute("PRAGMA busy_timeout=30000")
+        self.db = open_database(path, synchronous="FULL")  # on disk before the file moves, not merely handed to the OS
         for statement in SCHEMA.split(";"):
             if statement.strip():
                 self.db.execute(statement)

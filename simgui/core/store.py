@@ -16,6 +16,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from simgui.core.pathtext import from_db, to_db
+from simgui.core.sqlite_setup import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -115,11 +116,9 @@ _IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_h
 class LibraryStore:
     def __init__(self, path: Path):
         self.path = Path(path)
-        self.db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last batch, never the file
+        # WAL + NORMAL: a crash loses at most the last batch, never the file
+        self.db = open_database(self.path, synchronous="NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.execute("PRAGMA busy_timeout=30000")
         with self.transaction():
             for statement in SCHEMA.split(";"):
                 if statement.strip():
