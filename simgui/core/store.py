@@ -17,6 +17,7 @@ import numpy as np
 
 from simgui.core.pathtext import from_db, to_db
 from simgui.core.sqlite_setup import open_database
+from simgui.core.verify import GRID, pack_tokens
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -73,6 +74,7 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 """
 SCHEMA_VERSION = "1"
+VECTOR_DTYPE = np.float16  # 768 bytes a photo; cosines move by well under 0.001
 
 
 @dataclass
@@ -125,9 +127,23 @@ class LibraryStore:
                     self.db.execute(statement)
             self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             self._add_missing_columns()
+            self._compact_old_embeddings()
 
     def close(self) -> None:
         self.db.close()
+
+    def _compact_old_embeddings(self) -> None:
+        """Libraries of earlier versions stored float32 vectors and int8 tokens: rewritten once as float16
+        and sign bits (no model run: both come straight from what is stored)."""
+        rows = self.db.execute("SELECT id, vector, patches FROM embeddings WHERE length(patches) > 1024 "
+                               "OR length(vector) > 768").fetchall()
+        updates = []
+        for label, vector, patches in rows:
+            if len(vector) % 4 == 0 and len(patches) > 1024:  # the old layout: both fields at their old sizes
+                vector = np.frombuffer(vector, np.float32).astype(VECTOR_DTYPE).tobytes()
+                patches = pack_tokens(np.frombuffer(patches, np.int8).reshape(GRID * GRID, -1)).tobytes()
+                updates.append((vector, patches, label))
+        self.db.executemany("UPDATE embeddings SET vector = ?, patches = ? WHERE id = ?", updates)
 
     def _add_missing_columns(self) -> None:
         """Libraries made by an earlier version get the columns added since (empty until files change)."""
@@ -210,11 +226,12 @@ class LibraryStore:
         return {row[0] for row in self.db.execute("SELECT content_hash FROM embeddings WHERE model = ?", (model,))}
 
     def save_embeddings(self, model: str, hashes: list[str], vectors: np.ndarray, patches: np.ndarray) -> list[int]:
+        """patches: the model's int8 tokens; their sign bits are what is kept (verify.pack_tokens)."""
         labels = []
         for content_hash, vector, patch in zip(hashes, vectors, patches):
             self.db.execute(
                 "INSERT OR IGNORE INTO embeddings (content_hash, model, vector, patches) VALUES (?,?,?,?)",
-                (content_hash, model, vector.astype(np.float32).tobytes(), patch.astype(np.int8).tobytes()))
+                (content_hash, model, vector.astype(VECTOR_DTYPE).tobytes(), pack_tokens(patch).tobytes()))
             labels.append(self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?",
                                           (content_hash, model)).fetchone()[0])
         return labels
@@ -263,16 +280,17 @@ class LibraryStore:
                 marks = ",".join("?" * len(chunk))
                 rows += self.db.execute(f"SELECT id, vector, content_hash FROM embeddings WHERE id IN ({marks})", chunk).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), dim) if rows \
-            else np.zeros((0, dim), np.float32)
+        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim).astype(np.float32) \
+            if rows else np.zeros((0, dim), np.float32)
         return ids, vecs, [r[2] for r in rows]
 
     def patches(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, np.ndarray]:
+        """label -> the stored sign bits of its tokens, [tokens, dim / 8] uint8 (verify.as_unit_tokens reads them)."""
         found = {}
         for chunk in _chunks(list(set(labels)), 500):
             marks = ",".join("?" * len(chunk))
             for label, blob in self.db.execute(f"SELECT id, patches FROM embeddings WHERE id IN ({marks})", chunk):
-                found[label] = np.frombuffer(blob, dtype=np.int8).reshape(shape)
+                found[label] = np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8)
         return found
 
     def keep_pair_agreements_only_from(self, method: str) -> None:
