@@ -6,8 +6,8 @@ from datetime import datetime
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QSlider, QStyledItemDelegate, QToolBar,
-                               QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QSlider,
+                               QStyledItemDelegate, QToolBar, QTreeView, QVBoxLayout, QWidget)
 
 from simgui.core.grouping import Group, GroupMember
 from simgui.core.pathtext import readable
@@ -156,6 +156,7 @@ class DuplicatesView(QWidget):
         self._regroup_timer.timeout.connect(lambda: self.looseness_changed.emit(self.looseness.value()))
         self.looseness.valueChanged.connect(lambda _: self._regroup_timer.start())
         self.summary = QLabel("No duplicates found yet")
+        self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text is cut, not the sidebar
         self.preview: PreviewDialog | None = None
         toolbar = QToolBar()
         for text, shortcut, slot in (("Merge", "M", self._merge), ("Delete selected", QKeySequence.Delete, self._delete),
@@ -169,12 +170,11 @@ class DuplicatesView(QWidget):
             action.triggered.connect(slot)
             toolbar.addAction(action)
             self.addAction(action)
-        resolve = QAction("Resolve all exact copies…", self)
-        resolve.triggered.connect(self._resolve_exact)
-        toolbar.addAction(resolve)
+        resolve = QPushButton("Resolve exact copies…")  # a bulk action: beside the counts it acts on
+        resolve.clicked.connect(self._resolve_exact)
         filters = QHBoxLayout()  # a row of its own: beside the actions, they pushed actions out of sight
-        filters.addWidget(self.summary)
-        filters.addStretch()
+        filters.addWidget(self.summary, 1)
+        filters.addWidget(resolve)
         filters.addWidget(QLabel("strict"))
         filters.addWidget(self.looseness)
         filters.addWidget(QLabel("loose"))
@@ -185,9 +185,11 @@ class DuplicatesView(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.tree)
 
-    def set_groups(self, groups: list[Group]) -> None:
+    def set_groups(self, groups: list[Group], has_folders: bool = True) -> None:
         self.all_groups = groups
         self._apply_filter()
+        if not has_folders:  # the first start: say what to do, not "no duplicates"
+            self.summary.setText("No folders yet: add one on the left")
 
     def set_folders(self, folders: list[str]) -> None:
         chosen = self.folder_filter.currentText()

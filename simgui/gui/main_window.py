@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.remove_button.clicked.connect(self.remove_folder)
         self.counts = QLabel()
         sidebar = QWidget()
+        sidebar.setMinimumWidth(220)
         side = QVBoxLayout(sidebar)
         side.addWidget(QLabel("Folders"))
         side.addWidget(self.folders)
@@ -323,7 +324,7 @@ class MainWindow(QMainWindow):
             self.counts.setText(f"{_photos(stats['images'])} · {stats['skipped']} skipped")
             self.groups = groups
             self.duplicates.set_folders([path for path, _, _ in folders])
-            self.duplicates.set_groups(groups)
+            self.duplicates.set_groups(groups, has_folders=bool(folders))
         elif name == "map":
             self.map.show_map(*result)
         elif name == "trash size":
@@ -342,7 +343,7 @@ class MainWindow(QMainWindow):
             self.compare_dialog.show_comparison(result)
         elif name == "query":
             self.search.show_results(*result)
-        elif name == "index" and result is not None:
+        elif name == "index" and result is not None and result.scanned:
             self.statusBar().showMessage(f"library up to date: {result.added} new, {result.updated} changed, "
                                          f"{result.removed} gone, {result.skipped} skipped", 10000)
 
