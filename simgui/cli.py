@@ -8,6 +8,7 @@ import signal
 import sys
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from simgui import __version__
@@ -80,14 +81,25 @@ def _report_line(report) -> str:
             f"{report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s")
 
 
+@contextmanager
+def _stopped_by_signals(stop):
+    """SIGINT and SIGTERM call `stop` while the block runs (the long-running commands), then "stopped"."""
+    handlers = {sig: signal.signal(sig, lambda *_: stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    print("stopped", file=sys.stderr)
+
+
 def cmd_watch(library: Library, args) -> int:
     from simgui.core.watch import LibraryWatcher
 
     if not library.roots():
         raise LibraryError("no folders in this library yet: simgui-cli index FOLDER")
     stop = threading.Event()
-    handlers = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _stopped_by_signals(stop.set):
         catch_up = library.update(ProgressLine(), stop)  # what changed while nothing was watching
         print(f"caught up: {_report_line(catch_up)}", file=sys.stderr)
         watcher = LibraryWatcher(library, on_update=lambda r: print(f"updated: {_report_line(r)}",
@@ -97,10 +109,6 @@ def cmd_watch(library: Library, args) -> int:
         while not stop.wait(0.5):
             pass
         watcher.stop()
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    print("stopped", file=sys.stderr)
     return 0
 
 
@@ -109,18 +117,12 @@ def cmd_serve(library: Library, args) -> int:
 
     token = args.token or os.environ.get("SIMGUI_API_TOKEN") or library_token(library)
     server = ApiServer(library, token, args.port)
-    # shutdown() waits for serve_forever() to return: it must come from another thread than this one
-    stop = lambda *_: threading.Thread(target=server.shutdown).start()  # noqa: E731
-    handlers = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     where = "the token you gave" if args.token else f"token in {library.folder / TOKEN_FILE}"
     print(f"serving http://127.0.0.1:{server.port} ({where}; API described at /openapi.json); Ctrl+C to stop",
           file=sys.stderr, flush=True)
-    try:
+    # shutdown() waits for serve_forever() to return: it must come from another thread than this one
+    with _stopped_by_signals(lambda: threading.Thread(target=server.shutdown).start()):
         server.serve_forever()
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    print("stopped", file=sys.stderr)
     return 0
 
 
