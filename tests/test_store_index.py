@@ -115,3 +115,30 @@ def test_processes_opening_a_new_library_at_the_same_moment_all_get_in(tmp_path)
                 for _ in range(3)]
         errors = [run.communicate(timeout=60)[1] for run in runs]
         assert all(run.returncode == 0 for run in runs), errors
+
+
+def test_a_library_of_the_earlier_format_is_compacted_on_open_and_groups_the_same(photo_folder, library_dir):
+    import numpy as np
+
+    from simgui.core.library import Library
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    before = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
+    # back to the earlier layout: float32 vectors, int8 tokens (signs kept), and no format mark
+    db = library.store.db
+    rows = db.execute("SELECT id, vector, patches FROM embeddings").fetchall()
+    with library.store.transaction():
+        for label, vector, patches in rows:
+            old_vector = np.frombuffer(vector, np.float16).astype(np.float32).tobytes()
+            signs = np.unpackbits(np.frombuffer(patches, np.uint8)).astype(np.int16)
+            db.execute("UPDATE embeddings SET vector = ?, patches = ? WHERE id = ?",
+                       (old_vector, (signs * 254 - 127).astype(np.int8).tobytes(), label))
+        db.execute("DELETE FROM meta WHERE key = 'embedding_format'")
+    library.close()
+
+    reopened = Library(library_dir)
+    sizes = set(reopened.store.db.execute("SELECT length(vector), length(patches) FROM embeddings"))
+    assert sizes == {(768, 1024)}  # compacted, without the model
+    assert sorted(sorted(m.image.path for m in g.members) for g in reopened.groups()) == before
+    reopened.close()

@@ -134,7 +134,11 @@ class LibraryStore:
 
     def _compact_old_embeddings(self) -> None:
         """Libraries of earlier versions stored float32 vectors and int8 tokens: rewritten once as float16
-        and sign bits (no model run: both come straight from what is stored)."""
+        and sign bits (no model run: both come straight from what is stored). Marked done in meta, so an
+        open never scans the table again."""
+        if self.db.execute("SELECT 1 FROM meta WHERE key = 'embedding_format'").fetchone():
+            return
+        self.db.execute("INSERT INTO meta VALUES ('embedding_format', 'float16 vectors, sign-bit tokens')")
         rows = self.db.execute("SELECT id, vector, patches FROM embeddings WHERE length(patches) > 1024 "
                                "OR length(vector) > 768").fetchall()
         updates = []
