@@ -105,13 +105,8 @@ class GroupFinder:
         evidence = PairEvidence(labels, vectors, hashes, {},
                                 lambda wanted: store.patches(wanted, self.library.patch_shape), store.pair_agreements())
         if len(labels) > 1:
-            found, sims = self.library.index.search(vectors, self.thresholds.neighbours + 1)
-            candidates = set()
-            for i in range(len(labels)):
-                for label, sim in zip(found[i], sims[i]):  # labels of trashed contents have no row
-                    j = row_of.get(int(label))
-                    if j is not None and j != i and sim >= self.thresholds.candidate:
-                        candidates.add((min(i, j), max(i, j)))
+            candidates = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
+                          for a, b in self._candidate_labels(labels, vectors) if a in row_of and b in row_of}
             # one read of all the patches still to check, rather than one per pair
             unknown = {int(labels[r]) for a, b in candidates if (int(labels[a]), int(labels[b])) not in evidence.stored
                        for r in (a, b)}
@@ -120,6 +115,38 @@ class GroupFinder:
                 evidence.pairs[(a, b)] = (float(vectors[a] @ vectors[b]), evidence.agreement(a, b))
             self._remember(evidence.take_fresh())
         return evidence
+
+    def _candidate_labels(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
+        """Pairs of labels worth a patch check: each content and its nearest neighbours above the candidate
+        cosine. With the default search settings the pairs are stored, and only contents not searched yet
+        (the indexer searches each new one as it comes) are searched here."""
+        t, store = self.thresholds, self.library.store
+        if (t.neighbours, t.candidate) != (DEFAULT_THRESHOLDS.neighbours, DEFAULT_THRESHOLDS.candidate):
+            return self._search(labels, vectors)  # a benchmark's sweep: nothing stored is right for it
+        searched = store.searched_labels()
+        todo = [i for i, label in enumerate(labels.tolist()) if label not in searched]
+        fresh = self.search_candidates(labels[todo], vectors[todo]) if todo else set()
+        return set(store.candidate_pairs()) | fresh
+
+    def search_candidates(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
+        """Searches these contents' neighbours and stores the candidate pairs (a new photo finds its old
+        look-alikes; theirs are not searched again). Read-only libraries search again next time."""
+        pairs = self._search(labels, vectors)
+        try:
+            with self.library.store.transaction():
+                self.library.store.save_candidates(labels.tolist(), pairs)
+        except sqlite3.OperationalError:
+            pass
+        return pairs
+
+    def _search(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
+        t = self.thresholds
+        found, sims = self.library.index.search(vectors, t.neighbours + 1)
+        pairs = set()
+        for label, row_found, row_sims in zip(labels.tolist(), found, sims):
+            pairs |= {(min(label, int(other)), max(label, int(other))) for other, sim in zip(row_found, row_sims)
+                      if other >= 0 and int(other) != label and sim >= t.candidate}
+        return pairs
 
     def _remember(self, agreements: dict[tuple[int, int], float]) -> None:
         if not agreements:

@@ -88,6 +88,8 @@ class Library:
         self.model_id, self.dim, self.patch_shape = read_model_identity()
         try:
             self.store.keep_pair_agreements_only_from(f"{self.model_id} {VERIFY_METHOD}")
+            self.store.keep_candidates_only_from(
+                f"{self.model_id} k={DEFAULT_THRESHOLDS.neighbours} cosine>={DEFAULT_THRESHOLDS.candidate}")
         except sqlite3.OperationalError:
             pass  # a read-only library: grouping measures every pair itself
         self._model: EmbeddingModel | None = None

@@ -18,6 +18,7 @@ import numpy as np
 
 from simgui.core.decode import DecodeError, decode_bytes, read_image_bytes
 from simgui.core.embed import trim_uniform_border
+from simgui.core.grouping import GroupFinder
 from simgui.core.hashes import content_hash
 from simgui.core.lock import indexing_lock
 from simgui.core.scan import FoundFile, scan_root
@@ -209,6 +210,8 @@ class Indexer:
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
+            # their look-alikes, found now (a few queries a batch) so that grouping never searches everything
+            GroupFinder(self.library).search_candidates(np.array(labels), embeddings.vectors)
         report.embedded += len(hashes)
         report.reused += sum(1 for o in batch if o.pixels is None and not o.record.error)
 
