@@ -45,6 +45,7 @@ class Group:
 
 
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
+UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
 
 
@@ -59,6 +60,7 @@ class PairEvidence:
     stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
     fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
+    _unpacked: dict[int, np.ndarray] = field(default_factory=dict)
 
     def agreement(self, a: int, b: int) -> float:
         key = (int(self.labels[a]), int(self.labels[b]))
@@ -66,9 +68,17 @@ class PairEvidence:
             missing = [label for label in key if label not in self.patches]
             if missing:
                 self.patches.update(self.load_patches(missing))
-            self.stored[key] = self.fresh[key] = geometric_agreement(
-                as_unit_tokens(self.patches[key[0]]), as_unit_tokens(self.patches[key[1]]))
+            self.stored[key] = self.fresh[key] = geometric_agreement(self._unit(key[0]), self._unit(key[1]))
         return self.stored[key]
+
+    def _unit(self, label: int) -> np.ndarray:
+        """Unit tokens of a label, unpacked once for all its pairs (a bounded cache: 32 KB each)."""
+        tokens = self._unpacked.get(label)
+        if tokens is None:
+            if len(self._unpacked) >= UNPACKED_TOKENS:
+                self._unpacked.clear()
+            tokens = self._unpacked[label] = as_unit_tokens(self.patches[label])
+        return tokens
 
     def take_fresh(self) -> dict[tuple[int, int], float]:
         fresh, self.fresh = self.fresh, {}

@@ -97,6 +97,7 @@ class Indexer:
         self.store = library.store
         self.progress = progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
+        self.new_labels: list[int] = []  # contents embedded by this run
 
     def run(self) -> IndexReport:
         started = time.monotonic()
@@ -132,6 +133,11 @@ class Indexer:
             gone += [image_id for path, (image_id, _, _) in before.items() if path not in on_disk]
         if work:
             self._process(work, report, started)
+        if self.new_labels:
+            # the new photos' look-alikes, searched once all of them are in the index (as a search of
+            # everything would find them), so that grouping never searches every vector again
+            _, vectors, _ = self.store.vectors(self.library.model_id, self.library.dim, self.new_labels)
+            GroupFinder(self.library).search_candidates(np.array(self.new_labels), vectors)
         if gone:  # after the new files: a moved file copies its metadata from the row it leaves
             with self.store.transaction():
                 self.store.delete_images(gone)
@@ -210,8 +216,7 @@ class Indexer:
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
-            # their look-alikes, found now (a few queries a batch) so that grouping never searches everything
-            GroupFinder(self.library).search_candidates(np.array(labels), embeddings.vectors)
+            self.new_labels += labels
         report.embedded += len(hashes)
         report.reused += sum(1 for o in batch if o.pixels is None and not o.record.error)
 
