@@ -11,6 +11,7 @@ kind nothing is learnt and the default scoring stands; `forget()` resets it.
 """
 from __future__ import annotations
 
+import itertools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,7 @@ def learn(same: list[tuple[str, str]], different: list[tuple[str, str]],
     classes: dict[str, list[str]] = {}
     for h in {h for pair in same + different for h in pair if h in vector_of}:
         classes.setdefault(root(h), []).append(h)
-    positives = [(a, b) for members in classes.values() for i, a in enumerate(sorted(members))
-                 for b in sorted(members)[i + 1:]]
+    positives = [pair for members in classes.values() for pair in itertools.combinations(sorted(members), 2)]
     negatives = {tuple(sorted((x, y))) for a, b in different if a in vector_of and b in vector_of
                  for x in classes[root(a)] for y in classes[root(b)] if root(x) != root(y)}
     return train([(vector_of[a], vector_of[b]) for a, b in positives],

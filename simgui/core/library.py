@@ -204,9 +204,10 @@ class Library:
         self.relearn()
 
     def relearn(self) -> None:
-        _, vectors, hashes = self.store.vectors(self.model_id, self.dim)
-        learnt = learn(sorted(self.store.decisions("same_photo")), sorted(self.store.decisions("not_duplicate")),
-                       dict(zip(hashes, vectors)))
+        same, different = sorted(self.store.decisions("same_photo")), sorted(self.store.decisions("not_duplicate"))
+        # only the decided contents' vectors: a merge must not read the whole library
+        _, vectors, hashes = self.store.vectors(self.model_id, self.dim, hashes={h for p in same + different for h in p})
+        learnt = learn(same, different, dict(zip(hashes, vectors)))
         if learnt is None:
             forget_preferences(self.folder)
         else:

@@ -212,15 +212,16 @@ class LibraryStore:
 
     def images(self, where: str = "1", params: tuple = ()) -> list[ImageRecord]:
         rows = self.db.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE {where} ORDER BY path", params)
-        return [ImageRecord(row[0], from_db(row[1]), *row[2:]) for row in rows]
+        return [_image_record(row) for row in rows]
 
     def images_by_hash(self, hashes: Iterable[str]) -> dict[str, list[ImageRecord]]:
-        wanted = list(set(hashes))
+        wanted = set(hashes)
         found: dict[str, list[ImageRecord]] = {h: [] for h in wanted}
-        for chunk in _chunks(wanted, 500):
-            marks = ",".join("?" * len(chunk))
-            for record in self.images(f"content_hash IN ({marks}) AND error IS NULL", tuple(chunk)):
-                found[record.content_hash].append(record)
+        rows = self._select_in(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE content_hash IN ({{marks}}) "
+                               "AND error IS NULL ORDER BY path", wanted)
+        for row in rows:  # a content's files all come from one chunk's query, in path order
+            record = _image_record(row)
+            found[record.content_hash].append(record)
         return found
 
     def image_by_path(self, path: str) -> ImageRecord | None:
@@ -285,15 +286,16 @@ class LibraryStore:
     def live_labels(self, model: str) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM embeddings WHERE model = ? ORDER BY id", (model,))]
 
-    def vectors(self, model: str, dim: int, labels: list[int] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(labels, vectors [N, dim], content hashes) for all or the given labels."""
-        if labels is None:
-            rows = self.db.execute("SELECT id, vector, content_hash FROM embeddings WHERE model = ? ORDER BY id", (model,)).fetchall()
+    def vectors(self, model: str, dim: int, labels: Iterable[int] | None = None,
+                hashes: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(labels, vectors [N, dim], content hashes) for all contents, or the given labels, or contents."""
+        if labels is not None:
+            rows = self._select_in("SELECT id, vector, content_hash FROM embeddings WHERE id IN ({marks})", labels)
+        elif hashes is not None:
+            rows = self._select_in("SELECT id, vector, content_hash FROM embeddings WHERE model = ? "
+                                   "AND content_hash IN ({marks})", hashes, (model,))
         else:
-            rows = []
-            for chunk in _chunks(list(labels), 500):
-                marks = ",".join("?" * len(chunk))
-                rows += self.db.execute(f"SELECT id, vector, content_hash FROM embeddings WHERE id IN ({marks})", chunk).fetchall()
+            rows = self.db.execute("SELECT id, vector, content_hash FROM embeddings WHERE model = ? ORDER BY id", (model,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
         vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim).astype(np.float32) \
             if rows else np.zeros((0, dim), np.float32)
@@ -301,29 +303,33 @@ class LibraryStore:
 
     def patches(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, np.ndarray]:
         """label -> the stored sign bits of its tokens, [tokens, dim / 8] uint8 (verify.as_unit_tokens reads them)."""
-        found = {}
-        for chunk in _chunks(list(set(labels)), 500):
-            marks = ",".join("?" * len(chunk))
-            for label, blob in self.db.execute(f"SELECT id, patches FROM embeddings WHERE id IN ({marks})", chunk):
-                found[label] = np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8)
-        return found
+        rows = self._select_in("SELECT id, patches FROM embeddings WHERE id IN ({marks})", set(labels))
+        return {label: np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8) for label, blob in rows}
 
     def keep_pair_agreements_only_from(self, method: str) -> None:
         """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew."""
-        with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'pair_method'").fetchone()
-            if row is None or row[0] != method:
-                self.db.execute("DELETE FROM pair_agreement")
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('pair_method', ?)", (method,))
+        self._keep_only_from("pair_method", method, ("pair_agreement",))
 
     def keep_candidates_only_from(self, search: str) -> None:
         """Candidates found with other search settings (a new default) are dropped, to be searched anew."""
+        self._keep_only_from("candidate_search", search, ("candidate_pairs", "searched"))
+
+    def _keep_only_from(self, key: str, maker: str, tables: tuple[str, ...]) -> None:
+        """Derived tables made by something else than `maker` (recorded in meta under `key`) are emptied."""
         with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'candidate_search'").fetchone()
-            if row is None or row[0] != search:
-                self.db.execute("DELETE FROM candidate_pairs")
-                self.db.execute("DELETE FROM searched")
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('candidate_search', ?)", (search,))
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is None or row[0] != maker:
+                for table in tables:
+                    self.db.execute(f"DELETE FROM {table}")
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, maker))
+
+    def _select_in(self, sql: str, values: Iterable, leading: tuple = ()) -> list[tuple]:
+        """Rows of `sql`, whose `{marks}` is an IN list, for any number of values: 500 at a time (SQLite
+        caps the variables of one statement). `leading` are the parameters before the list."""
+        rows = []
+        for chunk in _chunks(list(values), 500):
+            rows += self.db.execute(sql.format(marks=",".join("?" * len(chunk))), (*leading, *chunk)).fetchall()
+        return rows
 
     def searched_labels(self) -> set[int]:
         return {row[0] for row in self.db.execute("SELECT label FROM searched")}
@@ -370,6 +376,10 @@ class _Transaction:
         if self.outer:
             self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
         return False
+
+
+def _image_record(row: tuple) -> ImageRecord:
+    return ImageRecord(row[0], from_db(row[1]), *row[2:])
 
 
 def _chunks(items: list, size: int) -> Iterator[list]:
