@@ -1,7 +1,6 @@
 """A 200-file merge, and its undo, killed with SIGKILL at 22 points: after each restart every photo exists
 exactly once (in its place or in the trash), and undo brings every one back, byte for byte."""
 import hashlib
-import os
 import shutil
 import subprocess
 import sys

@@ -56,9 +56,7 @@ class FileActions:
             if problem:
                 outcome.refused[image.path] = problem
                 continue
-            root = self._root_of(image.path)
-            target = _free_path(Path(root) / TRASH_FOLDER / str(action_id) / os.path.relpath(image.path, root))
-            target.parent.mkdir(parents=True, exist_ok=True)
+            target = self._trash_place(action_id, image.path)
             move_id = self.journal.plan(action_id, image.path, str(target))
             try:
                 move_file(image.path, str(target))
@@ -98,9 +96,7 @@ class FileActions:
             f.write(enriched.data)
             f.flush()
             os.fsync(f.fileno())
-        root = self._root_of(keeper.path)
-        target = _free_path(Path(root) / TRASH_FOLDER / str(outcome.action_id) / os.path.relpath(keeper.path, root))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target = self._trash_place(outcome.action_id, keeper.path)
         move_id = self.journal.plan(outcome.action_id, keeper.path, str(target))
         self.journal.set_replaced_by(move_id, new_hash)  # before the rename: undo then knows the new file is ours
         try:
@@ -185,6 +181,13 @@ class FileActions:
             return str(exc)
         move_file(move.source, str(_free_path(Path(move.target).with_name(f"rewritten {Path(move.target).name}"))))
         return None
+
+    def _trash_place(self, action_id: int, path: str) -> Path:
+        """Where a file of this action goes: `<root>/.simgui-trash/<action>/<its path inside the root>`."""
+        root = self._root_of(path)
+        target = _free_path(Path(root) / TRASH_FOLDER / str(action_id) / os.path.relpath(path, root))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
 
     def _root_of(self, path: str) -> str | None:
         real_parent = os.path.realpath(os.path.dirname(path))

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from simgui.core.moves import PARTIAL_SUFFIX, same_content
+from simgui.core.moves import remove_partial_copy, same_content
 from simgui.core.pathtext import from_db, to_db
 from simgui.core.sqlite_setup import open_database
 
@@ -119,7 +119,7 @@ class MoveJournal:
         settled = []
         for move in self.moves(states=("planned", "restoring")):
             origin, destination = (move.source, move.target) if move.state == "planned" else (move.target, move.source)
-            _remove_partial_copy(destination)
+            remove_partial_copy(destination)
             if os.path.lexists(origin) and os.path.lexists(destination) and same_content(origin, destination):
                 os.unlink(origin)  # a copy across file systems was complete and verified: finish the move
             # a rename is atomic: the file is at one end or the other, never both, never neither
@@ -130,10 +130,3 @@ class MoveJournal:
                 self.set_state(move.id, "restored" if arrived else "moved")
             settled.append(move)
         return settled
-
-
-def _remove_partial_copy(destination: str) -> None:
-    """A copy across file systems cut short: simgui's own half-file, never the photo itself."""
-    partial = destination + PARTIAL_SUFFIX
-    if os.path.lexists(partial):
-        os.unlink(partial)

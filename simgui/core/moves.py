@@ -34,10 +34,16 @@ def move_file(source: str, target: str) -> None:
             raise OSError(errno.EIO, "the copy does not match the original", source)
         os.rename(partial, target)
     except BaseException:
-        if os.path.lexists(partial):
-            os.unlink(partial)
+        remove_partial_copy(target)
         raise
     os.unlink(source)
+
+
+def remove_partial_copy(target: str) -> None:
+    """A copy across file systems cut short: simgui's own half-file beside `target`, never a photo."""
+    partial = target + PARTIAL_SUFFIX
+    if os.path.lexists(partial):
+        os.unlink(partial)
 
 
 def same_content(a: str, b: str) -> bool:
