@@ -56,7 +56,7 @@ class PairEvidence:
     vectors: np.ndarray
     hashes: list[str]
     pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
-    load_patches: Callable[[Iterable[int]], dict[int, np.ndarray]]  # labels -> int8 patch tokens
+    load_patches: Callable[[Iterable[int]], dict[int, np.ndarray]]  # labels -> stored sign bits of their tokens
     stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
     fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
@@ -129,7 +129,7 @@ class GroupFinder:
     def _candidate_labels(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         """Pairs of labels worth a patch check: each content and its nearest neighbours above the candidate
         cosine. With the default search settings the pairs are stored, and only contents not searched yet
-        (the indexer searches each new one as it comes) are searched here."""
+        (each `update` searches the contents it embedded) are searched here."""
         t, store = self.thresholds, self.library.store
         if (t.neighbours, t.candidate) != (DEFAULT_THRESHOLDS.neighbours, DEFAULT_THRESHOLDS.candidate):
             return self._search(labels, vectors)  # a benchmark's sweep: nothing stored is right for it

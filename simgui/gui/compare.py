@@ -3,7 +3,6 @@ where the first differs from the second, shaded once the two are aligned."""
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
@@ -13,11 +12,12 @@ from simgui.core.differences import DIFFERS_RGBA, cell_rectangles
 from simgui.core.pathtext import readable
 from simgui.core.store import ImageRecord
 from simgui.gui.photo_view import LoadedPhoto, PhotoDialog, ZoomView
+from simgui.gui.texts import date_text, size_text
 
 
 def describe(image: ImageRecord) -> str:
-    date = datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
-    return f"{readable(os.path.basename(image.path))}\n{image.width}×{image.height} · {image.size / 1e6:.2f} MB · {date}"
+    return (f"{readable(os.path.basename(image.path))}\n{image.width}×{image.height} · {size_text(image.size)} · "
+            f"{date_text(image)}")
 
 
 class CompareDialog(PhotoDialog):
@@ -61,7 +61,7 @@ class CompareDialog(PhotoDialog):
         if not self.described[side]:  # a loose file: what the loader learnt is all there is to say
             size = photo.image.size()
             self.labels[side].setText(f"{self.labels[side].text()}\n{size.width()}×{size.height()} shown · "
-                                      f"{photo.file_size / 1e6:.2f} MB")
+                                      f"{size_text(photo.file_size)}")
         self._shade()
 
     def show_comparison(self, comparison) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime
 
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -13,6 +12,7 @@ from simgui.core.grouping import Group, GroupMember
 from simgui.core.pathtext import readable
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.photo_view import open_in_desktop
+from simgui.gui.texts import date_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 GROUP_ROW = 0  # internal id of a group row; member rows carry their group's row + 1
@@ -21,19 +21,10 @@ ALL_FOLDERS = "all folders"
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
 
 
-def _size_text(size: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
-
-
 def member_text(member: GroupMember) -> str:
     image = member.image
-    date = datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
     mark = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
-    return (f"{readable(os.path.basename(image.path))}   {mark}\n{image.width}×{image.height} · {_size_text(image.size)} · {date}\n"
+    return (f"{readable(os.path.basename(image.path))}   {mark}\n{image.width}×{image.height} · {size_text(image.size)} · {date_text(image)}\n"
             f"{readable(os.path.dirname(image.path))}")
 
 
@@ -290,7 +281,7 @@ class DuplicatesView(QWidget):
         files = [m.image for g in exact for m in g.members if not m.keeper]
         answer = QMessageBox.question(
             self, "Resolve exact copies",
-            f"Move {len(files)} identical copies ({_size_text(sum(i.size for i in files))}) to the trash, "
+            f"Move {len(files)} identical copies ({size_text(sum(i.size for i in files))}) to the trash, "
             f"keeping one file of each of {len(exact)} groups?\nUndo (Ctrl+Z) puts them back.")
         if answer == QMessageBox.Yes:
             self.resolve_exact_requested.emit(exact)

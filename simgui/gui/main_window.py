@@ -23,6 +23,7 @@ from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.engine import Engine, EngineContext
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
+from simgui.gui.texts import photos_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 HISTORY_ITEMS = 15
@@ -34,10 +35,6 @@ def _overview(thresholds: Thresholds):
     def job(ctx: EngineContext):
         return ctx.library.folders(), ctx.library.stats(), ctx.library.groups(thresholds), ctx.actions.history(HISTORY_ITEMS)
     return job
-
-
-def _photos(count: int) -> str:
-    return f"{count} photo" + ("" if count == 1 else "s")
 
 
 class MainWindow(QMainWindow):
@@ -231,7 +228,7 @@ class MainWindow(QMainWindow):
             return
         answer = QMessageBox.question(
             self, "Empty simgui's trash",
-            f"Send {_photos(files)} ({size / 1e6:.1f} MB) from simgui's trash to the system trash?\n"
+            f"Send {photos_text(files)} ({size_text(size)}) from simgui's trash to the system trash?\n"
             "You can still restore them from your file manager's trash, but not with Undo here.")
         if answer == QMessageBox.Yes:
             self.engine.submit("empty trash", lambda ctx: ctx.actions.empty_trash())
@@ -321,7 +318,7 @@ class MainWindow(QMainWindow):
         if name == "overview":
             folders, stats, groups, self.history = result
             self._show_folders(folders)
-            self.counts.setText(f"{_photos(stats['images'])} · {stats['skipped']} skipped")
+            self.counts.setText(f"{photos_text(stats['images'])} · {stats['skipped']} skipped")
             self.groups = groups
             self.duplicates.set_folders([path for path, _, _ in folders])
             self.duplicates.set_groups(groups, has_folders=bool(folders))
@@ -330,7 +327,7 @@ class MainWindow(QMainWindow):
         elif name == "trash size":
             self._confirm_empty_trash(*result)
         elif name == "empty trash":
-            self.statusBar().showMessage(f"{_photos(len(result.moved))} sent to the system trash", 10000)
+            self.statusBar().showMessage(f"{photos_text(len(result.moved))} sent to the system trash", 10000)
         elif name in ("merge", "delete", "undo") and result is not None:
             done = f"{name}: {len(result.moved)} file(s) " + ("restored" if name == "undo" else "moved to the trash")
             if result.enriched:
@@ -351,7 +348,7 @@ class MainWindow(QMainWindow):
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
         self.folders.clear()
         for path, photos, online in folders:
-            item = QListWidgetItem(f"{readable(path)}\n{_photos(photos)}" + ("" if online else " · offline (kept until it returns)"))
+            item = QListWidgetItem(f"{readable(path)}\n{photos_text(photos)}" + ("" if online else " · offline (kept until it returns)"))
             item.setData(Qt.UserRole, path)
             item.setToolTip(readable(path))
             self.folders.addItem(item)
