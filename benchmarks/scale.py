@@ -32,6 +32,7 @@ sys.path.insert(0, str(HERE))
 from accuracy import WORK, cli  # noqa: E402
 
 from simgui.core.library import Library  # noqa: E402
+from simgui.core.store import VECTOR_DTYPE  # noqa: E402
 
 COPY_EVERY = 10
 SEED = 3
@@ -100,7 +101,7 @@ def _insert(library: Library, rows, embeddings) -> None:
     db = library.store.db
     with library.store.transaction():
         db.executemany("INSERT INTO embeddings (content_hash, model, vector, patches) VALUES (?,?,?,?)",
-                       [(h, library.model_id, v.astype(np.float16).tobytes(), t.tobytes()) for h, v, t in embeddings])
+                       [(h, library.model_id, v.astype(VECTOR_DTYPE).tobytes(), t.tobytes()) for h, v, t in embeddings])
         db.executemany("INSERT INTO images (path, root_id, size, mtime_ns, content_hash, width, height, format, "
                        "content_pixels) VALUES (?,?,?,?,?,?,?,?,?)", rows)
 
