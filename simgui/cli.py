@@ -44,8 +44,12 @@ class ProgressLine:
             return
         self.last = now
         left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
-        line = p.current if p.total == 0 else \
-            f"indexed {p.done}/{p.total} ({p.rate:.1f} images/s{left}, {p.skipped} skipped)"
+        if p.total == 0:
+            line = p.current
+        elif p.checking:
+            line = f"checking look-alikes: {p.done}/{p.total} pairs ({p.rate:.0f} pairs/s{left})"
+        else:
+            line = f"indexed {p.done}/{p.total} ({p.rate:.1f} images/s{left}, {p.skipped} skipped)"
         sys.stderr.write(("\r" + line + "\x1b[K") if self.tty else line + "\n")
         sys.stderr.flush()
 

@@ -109,6 +109,30 @@ def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_fold
     assert all(a in live and b in live for a, b in remaining)  # the gone photo's pairs went with it
 
 
+def test_indexing_checks_the_look_alikes_and_keeps_only_pairs_some_setting_could_group(photo_folder, library_dir):
+    from simgui.core.config import thresholds_at
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    kept = library.store.pair_agreements()
+    candidates = library.store.candidate_pairs()
+    labels, vectors, _ = library.store.vectors(library.model_id, library.dim)
+    assert candidates and all(tuple(sorted(p)) in {tuple(sorted(k)) for k in kept} for p in candidates)
+    loosest, at = thresholds_at(100), {label: n for n, label in enumerate(labels.tolist())}
+    assert all(agreement >= loosest.near_agreement or vectors[at[a]] @ vectors[at[b]] >= loosest.similar
+               for (a, b), agreement in kept.items())
+    indexed = _membership(library.groups())
+    assert [kind for kind, _ in indexed].count("near") >= 1
+
+    # the same library with every candidate pair searched and measured again, none dropped: same groups
+    with library.store.transaction():
+        for table in ("pair_agreement", "candidate_pairs", "searched"):
+            library.store.db.execute(f"DELETE FROM {table}")
+    assert _membership(library.groups()) == indexed
+    assert len(library.store.pair_agreements()) > len(kept)  # grouping itself keeps every pair it measures
+    library.close()
+
+
 def test_learning_from_decisions_rescores_pairs_nobody_judged(tmp_path, library_dir):
     from conftest import PHOTOS, save_edit
     folder = tmp_path / "bw"

@@ -117,28 +117,35 @@ def test_processes_opening_a_new_library_at_the_same_moment_all_get_in(tmp_path)
         assert all(run.returncode == 0 for run in runs), errors
 
 
-def test_a_library_of_the_earlier_format_is_compacted_on_open_and_groups_the_same(photo_folder, library_dir):
+@pytest.mark.parametrize("layout", ["float32 vectors, int8 tokens", "float16 vectors, sign-bit tokens"])
+def test_a_library_of_an_earlier_format_is_compacted_on_open_and_groups_the_same(photo_folder, library_dir, layout):
     import numpy as np
 
     from simgui.core.library import Library
+    from simgui.core.store import decode_vectors
     library = Library(library_dir)
     library.add_roots([str(photo_folder)])
     library.update()
     before = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
-    # back to the earlier layout: float32 vectors, int8 tokens (signs kept), and no format mark
+    # back to the earlier layout (the first one had no format mark)
     db = library.store.db
     rows = db.execute("SELECT id, vector, patches FROM embeddings").fetchall()
     with library.store.transaction():
         for label, vector, patches in rows:
-            old_vector = np.frombuffer(vector, np.float16).astype(np.float32).tobytes()
-            signs = np.unpackbits(np.frombuffer(patches, np.uint8)).astype(np.int16)
-            db.execute("UPDATE embeddings SET vector = ?, patches = ? WHERE id = ?",
-                       (old_vector, (signs * 254 - 127).astype(np.int8).tobytes(), label))
+            vector = decode_vectors([vector], library.dim)[0]
+            if layout.startswith("float32"):
+                signs = np.unpackbits(np.frombuffer(patches, np.uint8)).astype(np.int16)
+                vector, patches = vector.tobytes(), (signs * 254 - 127).astype(np.int8).tobytes()
+            else:
+                vector = vector.astype(np.float16).tobytes()
+            db.execute("UPDATE embeddings SET vector = ?, patches = ? WHERE id = ?", (vector, patches, label))
         db.execute("DELETE FROM meta WHERE key = 'embedding_format'")
+        if layout.startswith("float16"):
+            db.execute("INSERT INTO meta VALUES ('embedding_format', ?)", (layout,))
     library.close()
 
     reopened = Library(library_dir)
     sizes = set(reopened.store.db.execute("SELECT length(vector), length(patches) FROM embeddings"))
-    assert sizes == {(768, 1024)}  # compacted, without the model
+    assert sizes == {(4 + reopened.dim, 1024)}  # compacted, without the model
     assert sorted(sorted(m.image.path for m in g.members) for g in reopened.groups()) == before
     reopened.close()

@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds
+from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds, thresholds_at
 from simgui.core.learning import LearnedPreferences
 from simgui.core.store import ImageRecord
 from simgui.core.verify import as_unit_tokens, geometric_agreement
@@ -47,6 +47,7 @@ class Group:
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
+CHECK_CHUNK = 1024  # pairs measured between two progress reports (their tokens: 64 MB unpacked)
 
 
 @dataclass
@@ -60,19 +61,39 @@ class PairEvidence:
     stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
     fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
-    _unpacked: dict[int, np.ndarray] = field(default_factory=dict)
+    units: "UnitTokens" = field(init=False)
+
+    def __post_init__(self):
+        self.units = UnitTokens(self.patches)
 
     def agreement(self, a: int, b: int) -> float:
         key = (int(self.labels[a]), int(self.labels[b]))
         if key not in self.stored:
-            missing = [label for label in key if label not in self.patches]
-            if missing:
-                self.patches.update(self.load_patches(missing))
-            self.stored[key] = self.fresh[key] = geometric_agreement(self._unit(key[0]), self._unit(key[1]))
+            self.measure([key])
         return self.stored[key]
 
-    def _unit(self, label: int) -> np.ndarray:
-        """Unit tokens of a label, unpacked once for all its pairs (a bounded cache: 32 KB each)."""
+    def measure(self, keys: list[tuple[int, int]]) -> None:
+        """Measures these (label a, label b) pairs, in content order, after one read of their patches."""
+        wanted = {label for key in keys for label in key if label not in self.patches}
+        if wanted:
+            self.patches.update(self.load_patches(wanted))
+        for key, value in zip(keys, measure_agreements(keys, self.units)):
+            self.stored[key] = self.fresh[key] = value
+
+    def take_fresh(self) -> dict[tuple[int, int], float]:
+        fresh, self.fresh = self.fresh, {}
+        return fresh
+
+
+class UnitTokens:
+    """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
+    cache: 32 KB each)."""
+
+    def __init__(self, patches: dict[int, np.ndarray]):
+        self.patches = patches
+        self._unpacked: dict[int, np.ndarray] = {}
+
+    def __getitem__(self, label: int) -> np.ndarray:
         tokens = self._unpacked.get(label)
         if tokens is None:
             if len(self._unpacked) >= UNPACKED_TOKENS:
@@ -80,9 +101,10 @@ class PairEvidence:
             tokens = self._unpacked[label] = as_unit_tokens(self.patches[label])
         return tokens
 
-    def take_fresh(self) -> dict[tuple[int, int], float]:
-        fresh, self.fresh = self.fresh, {}
-        return fresh
+
+def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[float]:
+    """Patch agreement of each (label a, label b) pair."""
+    return [geometric_agreement(units[a], units[b]) for a, b in keys]
 
 
 def keeper_order(image: ImageRecord) -> tuple:
@@ -117,12 +139,14 @@ class GroupFinder:
         if len(labels) > 1:
             candidates = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
                           for a, b in self._candidate_labels(labels, vectors) if a in row_of and b in row_of}
-            # one read of all the patches still to check, rather than one per pair
-            unknown = {int(labels[r]) for a, b in candidates if (int(labels[a]), int(labels[b])) not in evidence.stored
-                       for r in (a, b)}
-            evidence.patches.update(evidence.load_patches(unknown))
-            for a, b in sorted(candidates):
-                evidence.pairs[(a, b)] = (float(vectors[a] @ vectors[b]), evidence.agreement(a, b))
+            ordered = sorted(candidates)
+            evidence.measure([key for key in ((int(labels[a]), int(labels[b])) for a, b in ordered)
+                              if key not in evidence.stored])
+            firsts, seconds = np.array(ordered, np.int64).reshape(-1, 2).T
+            cosines = np.einsum("ij,ij->i", vectors[firsts], vectors[seconds]).tolist()
+            stored, row_labels = evidence.stored, labels.tolist()
+            evidence.pairs = {(a, b): (cos, stored[(row_labels[a], row_labels[b])])
+                              for (a, b), cos in zip(ordered, cosines)}
             self._remember(evidence.take_fresh())
         return evidence
 
@@ -148,6 +172,42 @@ class GroupFinder:
         except sqlite3.OperationalError:
             pass
         return pairs
+
+    def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
+                         cancel=None) -> int:
+        """Measures the patch agreement of these candidate pairs of labels, so that grouping finds it
+        ready: what indexing does last. Pairs that no slider setting could group (too little agreement
+        and cosine even for "loose") are dropped rather than stored: most of a big library's pairs, whose
+        rows would cost more than the photo's vector. Stops between chunks when `cancel` is set
+        (grouping measures what is left); returns how many pairs were measured."""
+        store = self.library.store
+        labels, vectors, hashes = store.vectors(self.library.model_id, self.library.dim,
+                                                sorted({label for pair in pairs for label in pair}))
+        row = {label: n for n, label in enumerate(labels.tolist())}
+        keys = sorted(tuple(sorted(pair, key=lambda label: hashes[row[label]])) for pair in pairs
+                      if pair[0] in row and pair[1] in row)
+        loosest = thresholds_at(100)
+        done = 0
+        for start in range(0, len(keys), CHECK_CHUNK):
+            if cancel is not None and cancel.is_set():
+                break
+            chunk = keys[start:start + CHECK_CHUNK]
+            patches = store.patches({label for key in chunk for label in key}, self.library.patch_shape)
+            first, second = (np.array([row[key[n]] for key in chunk]) for n in (0, 1))
+            cosines = np.einsum("ij,ij->i", vectors[first], vectors[second])
+            measured = dict(zip(chunk, measure_agreements(chunk, UnitTokens(patches))))
+            kept = {key: value for (key, value), cos in zip(measured.items(), cosines)
+                    if value >= loosest.near_agreement or cos >= loosest.similar}
+            try:
+                with store.transaction():
+                    store.save_pair_agreements(kept)
+                    store.forget_candidates([key for key in measured if key not in kept])
+            except sqlite3.OperationalError:
+                pass  # a read-only library: grouping measures them again
+            done += len(chunk)
+            if report is not None:
+                report(done, len(keys))
+        return done
 
     def _search(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         t = self.thresholds
@@ -179,7 +239,8 @@ class GroupFinder:
 
         def scores(component: list[int], measure: Callable[[int, int], float]) -> dict[tuple[int, int], float]:
             """Every pair of a small component (measured now if the kNN did not pair them); in a big one, only
-            the pairs already measured: checking all n^2 would take minutes, and an unmeasured pair counts 0."""
+            the pairs already measured: checking all n^2 would take minutes, and an unmeasured pair (or one
+            indexing dropped as too weak for any setting) counts 0."""
             if len(component) <= DENSE_COMPONENT:
                 found = {(a, b): measure(a, b) for i, a in enumerate(component) for b in component[i + 1:]}
             else:

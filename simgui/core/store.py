@@ -85,7 +85,24 @@ CREATE TABLE IF NOT EXISTS decisions (
 );
 """
 SCHEMA_VERSION = "1"
-VECTOR_DTYPE = np.float16  # 768 bytes a photo; cosines move by well under 0.001
+EMBEDDING_FORMAT = "int8 vectors with a scale, sign-bit tokens"
+_FLOAT16_FORMAT = "float16 vectors, sign-bit tokens"  # before November 2026's second release
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    """A unit vector as a float32 step and int8 multiples of it: 388 bytes at 384 dimensions (float16 took
+    768, float32 1,536); cosines move by about 0.0005, a hundredth of the gap between any two thresholds."""
+    step = np.float32(max(float(np.abs(vector).max()), 1e-12) / 127)
+    return step.tobytes() + np.round(vector / step).astype(np.int8).tobytes()
+
+
+def decode_vectors(blobs: list[bytes], dim: int) -> np.ndarray:
+    """[N, dim] float32 unit vectors from encode_vector's bytes."""
+    if not blobs:
+        return np.zeros((0, dim), np.float32)
+    raw = np.frombuffer(b"".join(blobs), dtype=np.dtype([("step", "<f4"), ("steps", "i1", (dim,))]))
+    vectors = raw["steps"].astype(np.float32) * raw["step"][:, None]
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 @dataclass
@@ -144,20 +161,19 @@ class LibraryStore:
         self.db.close()
 
     def _compact_old_embeddings(self) -> None:
-        """Libraries of earlier versions stored float32 vectors and int8 tokens: rewritten once as float16
-        and sign bits (no model run: both come straight from what is stored). Marked done in meta, so an
-        open never scans the table again."""
-        if self.db.execute("SELECT 1 FROM meta WHERE key = 'embedding_format'").fetchone():
+        """Libraries of earlier versions stored float32 (then float16) vectors and int8 tokens: rewritten
+        once as int8 vectors and sign bits (no model run: both come straight from what is stored).
+        Marked done in meta, so an open never scans the table again."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'embedding_format'").fetchone()
+        if row is not None and row[0] == EMBEDDING_FORMAT:
             return
-        self.db.execute("INSERT INTO meta VALUES ('embedding_format', 'float16 vectors, sign-bit tokens')")
-        rows = self.db.execute("SELECT id, vector, patches FROM embeddings WHERE length(patches) > 1024 "
-                               "OR length(vector) > 768").fetchall()
+        stored_as = np.float16 if row is not None and row[0] == _FLOAT16_FORMAT else np.float32
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_format', ?)", (EMBEDDING_FORMAT,))
         updates = []
-        for label, vector, patches in rows:
-            if len(vector) % 4 == 0 and len(patches) > 1024:  # the old layout: both fields at their old sizes
-                vector = np.frombuffer(vector, np.float32).astype(VECTOR_DTYPE).tobytes()
+        for label, vector, patches in self.db.execute("SELECT id, vector, patches FROM embeddings").fetchall():
+            if len(patches) > 1024:  # int8 tokens of the first layout: their signs are what is kept
                 patches = pack_tokens(np.frombuffer(patches, np.int8).reshape(GRID * GRID, -1)).tobytes()
-                updates.append((vector, patches, label))
+            updates.append((encode_vector(np.frombuffer(vector, stored_as).astype(np.float32)), patches, label))
         self.db.executemany("UPDATE embeddings SET vector = ?, patches = ? WHERE id = ?", updates)
 
     def _add_missing_columns(self) -> None:
@@ -247,7 +263,7 @@ class LibraryStore:
         for content_hash, vector, patch in zip(hashes, vectors, patches):
             self.db.execute(
                 "INSERT OR IGNORE INTO embeddings (content_hash, model, vector, patches) VALUES (?,?,?,?)",
-                (content_hash, model, vector.astype(VECTOR_DTYPE).tobytes(), pack_tokens(patch).tobytes()))
+                (content_hash, model, encode_vector(vector), pack_tokens(patch).tobytes()))
             labels.append(self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?",
                                           (content_hash, model)).fetchone()[0])
         return labels
@@ -297,9 +313,7 @@ class LibraryStore:
         else:
             rows = self.db.execute("SELECT id, vector, content_hash FROM embeddings WHERE model = ? ORDER BY id", (model,)).fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=VECTOR_DTYPE).reshape(len(rows), dim).astype(np.float32) \
-            if rows else np.zeros((0, dim), np.float32)
-        return ids, vecs, [r[2] for r in rows]
+        return ids, decode_vectors([r[1] for r in rows], dim), [r[2] for r in rows]
 
     def patches(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, np.ndarray]:
         """label -> the stored sign bits of its tokens, [tokens, dim / 8] uint8 (verify.as_unit_tokens reads them)."""
@@ -340,6 +354,11 @@ class LibraryStore:
     def save_candidates(self, searched: Iterable[int], pairs: Iterable[tuple[int, int]]) -> None:
         self.db.executemany("INSERT OR IGNORE INTO candidate_pairs VALUES (?, ?)", [(min(p), max(p)) for p in pairs])
         self.db.executemany("INSERT OR IGNORE INTO searched VALUES (?)", [(int(label),) for label in searched])
+
+    def forget_candidates(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Drops candidate pairs found not worth keeping (the label pair in either order)."""
+        self.db.executemany("DELETE FROM candidate_pairs WHERE first = ? AND second = ?",
+                            [(min(p), max(p)) for p in pairs])
 
     def pair_agreements(self) -> dict[tuple[int, int], float]:
         return {(a, b): agreement for a, b, agreement in self.db.execute("SELECT first, second, agreement FROM pair_agreement")}

@@ -50,7 +50,7 @@ def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
     tokens [256, P]. Deterministic: the same two photos in the same order always match the same way."""
     sim = a @ b.T
     a_to_b = sim.argmax(1)
-    b_to_a = sim.argmax(0)
+    b_to_a = np.ascontiguousarray(sim.T).argmax(1)  # down the columns in place (strided) took 3x longer
     best_similarity = sim[np.arange(len(a)), a_to_b]
     mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
     rows = sim[mutual]
@@ -76,14 +76,22 @@ def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
     scale, first = scale[ok], first[ok]
     shift = pb[first] - scale[:, None] * pa[first]
     # copies propose the same transform many times over: test each one once
-    hypotheses = np.unique(np.column_stack([scale, shift]), axis=0)
-    scale, shift = hypotheses[:, 0], hypotheses[:, 1:]
-    predicted = scale[:, None, None] * pa[None] + shift[:, None, :]
-    error = np.linalg.norm(predicted - pb[None], axis=2)
-    fits = error < np.maximum(1.0, scale)[:, None] + 0.5
+    scale, shift = _unique_rows(scale, shift)
+    off = scale[:, None, None] * pa[None] + shift[:, None, :] - pb[None]
+    fits = np.sqrt(off[..., 0] ** 2 + off[..., 1] ** 2) < np.maximum(1.0, scale)[:, None] + 0.5
     chosen = fits.sum(1).argmax()
     return PatchMatches(best_similarity, mutual, mutual[fits[chosen]],
                         (float(scale[chosen]), float(shift[chosen, 0]), float(shift[chosen, 1])))
+
+
+def _unique_rows(scale: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct (scale, shift) hypotheses in lexicographic order, as np.unique(axis=0) gives them
+    (which took a quarter of a pair's check)."""
+    order = np.lexsort((shift[:, 1], shift[:, 0], scale))
+    scale, shift = scale[order], shift[order]
+    new = np.ones(len(scale), bool)
+    new[1:] = (scale[1:] != scale[:-1]) | (shift[1:] != shift[:-1]).any(1)
+    return scale[new], shift[new]
 
 
 def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:

@@ -371,7 +371,10 @@ class MainWindow(QMainWindow):
         self.progress.setMaximum(p.total)
         self.progress.setValue(p.done)
         left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
-        self.progress.setFormat(f"indexing %v / %m ({p.rate:.0f} photos/s{left})")
+        if p.checking:
+            self.progress.setFormat(f"checking look-alikes %v / %m pairs ({p.rate:.0f}/s{left})")
+        else:
+            self.progress.setFormat(f"indexing %v / %m ({p.rate:.0f} photos/s{left})")
 
     @Slot(str)
     def _busy(self, name: str) -> None:
