@@ -41,7 +41,7 @@ def many_photos(photo_folder):
 def test_full_disk_stops_cleanly_and_a_healthy_disk_finishes(many_photos, tmp_path, mounts):
     small = tmp_path / "small disk"
     small.mkdir()
-    if not mount("-t", "tmpfs", "-o", "size=160k", "tmpfs", str(small)):
+    if not mount("-t", "tmpfs", "-o", "size=1m", "tmpfs", str(small)):
         pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
     mounts.append(small)
     before = {p: p.read_bytes() for p in many_photos.rglob("*") if p.is_file()}

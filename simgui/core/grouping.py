@@ -85,6 +85,15 @@ class PairEvidence:
         return fresh
 
 
+def _cosines(vectors: np.ndarray, pairs: list[tuple[int, int]], chunk: int = 65536) -> list[float]:
+    """vectors[a] @ vectors[b] for each pair, a chunk at a time (all at once: 1.8 GB at 500,000 pairs)."""
+    found: list[float] = []
+    for start in range(0, len(pairs), chunk):
+        a, b = np.array(pairs[start:start + chunk], np.int64).reshape(-1, 2).T
+        found += np.einsum("ij,ij->i", vectors[a], vectors[b]).tolist()
+    return found
+
+
 class UnitTokens:
     """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
     cache: 32 KB each)."""
@@ -133,34 +142,43 @@ class GroupFinder:
         live = store.hashes_with_files()
         order = sorted((i for i in range(len(hashes)) if hashes[i] in live), key=hashes.__getitem__)
         labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
-        row_of = {int(l): i for i, l in enumerate(labels)}
         evidence = PairEvidence(labels, vectors, hashes, {},
                                 lambda wanted: store.patches(wanted, self.library.patch_shape), store.pair_agreements())
         if len(labels) > 1:
-            candidates = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
-                          for a, b in self._candidate_labels(labels, vectors) if a in row_of and b in row_of}
-            ordered = sorted(candidates)
-            evidence.measure([key for key in ((int(labels[a]), int(labels[b])) for a, b in ordered)
-                              if key not in evidence.stored])
-            firsts, seconds = np.array(ordered, np.int64).reshape(-1, 2).T
-            cosines = np.einsum("ij,ij->i", vectors[firsts], vectors[seconds]).tolist()
-            stored, row_labels = evidence.stored, labels.tolist()
+            ordered = self._candidate_rows(labels, self._candidate_labels(labels, vectors, evidence.stored)).tolist()
+            row_labels, stored = labels.tolist(), evidence.stored
+            evidence.measure([key for key in ((row_labels[a], row_labels[b]) for a, b in ordered)
+                              if key not in stored])
             evidence.pairs = {(a, b): (cos, stored[(row_labels[a], row_labels[b])])
-                              for (a, b), cos in zip(ordered, cosines)}
+                              for (a, b), cos in zip(ordered, _cosines(vectors, ordered))}
             self._remember(evidence.take_fresh())
         return evidence
 
-    def _candidate_labels(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
+    @staticmethod
+    def _candidate_rows(labels: np.ndarray, pairs: set[tuple[int, int]]) -> np.ndarray:
+        """Label pairs as sorted, distinct (row a, row b) pairs, a < b, of the rows these labels are in;
+        pairs with a label not among them are left out. In arrays: half a million pairs is common."""
+        found = np.array(list(pairs), np.int64).reshape(-1, 2)
+        row_of = np.full(int(max(labels.max(), found.max(initial=0))) + 1, -1, np.int64)
+        row_of[labels] = np.arange(len(labels))
+        rows = row_of[found]
+        rows = np.sort(rows[(rows >= 0).all(1)], axis=1)
+        codes = np.unique(rows[:, 0] * len(labels) + rows[:, 1])  # one number a pair: a 1-D unique is fast
+        return np.column_stack([codes // len(labels), codes % len(labels)])
+
+    def _candidate_labels(self, labels: np.ndarray, vectors: np.ndarray,
+                          measured: dict[tuple[int, int], float]) -> set[tuple[int, int]]:
         """Pairs of labels worth a patch check: each content and its nearest neighbours above the candidate
-        cosine. With the default search settings the pairs are stored, and only contents not searched yet
-        (each `update` searches the contents it embedded) are searched here."""
+        cosine. With the default search settings these are the measured pairs plus the queue of pairs
+        found but not measured yet, and only contents not searched yet (each `update` searches the
+        contents it embedded) are searched here."""
         t, store = self.thresholds, self.library.store
         if (t.neighbours, t.candidate) != (DEFAULT_THRESHOLDS.neighbours, DEFAULT_THRESHOLDS.candidate):
             return self._search(labels, vectors)  # a benchmark's sweep: nothing stored is right for it
         searched = store.searched_labels()
         todo = [i for i, label in enumerate(labels.tolist()) if label not in searched]
         fresh = self.search_candidates(labels[todo], vectors[todo]) if todo else set()
-        return set(store.candidate_pairs()) | fresh
+        return set(store.candidate_pairs()) | measured.keys() | fresh
 
     def search_candidates(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         """Searches these contents' neighbours and stores the candidate pairs (a new photo finds its old
@@ -193,17 +211,11 @@ class GroupFinder:
                 break
             chunk = keys[start:start + CHECK_CHUNK]
             patches = store.patches({label for key in chunk for label in key}, self.library.patch_shape)
-            first, second = (np.array([row[key[n]] for key in chunk]) for n in (0, 1))
-            cosines = np.einsum("ij,ij->i", vectors[first], vectors[second])
+            cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
             measured = dict(zip(chunk, measure_agreements(chunk, UnitTokens(patches))))
             kept = {key: value for (key, value), cos in zip(measured.items(), cosines)
                     if value >= loosest.near_agreement or cos >= loosest.similar}
-            try:
-                with store.transaction():
-                    store.save_pair_agreements(kept)
-                    store.forget_candidates([key for key in measured if key not in kept])
-            except sqlite3.OperationalError:
-                pass  # a read-only library: grouping measures them again
+            self._remember(kept, measured)
             done += len(chunk)
             if report is not None:
                 report(done, len(keys))
@@ -218,12 +230,14 @@ class GroupFinder:
                       if other >= 0 and int(other) != label and sim >= t.candidate}
         return pairs
 
-    def _remember(self, agreements: dict[tuple[int, int], float]) -> None:
-        if not agreements:
+    def _remember(self, agreements: dict[tuple[int, int], float], measured: Iterable[tuple[int, int]] = ()) -> None:
+        """Stores measured agreements; they and any other `measured` pairs leave the queue of pairs to check."""
+        if not agreements and not measured:
             return
         try:
             with self.library.store.transaction():
                 self.library.store.save_pair_agreements(agreements)
+                self.library.store.forget_candidates([*agreements, *measured])
         except sqlite3.OperationalError:
             pass  # a read-only library still groups; it measures these pairs again next time
 

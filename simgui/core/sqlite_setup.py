@@ -13,8 +13,10 @@ from pathlib import Path
 BUSY_SECONDS = 30
 
 
-def open_database(path: Path, synchronous: str) -> sqlite3.Connection:
+def open_database(path: Path, synchronous: str, page_size: int = 4096) -> sqlite3.Connection:
+    """page_size counts only when the file is new (an existing database keeps its own)."""
     db = sqlite3.connect(str(path), timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+    db.execute(f"PRAGMA page_size={int(page_size)}")  # before WAL, which fixes it
     deadline = time.monotonic() + BUSY_SECONDS
     while True:
         try:
