@@ -168,17 +168,12 @@ def finish_indexing(library_dir: Path) -> None:
     started = time.monotonic()
     library = Library(library_dir)
     labels, vectors, _ = library.store.vectors(library.model_id, library.dim)
-    built = time.monotonic()
-    finder = GroupFinder(library)
-    pairs = finder.search_candidates(labels, vectors)
-    searched = time.monotonic()
-    finder.check_candidates(pairs)
-    checked = time.monotonic()
+    GroupFinder(library).check_new(labels, vectors)
     library.index.save()
     library.close()
-    print(f"indexing's last steps: vector index {built - started:.0f} s, look-alike search {searched - built:.0f} s, "
-          f"patch checks of {len(pairs)} candidate pairs {checked - searched:.0f} s "
-          f"({(checked - searched) / len(labels) * 1000:.1f} ms a photo)", flush=True)
+    seconds = time.monotonic() - started
+    print(f"indexing's last steps (vector index, look-alike search, patch checks): {seconds:.0f} s, "
+          f"{seconds / len(labels) * 1000:.1f} ms a photo", flush=True)
 
 
 def _insert(library: Library, rows, embeddings) -> None:

@@ -132,6 +132,27 @@ def test_indexing_checks_the_look_alikes_and_keeps_only_pairs_some_setting_could
     library.close()
 
 
+def test_checks_a_cancel_stopped_are_queued_and_grouping_measures_them(photo_folder, library_dir):
+    import threading
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    indexed = _membership(library.groups())
+    store = library.store
+    with store.transaction():
+        for table in ("pair_agreement", "candidate_pairs", "searched"):
+            store.db.execute(f"DELETE FROM {table}")
+    labels, vectors, _ = store.vectors(library.model_id, library.dim)
+    stop = threading.Event()
+    stop.set()
+    GroupFinder(library).check_new(labels, vectors, cancel=stop)
+    assert store.pair_agreements() == {} and store.candidate_pairs()  # nothing measured, every pair queued
+    assert store.searched_labels() == set(labels.tolist())
+    assert _membership(library.groups()) == indexed
+    assert store.candidate_pairs() == []
+    library.close()
+
+
 def test_learning_from_decisions_rescores_pairs_nobody_judged(tmp_path, library_dir):
     from conftest import PHOTOS, save_edit
     folder = tmp_path / "bw"

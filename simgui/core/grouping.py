@@ -181,23 +181,33 @@ class GroupFinder:
         return set(store.candidate_pairs()) | measured.keys() | fresh
 
     def search_candidates(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
-        """Searches these contents' neighbours and stores the candidate pairs (a new photo finds its old
+        """Searches these contents' neighbours and queues the candidate pairs (a new photo finds its old
         look-alikes; theirs are not searched again). Read-only libraries search again next time."""
         pairs = self._search(labels, vectors)
-        try:
-            with self.library.store.transaction():
-                self.library.store.save_candidates(labels.tolist(), pairs)
-        except sqlite3.OperationalError:
-            pass
+        self._queue(labels, pairs)
         return pairs
 
+    def _queue(self, searched: np.ndarray, pairs: Iterable[tuple[int, int]]) -> None:
+        try:
+            with self.library.store.transaction():
+                self.library.store.save_candidates(searched.tolist(), pairs)
+        except sqlite3.OperationalError:
+            pass
+
+    def check_new(self, labels: np.ndarray, vectors: np.ndarray, report: Callable[[int, int], None] | None = None,
+                  cancel=None) -> None:
+        """What indexing does last for the contents it embedded: their look-alikes searched and checked, so
+        that grouping finds every pair measured. Only pairs a cancel left unchecked are queued: queueing
+        all of them first left a seventh of a big library's file as free pages once they were measured."""
+        pairs = self._search(labels, vectors)
+        self._queue(labels, self.check_candidates(pairs, report, cancel))
+
     def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
-                         cancel=None) -> int:
-        """Measures the patch agreement of these candidate pairs of labels, so that grouping finds it
-        ready: what indexing does last. Pairs that no slider setting could group (too little agreement
-        and cosine even for "loose") are dropped rather than stored: most of a big library's pairs, whose
-        rows would cost more than the photo's vector. Stops between chunks when `cancel` is set
-        (grouping measures what is left); returns how many pairs were measured."""
+                         cancel=None) -> list[tuple[int, int]]:
+        """Measures the patch agreement of these candidate pairs of labels and stores it. Pairs that no
+        slider setting could group (too little agreement and cosine even for "loose") are dropped rather
+        than stored: about half of a big library's pairs. Stops between chunks when `cancel` is set and
+        returns the pairs it did not measure."""
         store = self.library.store
         labels, vectors, hashes = store.vectors(self.library.model_id, self.library.dim,
                                                 sorted({label for pair in pairs for label in pair}))
@@ -205,10 +215,9 @@ class GroupFinder:
         keys = sorted(tuple(sorted(pair, key=lambda label: hashes[row[label]])) for pair in pairs
                       if pair[0] in row and pair[1] in row)
         loosest = thresholds_at(100)
-        done = 0
         for start in range(0, len(keys), CHECK_CHUNK):
             if cancel is not None and cancel.is_set():
-                break
+                return keys[start:]
             chunk = keys[start:start + CHECK_CHUNK]
             patches = store.patches({label for key in chunk for label in key}, self.library.patch_shape)
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
@@ -216,10 +225,9 @@ class GroupFinder:
             kept = {key: value for (key, value), cos in zip(measured.items(), cosines)
                     if value >= loosest.near_agreement or cos >= loosest.similar}
             self._remember(kept, measured)
-            done += len(chunk)
             if report is not None:
-                report(done, len(keys))
-        return done
+                report(start + len(chunk), len(keys))
+        return []
 
     def _search(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         t = self.thresholds

@@ -149,12 +149,10 @@ class Indexer:
         """The new photos' look-alikes, searched once all of them are in the index (as a search of
         everything would find them), and their patches checked: grouping then finds everything measured
         and never searches every vector again (at 100,000 photos it would take minutes)."""
-        finder = GroupFinder(self.library)
         _, vectors, _ = self.store.vectors(self.library.model_id, self.library.dim, self.new_labels)
-        pairs = finder.search_candidates(np.array(self.new_labels), vectors)
         started = time.monotonic()
-        finder.check_candidates(pairs, lambda done, total: self.progress(Progress(
-            done, total, report.skipped, time.monotonic() - started, "checking look-alikes", checking=True)),
+        GroupFinder(self.library).check_new(np.array(self.new_labels), vectors, lambda done, total: self.progress(
+            Progress(done, total, report.skipped, time.monotonic() - started, "checking look-alikes", checking=True)),
             self.cancel)
         report.cancelled = report.cancelled or self.cancel.is_set()
 
