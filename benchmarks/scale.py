@@ -46,16 +46,16 @@ COPY_EVERY = 10
 SEED = 3
 
 
-def real_embeddings() -> tuple[np.ndarray, np.ndarray]:
-    """(vectors [R, dim] float32, packed tokens [R, 256, 4] uint8) of the accuracy set's real photos."""
+def real_tokens() -> np.ndarray:
+    """Packed patch tokens [R, 256, 4] uint8 of the accuracy set's real photos."""
     source = WORK / "accuracy-library"
     if not (source / "library.db").exists():
         cli(source, "index", str(WORK / "accuracy-seed23" / "library"))
     library = Library(source)
-    labels, vectors, _ = library.store.vectors(library.model_id, library.dim)
-    tokens = library.store.patches(labels.tolist(), library.patch_shape)
+    labels = library.store.live_labels(library.model_id)
+    tokens = library.store.patches(labels, library.patch_shape)
     library.close()
-    return vectors, np.stack([tokens[int(l)] for l in labels])
+    return np.stack([tokens[label] for label in labels])
 
 
 def real_crop_vectors(count: int = 4000) -> np.ndarray:
@@ -125,7 +125,7 @@ def tiny_jpeg(rng: np.random.Generator) -> bytes:
 def build(folder: Path, count: int) -> Path:
     """The photos and their library; the model is never run."""
     photos, library_dir = folder / "photos", folder / "library"
-    _, tokens = real_embeddings()
+    tokens = real_tokens()
     drawn = PhotoLikeVectors(real_crop_vectors(), SEED)
     rng = np.random.default_rng(SEED)
     library = Library(library_dir)

@@ -221,10 +221,10 @@ class GroupFinder:
             chunk = keys[start:start + CHECK_CHUNK]
             patches = store.patches({label for key in chunk for label in key}, self.library.patch_shape)
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
-            measured = dict(zip(chunk, measure_agreements(chunk, UnitTokens(patches))))
-            kept = {key: value for (key, value), cos in zip(measured.items(), cosines)
-                    if value >= loosest.near_agreement or cos >= loosest.similar}
-            self._remember(kept, measured)
+            measured = zip(chunk, measure_agreements(chunk, UnitTokens(patches)), cosines)
+            # these pairs were never queued: nothing to take off the queue
+            self._remember({key: value for key, value, cos in measured
+                            if value >= loosest.near_agreement or cos >= loosest.similar}, queued=False)
             if report is not None:
                 report(start + len(chunk), len(keys))
         return []
@@ -238,14 +238,15 @@ class GroupFinder:
                       if other >= 0 and int(other) != label and sim >= t.candidate}
         return pairs
 
-    def _remember(self, agreements: dict[tuple[int, int], float], measured: Iterable[tuple[int, int]] = ()) -> None:
-        """Stores measured agreements; they and any other `measured` pairs leave the queue of pairs to check."""
-        if not agreements and not measured:
+    def _remember(self, agreements: dict[tuple[int, int], float], queued: bool = True) -> None:
+        """Stores measured agreements; `queued`: the pairs may be in the queue of pairs to check, and leave it."""
+        if not agreements:
             return
         try:
             with self.library.store.transaction():
                 self.library.store.save_pair_agreements(agreements)
-                self.library.store.forget_candidates([*agreements, *measured])
+                if queued:
+                    self.library.store.forget_candidates(agreements)
         except sqlite3.OperationalError:
             pass  # a read-only library still groups; it measures these pairs again next time
 
