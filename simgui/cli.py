@@ -12,13 +12,15 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simgui import __version__
-from simgui.core.answers import comparison_answer, group_answer, query_answer
+from simgui.core.actions import ActionOutcome, FileActions, JournalError, MergePlan
+from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.config import default_library_dir
 from simgui.core.decode import DecodeError, decode_file
 from simgui.core.differences import draw_differences
 from simgui.core.embed import ModelError
 from simgui.core.library import Library, LibraryError
 from simgui.core.pipeline import Progress
+from simgui.core.store import ImageRecord
 
 
 def _print_json(value) -> None:
@@ -207,6 +209,91 @@ def cmd_compare(library: Library, args) -> int:
     return 0
 
 
+@contextmanager
+def _file_actions(library: Library):
+    actions = FileActions(library)  # settles what a crash left half done, before anything else
+    try:
+        yield actions
+    finally:
+        actions.close()
+
+
+def _photos_named(library: Library, paths: list[str]) -> tuple[list[ImageRecord], dict[str, str]]:
+    """The library's rows for these paths, and why any path has none."""
+    rows, refused = [], {}
+    for given in paths:
+        path = os.path.abspath(given)
+        # roots are stored with their links resolved: so are the folders of the photos in them
+        record = (library.store.image_by_path(path) or library.store.image_by_path(
+            os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))))
+        if record is None or record.error:
+            refused[path] = "not a photo of this library (index its folder first)"
+        else:
+            rows.append(record)
+    return rows, refused
+
+
+def _report_action(outcome: ActionOutcome, args, done: str) -> int:
+    """Prints what an action did; exit status 1 when anything was left alone."""
+    if args.json:
+        _print_json(action_answer(outcome))
+    else:
+        for path in outcome.moved:
+            print(f"{done}: {path}")
+        if outcome.action_id is None and not outcome.moved and not outcome.refused:
+            print("nothing to do")
+    for path, why in outcome.refused.items():
+        print(f"left alone: {path}: {why}", file=sys.stderr)
+    for note in outcome.notes:
+        print(f"note: {note}", file=sys.stderr)
+    return 1 if outcome.refused else 0
+
+
+def cmd_delete(library: Library, args) -> int:
+    rows, refused = _photos_named(library, args.paths)
+    with _file_actions(library) as actions:
+        outcome = ActionOutcome(None, refused=refused) if refused else actions.delete(rows)
+    return _report_action(outcome, args, "to the trash")
+
+
+def cmd_merge(library: Library, args) -> int:
+    rows, refused = _photos_named(library, [args.keeper, *args.paths])
+    if rows and rows[0].path in {r.path for r in rows[1:]}:
+        refused[rows[0].path] = "named as the file to keep and as a file to trash"
+    with _file_actions(library) as actions:
+        outcome = (ActionOutcome(None, refused=refused) if refused
+                   else actions.merge([MergePlan(rows[0], rows[1:])]))
+    return _report_action(outcome, args, "to the trash")
+
+
+def cmd_undo(library: Library, args) -> int:
+    with _file_actions(library) as actions:
+        if args.action_id is not None and not actions.journal.actions(1, args.action_id):
+            raise LibraryError(f"no action {args.action_id} in this library's history (see simgui-cli history)")
+        outcome = actions.undo(args.action_id)
+    return _report_action(outcome, args, "restored")
+
+
+def cmd_empty_trash(library: Library, args) -> int:
+    with _file_actions(library) as actions:
+        outcome = actions.empty_trash()
+    return _report_action(outcome, args, "to the system trash")
+
+
+def cmd_history(library: Library, args) -> int:
+    with _file_actions(library) as actions:
+        answers = [history_answer(a, actions.journal.moves(a.id)) for a in actions.history(args.limit)]
+    if args.json:
+        _print_json(answers)
+        return 0
+    for a in answers:
+        state = " (undone)" if a["undone"] else f" (undo stuck: {a['undo_problem']})" if a["undo_problem"] else ""
+        print(f"{a['id']:>5}  {a['at']}  {a['label']}, {len(a['files'])} file(s){state}")
+        for move in a["moves"]:
+            print(f"         {move['state']}: {move['path']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simgui-cli", description="Find duplicate and similar photos.")
     parser.add_argument("--version", action="version", version=f"simgui {__version__}")
@@ -242,6 +329,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_map)
 
+    p = sub.add_parser("delete", help="move photos to simgui's trash (undo brings them back)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("merge", help="keep KEEPER, move the other photos to simgui's trash")
+    p.add_argument("keeper", metavar="KEEPER")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_merge)
+
+    p = sub.add_parser("undo", help="put back the files of the newest action (or of ACTION_ID)")
+    p.add_argument("action_id", nargs="?", type=int, metavar="ACTION_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_undo)
+
+    p = sub.add_parser("history", help="file actions, newest first, with every file they moved")
+    p.add_argument("--limit", type=int, default=None, help="the newest N only (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_history)
+
+    p = sub.add_parser("empty-trash", help="send everything in simgui's trash on to the system trash")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_empty_trash)
+
     p = sub.add_parser("compare", help="how alike two images are")
     p.add_argument("a")
     p.add_argument("b")
@@ -263,7 +375,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         return args.run(library, args)
-    except (LibraryError, DecodeError, ModelError) as exc:
+    except (LibraryError, DecodeError, ModelError, JournalError) as exc:
         print(f"simgui-cli: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -2,13 +2,14 @@
 
     python crash_child.py LIBRARY merge|undo before|after|store N
 
-before/after N: right before, or right after, the N-th file rename (after: the file has moved, the journal
+before/after N: right before, or right after, the N-th file move (no-replace rename) (after: the file has moved, the journal
 does not know yet); store: when the library's database is told which files went to the trash.
 """
 import os
 import signal
 import sys
 
+from simgui.core import moves
 from simgui.core.actions import FileActions
 from simgui.core.grouping import Group, GroupMember
 from simgui.core.library import Library
@@ -21,7 +22,7 @@ def die() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-real_rename, renames = os.rename, 0
+real_rename, renames = moves.rename_no_replace, 0
 
 
 def rename(source, target, *args, **kwargs):
@@ -34,7 +35,7 @@ def rename(source, target, *args, **kwargs):
         die()
 
 
-os.rename = rename
+moves.rename_no_replace = rename
 if point == "store":
     for method in ("mark_trashed", "unmark_trashed"):
         setattr(LibraryStore, method, lambda *args: die())
@@ -43,7 +44,7 @@ library = Library(library_dir)
 actions = FileActions(library)
 if phase == "merge":
     images = library.store.images("error IS NULL")
-    actions.merge(Group("near", [GroupMember(image, 1.0, keeper=(i == 0)) for i, image in enumerate(images)]))
+    actions.merge_group(Group("near", [GroupMember(image, 1.0, keeper=(i == 0)) for i, image in enumerate(images)]))
 else:
     actions.undo()
 actions.close()

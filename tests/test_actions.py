@@ -38,7 +38,7 @@ def test_merge_then_undo_puts_every_file_back(library, photo_folder):
     vectors = library.stats()["vectors"]
     actions = FileActions(library)
     group = coffee_group(library)
-    outcome = actions.merge(group)
+    outcome = actions.merge_group(group)
     assert len(outcome.moved) == 2 and not outcome.refused
     for path in outcome.moved:
         assert not os.path.exists(path)
@@ -66,7 +66,7 @@ def test_changed_outside_and_linked_files_are_left_alone(library, photo_folder, 
     link = photo_folder / "link.jpg"
     os.symlink(photo_folder / "chelsea.jpg", link)
     linked = replace(library.store.image_by_path(str(photo_folder / "chelsea.jpg")), path=str(link))
-    outcome = actions.trash([rocket, outside, linked])
+    outcome = actions.delete([rocket, outside, linked])
     assert outcome.moved == []
     assert "changed" in outcome.refused[rocket.path]
     assert "outside" in outcome.refused[outside.path]
@@ -100,7 +100,7 @@ def test_crash_between_journal_and_move_is_settled_at_next_start(library, photo_
 def test_undo_never_overwrites(library, photo_folder):
     actions = FileActions(library)
     path = str(photo_folder / "hubble_deep_field.jpg")
-    outcome = actions.trash([library.store.image_by_path(path)])
+    outcome = actions.delete([library.store.image_by_path(path)])
     with open(path, "wb") as f:
         f.write(b"a new file with the old name")
     undone = actions.undo(outcome.action_id)
@@ -130,7 +130,7 @@ def test_merge_gives_the_keeper_the_date_and_place_it_lacked_and_undo_restores_i
     group = next(g for g in library.groups() if g.kind == "near")
     assert group.keeper.image.path.endswith("export_large.jpg")
     actions = FileActions(library)
-    outcome = actions.merge(group)
+    outcome = actions.merge_group(group)
     assert outcome.enriched == ["capture date", "GPS position"]
     keeper = folder / "export_large.jpg"
     with Image.open(keeper) as img:
@@ -154,7 +154,7 @@ def test_empty_trash_sends_the_files_to_the_system_trash(library, photo_folder):
     actions = FileActions(library)
     group = coffee_group(library)
     losers = {m.image.path: open(m.image.path, "rb").read() for m in group.members if not m.keeper}
-    actions.merge(group)
+    actions.merge_group(group)
     assert actions.trash_size()[0] == len(losers)
     outcome = actions.empty_trash()
     assert sorted(outcome.moved) == sorted(losers) and not outcome.refused

@@ -119,7 +119,7 @@ def test_file_names_that_are_not_utf8_or_hold_a_newline(photo_folder, library_di
     actions = FileActions(library)
     group = next(g for g in library.groups() if any(m.image.path.endswith(latin1) for m in g.members))
     odd = [m.image for m in group.members if m.image.path.endswith(latin1)]
-    assert actions.trash(odd).moved == [str(photo_folder / latin1)]
+    assert actions.delete(odd).moved == [str(photo_folder / latin1)]
     assert not os.path.exists(photo_folder / latin1)
     actions.undo()
     assert os.path.exists(photo_folder / latin1)

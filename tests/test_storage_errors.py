@@ -107,7 +107,7 @@ def test_photos_on_another_file_system_inside_a_root_are_copied_verified_then_re
     group = next(g for g in library.groups() if any(str(card) in m.image.path for m in g.members))
     losers = {m.image.path: open(m.image.path, "rb").read() for m in group.members if not m.keeper}
     assert any(str(card) in p for p in losers)
-    outcome = actions.merge(group)
+    outcome = actions.merge_group(group)
     assert sorted(outcome.moved) == sorted(losers) and not outcome.refused
     assert not any(os.path.exists(p) for p in losers)
     trashed = [p for p in (photo_folder / TRASH_FOLDER).rglob("*") if p.is_file()]

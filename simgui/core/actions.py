@@ -1,15 +1,20 @@
-"""Delete, merge and undo: files go to a trash inside their own root, through the journal.
+"""Delete, merge and undo: files go to a trash inside their own root (trash_folder.py), through the journal.
 
-The trash is `<root>/.simgui-trash/<action id>/<path inside the root>`: on the
-same file system as the photo, so a move is one atomic rename, and the scan
-never sees it (dot folders are skipped). Nothing outside the library's roots
-is touched, symbolic links are never moved, and a file that changed since the
-user saw it (size, mtime or content) is left alone with a message.
+An action checks every file it involves first, the keepers included, and
+moves nothing unless all are exactly what the user was shown: still in a root,
+not a link, same size, time and content as indexed, and no file to go is the
+keeper itself seen through another path (same device and inode: a bind mount,
+an alias root). Moves never replace a file (moves.py). The journal records
+each move before it happens, and the library row it had, so undo puts rows
+back as they were without reading photos or waiting for an indexer.
 """
 from __future__ import annotations
 
+import json
+import logging
 import os
-from dataclasses import dataclass, field
+import sqlite3
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from send2trash import send2trash
@@ -18,13 +23,28 @@ from send2trash.exceptions import TrashPermissionError
 from simgui.core.decode import DecodeError, read_image_bytes
 from simgui.core.grouping import Group
 from simgui.core.hashes import content_hash
-from simgui.core.journal import ActionRecord, MoveJournal
-from simgui.core.metadata import enriched_keeper
+from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
+from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.moves import move_file
-from simgui.core.store import ImageRecord
+from simgui.core.store import ImageRecord, NewImage
+from simgui.core.trash_folder import (TRASH_FOLDER, TrashFolderError, free_path, inside_trash, make_trash_place,
+                                      remove_empty_folders, trash_problem)
 
-TRASH_FOLDER = ".simgui-trash"
 JOURNAL_FILE = "journal.db"
+__all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "ActionOutcome", "JournalError"]
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class MergePlan:
+    """Keep `keeper`, trash `others`."""
+    keeper: ImageRecord
+    others: list[ImageRecord]
+
+    @classmethod
+    def of_group(cls, group: Group) -> "MergePlan":
+        keeper = group.keeper.image
+        return cls(keeper, [m.image for m in group.members if m.image.path != keeper.path])
 
 
 @dataclass
@@ -33,119 +53,239 @@ class ActionOutcome:
     moved: list[str] = field(default_factory=list)
     refused: dict[str, str] = field(default_factory=dict)  # path -> why it was left alone
     enriched: list[str] = field(default_factory=list)  # what a merge's keeper gained: "capture date", ...
+    notes: list[str] = field(default_factory=list)  # what went wrong after the files moved (the action stands)
 
 
 class FileActions:
     def __init__(self, library):
         self.library = library
         self.journal = MoveJournal(library.folder / JOURNAL_FILE)
-        self.journal.recover()  # a crash mid-action is settled before anything else happens
+        # a crash mid-action is settled before anything else happens: the files, then library.db
+        self.journal.recover()
+        finish_interrupted_rewrites(self.journal)
+        self._sync_store(self.journal.unsynced_actions())
 
     def close(self) -> None:
         self.journal.close()
 
-    def history(self, limit: int = 50) -> list[ActionRecord]:
+    def history(self, limit: int | None = 50) -> list[ActionRecord]:
         return self.journal.actions(limit)
 
-    def trash(self, images: list[ImageRecord], kind: str = "delete", label: str | None = None) -> ActionOutcome:
-        label = label or f"{kind} {len(images)} photo{'s' * (len(images) != 1)}"
+    # delete and merge ----------------------------------------------------------
+    def delete(self, images: list[ImageRecord], label: str | None = None) -> ActionOutcome:
+        label = label or f"delete {len(images)} photo{'s' * (len(images) != 1)}"
+        return self._trash_all("delete", label, images, keepers=[])
+
+    def merge(self, plans: list[MergePlan], label: str | None = None) -> ActionOutcome:
+        """Keeps each plan's keeper and trashes its others, as one action (one undo takes it all back)."""
+        if label is None:
+            label = (f"merge into {os.path.basename(plans[0].keeper.path)}" if len(plans) == 1
+                     else f"merge {len(plans)} groups")
+        outcome = self._trash_all("merge", label, [i for p in plans for i in p.others], [p.keeper for p in plans])
+        moved = set(outcome.moved)
+        for plan in plans:
+            merged = [i for i in plan.others if i.path in moved]
+            if merged:
+                self._enrich_keeper(outcome, plan.keeper)
+        pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
+        if pairs:  # the user's word that these are one photo: simgui learns from it
+            self.library.decide("same_photo", pairs)
+        return outcome
+
+    def merge_group(self, group: Group) -> ActionOutcome:
+        return self.merge([MergePlan.of_group(group)])
+
+    def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord]) -> ActionOutcome:
+        refused = self._refusals(images, keepers)
+        if refused:  # all or nothing: a half-done merge is worse than none
+            return ActionOutcome(None, refused=refused)
         action_id = self.journal.start_action(kind, label)
         outcome = ActionOutcome(action_id)
-        for image in images:
-            problem = self._check(image)
+        for n, image in enumerate(images):
+            try:
+                problem = self._move_to_trash(action_id, image)
+            except JournalError as exc:  # a full disk: no move without its journal record
+                for rest in images[n:]:
+                    outcome.refused[rest.path] = f"not moved: {exc} What moved before it is in the trash, and undo brings it back."
+                break
             if problem:
                 outcome.refused[image.path] = problem
-                continue
-            target = self._trash_place(action_id, image.path)
-            move_id = self.journal.plan(action_id, image.path, str(target))
-            try:
-                move_file(image.path, str(target))
-            except OSError as exc:
-                self.journal.set_state(move_id, "cancelled")
-                outcome.refused[image.path] = f"could not move: {exc.strerror}"
-                continue
-            self.journal.set_state(move_id, "moved")
-            outcome.moved.append(image.path)
-        self.library.forget_trashed(outcome.moved)
+            else:
+                outcome.moved.append(image.path)
+        self._sync_store([action_id], outcome)
         return outcome
 
-    def merge(self, group: Group) -> ActionOutcome:
-        """Keeps the group's keeper and trashes the rest (identical copies of the keeper included)."""
-        keeper = group.keeper.image
-        others = [m.image for m in group.members if m.image.path != keeper.path]
-        outcome = self.trash(others, kind="merge", label=f"merge into {os.path.basename(keeper.path)}")
-        merged = [i.content_hash for i in others if i.path in outcome.moved]
-        if outcome.moved and self._check(keeper) is None:
-            self._enrich_keeper(outcome, keeper)
-        if merged:  # the user's word that these are one photo: simgui learns from it
-            self.library.decide("same_photo", [(keeper.content_hash, h) for h in merged])
-        return outcome
+    def _move_to_trash(self, action_id: int, image: ImageRecord) -> str | None:
+        root = self._root_of(image.path)
+        try:
+            target = make_trash_place(root, action_id, image.path)
+        except OSError as exc:
+            return f"could not make its place in the trash: {exc.strerror or exc}"
+        move_id = self.journal.plan(action_id, image.path, str(target), json.dumps(asdict(image)))
+        try:
+            move_file(image.path, str(target))
+        except OSError as exc:
+            self.journal.set_state(move_id, "cancelled")
+            return f"could not move: {exc.strerror or exc}"
+        self.journal.set_state(move_id, "moved")
+        return None
 
     def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord) -> None:
-        """Gives the keeper the capture date and GPS position it lacks, from the photos merged into it.
-
-        The keeper's original bytes go to the trash like any other file of the action (so undo brings
-        them back), and the rewritten file replaces it in one atomic rename."""
+        """Gives the keeper the capture date and GPS it lacks from the photos merged into it. The copies have
+        moved already: whatever goes wrong here is said as a note, and the merge stands."""
+        if self._check(keeper):
+            return  # changed since the check: leave it as it is
         donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",))]
-        enriched = enriched_keeper(keeper.path, donors)
-        if enriched is None:
-            return
-        new_hash = content_hash(enriched.data)
-        rewritten = Path(keeper.path).with_name(f".simgui-{os.path.basename(keeper.path)}.tmp")  # dot: never scanned
-        with open(rewritten, "wb") as f:
-            f.write(enriched.data)
-            f.flush()
-            os.fsync(f.fileno())
-        target = self._trash_place(outcome.action_id, keeper.path)
-        move_id = self.journal.plan(outcome.action_id, keeper.path, str(target))
-        self.journal.set_replaced_by(move_id, new_hash)  # before the rename: undo then knows the new file is ours
         try:
-            move_file(keeper.path, str(target))
-        except OSError:
-            self.journal.set_state(move_id, "cancelled")
-            os.unlink(rewritten)
+            rewritten = rewrite_keeper(self.journal, outcome.action_id, keeper, donors, lambda: make_trash_place(
+                self._root_of(keeper.path), outcome.action_id, keeper.path))
+        except Exception as exc:  # odd EXIF (struct.error, TypeError...), a long name, a full disk: said, not lost
+            log.warning("keeper %s not enriched: %r", keeper.path, exc)
+            outcome.notes.append(f"{os.path.basename(keeper.path)} kept as it was: its date/GPS could not be added "
+                                 f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc})")
             return
-        self.journal.set_state(move_id, "moved")
-        os.replace(rewritten, keeper.path)
+        if rewritten is None:
+            return
         with self.library.store.transaction():
             self.library.store.mark_trashed([keeper])  # its vector stays for an undo, like the others'
-        self.library.note_metadata_rewrite(keeper, new_hash, enriched.captured_at)
-        outcome.enriched = enriched.copied
+        self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured_at)
+        outcome.enriched = rewritten.copied
 
+    def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord]) -> dict[str, str]:
+        """Why each file of an action must not go ahead (keepers included); empty when all may."""
+        refused: dict[str, str] = {}
+        seen: dict[tuple[int, int], str] = {}
+        for keeper in keepers:
+            problem, st = self._inspect(keeper)
+            if problem:
+                refused[keeper.path] = f"the file to keep: {problem}; nothing was moved"
+            else:
+                seen[(st.st_dev, st.st_ino)] = f"the file to keep, {keeper.path}"
+        for image in images:
+            problem, st = self._inspect(image)
+            if problem is None and (st.st_dev, st.st_ino) in seen:
+                problem = f"the same file as {seen[(st.st_dev, st.st_ino)]}, seen through another path"
+            if problem is None:
+                problem = trash_problem(self._root_of(image.path))
+            if problem:
+                refused[image.path] = problem
+            else:
+                seen[(st.st_dev, st.st_ino)] = image.path
+        return refused
+
+    def _inspect(self, image: ImageRecord) -> tuple[str | None, os.stat_result | None]:
+        problem = self._check(image)
+        return problem, None if problem else os.stat(image.path)
+
+    # undo -----------------------------------------------------------------------
     def undo(self, action_id: int | None = None) -> ActionOutcome:
-        """Puts the files of an action (the latest not yet undone, by default) back where they were."""
+        """Puts the files of an action back where they were: the newest one whose undo did not get stuck, by
+        default. A file that cannot go back (its name taken, its folder gone out of the library) stays in the
+        trash; the action says why, and the next undo goes on to older actions."""
         if action_id is None:
-            pending = [a for a in self.journal.actions() if not a.undone and a.moved]
-            if not pending:
+            action_id = self.journal.newest_undoable()
+            if action_id is None:
                 return ActionOutcome(None)
-            action_id = pending[0].id
         outcome = ActionOutcome(action_id)
+        self.journal.set_synced([action_id], False)
         for move in reversed(self.journal.moves(action_id, states=("moved",))):
-            if move.replaced_by and os.path.lexists(move.source):
-                problem = self._set_aside_rewrite(move)
-                if problem:
-                    outcome.refused[move.source] = problem
-                    continue
-            if os.path.lexists(move.source):
-                outcome.refused[move.source] = "another file now has this name; the photo stays in the trash"
-                continue
-            self.journal.set_state(move.id, "restoring")
-            try:
-                os.makedirs(os.path.dirname(move.source), exist_ok=True)
-                move_file(move.target, move.source)
-            except OSError as exc:
-                self.journal.set_state(move.id, "moved")
-                outcome.refused[move.source] = f"could not restore: {exc.strerror}"
-                continue
-            self.journal.set_state(move.id, "restored")
-            outcome.moved.append(move.source)
-        if not outcome.refused:
-            self.journal.mark_undone(action_id)
-        with self.library.store.transaction():
-            self.library.store.unmark_trashed(outcome.moved)
-        self.library.update()  # restored files come back through the index; their vectors were kept
+            problem = self._restore(move)
+            if problem:
+                outcome.refused[move.source] = problem
+            else:
+                outcome.moved.append(move.source)
+        self._sync_store([action_id], outcome)
+        problem = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()) or None
+        self.journal.finish_undo(action_id, problem)
         return outcome
 
+    def _restore(self, move: Move) -> str | None:
+        if self._root_of(move.source) is None:
+            return "its folder is no longer inside the library's folders (moved, or replaced by a link)"
+        if not os.path.lexists(move.target):
+            return f"it is no longer in simgui's trash at {move.target}"
+        if move.replaced_by and os.path.lexists(move.source):
+            problem = self._set_aside_rewrite(move)
+            if problem:
+                return problem
+        if os.path.lexists(move.source):
+            return "another file now has this name; the photo stays in the trash"
+        self.journal.set_state(move.id, "restoring")
+        try:
+            os.makedirs(os.path.dirname(move.source), exist_ok=True)
+            move_file(move.target, move.source)
+        except OSError as exc:
+            self.journal.set_state(move.id, "moved")
+            if isinstance(exc, FileExistsError):
+                return "another file took this name just now; the photo stays in the trash"
+            return f"could not restore: {exc.strerror or exc}"
+        self.journal.set_state(move.id, "restored")
+        return None
+
+    def _set_aside_rewrite(self, move: Move) -> str | None:
+        """Before a keeper's original comes back: its rewritten version (simgui's own file) goes to the trash."""
+        try:
+            if content_hash(read_image_bytes(move.source)) != move.replaced_by:
+                return "the keeper was edited after the merge; its original stays in the trash"
+        except DecodeError as exc:
+            return str(exc)
+        aside = free_path(Path(move.target).with_name(f"rewritten {os.path.basename(move.target)}"))
+        try:
+            move_file(move.source, str(aside))
+        except OSError as exc:
+            return f"could not set the rewritten keeper aside: {exc.strerror or exc}"
+        return None
+
+    # keeping library.db in step with the journal ------------------------------------------------
+    def _sync_store(self, action_ids: list[int], outcome: ActionOutcome | None = None) -> None:
+        """library.db after the actions' moves: rows of files in the trash go (their vectors stay for an undo),
+        rows of restored files come back as the journal recorded them. Idempotent: a start after a crash
+        runs it again for every action it did not finish."""
+        if not action_ids:
+            return
+        store = self.library.store
+        in_trash = {m.source for m in self.journal.moves(states=("moved",))}
+        moves = [m for a in action_ids for m in self.journal.moves(a)]
+        going = [self._trashed_row(m) for m in moves if m.state == "moved" and m.record]
+        back = [row for row in (self._restored_row(m) for m in moves if m.state == "restored") if row]
+        settled = [m.source for m in moves if m.state in ("restored", "emptied") and m.source not in in_trash]
+        try:
+            with store.transaction():
+                store.mark_trashed(going)
+                store.save_images(back)
+                store.unmark_trashed(settled)
+        except sqlite3.Error as exc:  # the files are where the journal says; the next start tries again
+            if outcome is None:
+                raise
+            outcome.notes.append(f"the library's list of photos lags behind ({exc}); simgui catches up at its "
+                                 f"next start")
+            return
+        self.journal.set_synced(action_ids, True)
+
+    def _trashed_row(self, move: Move) -> ImageRecord:
+        recorded = ImageRecord(**json.loads(move.record))
+        current = self.library.store.image_by_path(move.source)
+        # the row goes only if it is still this file's: ids are reused, and the indexer may have seen a new one
+        same = current is not None and current.content_hash == recorded.content_hash
+        return ImageRecord(**{**asdict(recorded), "id": current.id if same else None})
+
+    def _restored_row(self, move: Move) -> NewImage | None:
+        """The row a restored file had, if the file is still the one the journal recorded (else the indexer
+        looks at it: its vector is kept, so no model run is needed either way)."""
+        if not move.record:
+            return None
+        row = json.loads(move.record)
+        root_id = self._root_id(move.source)
+        try:
+            st = os.lstat(move.source)
+        except OSError:
+            return None
+        if root_id is None or st.st_size != row["size"] or st.st_mtime_ns != row["mtime_ns"]:
+            return None
+        del row["id"]
+        return NewImage(**{**row, "root_id": root_id})
+
+    # emptying -----------------------------------------------------------------------------------
     def trash_size(self) -> tuple[int, int]:
         """(files, bytes) in simgui's trash, all roots together."""
         sizes = [os.lstat(m.target).st_size for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
@@ -155,8 +295,12 @@ class FileActions:
         """Sends every file in simgui's trash on to the system trash (send2trash): out of the library's way,
         still recoverable from the file manager. Those actions can no longer be undone here."""
         outcome = ActionOutcome(None)
-        for move in self.journal.moves(states=("moved",)):
-            if not os.path.lexists(move.target):
+        moves = [m for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
+        self.journal.set_synced(sorted({m.action_id for m in moves}), False)
+        for move in moves:
+            root = self._root_of(move.source)
+            if root is None or not inside_trash(root, move.target):
+                outcome.refused[move.target] = "not inside simgui's own trash folder any more (a link?): left alone"
                 continue
             try:
                 send2trash(move.target)  # one at a time: a failure leaves the rest as they were
@@ -166,35 +310,22 @@ class FileActions:
             self.journal.set_state(move.id, "emptied")
             outcome.moved.append(move.source)
         for root in self.library.roots():
-            _remove_empty_folders(Path(root) / TRASH_FOLDER)
-        with self.library.store.transaction():
-            self.library.store.unmark_trashed(outcome.moved)
+            remove_empty_folders(root)
+        self._sync_store(sorted({m.action_id for m in moves}), outcome)
         self.library.drop_orphan_vectors()
         return outcome
 
-    def _set_aside_rewrite(self, move) -> str | None:
-        """Before a keeper's original comes back: its rewritten version (simgui's own file) goes to the trash."""
-        try:
-            if content_hash(read_image_bytes(move.source)) != move.replaced_by:
-                return "the keeper was edited after the merge; its original stays in the trash"
-        except DecodeError as exc:
-            return str(exc)
-        move_file(move.source, str(_free_path(Path(move.target).with_name(f"rewritten {Path(move.target).name}"))))
-        return None
-
-    def _trash_place(self, action_id: int, path: str) -> Path:
-        """Where a file of this action goes: `<root>/.simgui-trash/<action>/<its path inside the root>`."""
-        root = self._root_of(path)
-        target = _free_path(Path(root) / TRASH_FOLDER / str(action_id) / os.path.relpath(path, root))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        return target
-
+    # where files are ----------------------------------------------------------------------------
     def _root_of(self, path: str) -> str | None:
         real_parent = os.path.realpath(os.path.dirname(path))
         for root in self.library.roots():
             if real_parent == root or real_parent.startswith(root.rstrip(os.sep) + os.sep):
                 return root
         return None
+
+    def _root_id(self, path: str) -> int | None:
+        root = self._root_of(path)
+        return next((root_id for root_id, p in self.library.store.roots() if p == root), None)
 
     def _check(self, image: ImageRecord) -> str | None:
         """Why this file must not be moved, or None when it is exactly what the user was shown."""
@@ -214,22 +345,3 @@ class FileActions:
         except DecodeError as exc:
             return str(exc)
         return None
-
-
-def _remove_empty_folders(top: Path) -> None:
-    """Empty folders only, deepest first: rmdir cannot remove anything that still holds a file."""
-    if not top.is_dir():
-        return
-    for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
-        try:
-            os.rmdir(folder)
-        except OSError:
-            pass  # not empty (a file the user put there, or one send2trash refused)
-
-
-def _free_path(path: Path) -> Path:
-    candidate, n = path, 1
-    while os.path.lexists(candidate):
-        candidate = path.with_name(f"{path.stem} ({n}){path.suffix}")
-        n += 1
-    return candidate

@@ -1,7 +1,11 @@
 """The engine's answers as plain JSON-ready dicts: one shape for simgui-cli --json and the local HTTP API."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from simgui.core.actions import ActionOutcome
 from simgui.core.grouping import Group
+from simgui.core.journal import ActionRecord, Move
 from simgui.core.library import Comparison, Match
 
 
@@ -29,3 +33,24 @@ def comparison_answer(comparison: Comparison) -> dict:
     differing = round(float((grid < 0).mean()), 4) if grid is not None and grid.any() else None
     return {"score": comparison.score, "verdict": comparison.verdict, "agreement": comparison.agreement,
             "differing_share": differing}
+
+
+def action_answer(outcome: ActionOutcome) -> dict:
+    """A delete, merge, undo or empty-trash: what moved, what was left alone and why."""
+    return {"action": outcome.action_id, "moved": outcome.moved,
+            "refused": [{"path": path, "reason": why} for path, why in outcome.refused.items()],
+            "enriched": outcome.enriched, "notes": outcome.notes}
+
+
+def history_answer(record: ActionRecord, moves: list[Move]) -> dict:
+    """One action of the journal, every file it trashed (`files`) and where each one is now (`moves`)."""
+    moved = [m for m in moves if m.state not in ("planned", "cancelled")]
+    return {"id": record.id, "kind": record.kind, "label": record.label, "files": [m.source for m in moved],
+            "moves": [{"path": m.source, "trash": m.target, "state": MOVE_STATES[m.state]} for m in moved],
+            "undone": record.undone, "undo_problem": record.undo_problem,
+            "at": datetime.fromtimestamp(record.created_at).astimezone().isoformat(timespec="seconds")}
+
+
+# where a file of an action is, in words a script can test for
+MOVE_STATES = {"moved": "in simgui's trash", "restoring": "in simgui's trash", "restored": "restored",
+               "emptied": "in the system trash"}

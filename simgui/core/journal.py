@@ -5,10 +5,16 @@ cut at any point leaves a record of what was about to happen. `recover()`
 looks at the disk to decide, for each unfinished move, whether it happened
 (finish the record) or not (roll the record back): after it, every photo is in
 exactly one place, its own or the trash.
+
+Each move also keeps the photo's library row as it was (`record`), so an undo
+puts the row back as it was (size, resolution, capture date) without reading
+the photo again; and each action says whether library.db has caught up with
+its moves (`synced`), so a crash between the two files is settled at the next start.
 """
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +40,17 @@ CREATE TABLE IF NOT EXISTS moves (
     replaced_by TEXT  -- content hash of the file simgui put at `source` after the move (an enriched keeper)
 );
 """
+# columns later versions added, for journals written by earlier ones
+_ADDED_COLUMNS = (
+    ("moves", "replaced_by", "TEXT"),
+    ("moves", "record", "TEXT"),  # the photo's library row at the move, as JSON (store.ImageRecord)
+    ("actions", "undo_problem", "TEXT"),  # why the last undo left files in the trash: Ctrl+Z goes on past it
+    ("actions", "synced", "INTEGER NOT NULL DEFAULT 1"),  # 0 while library.db may lag behind the moves
+)
+
+
+class JournalError(Exception):
+    """journal.db cannot be read or written: no file may move until it can (the message says what to do)."""
 
 
 @dataclass
@@ -44,6 +61,7 @@ class Move:
     target: str
     state: str
     replaced_by: str | None = None
+    record: str | None = None
 
 
 @dataclass
@@ -55,36 +73,61 @@ class ActionRecord:
     undone: bool
     moved: int  # files in simgui's trash, that undo can put back
     emptied: int = 0  # files sent on to the system trash
+    undo_problem: str | None = None
+
+
+def journal_problem(path: Path, exc: sqlite3.Error) -> str:
+    if "full" in str(exc):
+        return (f"cannot write the journal of file moves at {path}: the disk is full. Nothing was moved; free "
+                f"some space and try again.")
+    return (f"the journal of file moves at {path} cannot be read ({exc}). simgui moves no file until it can: "
+            f"your photos are untouched, and files already in .simgui-trash folders stay there. Move journal.db "
+            f"aside (keep it: it lists what is in the trash) and start simgui again to begin a new journal.")
 
 
 class MoveJournal:
     def __init__(self, path: Path):
-        self.db = open_database(path, synchronous="FULL")  # on disk before the file moves, not merely handed to the OS
-        for statement in SCHEMA.split(";"):
-            if statement.strip():
-                self.db.execute(statement)
-        if "replaced_by" not in {row[1] for row in self.db.execute("PRAGMA table_info(moves)")}:
-            self.db.execute("ALTER TABLE moves ADD COLUMN replaced_by TEXT")  # journals of earlier versions
+        self.path = Path(path)
+        try:
+            self.db = open_database(self.path, synchronous="FULL")  # on disk before the file moves
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    self.db.execute(statement)
+            for table, column, kind in _ADDED_COLUMNS:
+                if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
+                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self.db.execute("SELECT COUNT(*) FROM moves").fetchone()  # reads every page header it needs
+        except sqlite3.DatabaseError as exc:
+            if "locked" in str(exc):
+                raise
+            raise JournalError(journal_problem(self.path, exc)) from exc
 
     def close(self) -> None:
         self.db.close()
 
     def _write(self, sql: str, params: tuple = ()) -> int:
-        self.db.execute("BEGIN IMMEDIATE")
         try:
-            cursor = self.db.execute(sql, params)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                cursor = self.db.execute(sql, params)
+                self.db.execute("COMMIT")
+            except BaseException:
+                if self.db.in_transaction:  # a full disk has rolled it back already: say that, not "no transaction"
+                    self.db.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            if "locked" in str(exc):
+                raise
+            raise JournalError(journal_problem(self.path, exc)) from exc
         return cursor.lastrowid
 
     def start_action(self, kind: str, label: str) -> int:
-        return self._write("INSERT INTO actions (kind, label, created_at) VALUES (?, ?, ?)", (kind, label, time.time()))
+        return self._write("INSERT INTO actions (kind, label, created_at, synced) VALUES (?, ?, ?, 0)",
+                           (kind, label, time.time()))
 
-    def plan(self, action_id: int, source: str, target: str) -> int:
-        return self._write("INSERT INTO moves (action_id, source, target, state) VALUES (?, ?, ?, 'planned')",
-                           (action_id, to_db(source), to_db(target)))
+    def plan(self, action_id: int, source: str, target: str, record: str | None = None) -> int:
+        return self._write("INSERT INTO moves (action_id, source, target, state, record) VALUES (?, ?, ?, 'planned', ?)",
+                           (action_id, to_db(source), to_db(target), record))
 
     def set_state(self, move_id: int, state: str) -> None:
         self._write("UPDATE moves SET state = ? WHERE id = ?", (state, move_id))
@@ -92,27 +135,56 @@ class MoveJournal:
     def set_replaced_by(self, move_id: int, content_hash: str) -> None:
         self._write("UPDATE moves SET replaced_by = ? WHERE id = ?", (content_hash, move_id))
 
-    def mark_undone(self, action_id: int) -> None:
-        self._write("UPDATE actions SET undone = 1 WHERE id = ?", (action_id,))
+    def set_synced(self, action_ids: list[int], synced: bool) -> None:
+        for action_id in action_ids:
+            self._write("UPDATE actions SET synced = ? WHERE id = ?", (int(synced), action_id))
+
+    def unsynced_actions(self) -> list[int]:
+        return [row[0] for row in self.db.execute("SELECT id FROM actions WHERE synced = 0 ORDER BY id")]
+
+    def finish_undo(self, action_id: int, problem: str | None) -> None:
+        """An undo ended: done when nothing was left behind, else why (and the action stays undoable by id)."""
+        self._write("UPDATE actions SET undone = ?, undo_problem = ? WHERE id = ?",
+                    (int(problem is None), problem, action_id))
+
+    def newest_undoable(self) -> int | None:
+        """The newest action with files in the trash whose last undo did not get stuck: Ctrl+Z's target.
+        Searches the whole journal: an old delete behind any number of newer actions is still reachable."""
+        row = self.db.execute(
+            """SELECT a.id FROM actions a WHERE a.undo_problem IS NULL
+               AND EXISTS (SELECT 1 FROM moves m WHERE m.action_id = a.id AND m.state = 'moved')
+               ORDER BY a.id DESC LIMIT 1""").fetchone()
+        return row[0] if row else None
 
     def moves(self, action_id: int | None = None, states: tuple[str, ...] | None = None) -> list[Move]:
-        sql, params = "SELECT id, action_id, source, target, state, replaced_by FROM moves WHERE 1", []
+        where, params = "1", []
         if action_id is not None:
-            sql += " AND action_id = ?"
+            where += " AND action_id = ?"
             params.append(action_id)
         if states:
-            sql += f" AND state IN ({','.join('?' * len(states))})"
+            where += f" AND state IN ({','.join('?' * len(states))})"
             params += list(states)
-        return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5])
-                for r in self.db.execute(sql + " ORDER BY id", params)]
+        return self._moves(where, params)
 
-    def actions(self, limit: int = 50) -> list[ActionRecord]:
+    def _moves(self, where: str, params: list) -> list[Move]:
+        rows = self.db.execute("SELECT id, action_id, source, target, state, replaced_by, record FROM moves "
+                               f"WHERE {where} ORDER BY id", params)
+        return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def rewrites(self) -> list[Move]:
+        """The moves of keepers' originals, whose place a rewritten keeper took (or was about to)."""
+        return self._moves("replaced_by IS NOT NULL", [])
+
+    def actions(self, limit: int | None = 50, action_id: int | None = None) -> list[ActionRecord]:
+        """Newest first; all of them with limit None; only that one with action_id."""
         rows = self.db.execute(
             """SELECT a.id, a.kind, a.label, a.created_at, a.undone,
                       (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'moved'),
-                      (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'emptied')
-               FROM actions a ORDER BY a.id DESC LIMIT ?""", (limit,))
-        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6]) for r in rows]
+                      (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'emptied'),
+                      a.undo_problem
+               FROM actions a WHERE ? IS NULL OR a.id = ? ORDER BY a.id DESC LIMIT ?""",
+            (action_id, action_id, -1 if limit is None else limit))
+        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
 
     def recover(self) -> list[Move]:
         """Settles every move a crash interrupted, by what is on disk; returns the moves it settled."""
@@ -121,7 +193,7 @@ class MoveJournal:
             origin, destination = (move.source, move.target) if move.state == "planned" else (move.target, move.source)
             remove_partial_copy(destination)
             if os.path.lexists(origin) and os.path.lexists(destination) and same_content(origin, destination):
-                os.unlink(origin)  # a copy across file systems was complete and verified: finish the move
+                os.unlink(origin)  # a copy (or a hard link) was complete and verified: finish the move
             # a rename is atomic: the file is at one end or the other, never both, never neither
             arrived = os.path.lexists(destination) and not os.path.lexists(origin)
             if move.state == "planned":

@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from simgui.core.actions import MergePlan
 from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
 from simgui.core.grouping import Group
 from simgui.core.library_map import library_map
@@ -268,7 +269,7 @@ class MainWindow(QMainWindow):
         self.index_now()
 
     def merge(self, group: Group) -> None:
-        self.engine.submit("merge", lambda ctx: ctx.actions.merge(group))
+        self.engine.submit("merge", lambda ctx: ctx.actions.merge_group(group))
         self.refresh()
 
     def compare(self, left, right) -> None:
@@ -280,13 +281,13 @@ class MainWindow(QMainWindow):
         self.engine.submit("compare", lambda ctx: ctx.library.compare(*paths))
 
     def resolve_exact(self, groups: list[Group]) -> None:
-        losers = [m.image for g in groups for m in g.members if not m.keeper]
-        self.engine.submit("merge", lambda ctx: ctx.actions.trash(
-            losers, kind="merge", label=f"resolve {len(groups)} groups of exact copies"))
+        plans = [MergePlan.of_group(g) for g in groups]
+        self.engine.submit("merge", lambda ctx: ctx.actions.merge(
+            plans, label=f"resolve {len(groups)} groups of exact copies"))
         self.refresh()
 
     def delete(self, images: list) -> None:
-        self.engine.submit("delete", lambda ctx: ctx.actions.trash(images))
+        self.engine.submit("delete", lambda ctx: ctx.actions.delete(images))
         self.refresh()
 
     def not_duplicates(self, group: Group) -> None:

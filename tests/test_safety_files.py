@@ -1,0 +1,315 @@
+"""Issue 17, items 1-8, 11 and 12 (journal): ordinary mishaps that lost the last copy of a photo, or hung.
+
+Each test failed on the code before the fix. Real files, a real library, the real journal. The other items
+are in test_safety_storage.py (9, 12, 13, 17), test_safety_decode.py (10) and test_safety_api.py (14-16, 17).
+"""
+import os
+import shutil
+import subprocess
+import sys
+import threading
+
+import pytest
+from PIL import Image
+
+from conftest import photo, stem_of
+from simgui.core.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
+from simgui.core.library import Library
+from simgui.core.moves import move_file
+
+
+@pytest.fixture
+def library(photo_folder, library_dir):
+    lib = Library(library_dir)
+    lib.add_roots([str(photo_folder)])
+    lib.update()
+    yield lib
+    lib.close()
+
+
+@pytest.fixture
+def actions(library):
+    opened = FileActions(library)
+    yield opened
+    opened.close()
+
+
+def files_under(folder):
+    """Every file's bytes by path, simgui's trash left out: what the user sees in the folder."""
+    found = {}
+    for dirpath, dirnames, names in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb") as f:
+                found[os.path.join(dirpath, n)] = f.read()
+    return found
+
+
+def coffee_group(library):
+    return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
+
+
+def row(library, path):
+    return library.store.image_by_path(str(path))
+
+
+# 1 ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("mishap", ["replaced", "deleted"])
+def test_item01_merge_refuses_when_the_keeper_was_replaced_or_deleted(library, actions, photo_folder, mishap):
+    group = coffee_group(library)
+    keeper = group.keeper.image.path
+    if mishap == "replaced":
+        shutil.copy(photo("rocket"), keeper)  # another photo now has the keeper's name
+    else:
+        os.unlink(keeper)
+    before = files_under(photo_folder)
+    outcome = actions.merge_group(group)
+    assert outcome.moved == [] and outcome.action_id is None
+    assert "the file to keep" in outcome.refused[keeper]
+    assert files_under(photo_folder) == before  # every copy is still where it was
+
+
+def test_item01_resolving_exact_copies_checks_every_keeper(library, actions, photo_folder):
+    shutil.copy(photo_folder / "chelsea.jpg", photo_folder / "chelsea copy.jpg")
+    shutil.copy(photo_folder / "rocket.jpg", photo_folder / "rocket copy.jpg")
+    library.update()
+    exact = [g for g in library.groups() if g.kind == "exact"]
+    assert len(exact) == 2
+    os.unlink(exact[1].keeper.image.path)  # one keeper went away since the groups were shown
+    before = files_under(photo_folder)
+    outcome = actions.merge([MergePlan.of_group(g) for g in exact], label="resolve 2 groups of exact copies")
+    assert outcome.moved == [] and exact[1].keeper.image.path in outcome.refused
+    assert files_under(photo_folder) == before
+
+
+# 2 ---------------------------------------------------------------------------------------------------
+def test_item02_one_file_seen_through_two_paths_is_never_a_copy_of_itself(library, actions, photo_folder):
+    alias = photo_folder / "alias"
+    alias.mkdir()
+    os.link(photo_folder / "chelsea.jpg", alias / "chelsea.jpg")  # same device and inode, two names
+    library.update()
+    group = next(g for g in library.groups() if g.kind == "exact")
+    outcome = actions.merge_group(group)
+    other = next(m.image.path for m in group.members if not m.keeper)
+    assert outcome.moved == [] and "the same file as the file to keep" in outcome.refused[other]
+    assert (photo_folder / "chelsea.jpg").exists() and (alias / "chelsea.jpg").exists()
+
+
+def test_item02_a_bind_mount_alias_root_keeps_its_only_copy(library_dir, photo_folder, tmp_path):
+    alias = tmp_path / "the same folder again"
+    alias.mkdir()
+    if subprocess.run(["mount", "--bind", str(photo_folder), str(alias)], capture_output=True).returncode:
+        pytest.skip("cannot bind-mount here (needs root with CAP_SYS_ADMIN)")
+    try:
+        library = Library(library_dir)
+        library.add_roots([str(photo_folder), str(alias)])
+        library.update()
+        group = next(g for g in library.groups() if g.kind == "exact" and stem_of(g.members[0].image.path) == "rocket")
+        actions = FileActions(library)
+        outcome = actions.merge_group(group)
+        assert outcome.moved == [] and len(outcome.refused) == 1
+        assert (photo_folder / "rocket.jpg").read_bytes() == photo("rocket").read_bytes()
+        actions.close()
+        library.close()
+    finally:
+        subprocess.run(["umount", "-l", str(alias)], capture_output=True)
+
+
+# 3 ---------------------------------------------------------------------------------------------------
+def test_item03_undo_reaches_an_action_behind_fifty_newer_ones(library, actions, photo_folder):
+    first = actions.delete([row(library, photo_folder / "hubble_deep_field.jpg")])
+    rocket = photo_folder / "rocket.jpg"
+    for _ in range(51):
+        assert actions.delete([row(library, rocket)]).moved == [str(rocket)]
+        assert actions.undo().moved == [str(rocket)]
+    undone = actions.undo()
+    assert undone.action_id == first.action_id
+    assert (photo_folder / "hubble_deep_field.jpg").exists()
+
+
+# 4 ---------------------------------------------------------------------------------------------------
+def test_item04_an_action_that_cannot_come_back_says_why_and_older_ones_still_can(library, actions, photo_folder):
+    older = actions.delete([row(library, photo_folder / "chelsea.jpg")])
+    newer = actions.delete([row(library, photo_folder / "rocket.jpg")])
+    (photo_folder / "rocket.jpg").write_bytes(b"a new file took the name")
+    stuck = actions.undo()
+    assert stuck.action_id == newer.action_id and "another file now has this name" in stuck.refused[
+        str(photo_folder / "rocket.jpg")]
+    assert "another file" in actions.history()[0].undo_problem  # the reason stays with the action
+    assert actions.undo().action_id == older.action_id  # Ctrl+Z goes on to the older action
+    assert (photo_folder / "chelsea.jpg").exists()
+    (photo_folder / "rocket.jpg").unlink()  # the user clears the name: that action can be undone by its id
+    assert actions.undo(newer.action_id).moved == [str(photo_folder / "rocket.jpg")]
+    assert (photo_folder / "rocket.jpg").read_bytes() == photo("rocket").read_bytes()
+
+
+# 5 ---------------------------------------------------------------------------------------------------
+def test_item05_a_move_never_replaces_a_file_that_appeared_at_its_target(tmp_path):
+    source, target = tmp_path / "photo.jpg", tmp_path / "taken.jpg"
+    shutil.copy(photo("coffee"), source)
+    target.write_bytes(b"created a moment before the move")
+    with pytest.raises(FileExistsError):
+        move_file(str(source), str(target))  # os.rename would have replaced it silently
+    assert source.read_bytes() == photo("coffee").read_bytes()
+    assert target.read_bytes() == b"created a moment before the move"
+
+
+# 6 ---------------------------------------------------------------------------------------------------
+def test_item06_a_trash_that_is_a_link_is_refused(library, actions, photo_folder, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(outside, photo_folder / TRASH_FOLDER)
+    path = str(photo_folder / "coffee.jpg")
+    outcome = actions.delete([row(library, path)])
+    assert outcome.moved == [] and "symbolic link" in outcome.refused[path]
+    assert os.path.exists(path) and os.listdir(outside) == []
+
+
+def test_item06_a_trash_that_is_a_file_is_refused_without_a_crash(library, actions, photo_folder):
+    (photo_folder / TRASH_FOLDER).write_bytes(b"not a folder")
+    path = str(photo_folder / "coffee.jpg")
+    outcome = actions.merge_group(coffee_group(library))
+    assert outcome.moved == [] and any("not a folder" in why for why in outcome.refused.values())
+    assert os.path.exists(path)
+
+
+def test_item06_emptying_a_trash_swapped_for_a_link_touches_nothing_outside(library, actions, photo_folder, tmp_path):
+    actions.delete([row(library, photo_folder / "chelsea.jpg")])
+    trash = photo_folder / TRASH_FOLDER
+    outside = tmp_path / "outside"
+    shutil.copytree(trash, outside)  # somebody moved the trash away and left a link to it
+    shutil.rmtree(trash)
+    os.symlink(outside, trash)
+    (outside / "empty folder of someone else").mkdir()
+    outcome = actions.empty_trash()
+    assert outcome.moved == [] and len(outcome.refused) == 1
+    assert (outside / "empty folder of someone else").is_dir()
+    assert sum(len(files) for _, _, files in os.walk(outside)) == 1  # the photo is still there
+
+
+# 7 ---------------------------------------------------------------------------------------------------
+def test_item07_undo_gives_back_the_row_as_it_was(library, actions, photo_folder):
+    path = photo_folder / "edits" / "astronaut_crop.jpg"
+    before = row(library, path)
+    assert before.width and before.height and before.format
+    actions.delete([before])
+    actions.undo()
+    after = row(library, path)
+    assert (after.width, after.height, after.format, after.captured_at, after.size, after.content_hash,
+            after.perceptual_hash) == (before.width, before.height, before.format, before.captured_at,
+                                       before.size, before.content_hash, before.perceptual_hash)
+
+
+# 8 ---------------------------------------------------------------------------------------------------
+def dated_pair(folder, keeper_name):
+    """A keeper without EXIF, and a smaller copy with the capture date the keeper lacks."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = Image.open(photo("chelsea")).convert("RGB")
+    source.save(folder / keeper_name, quality=95)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:05:04 10:11:12"
+    source.resize((source.width // 2, source.height // 2)).save(folder / "phone.jpg", quality=90, exif=exif.tobytes())
+
+
+def leftovers(folder):
+    return [p for p in folder.rglob(".simgui-*") if TRASH_FOLDER not in p.parts]
+
+
+def test_item08_a_keeper_with_a_very_long_name_still_merges_cleanly(tmp_path, library_dir):
+    folder = tmp_path / "trip"
+    long_name = "x" * 240 + ".jpg"  # 244 bytes: the old ".simgui-NAME.tmp" was over the 255-byte limit
+    dated_pair(folder, long_name)
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    actions = FileActions(library)
+    outcome = actions.merge_group(next(g for g in library.groups() if g.kind == "near"))
+    assert outcome.moved == [str(folder / "phone.jpg")] and outcome.enriched == ["capture date"]
+    assert leftovers(folder) == []
+    actions.close()
+    library.close()
+
+
+def test_item08_a_full_disk_while_adding_the_date_leaves_the_merge_done_and_no_leftover(tmp_path, library_dir):
+    disk = tmp_path / "small disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    try:
+        folder = disk / "trip"
+        dated_pair(folder, "export.jpg")
+        library = Library(library_dir)
+        library.add_roots([str(folder)])
+        library.update()
+        group = next(g for g in library.groups() if g.kind == "near")
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"\0" * (free - 4096))  # the rewritten keeper cannot be written
+        actions = FileActions(library)
+        outcome = actions.merge_group(group)
+        assert outcome.moved == [str(folder / "phone.jpg")]  # the merge happened, and says so
+        assert outcome.enriched == [] and "kept as it was" in outcome.notes[0]
+        assert leftovers(folder) == [] and (folder / "export.jpg").exists()
+        actions.close()
+        library.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+# 11 --------------------------------------------------------------------------------------------------
+def test_item11_undo_does_not_wait_for_another_process_indexing(library, actions, photo_folder, library_dir):
+    done = actions.delete([row(library, photo_folder / "coffee.jpg")])
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(library_dir / 'index.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # a first index of a big library, in another process
+        result = {}
+        worker = threading.Thread(target=lambda: result.setdefault("undo", actions.undo()))
+        worker.start()
+        worker.join(timeout=120)  # it used to wait for the lock: hours on a first index
+        assert not worker.is_alive(), "undo waited for the other process's index lock"
+        assert result["undo"].action_id == done.action_id and (photo_folder / "coffee.jpg").exists()
+        assert row(library, photo_folder / "coffee.jpg") is not None
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# 12 (the journal; library.db is in test_safety_storage.py) -------------------------------------------
+def test_item12_a_damaged_journal_gives_a_clear_message_and_moves_nothing(library, photo_folder, library_dir):
+    (library_dir / "journal.db").write_bytes(b"this is not a database" * 200)
+    with pytest.raises(JournalError, match="cannot be read.*Move journal.db aside"):
+        FileActions(library)
+    run = cli(library_dir, "delete", str(photo_folder / "coffee.jpg"))
+    assert run.returncode == 1 and "journal" in run.stderr and "Traceback" not in run.stderr
+    assert (photo_folder / "coffee.jpg").exists()
+
+
+def test_item12_a_full_disk_during_a_delete_says_so_and_loses_nothing(photo_folder, tmp_path):
+    disk = tmp_path / "small disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    try:
+        library = Library(disk / "library")
+        library.add_roots([str(photo_folder)])
+        library.update()
+        actions = FileActions(library)  # open, as in the app; then the disk fills up
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        (disk / "filler").write_bytes(b"\0" * free)
+        before = files_under(photo_folder)
+        with pytest.raises(JournalError, match="the disk is full. Nothing was moved") as raised:
+            actions.delete([row(library, photo_folder / "coffee.jpg"), row(library, photo_folder / "rocket.jpg")])
+        assert "rollback" not in str(raised.value)
+        assert files_under(photo_folder) == before
+        actions.close()
+        library.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def cli(library_dir, *args):
+    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), *args],
+                          capture_output=True, text=True, timeout=600)
