@@ -333,3 +333,23 @@ def test_map_places_copies_together_and_opens_a_photo(qtbot, window, photo_folde
     with qtbot.waitSignal(window.map.photo_opened, timeout=5_000) as opened:
         QTest.mouseDClick(view.viewport(), Qt.LeftButton, Qt.NoModifier, view.mapFromScene(target.pos()))
     assert opened.args == [target.point.path]
+
+
+def test_issue17_item12_a_damaged_journal_opens_the_app_and_refuses_file_actions(qtbot, library_dir, photo_folder,
+                                                                                 monkeypatch):
+    library_dir.mkdir()
+    (library_dir / "journal.db").write_bytes(b"not a database at all" * 300)
+    warnings = []
+    monkeypatch.setattr("simgui.gui.main_window.QMessageBox.warning", lambda parent, title, text: warnings.append(text))
+    window = MainWindow(library_dir, watch=False)  # it used to die here with a raw traceback
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(lambda: len(warnings) == 1, timeout=60_000)
+    assert "journal of file moves" in warnings[0] and "Move journal.db aside" in warnings[0]
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)  # the library works as ever
+    window.merge(near_groups(window)[0])
+    qtbot.waitUntil(lambda: len(warnings) == 2, timeout=60_000)
+    assert "merge failed" in warnings[1] and "journal" in warnings[1]
+    assert len([p for p in photo_folder.rglob("*") if p.is_file()]) == 15  # nothing moved
+    window.close()

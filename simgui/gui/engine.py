@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Signal
 
-from simgui.core.actions import FileActions
+from simgui.core.actions import FileActions, JournalError
 from simgui.core.library import Library
 from simgui.core.pipeline import Progress
 from simgui.gui.inbox import GuiInbox
@@ -27,11 +27,27 @@ Job = Callable[["EngineContext"], Any]
 class EngineContext:
     """What a job gets: the library, its file actions, and a way to report progress."""
 
-    def __init__(self, library: Library, actions: FileActions, engine: "Engine"):
+    def __init__(self, library: Library, engine: "Engine"):
         self.library = library
-        self.actions = actions
         self.cancel = threading.Event()
         self._engine = engine
+        self.journal_problem: str | None = None  # a damaged journal: the app opens, no file may move
+        try:
+            self._actions: FileActions | None = FileActions(library)
+        except JournalError as exc:
+            self._actions = None
+            self.journal_problem = str(exc)
+
+    @property
+    def actions(self) -> FileActions:
+        if self._actions is None:
+            raise JournalError(self.journal_problem)
+        return self._actions
+
+    def close(self) -> None:
+        if self._actions is not None:
+            self._actions.close()
+        self.library.close()
 
     def progress(self, p: Progress) -> None:
         # a plain assignment the GUI polls four times a second: a message per photo would mean
@@ -57,6 +73,10 @@ class Engine(QObject):
         self._ready.wait()
         if self._error is not None:
             raise self._error
+
+    @property
+    def journal_problem(self) -> str | None:
+        return self._context.journal_problem
 
     @property
     def library(self) -> Library:
@@ -90,7 +110,7 @@ class Engine(QObject):
     def _loop(self, library_dir: Path) -> None:
         try:
             library = Library(library_dir)
-            self._context = EngineContext(library, FileActions(library), self)
+            self._context = EngineContext(library, self)
         except BaseException as exc:  # reported to the constructor, which raises it on the GUI thread
             self._error = exc
             self._ready.set()
@@ -114,5 +134,4 @@ class Engine(QObject):
                 future.set_result(result)
                 self.inbox.post(self.finished.emit, name, result)
             self.inbox.post(self.busy.emit, "")
-        self._context.actions.close()
-        self._context.library.close()
+        self._context.close()

@@ -34,7 +34,8 @@ INDEXING_JOBS = ("index", "watch update")
 
 def _overview(thresholds: Thresholds):
     def job(ctx: EngineContext):
-        return ctx.library.folders(), ctx.library.stats(), ctx.library.groups(thresholds), ctx.actions.history(HISTORY_ITEMS)
+        history = [] if ctx.journal_problem else ctx.actions.history(HISTORY_ITEMS)
+        return ctx.library.folders(), ctx.library.stats(), ctx.library.groups(thresholds), history
     return job
 
 
@@ -125,6 +126,8 @@ class MainWindow(QMainWindow):
         self.watcher: LibraryWatcher | None = None
         if watch:
             self.start_watching()
+        if self.engine.journal_problem:  # the app still shows the library; only file actions wait for a fix
+            QTimer.singleShot(0, lambda: QMessageBox.warning(self, "simgui", self.engine.journal_problem))
         # what is already known shows at once; the catch-up with the disk follows in the background
         self.refresh()
         if (self.library_dir / DATABASE_FILE).exists():
@@ -169,14 +172,15 @@ class MainWindow(QMainWindow):
         self.history_menu.clear()
         if not self.history:
             self.history_menu.addAction("No actions yet").setEnabled(False)
-        undoable = next((r for r in self.history if not r.undone and r.moved), None)
         for record in self.history:
             when = datetime.fromtimestamp(record.created_at).strftime("%d %b %H:%M")
             state = " (undone)" if record.undone else " (sent to the system trash)" if record.emptied else ""
+            state = " (could not all be put back)" if record.undo_problem else state
             action = self.history_menu.addAction(f"{when} — {record.label}, {record.moved} file(s){state}")
-            if record is undoable:
+            action.setToolTip(record.undo_problem or "")
+            if record.moved:  # any action with files in simgui's trash, not only the newest
                 action.setText(action.text() + " — undo")
-                action.triggered.connect(self.undo)
+                action.triggered.connect(lambda _=False, action_id=record.id: self.undo_action(action_id))
             else:
                 action.setEnabled(False)
 
@@ -300,7 +304,11 @@ class MainWindow(QMainWindow):
         self.engine.submit("query", lambda ctx: ctx.library.query([path], top)[0])
 
     def undo(self) -> None:
-        self.engine.submit("undo", lambda ctx: ctx.actions.undo())
+        """The newest action that can still be put back (Ctrl+Z)."""
+        self.undo_action(None)
+
+    def undo_action(self, action_id: int | None) -> None:
+        self.engine.submit("undo", lambda ctx: ctx.actions.undo(action_id))
         self.refresh()
 
     def start_watching(self) -> None:
@@ -334,9 +342,10 @@ class MainWindow(QMainWindow):
             if result.enriched:
                 done += f"; the keeper gained its {' and '.join(result.enriched)}"
             refused = "; ".join(f"{Path(p).name}: {why}" for p, why in result.refused.items())
-            self.statusBar().showMessage(done + (f" — left alone: {refused}" if refused else ""), 10000)
-            if refused:
-                QMessageBox.information(self, "simgui", "Some files were left alone:\n" + refused)
+            said = "\n".join([f"Left alone: {refused}"] * bool(refused) + result.notes)
+            self.statusBar().showMessage(done + (f" — {said}" if said else ""), 10000)
+            if said:
+                QMessageBox.information(self, "simgui", said)
         elif name == "compare" and self.compare_dialog is not None:
             self.compare_dialog.show_comparison(result)
         elif name == "query":
