@@ -1,0 +1,75 @@
+"""simgui-cli delete, merge, undo, history and empty-trash: the contract scripts rely on (DESIGN.md)."""
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import pytest
+
+from simgui.core.library import Library
+
+
+def cli(library_dir, *args):
+    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def indexed(photo_folder, library_dir):
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    library.close()
+    return photo_folder, library_dir
+
+
+def test_merge_history_undo_and_empty_trash_as_json(indexed):
+    photos, library_dir = indexed
+    keeper, a, b = photos / "coffee.jpg", photos / "edits" / "coffee_grayscale.jpg", photos / "edits" / "coffee_letterbox.jpg"
+    run = cli(library_dir, "merge", str(keeper), str(a), str(b), "--json")
+    assert run.returncode == 0, run.stderr
+    merged = json.loads(run.stdout)
+    assert merged["moved"] == [str(a), str(b)] and merged["refused"] == [] and isinstance(merged["action"], int)
+    assert keeper.exists() and not a.exists() and not b.exists()
+
+    history = json.loads(cli(library_dir, "history", "--json").stdout)
+    assert history[0]["id"] == merged["action"] and history[0]["kind"] == "merge"
+    assert history[0]["files"] == [str(a), str(b)] and history[0]["undone"] is False
+    assert all(m["state"] == "in simgui's trash" and os.path.exists(m["trash"]) for m in history[0]["moves"])
+    datetime.fromisoformat(history[0]["at"])
+
+    undone = json.loads(cli(library_dir, "undo", "--json").stdout)
+    assert undone["action"] == merged["action"] and sorted(undone["moved"]) == sorted([str(a), str(b)])
+    assert a.exists() and b.exists()
+    assert json.loads(cli(library_dir, "history", "--json").stdout)[0]["undone"] is True
+
+    deleted = json.loads(cli(library_dir, "delete", str(a), "--json").stdout)
+    emptied = cli(library_dir, "empty-trash", "--json")
+    assert emptied.returncode == 0 and json.loads(emptied.stdout)["moved"] == [str(a)]
+    last = json.loads(cli(library_dir, "history", "--json").stdout)[0]
+    assert last["id"] == deleted["action"] and last["moves"][0]["state"] == "in the system trash"
+
+
+def test_a_refused_action_exits_1_moves_nothing_and_says_which_file_and_why(indexed, tmp_path):
+    photos, library_dir = indexed
+    stranger = tmp_path / "not indexed.jpg"
+    stranger.write_bytes((photos / "rocket.jpg").read_bytes())
+    before = sorted(p for p in photos.rglob("*") if p.is_file())
+    run = cli(library_dir, "delete", str(photos / "rocket.jpg"), str(stranger), "--json")
+    assert run.returncode == 1
+    assert json.loads(run.stdout)["refused"] == [{"path": str(stranger),
+                                                 "reason": "not a photo of this library (index its folder first)"}]
+    assert f"left alone: {stranger}" in run.stderr
+
+    (photos / "chelsea.jpg").write_bytes(b"edited since")  # the keeper changed: the merge must not go ahead
+    run = cli(library_dir, "merge", str(photos / "chelsea.jpg"), str(photos / "edits" / "chelsea_recompress.jpg"))
+    assert run.returncode == 1 and "the file to keep" in run.stderr and "Traceback" not in run.stderr
+    run = cli(library_dir, "merge", str(photos / "rocket.jpg"), str(photos / "rocket.jpg"))
+    assert run.returncode == 1 and "named as the file to keep" in run.stderr
+    assert sorted(p for p in photos.rglob("*") if p.is_file()) == before
+
+    run = cli(library_dir, "undo", "999")
+    assert run.returncode == 1 and "no action 999" in run.stderr
+    nothing = cli(library_dir, "undo", "--json")
+    assert nothing.returncode == 0 and json.loads(nothing.stdout)["action"] is None
