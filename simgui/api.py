@@ -8,22 +8,32 @@ index, model) is used by one caller at a time.
 """
 from __future__ import annotations
 
+import errno
 import hmac
 import json
+import logging
 import os
 import secrets
+import stat
+import sys
 import tempfile
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
 from simgui.core.answers import comparison_answer, group_answer, query_answer
 from simgui.core.decode import DecodeError
-from simgui.core.library import Library
+from simgui.core.library import Library, LibraryError
+
+log = logging.getLogger(__name__)
 
 TOKEN_FILE = "api-token"
+MIN_TOKEN_LENGTH = 16  # ~96 bits in the URL-safe alphabet: not guessable over a local socket
+MAX_TOKEN_LENGTH = 1024
+TOKEN_FILE_MAX = 4096  # bytes read from a token file: more is not a token
 MAX_BODY = 64 * 1024 * 1024  # a big photo uploaded for a query, not more
 MAX_TOP = 1000
 
@@ -34,16 +44,139 @@ class ApiError(Exception):
         self.status = status
 
 
-def library_token(library: Library) -> str:
-    """The token kept in the library folder (readable by its owner only), made on first use."""
-    path = library.folder / TOKEN_FILE
-    if path.exists():
-        return path.read_text().strip()
-    token = secrets.token_urlsafe(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token + "\n")
+class TokenError(LibraryError):
+    """A token that must not be used: empty, short, or kept where others can read it.
+
+    A LibraryError, so that simgui-cli reports it on one line and exits 1.
+    """
+
+
+def checked_token(token: str, where: str) -> str:
+    """`token` if it is fit to guard the API; else TokenError saying why (`where`: "given with --token"...)."""
+    if not token.strip():
+        raise TokenError(f"the API token {where} is empty")
+    if not all(c.isascii() and c.isprintable() and not c.isspace() for c in token):
+        raise TokenError(f"the API token {where} has spaces, line breaks or characters outside printable ASCII: "
+                         "it travels in an HTTP header as one word")
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise TokenError(f"the API token {where} is {len(token)} characters long; at least {MIN_TOKEN_LENGTH} are "
+                         "needed, since a short one can be guessed")
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenError(f"the API token {where} is over {MAX_TOKEN_LENGTH} characters long")
     return token
+
+
+def read_token_from(source: str) -> str:
+    """The token in file `source`, or on stdin's first line for "-" (so that it never shows in `ps`), checked.
+
+    The file's mode is not checked: its owner chose it and may share it on purpose (a secrets folder).
+    """
+    if source == "-":
+        return checked_token(sys.stdin.readline(TOKEN_FILE_MAX).strip(), "read from stdin")
+    try:
+        with open(source, "rb") as f:
+            content = f.read(TOKEN_FILE_MAX)
+    except OSError as exc:
+        raise TokenError(f"cannot read the API token file {source}: {exc.strerror}") from exc
+    try:
+        text = content.decode("ascii")
+    except UnicodeDecodeError:
+        raise TokenError(f"the API token in {source} has characters outside printable ASCII") from None
+    return checked_token(text.strip(), f"in {source}")
+
+
+def library_token(library: Library) -> str:
+    """The token kept in the library folder (its owner's eyes only), made on first use.
+
+    A token file left empty or cut short (a crash or a full disk while it was written) is replaced by a
+    fresh token, never accepted; one that others can read or write, or that is not a plain file, is
+    refused with the reason: someone other than simgui made it so, and its owner should decide.
+    """
+    path = library.folder / TOKEN_FILE
+    try:
+        content = _read_private_file(path)
+    except FileNotFoundError:
+        try:
+            return _write_token_file(path, replace=False)
+        except FileExistsError:  # another simgui made it between our look and our link: use theirs
+            content = _read_private_file(path)
+    try:
+        return checked_token(content.decode("ascii").strip(), f"in {path}")
+    except (UnicodeDecodeError, TokenError) as exc:
+        log.warning("%s is damaged (%s): a fresh token replaces it", path, exc)
+        return _write_token_file(path, replace=True)
+
+
+def _read_private_file(path: Path) -> bytes:
+    """The first bytes of `path`, once it is known to be a plain file only its owner can read or change."""
+    try:  # no following a link, no hanging on a FIFO; the checks below are on what was opened
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise TokenError(f"{path} is not a plain file but a link: delete it, and a fresh token is made") from exc
+        raise TokenError(f"cannot read the API token file {path}: {exc.strerror}") from exc
+    with os.fdopen(fd, "rb") as f:
+        _check_private(path, os.fstat(fd))
+        return f.read(TOKEN_FILE_MAX)
+
+
+def _check_private(path: Path, info: os.stat_result) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise TokenError(f"{path} is not a plain file: delete it, and a fresh token is made")
+    if os.name != "posix":
+        return  # no mode bits to check: the library folder's ACL is what guards it
+    if info.st_uid != os.getuid():
+        raise TokenError(f"{path} belongs to another user (uid {info.st_uid}): delete it, and a fresh token is made")
+    if info.st_mode & 0o077:
+        # refused rather than re-made: the token may already have been read, and only a fresh one is safe,
+        # but it is the owner who should learn of it (chmod 600 alone would keep a token others saw)
+        raise TokenError(f"{path} is readable by other users or writable by them (mode "
+                         f"{info.st_mode & 0o777:o}): delete it, and a fresh token, readable by you alone, is made")
+
+
+def _write_token_file(path: Path, replace: bool) -> str:
+    """A fresh token, stored so that no reader ever sees part of it.
+
+    Written to a private (0600) temporary file in the same folder and synced, then linked to its name
+    (`replace` False: never over a token another process has just made, FileExistsError then) or renamed
+    over a damaged one.
+    """
+    token = secrets.token_urlsafe(32)
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{TOKEN_FILE}-", dir=path.parent)  # 0600, whatever the umask
+    except OSError as exc:
+        raise TokenError(f"cannot write the API token file {path}: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(temp, path)
+        else:
+            os.link(temp, path)
+        _sync_folder(path.parent)
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        raise TokenError(f"cannot write the API token file {path}: {exc.strerror}") from exc
+    finally:
+        if os.path.lexists(temp):  # renamed away when replacing; still there after a link or a failure
+            os.unlink(temp)
+    return token
+
+
+def _sync_folder(folder: Path) -> None:
+    """Makes a new name in `folder` survive a power cut (POSIX: the folder itself must be synced)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def openapi_document() -> dict:
@@ -92,7 +225,7 @@ def openapi_document() -> dict:
 class ApiServer:
     def __init__(self, library: Library, token: str, port: int = 0):
         self.library = library
-        self.token = token
+        self.token = checked_token(token, "given to the server")
         self.engine_lock = threading.Lock()
         api = self
 

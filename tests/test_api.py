@@ -14,7 +14,7 @@ from conftest import photo, save_edit, stem_of
 from simgui.api import ApiServer
 from simgui.core.library import Library
 
-TOKEN = "test-token-123"
+TOKEN = "test-token-1234567"  # 16 characters at least
 
 
 @pytest.fixture(scope="module")
