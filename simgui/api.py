@@ -2,9 +2,13 @@
 
 Loopback only (127.0.0.1), and every call but the OpenAPI document needs the
 token as `Authorization: Bearer <token>`: other users of the machine, and web
-pages in a browser, must not read someone's photo library. Requests run on
-threads; engine calls take one lock, since the library (SQLite connection,
-index, model) is used by one caller at a time.
+pages in a browser, must not read someone's photo library. The token is checked
+from the headers before any body is read, so a caller without it costs the
+server nothing but a header's worth of memory. Requests run on threads, at most
+MAX_CONNECTIONS at once (the others wait unaccepted in the listen backlog), and
+a connection silent for IDLE_TIMEOUT seconds is closed. Engine calls take turns
+on one lock, in arrival order, since the library (SQLite connection, index,
+model) is used by one caller at a time; a long query takes it batch by batch.
 """
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ import stat
 import sys
 import tempfile
 import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
@@ -35,7 +42,15 @@ MIN_TOKEN_LENGTH = 16  # ~96 bits in the URL-safe alphabet: not guessable over a
 MAX_TOKEN_LENGTH = 1024
 TOKEN_FILE_MAX = 4096  # bytes read from a token file: more is not a token
 MAX_BODY = 64 * 1024 * 1024  # a big photo uploaded for a query, not more
+MAX_JSON_BODY = 4 * 1024 * 1024  # MAX_QUERY_PATHS long paths, escaped
+UPLOAD_CHUNK = 1024 * 1024  # an upload goes to disk in pieces this big, never whole in memory
 MAX_TOP = 1000
+MAX_QUERY_PATHS = 100  # 400 paths held the engine 109 s and took 2.4 GB
+QUERY_BATCH = 16  # paths decoded and embedded at once: bounds a query's memory, lets other calls in between
+# seconds a connection may stay silent, or one answer take to send: a stalled caller must not keep its
+# thread (loopback sends even a big groups answer far quicker)
+IDLE_TIMEOUT = 10.0
+MAX_CONNECTIONS = 64  # connections with a thread at once; more wait in the listen backlog
 
 
 class ApiError(Exception):
@@ -188,7 +203,8 @@ def openapi_document() -> dict:
         "info": {"title": "simgui local API", "version": __version__,
                  "description": "Duplicate and similar photos of one simgui library. Listens on 127.0.0.1 only; "
                                 "send `Authorization: Bearer <token>` (the token is in the library folder's "
-                                "`api-token` file, or given to `simgui-cli serve --token`)."},
+                                "`api-token` file, or the one given to `simgui-cli serve`). A query names at most "
+                                f"{MAX_QUERY_PATHS} paths."},
         "servers": [{"url": "http://127.0.0.1:{port}", "variables": {"port": {"default": "8765"}}}],
         "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
         "security": [{"token": []}],
@@ -205,7 +221,8 @@ def openapi_document() -> dict:
                            "machine, or the image itself as the body (Content-Type image/*, ?top=10)",
                 "requestBody": {"content": {
                     "application/json": {"schema": {"type": "object", "required": ["paths"], "properties": {
-                        "paths": {"type": "array", "items": {"type": "string"}},
+                        "paths": {"type": "array", "items": {"type": "string"},
+                                  "minItems": 1, "maxItems": MAX_QUERY_PATHS},
                         "top": {"type": "integer", "minimum": 1, "maximum": MAX_TOP}}}},
                     "image/*": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": {"200": {"description": '[{"query", "results": [{"path", "score", "verdict", '
@@ -217,26 +234,89 @@ def openapi_document() -> dict:
                     "type": "object", "required": ["a", "b"],
                     "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}}},
                 "responses": {"200": {"description": '{"score", "verdict", "agreement"}'},
-                              "422": error, **auth_errors}}},
+                              "413": error, "422": error, **auth_errors}}},
         },
     }
+
+
+@dataclass
+class Request:
+    """What a call gets: the URL's query parameters and the body, a JSON one in memory or an upload on disk."""
+    query: dict
+    body: bytes = b""
+    upload: str | None = None  # the file an uploaded image was saved to, removed after the call
+
+
+class TurnLock:
+    """A lock handed out in arrival order.
+
+    threading.Lock is not fair: a query looping over its batches would take it back before a waiting
+    call had woken, and hold the engine as long as one big batch did.
+    """
+
+    def __init__(self):
+        self._changed = threading.Condition()
+        self._next_ticket = 0
+        self._now_serving = 0
+
+    def __enter__(self) -> None:
+        with self._changed:
+            ticket = self._next_ticket
+            self._next_ticket += 1
+            self._changed.wait_for(lambda: self._now_serving == ticket)
+
+    def __exit__(self, *exc) -> None:
+        with self._changed:
+            self._now_serving += 1
+            self._changed.notify_all()
+
+    def locked(self) -> bool:
+        with self._changed:
+            return self._now_serving != self._next_ticket
+
+
+class _BoundedServer(ThreadingHTTPServer):
+    """At most `max_connections` connections have a thread; the next waits, accepted but without a thread,
+    and the others unaccepted in the listen backlog, until one ends (a burst of scripts is served, not
+    turned away, and hundreds of stalled connections cost no more threads than `max_connections`)."""
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], handler: type, max_connections: int):
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self.stopping = threading.Event()
+        super().__init__(address, handler)
+
+    def process_request(self, request, client_address) -> None:
+        while not self.slots.acquire(timeout=0.2):  # polled: shutdown() must never wait for a free slot
+            if self.stopping.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:  # no thread started: its slot is free again
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class ApiServer:
     def __init__(self, library: Library, token: str, port: int = 0):
         self.library = library
         self.token = checked_token(token, "given to the server")
-        self.engine_lock = threading.Lock()
+        self.engine_lock = TurnLock()
         api = self
 
         class Handler(_Handler):
             server_api = api
+            timeout = IDLE_TIMEOUT  # on every read and write of the connection's socket
 
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 128  # a burst of scripts connecting at once must not be turned away
-
-        self.httpd = Server(("127.0.0.1", port), Handler)
+        self.httpd = _BoundedServer(("127.0.0.1", port), Handler, MAX_CONNECTIONS)
 
     @property
     def port(self) -> int:
@@ -246,46 +326,53 @@ class ApiServer:
         self.httpd.serve_forever(poll_interval=0.2)
 
     def shutdown(self) -> None:
+        self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
     # the calls ---------------------------------------------------------------
-    def stats(self, query: dict, body: bytes, content_type: str):
+    def stats(self, request: Request) -> dict:
         with self.engine_lock:
             return self.library.stats()
 
-    def groups(self, query: dict, body: bytes, content_type: str):
-        kind = query.get("kind", [None])[0]
+    def groups(self, request: Request) -> dict:
+        kind = request.query.get("kind", [None])[0]
         if kind not in (None, "exact", "near", "similar"):
             raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be exact, near or similar, not {kind!r}")
         with self.engine_lock:
             groups = self.library.groups()
         return {"groups": [group_answer(g) for g in groups if kind is None or g.kind == kind]}
 
-    def query(self, query: dict, body: bytes, content_type: str):
-        if content_type.startswith("image/"):
-            top = _top(query.get("top", ["10"])[0])
-            with tempfile.NamedTemporaryFile(prefix="simgui-api-", suffix=".img") as upload:
-                upload.write(body)
-                upload.flush()
-                with self.engine_lock:
-                    answers = self.library.query([upload.name], top)
+    def query(self, request: Request) -> list:
+        if request.upload is not None:
+            top = _top(request.query.get("top", ["10"])[0])
+            with self.engine_lock:
+                answers = self.library.query([request.upload], top)
             answer = query_answer("(uploaded image)", answers[0][1])
             if "error" in answer:
                 raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read the uploaded image: {answer['error']}")
             return [answer]
-        request = _json_object(body)
-        paths = request.get("paths")
+        body = _json_object(request.body)
+        paths = body.get("paths")
         if not isinstance(paths, list) or not paths or not all(isinstance(p, str) for p in paths):
             raise ApiError(HTTPStatus.BAD_REQUEST, '"paths" must be a non-empty list of file paths')
-        top = _top(request.get("top", 10))
-        with self.engine_lock:
-            answers = self.library.query(paths, top)
-        return [query_answer(path, result) for path, result in answers]
+        if len(paths) > MAX_QUERY_PATHS:
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"at most {MAX_QUERY_PATHS} paths a request, "
+                           f"not {len(paths)}: send them in several requests")
+        top = _top(body.get("top", 10))
+        # each file once (Library.query orders a path given twice by its last place), a batch at a time:
+        # bounded memory, and other calls get the engine in between
+        wanted = [os.path.abspath(p) for p in paths]
+        distinct = list(dict.fromkeys(wanted))
+        found: dict = {}
+        for start in range(0, len(distinct), QUERY_BATCH):
+            with self.engine_lock:
+                found.update(self.library.query(distinct[start:start + QUERY_BATCH], top))
+        return [query_answer(path, found[path]) for path in wanted]
 
-    def compare(self, query: dict, body: bytes, content_type: str):
-        request = _json_object(body)
-        a, b = request.get("a"), request.get("b")
+    def compare(self, request: Request) -> dict:
+        body = _json_object(request.body)
+        a, b = body.get("a"), body.get("b")
         if not isinstance(a, str) or not isinstance(b, str):
             raise ApiError(HTTPStatus.BAD_REQUEST, '"a" and "b" must be the paths of two image files')
         try:
@@ -333,34 +420,72 @@ class _Handler(BaseHTTPRequestHandler):
         pass  # one line per request on stderr would drown the server's own messages
 
     def _handle(self, method: str) -> None:
+        # until the body is read, none follows it: an answer given before then ends the connection
+        self.body_unread = ("Transfer-Encoding" in self.headers
+                            or self.headers.get("Content-Length", "0").strip() != "0")
         try:
             url = urlparse(self.path)
-            body = self._read_body()
             if method == "GET" and url.path == "/openapi.json":
                 self._send(HTTPStatus.OK, openapi_document())
                 return
-            self._check_token()
-            route = ROUTES.get((method, url.path))
-            if route is None:
-                if any(path == url.path for _, path in ROUTES):
-                    raise ApiError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed on {url.path}")
-                raise ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint: {url.path} (see /openapi.json)")
-            answer = route(self.server_api, parse_qs(url.query), body, self.headers.get("Content-Type", ""))
+            self._check_token()  # from the headers alone: nothing more is read from a caller without the token
+            route = self._route(method, url.path)
+            with self._request(parse_qs(url.query)) as request:
+                answer = route(self.server_api, request)
             self._send(HTTPStatus.OK, answer)
         except ApiError as exc:
             self._send(exc.status, {"error": str(exc)})
+        except TimeoutError:  # the caller went silent mid-body: its connection ends, its slot is freed
+            self._send(HTTPStatus.REQUEST_TIMEOUT, {"error": f"nothing came for {self.timeout:g} s mid-body"})
         except Exception as exc:  # a bug must answer 500 with a message, not drop the connection
             self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc!r}"})
 
-    def _read_body(self) -> bytes:
+    def _route(self, method: str, path: str):
+        route = ROUTES.get((method, path))
+        if route is None:
+            if any(known == path for _, known in ROUTES):
+                raise ApiError(HTTPStatus.METHOD_NOT_ALLOWED, f"{method} is not allowed on {path}")
+            raise ApiError(HTTPStatus.NOT_FOUND, f"no such endpoint: {path} (see /openapi.json)")
+        return route
+
+    @contextmanager
+    def _request(self, query: dict) -> Iterator[Request]:
+        """The request with its body read: a JSON body into memory, an uploaded image to a temporary file."""
+        content_type = self.headers.get("Content-Type", "")
+        if not content_type.startswith("image/"):
+            body = b"".join(self._body_pieces(self._body_length(MAX_JSON_BODY)))
+            self.body_unread = False
+            yield Request(query, body=body)
+            return
+        with tempfile.NamedTemporaryFile(prefix="simgui-api-", suffix=".img") as upload:
+            for piece in self._body_pieces(self._body_length(MAX_BODY)):
+                upload.write(piece)
+            upload.flush()
+            self.body_unread = False
+            yield Request(query, upload=upload.name)
+
+    def _body_length(self, limit: int) -> int:
+        if "Transfer-Encoding" in self.headers:
+            raise ApiError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length (not chunked)")
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             raise ApiError(HTTPStatus.BAD_REQUEST, "Content-Length is not a number") from None
-        if length > MAX_BODY:
-            self.close_connection = True  # the body is not read: the connection cannot carry another request
-            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {MAX_BODY // 2**20} MB")
-        return self.rfile.read(length) if length > 0 else b""
+        if length < 0:
+            raise ApiError(HTTPStatus.BAD_REQUEST, "Content-Length is negative")
+        if length > limit:
+            raise ApiError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is over {limit // 2**20} MB")
+        return length
+
+    def _body_pieces(self, length: int) -> Iterator[bytes]:
+        """The body's `length` bytes, UPLOAD_CHUNK at most at a time."""
+        left = length
+        while left:
+            piece = self.rfile.read(min(left, UPLOAD_CHUNK))
+            if not piece:
+                raise ApiError(HTTPStatus.BAD_REQUEST, f"the body ended after {length - left} of its {length} bytes")
+            left -= len(piece)
+            yield piece
 
     def _check_token(self) -> None:
         given = self.headers.get("Authorization", "")
@@ -369,10 +494,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(HTTPStatus.UNAUTHORIZED, "missing or wrong token: send 'Authorization: Bearer <token>'")
 
     def _send(self, status: HTTPStatus, value) -> None:
+        if self.body_unread:
+            self.close_connection = True
         data = json.dumps(value).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
-

@@ -174,6 +174,107 @@ def test_item14_short_tokens_from_the_command_line_or_the_environment_stop_serve
     assert by_variable.returncode == 1 and "at least 16" in by_variable.stderr
 
 
+# item 15: token before body, idle sockets time out, connections bounded -----------------------------------
+@pytest.mark.parametrize("authorization", [b"", b"Authorization: Bearer \r\n", b"Authorization: Bearer nope\r\n"])
+def test_item15_a_request_without_the_token_is_refused_before_its_body_is_read(server, authorization):
+    head = (b"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+            b"Content-Length: 60000000\r\n" + authorization + b"\r\n")  # under the 64 MB an upload may have
+    answer = raw_request(server.port, head)  # no body follows: a server that waits for it never answers
+    assert answer.startswith(b"HTTP/1.1 401 ") and b"token" in answer
+    assert call(server.port, "GET", "/v1/stats")[0] == 200  # and the server goes on
+
+
+def test_item15_token_less_uploads_do_not_grow_the_server_memory(cli_server):
+    process, port, _ = cli_server
+    before = status_of(process.pid)
+
+    def upload(n: int) -> bytes:
+        size = 60 * 2**20
+        head = (b"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: image/jpeg\r\n"
+                b"Content-Length: %d\r\n\r\n" % size)
+        with socket.create_connection(("127.0.0.1", port), timeout=120) as sock:
+            sock.sendall(head)
+            try:
+                for _ in range(60):
+                    sock.sendall(b"\xff" * 2**20)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server answered and closed without reading the body: what this test wants
+            try:
+                return sock.recv(200)
+            except ConnectionResetError:
+                return b"reset"
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(upload, range(10)))
+    after = status_of(process.pid)
+    grown_mb = (after["VmHWM"] - before["VmHWM"]) / 1024
+    print(f"server RSS {before['VmRSS'] / 1024:.0f} MB -> {after['VmRSS'] / 1024:.0f} MB, "
+          f"peak {before['VmHWM'] / 1024:.0f} MB -> {after['VmHWM'] / 1024:.0f} MB, answers {set(answers)}")
+    assert grown_mb < 100, f"the server's peak memory grew by {grown_mb:.0f} MB for 10 token-less uploads"
+    assert all(a.startswith(b"HTTP/1.1 401 ") or a in (b"", b"reset") for a in answers), answers
+
+
+def test_item15_stalled_connections_time_out_and_do_not_each_keep_a_thread(cli_server):
+    process, port, token = cli_server
+    threads_before = status_of(process.pid)["Threads"]
+    stalled = []
+    for _ in range(api.MAX_CONNECTIONS + 36):  # more than the server takes at once
+        sock = socket.create_connection(("127.0.0.1", port), timeout=120)
+        sock.sendall(b"GET /v1/sta")  # half a request line, and nothing more
+        stalled.append(sock)
+    peak, until = 0, time.monotonic() + 3
+    while time.monotonic() < until:
+        peak = max(peak, status_of(process.pid)["Threads"])
+        time.sleep(0.05)
+    print(f"server threads: {threads_before} before, peak {peak} with {len(stalled)} stalled connections")
+    assert peak <= threads_before + api.MAX_CONNECTIONS
+    for sock in stalled:  # the server closes each one after its idle timeout (recv sees the end)
+        while sock.recv(65536):
+            pass
+        sock.close()
+    status, answer = call(port, "GET", "/v1/stats", token=token)
+    assert status == 200 and answer["images"] == 0
+    deadline = time.monotonic() + 60
+    while status_of(process.pid)["Threads"] > threads_before + 1 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    print(f"server threads after the timeouts: {status_of(process.pid)['Threads']}")
+    assert status_of(process.pid)["Threads"] <= threads_before + 1
+
+
+# item 16: paths per query bounded, answered in batches ----------------------------------------------------
+def test_item16_more_paths_than_the_bound_are_refused_with_413(server):
+    paths = [f"/nonexistent/{n}.jpg" for n in range(api.MAX_QUERY_PATHS + 1)]
+    status, answer = call(server.port, "POST", "/v1/query", {"paths": paths, "top": 3})
+    assert status == 413 and f"at most {api.MAX_QUERY_PATHS} paths" in answer["error"]
+    status, answer = call(server.port, "POST", "/v1/query", {"paths": paths[:api.MAX_QUERY_PATHS], "top": 3})
+    assert status == 200 and len(answer) == api.MAX_QUERY_PATHS
+
+
+def test_item16_a_long_query_is_answered_in_order_and_lets_other_calls_in_between_batches(server, tmp_path):
+    paths = []
+    for n in range(api.MAX_QUERY_PATHS):  # distinct files, one in four missing
+        name = NAMES[n % len(NAMES)]
+        path = tmp_path / (f"{name}_{n}.jpg" if n % 4 else f"missing_{n}.jpg")
+        if n % 4:
+            shutil.copy(photo(name), path)
+        paths.append(str(path))
+    paths[7] = paths[3]  # a path given twice is answered at both places
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        long_query = pool.submit(call, server.port, "POST", "/v1/query", {"paths": paths, "top": 2})
+        deadline = time.monotonic() + 120
+        while not server.engine_lock.locked() and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert call(server.port, "GET", "/v1/stats")[0] == 200
+        # the stats call was let in between two batches: the query still has the engine, or waits for it
+        assert server.engine_lock.locked() and not long_query.done()
+        status, answers = long_query.result()
+    assert status == 200 and [a["query"] for a in answers] == paths
+    for n, answer in enumerate(answers):
+        if "missing_" in paths[n]:
+            assert answer["error"] and answer["results"] == []
+        else:
+            assert stem_of(answer["results"][0]["path"]) == stem_of(paths[n])
+
+
 # item 17 (part): a token from a file or stdin, never on the command line ------------------------------------
 def test_item17_token_read_from_a_file_or_stdin_is_checked_like_the_others(tmp_path, monkeypatch):
     good = tmp_path / "token"
