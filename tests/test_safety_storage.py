@@ -1,0 +1,139 @@
+"""Issue 17, items 9, 12, 13, 17: a damaged vector index or library database, unreadable folders, SQLite
+errors that were swallowed, nested roots, and who may read the library's database files.
+
+Real SQLite files, real photos, the real model; code that could crash the interpreter runs in a subprocess.
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import PHOTOS
+from simgui.core.library import Library
+
+# opens the library's vector index the way every command does, then checks it answers: each stored vector
+# finds itself, a vector added after the load is found too, and a second open after saving needs no rebuild
+INDEX_CHILD = """
+import json, sys
+import numpy as np
+from simgui.core.library import Library
+
+def check(library):
+    labels, vectors, _ = library.store.vectors(library.model_id, library.dim)
+    index = library.index
+    found, _ = index.search(vectors, 1)
+    assert found[:, 0].tolist() == labels.tolist(), "a stored vector did not find itself"
+    extra = np.random.default_rng(5).standard_normal((1, library.dim)).astype(np.float32)
+    extra /= np.linalg.norm(extra)
+    index.add([10**6], extra)
+    assert index.search(extra, 1)[0][0, 0] == 10**6, "a vector added after the load was not found"
+    index.remove([10**6])
+    return index.rebuilt
+
+library = Library(sys.argv[1])
+first = check(library)
+library.close()
+library = Library(sys.argv[1])
+second = check(library)
+library.close()
+print(json.dumps({"rebuilt": first, "rebuilt_again": second}))
+"""
+
+HEADER = struct.Struct("<QQQQQQiIQQQdQ")  # hnswlib's saveIndex header: 96 bytes
+
+
+def open_index_in_child(folder: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", INDEX_CHILD, str(folder)], capture_output=True, text=True,
+                          timeout=300)
+
+
+def index_layout(data: bytes) -> dict[str, tuple[int, int]]:
+    """Byte ranges of the parts of a saved index (hnswlib's layout), for damage aimed at each."""
+    _, _, count, per_element, label_offset, data_offset, *_ = HEADER.unpack_from(data)
+    level0 = HEADER.size + count * per_element
+    return {"header": (0, HEADER.size), "level0": (HEADER.size, level0), "upper": (level0, len(data)),
+            "links": (HEADER.size, HEADER.size + data_offset), "labels": (HEADER.size + label_offset,
+                                                                          HEADER.size + label_offset + 8)}
+
+
+def damages(data: bytes, seed: int, count: int) -> list[tuple[str, bytes]]:
+    """Seeded damages of a saved index: byte flips in each part and anywhere, truncations, a zeroed header."""
+    rng = np.random.default_rng(seed)
+    parts = index_layout(data)
+    made = [("undamaged", data), ("zeroed header", bytes(HEADER.size) + data[HEADER.size:]), ("empty", b""),
+            ("header only", data[:HEADER.size]), ("one byte short", data[:-1]), ("one byte more", data + b"\0")]
+    for n in range(count):
+        kind = ("flip header", "flip links", "flip anywhere", "flip upper levels", "truncate", "flip run")[n % 6]
+        damaged = bytearray(data)
+        if kind == "truncate":
+            damaged = damaged[:int(rng.integers(1, len(data)))]
+        else:
+            region = {"flip header": "header", "flip links": "links", "flip upper levels": "upper"}.get(kind)
+            start, end = parts[region] if region else (0, len(data))
+            if kind == "flip links":  # the links of any element, not only the first
+                per_element = HEADER.unpack_from(data)[3]
+                start += per_element * int(rng.integers(0, (parts["level0"][1] - HEADER.size) // per_element))
+                end = start + (parts["links"][1] - HEADER.size)
+            for _ in range(8 if kind == "flip run" else 1):
+                at = int(rng.integers(start, max(start + 1, end)))
+                if at < len(damaged):
+                    damaged[at] ^= int(rng.integers(1, 256))
+        made.append((f"{kind} #{n}", bytes(damaged)))
+    return made
+
+
+@pytest.fixture
+def indexed_library(photo_folder, library_dir):
+    """A real library of 60 photos (the 15 of photo_folder, 45 turned and cropped copies), closed."""
+    for n in range(45):
+        source = Image.open(PHOTOS[n % len(PHOTOS)]).convert("RGB").rotate(n * 8, expand=True)
+        source.crop((n, n, source.width - n, source.height - 2 * n)).save(photo_folder / f"turned{n:02d}.jpg")
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    library.close()
+    return library_dir
+
+
+def test_item09_damaged_vector_index_is_rebuilt_never_crashes(indexed_library, tmp_path):
+    saved = (indexed_library / "vectors.hnsw").read_bytes()
+    failures = []
+    for name, damaged in damages(saved, seed=9, count=96):
+        folder = tmp_path / "damaged"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(indexed_library, folder)
+        (folder / "vectors.hnsw").write_bytes(damaged)
+        run = open_index_in_child(folder)
+        if run.returncode != 0:
+            failures.append(f"{name}: exit {run.returncode} {run.stderr[-300:]}")
+            continue
+        answer = json.loads(run.stdout)
+        if name == "undamaged" and answer["rebuilt"]:
+            failures.append("the undamaged index was rebuilt")
+        if answer["rebuilt_again"]:
+            failures.append(f"{name}: the index saved after the repair was rebuilt again")
+    assert not failures, f"{len(failures)} damaged indexes failed:\n" + "\n".join(failures)
+
+
+def test_item09_an_index_holding_other_vectors_under_the_same_labels_is_rebuilt(tmp_path):
+    from simgui.core.index import VectorIndex
+    rng = np.random.default_rng(17)
+    ours, theirs = (rng.standard_normal((40, 16)).astype(np.float32) for _ in range(2))
+    ours, theirs = (v / np.linalg.norm(v, axis=1, keepdims=True) for v in (ours, theirs))
+    labels = list(range(1, 41))
+
+    def source(vectors):
+        return lambda wanted: (np.array(labels if wanted is None else list(wanted)),
+                               vectors[[label - 1 for label in (labels if wanted is None else wanted)]])
+    path = tmp_path / "vectors.hnsw"
+    VectorIndex.open(path, 16, labels, source(theirs)).save()  # another library's file, copied over ours
+    index = VectorIndex.open(path, 16, labels, source(ours))
+    assert index.rebuilt
+    assert index.search(ours, 1)[0][:, 0].tolist() == labels
