@@ -31,7 +31,8 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
-from simgui.core.answers import comparison_answer, group_answer, query_answer
+from simgui.core.actions import FileActions, JournalError
+from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.decode import DecodeError
 from simgui.core.library import Library, LibraryError
 
@@ -54,9 +55,10 @@ MAX_CONNECTIONS = 64  # connections with a thread at once; more wait in the list
 
 
 class ApiError(Exception):
-    def __init__(self, status: HTTPStatus, message: str):
+    def __init__(self, status: HTTPStatus, message: str, answer: dict | None = None):
         super().__init__(message)
         self.status = status
+        self.answer = answer or {}  # what the call did all the same (a file action's refusals)
 
 
 class TokenError(LibraryError):
@@ -235,8 +237,28 @@ def openapi_document() -> dict:
                     "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}}},
                 "responses": {"200": {"description": '{"score", "verdict", "agreement"}'},
                               "413": error, "422": error, **auth_errors}}},
+            "/v1/delete": _file_action_doc("Move photos to simgui's trash (undo brings them back)",
+                                           {"paths": {"type": "array", "items": {"type": "string"}}}, error),
+            "/v1/merge": _file_action_doc("Keep one photo, move the others to simgui's trash",
+                                          {"keeper": {"type": "string"},
+                                           "paths": {"type": "array", "items": {"type": "string"}}}, error),
+            "/v1/undo": _file_action_doc("Put back the newest action that can come back, or action ID",
+                                         {"action": {"type": "integer"}}, error),
+            "/v1/empty-trash": _file_action_doc("Send simgui's trash on to the system trash", {}, error),
+            "/v1/history": {"get": {"summary": "File actions, newest first, each file and where it is now",
+                                    "responses": {"200": {"description": '[{"id", "kind", "label", "files", '
+                                                                         '"moves", "undone", "at"}]'},
+                                                  "503": error, **auth_errors}}},
         },
     }
+
+
+def _file_action_doc(summary: str, properties: dict, error: dict) -> dict:
+    return {"post": {
+        "summary": summary + ". Every file is checked first; a refused action moves nothing (409).",
+        "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": properties}}}},
+        "responses": {"200": {"description": '{"action", "moved", "refused": [{"path", "reason"}], "notes"}'},
+                      "409": error, "503": error, "401": error, "400": error}}}
 
 
 @dataclass
@@ -310,6 +332,7 @@ class ApiServer:
         self.library = library
         self.token = checked_token(token, "given to the server")
         self.engine_lock = TurnLock()
+        self._actions: FileActions | None = None
         api = self
 
         class Handler(_Handler):
@@ -329,6 +352,9 @@ class ApiServer:
         self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        with self.engine_lock:
+            if self._actions is not None:
+                self._actions.close()
 
     # the calls ---------------------------------------------------------------
     def stats(self, request: Request) -> dict:
@@ -382,8 +408,66 @@ class ApiServer:
             raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read an image: {exc}") from exc
 
 
+    # file actions: the same calls, checks and answers as simgui-cli's ------------------------------------
+    def delete(self, request: Request) -> dict:
+        paths = _paths(_json_object(request.body), "paths")
+        return self._file_action(lambda actions: actions.delete_paths(paths))
+
+    def merge(self, request: Request) -> dict:
+        body = _json_object(request.body)
+        keeper, paths = _paths(body, "keeper", one=True), _paths(body, "paths")
+        return self._file_action(lambda actions: actions.merge_paths(keeper, paths))
+
+    def undo(self, request: Request) -> dict:
+        action_id = _json_object(request.body or b"{}").get("action")
+        if action_id is not None and (not isinstance(action_id, int) or isinstance(action_id, bool)):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"action" must be an action id from /v1/history')
+        return self._file_action(lambda actions: actions.undo(action_id))
+
+    def empty_trash(self, request: Request) -> dict:
+        return self._file_action(lambda actions: actions.empty_trash())
+
+    def history(self, request: Request) -> list:
+        with self.engine_lock:
+            actions = self._file_actions()
+            return [history_answer(a, actions.journal.moves(a.id)) for a in actions.history(None)]
+
+    def _file_action(self, run) -> dict:
+        with self.engine_lock:
+            try:
+                answer = action_answer(run(self._file_actions()))
+            except JournalError as exc:
+                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
+        if answer["refused"]:
+            raise ApiError(HTTPStatus.CONFLICT, "some files were left alone: see refused", answer)
+        return answer
+
+    def _file_actions(self) -> FileActions:
+        """Opened at the first file action (the journal's recovery runs then), under the engine lock."""
+        if self._actions is None:
+            try:
+                self._actions = FileActions(self.library)
+            except JournalError as exc:
+                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
+        return self._actions
+
+
 ROUTES = {("GET", "/v1/stats"): ApiServer.stats, ("GET", "/v1/groups"): ApiServer.groups,
-          ("POST", "/v1/query"): ApiServer.query, ("POST", "/v1/compare"): ApiServer.compare}
+          ("POST", "/v1/query"): ApiServer.query, ("POST", "/v1/compare"): ApiServer.compare,
+          ("POST", "/v1/delete"): ApiServer.delete, ("POST", "/v1/merge"): ApiServer.merge,
+          ("POST", "/v1/undo"): ApiServer.undo, ("POST", "/v1/empty-trash"): ApiServer.empty_trash,
+          ("GET", "/v1/history"): ApiServer.history}
+
+
+def _paths(body: dict, key: str, one: bool = False):
+    value = body.get(key)
+    if one:
+        if not isinstance(value, str):
+            raise ApiError(HTTPStatus.BAD_REQUEST, f'"{key}" must be the path of a photo')
+        return value
+    if not isinstance(value, list) or not value or not all(isinstance(p, str) for p in value):
+        raise ApiError(HTTPStatus.BAD_REQUEST, f'"{key}" must be a non-empty list of file paths')
+    return value
 
 
 def _top(value) -> int:
@@ -434,7 +518,7 @@ class _Handler(BaseHTTPRequestHandler):
                 answer = route(self.server_api, request)
             self._send(HTTPStatus.OK, answer)
         except ApiError as exc:
-            self._send(exc.status, {"error": str(exc)})
+            self._send(exc.status, {**exc.answer, "error": str(exc)})
         except TimeoutError:  # the caller went silent mid-body: its connection ends, its slot is freed
             self._send(HTTPStatus.REQUEST_TIMEOUT, {"error": f"nothing came for {self.timeout:g} s mid-body"})
         except Exception as exc:  # a bug must answer 500 with a message, not drop the connection

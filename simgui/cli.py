@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simgui import __version__
-from simgui.core.actions import ActionOutcome, FileActions, JournalError, MergePlan
+from simgui.core.actions import ActionOutcome, FileActions, JournalError
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.config import default_library_dir
 from simgui.core.decode import DecodeError, decode_file
@@ -20,7 +20,6 @@ from simgui.core.differences import draw_differences
 from simgui.core.embed import ModelError
 from simgui.core.library import Library, LibraryError
 from simgui.core.pipeline import Progress
-from simgui.core.store import ImageRecord
 
 
 def _print_json(value) -> None:
@@ -119,11 +118,12 @@ def cmd_watch(library: Library, args) -> int:
 
 
 def cmd_serve(library: Library, args) -> int:
-    from simgui.api import TOKEN_FILE, ApiServer, library_token
+    from simgui.api import TOKEN_FILE, ApiServer, library_token, read_token_from
 
-    token = args.token or os.environ.get("SIMGUI_API_TOKEN") or library_token(library)
+    given = read_token_from(args.token_file) if args.token_file else args.token or os.environ.get("SIMGUI_API_TOKEN")
+    token = given or library_token(library)
     server = ApiServer(library, token, args.port)
-    where = "the token you gave" if args.token else f"token in {library.folder / TOKEN_FILE}"
+    where = "the token you gave" if given else f"token in {library.folder / TOKEN_FILE}"
     print(f"serving http://127.0.0.1:{server.port} ({where}; API described at /openapi.json); Ctrl+C to stop",
           file=sys.stderr, flush=True)
     # shutdown() waits for serve_forever() to return: it must come from another thread than this one
@@ -218,21 +218,6 @@ def _file_actions(library: Library):
         actions.close()
 
 
-def _photos_named(library: Library, paths: list[str]) -> tuple[list[ImageRecord], dict[str, str]]:
-    """The library's rows for these paths, and why any path has none."""
-    rows, refused = [], {}
-    for given in paths:
-        path = os.path.abspath(given)
-        # roots are stored with their links resolved: so are the folders of the photos in them
-        record = (library.store.image_by_path(path) or library.store.image_by_path(
-            os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))))
-        if record is None or record.error:
-            refused[path] = "not a photo of this library (index its folder first)"
-        else:
-            rows.append(record)
-    return rows, refused
-
-
 def _report_action(outcome: ActionOutcome, args, done: str) -> int:
     """Prints what an action did; exit status 1 when anything was left alone."""
     if args.json:
@@ -250,19 +235,14 @@ def _report_action(outcome: ActionOutcome, args, done: str) -> int:
 
 
 def cmd_delete(library: Library, args) -> int:
-    rows, refused = _photos_named(library, args.paths)
     with _file_actions(library) as actions:
-        outcome = ActionOutcome(None, refused=refused) if refused else actions.delete(rows)
+        outcome = actions.delete_paths(args.paths)
     return _report_action(outcome, args, "to the trash")
 
 
 def cmd_merge(library: Library, args) -> int:
-    rows, refused = _photos_named(library, [args.keeper, *args.paths])
-    if rows and rows[0].path in {r.path for r in rows[1:]}:
-        refused[rows[0].path] = "named as the file to keep and as a file to trash"
     with _file_actions(library) as actions:
-        outcome = (ActionOutcome(None, refused=refused) if refused
-                   else actions.merge([MergePlan(rows[0], rows[1:])]))
+        outcome = actions.merge_paths(args.keeper, args.paths)
     return _report_action(outcome, args, "to the trash")
 
 
@@ -322,7 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("serve", help="the local HTTP API (127.0.0.1 only, with a token) until Ctrl+C / SIGTERM")
     p.add_argument("--port", type=int, default=8765, help="0 picks a free one (default 8765)")
-    p.add_argument("--token", help="default: $SIMGUI_API_TOKEN, else one kept in the library folder")
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("--token", help="shows in `ps` (prefer --token-file); default: $SIMGUI_API_TOKEN, "
+                                       "else one kept in the library folder")
+    given.add_argument("--token-file", metavar="PATH|-",
+                       help="read the token from PATH, or from stdin's first line for '-'")
     p.set_defaults(run=cmd_serve)
 
     p = sub.add_parser("map", help="every distinct photo placed in 2-D, look-alikes together (x, y in 0..1)")

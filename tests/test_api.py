@@ -58,7 +58,9 @@ def test_listens_on_loopback_only_and_wants_the_token(server):
     status, answer = call(server, "GET", "/v1/stats")
     assert status == 200 and answer["images"] == 10
     status, document = call(server, "GET", "/openapi.json", token=None)  # the description is public
-    assert status == 200 and set(document["paths"]) == {"/v1/stats", "/v1/groups", "/v1/query", "/v1/compare"}
+    assert status == 200 and set(document["paths"]) == {
+        "/v1/stats", "/v1/groups", "/v1/query", "/v1/compare", "/v1/delete", "/v1/merge", "/v1/undo",
+        "/v1/empty-trash", "/v1/history"}
 
 
 def test_malformed_requests_get_4xx_with_a_message(server):
@@ -117,3 +119,20 @@ def test_cli_serve_starts_answers_and_stops_on_sigterm(photo_folder, library_dir
     assert status == 200 and answer["images"] == 15
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=10) == 0
+
+
+def test_file_actions_over_http_delete_history_undo_and_a_refusal(server):
+    stats = call(server, "GET", "/v1/stats")[1]
+    folder = os.path.dirname(server.library.store.images()[0].path)
+    copy, keeper = os.path.join(folder, "rocket_downscale.jpg"), os.path.join(folder, "rocket.jpg")
+    status, merged = call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy]})
+    assert status == 200 and merged["moved"] == [copy] and not os.path.exists(copy)
+    status, history = call(server, "GET", "/v1/history")
+    assert status == 200 and history[0]["id"] == merged["action"] and history[0]["files"] == [copy]
+    status, undone = call(server, "POST", "/v1/undo", {})
+    assert status == 200 and undone["moved"] == [copy] and os.path.exists(copy)
+    status, refused = call(server, "POST", "/v1/delete", {"paths": [copy, "/nowhere/else.jpg"]})
+    assert status == 409 and refused["moved"] == [] and refused["refused"][0]["path"] == "/nowhere/else.jpg"
+    assert os.path.exists(copy) and call(server, "GET", "/v1/stats")[1] == stats
+    assert call(server, "POST", "/v1/delete", {"paths": "not a list"})[0] == 400
+    assert call(server, "POST", "/v1/delete", {"paths": [copy]}, token=None)[0] == 401

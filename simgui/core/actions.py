@@ -95,6 +95,32 @@ class FileActions:
     def merge_group(self, group: Group) -> ActionOutcome:
         return self.merge([MergePlan.of_group(group)])
 
+    # the same, for files named by path (simgui-cli, the HTTP API) ---------------------------------
+    def delete_paths(self, paths: list[str]) -> ActionOutcome:
+        rows, refused = self._photos_named(paths)
+        return ActionOutcome(None, refused=refused) if refused else self.delete(rows)
+
+    def merge_paths(self, keeper: str, paths: list[str]) -> ActionOutcome:
+        rows, refused = self._photos_named([keeper, *paths])
+        if not refused and rows[0].path in {r.path for r in rows[1:]}:
+            refused[rows[0].path] = "named as the file to keep and as a file to trash"
+        return ActionOutcome(None, refused=refused) if refused else self.merge([MergePlan(rows[0], rows[1:])])
+
+    def _photos_named(self, paths: list[str]) -> tuple[list[ImageRecord], dict[str, str]]:
+        """The library's rows for these paths, and why any path has none."""
+        rows, refused = [], {}
+        store = self.library.store
+        for given in paths:
+            path = os.path.abspath(given)
+            # roots are stored with their links resolved: so are the folders of the photos in them
+            record = store.image_by_path(path) or store.image_by_path(
+                os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)))
+            if record is None or record.error:
+                refused[path] = "not a photo of this library (index its folder first)"
+            else:
+                rows.append(record)
+        return rows, refused
+
     def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord]) -> ActionOutcome:
         refused = self._refusals(images, keepers)
         if refused:  # all or nothing: a half-done merge is worse than none
@@ -302,9 +328,11 @@ class FileActions:
             if root is None or not inside_trash(root, move.target):
                 outcome.refused[move.target] = "not inside simgui's own trash folder any more (a link?): left alone"
                 continue
+            self.journal.set_state(move.id, "emptying")  # a kill in send2trash is settled by recover()
             try:
                 send2trash(move.target)  # one at a time: a failure leaves the rest as they were
             except (OSError, TrashPermissionError) as exc:
+                self.journal.set_state(move.id, "moved")
                 outcome.refused[move.target] = f"could not send to the system trash: {exc}"
                 continue
             self.journal.set_state(move.id, "emptied")

@@ -53,4 +53,4 @@ def history_answer(record: ActionRecord, moves: list[Move]) -> dict:
 
 # where a file of an action is, in words a script can test for
 MOVE_STATES = {"moved": "in simgui's trash", "restoring": "in simgui's trash", "restored": "restored",
-               "emptied": "in the system trash"}
+               "emptying": "in simgui's trash", "emptied": "in the system trash"}

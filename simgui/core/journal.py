@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS moves (
     action_id INTEGER NOT NULL REFERENCES actions(id),
     source TEXT NOT NULL,
     target TEXT NOT NULL,
-    state TEXT NOT NULL,  -- planned | moved | cancelled | restoring | restored | emptied (in the system trash)
+    -- planned | moved | cancelled | restoring | restored | emptying | emptied (in the system trash)
+    state TEXT NOT NULL,
     replaced_by TEXT  -- content hash of the file simgui put at `source` after the move (an enriched keeper)
 );
 """
@@ -189,6 +190,9 @@ class MoveJournal:
     def recover(self) -> list[Move]:
         """Settles every move a crash interrupted, by what is on disk; returns the moves it settled."""
         settled = []
+        for move in self.moves(states=("emptying",)):  # send2trash moves the file away, or leaves it
+            self.set_state(move.id, "moved" if os.path.lexists(move.target) else "emptied")
+            settled.append(move)
         for move in self.moves(states=("planned", "restoring")):
             origin, destination = (move.source, move.target) if move.state == "planned" else (move.target, move.source)
             remove_partial_copy(destination)
