@@ -3,6 +3,12 @@
 Every guard here is about files a photo library really holds: things that are
 not regular files (FIFOs would block a reader forever), files that are not
 images whatever their name says, decompression bombs, broken EXIF.
+
+Memory is bounded by pixels, not by file size (a 38-byte WebP can hold 2.5 GB of
+pixels). JPEGs decode at reduced size; other formats decode only whole, so
+their bigger pictures are converted and reduced a band of rows at a time, and
+every decode first takes the bytes it will need at its peak from one budget
+shared by all decode threads: a picture that cannot fit it is refused.
 """
 from __future__ import annotations
 
@@ -14,8 +20,9 @@ from datetime import datetime
 
 import numpy as np
 import simplejpeg
-from PIL import Image, ImageFile
+from PIL import Image, ImageFile, UnidentifiedImageError
 
+from simgui.core.decode_budget import MemoryBudget
 from simgui.core.hashes import content_hash, difference_hash
 
 try:  # HEIC/HEIF from phones; optional so a broken wheel never stops JPEG work
@@ -29,6 +36,12 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
 WORKING_SIZE = 256  # decoded pictures are at least this on their short side: JPEG draft mode decodes 4000x3000 at 1/8
+# Decoded pixels held by all decode threads at once: with the rest of an indexing process (the model, Python:
+# about 150 MB) a hostile folder peaks at 0.7 GB. One picture whose decode needs more is refused: an 8-bit RGB
+# PNG up to ~120 MP fits, a WebP up to ~24 MP (its decoder keeps copies), a baseline JPEG any size (at 1/8).
+DECODE_MEMORY = 512 * 1024 * 1024
+DECODE_BUDGET = MemoryBudget(DECODE_MEMORY, wait_seconds=20.0)  # under the indexer's 30 s a file
+BAND_PIXELS = 1 << 20  # a big picture is converted to RGB and reduced this many pixels at a time
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"}
 EXIF_ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
@@ -38,6 +51,11 @@ EXIF_DATETIME = 0x0132
 # Pillow's own bomb check raises only above 2x its limit and warns below; ours is the one that counts.
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow keeps pixels in blocks (16 MB by default). Blocks above glibc's largest mmap threshold (32 MB) go back
+# to the system the moment a picture is freed; smaller ones stay in the freeing thread's malloc arena, where
+# the next big picture, decoded by another thread, cannot reuse them: a hostile folder then peaked at 1.0 GB
+# for a 512 MB budget, and at 0.7 GB with these blocks (benchmarks/hostile_folder.py).
+Image.core.set_block_size(64 * 1024 * 1024)
 
 
 class DecodeError(Exception):
@@ -75,7 +93,9 @@ def sniff_format(head: bytes) -> str | None:
 
 
 def read_image_bytes(path: str) -> bytes:
-    """Reads a regular file, refusing what would hang or exhaust memory."""
+    """Reads a regular file, refusing what would hang or exhaust memory.
+
+    The head is looked at first: a 300 MB file that is not an image is refused, not read."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -90,6 +110,9 @@ def read_image_bytes(path: str) -> bytes:
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open must not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
+            if sniff_format(f.read(32)) is None:
+                raise DecodeError("not an image (unknown content)")
+            f.seek(0)
             return f.read()
     except OSError as exc:
         raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
@@ -142,6 +165,138 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")
 
 
+def _reduce_factor(size: tuple[int, int]) -> int:
+    """The whole-number shrink that keeps the short side at least twice the working size (as thumbnail() would)."""
+    return max(1, min(size) // (2 * WORKING_SIZE))
+
+
+def _shrink_to_rgb(img: Image.Image) -> Image.Image:
+    """RGB, reduced to about twice the working size a band of rows at a time: a picture that decodes as
+    13000x13000 greys is never also held as 13000x13000 RGB (four times the bytes)."""
+    factor = _reduce_factor(img.size)
+    if factor == 1:
+        return _to_rgb(img)
+    width, height = img.size
+    rows = max(factor, BAND_PIXELS // width // factor * factor)  # whole blocks of rows, so bands meet exactly
+    picture = Image.new("RGB", (-(-width // factor), -(-height // factor)))
+    for top in range(0, height, rows):
+        band = _to_rgb(img.crop((0, top, width, min(height, top + rows))))
+        picture.paste(band.reduce(factor), (0, top // factor))
+    return picture
+
+
+# Bytes a pixel takes in Pillow's own picture (every other mode takes 4), and what each decoder holds beside
+# it while it works, per pixel: the peak memory of one decode in a fresh process, measured, rounded up.
+_PILLOW_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+_DECODER_BYTES = {"WEBP": 16, "HEIF": 8, "AVIF": 8, "BMP": 2, "JPEG": 4, "MPO": 4}
+# the copies _to_rgb makes of a transparent picture (RGBA, background, composite, RGB) and one more (a band's
+# crop, or the upright copy of a picture too small to be reduced)
+_CONVERSION_BYTES = 20
+
+
+def _jpeg_first_scan_components(data: bytes) -> int:
+    """How many colour components a JPEG's first scan codes (its SOS header, after every other segment), or -1."""
+    at = 2
+    while at + 5 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+        elif marker == 0xDA:
+            return data[at + 4]
+        else:
+            at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+    return -1
+
+
+def _jpeg_coefficient_bytes(img: Image.Image, data: bytes) -> int:
+    """A progressive (or any multi-scan) JPEG keeps every DCT coefficient of the full-size picture while it
+    decodes, two bytes each, at whatever scale it outputs: 430 MB for a 12000x12000 photo in 1.2 MB.
+    A sequential JPEG whose first scan codes every component has no other scan, and decodes a row at a time."""
+    layers = getattr(img, "layer", None) or [("", 1, 1, 0)] * 3
+    if not img.info.get("progressive") and _jpeg_first_scan_components(data) == len(layers):
+        return 0
+    h_max, v_max = max(layer[1] for layer in layers), max(layer[2] for layer in layers)
+    share = sum(layer[1] * layer[2] for layer in layers) / (h_max * v_max)
+    return int(img.width * img.height * share * 2)
+
+
+def _tiff_strip_bytes(img: Image.Image) -> int:
+    """libtiff decodes a strip or a tile at a time (as RGBA for some colour spaces): the bytes of one."""
+    tags = img.tag_v2
+    width, height = img.size
+    area = tags.get(322, width) * tags.get(323, height) if 322 in tags else width * min(height, tags.get(278, height))
+    bits = tags.get(258, 8)
+    bits = max(bits) if isinstance(bits, tuple) else bits
+    return area * max(4, -(-tags.get(277, 1) * bits // 8))
+
+
+def decode_cost(img: Image.Image) -> int:
+    """Peak bytes of decoding an opened image (a JPEG at its draft scale): its decoded pixels, what its
+    decoder holds beside them, and the working copies of the conversion to a small RGB picture."""
+    pixels = img.width * img.height
+    decoder = _tiff_strip_bytes(img) if img.format == "TIFF" else pixels * _DECODER_BYTES.get(img.format, 0)
+    factor = _reduce_factor(img.size)
+    converted = min(pixels, max(BAND_PIXELS, factor * img.width)) if factor > 1 else pixels
+    return (decoder + pixels * _PILLOW_BYTES.get(img.mode, 4)
+            + converted * _CONVERSION_BYTES + pixels // (factor * factor) * 12)
+
+
+def _decode_picture(img: Image.Image, data: bytes) -> tuple[Image.Image, str | None, int]:
+    """With the memory for img held: its picture (RGB, upright, short side about WORKING_SIZE), capture time
+    and EXIF orientation."""
+    picture = _decode_jpeg_scaled(data) if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L") else None
+    if picture is None:
+        # the first frame only: Image.open stands on it, and nothing here asks how many frames there are
+        # (n_frames walks every frame of a GIF or TIFF: 100,000 of them in a 1.5 MB file)
+        img.load()
+    # after load(): a PNG's EXIF may follow its pixels, and getexif() would load them unbudgeted
+    captured_at, orientation = capture_time(img), _orientation(img)
+    if picture is None:
+        picture = _shrink_to_rgb(img)
+    if orientation != 1:
+        picture = picture.transpose(_ORIENTATION_FIX[orientation])
+    if min(picture.size) > 2 * WORKING_SIZE:
+        picture.thumbnail((picture.width * WORKING_SIZE // min(picture.size),) * 2, Image.BILINEAR)
+    return picture, captured_at, orientation
+
+
+def _open(data: bytes, kind: str) -> Image.Image:
+    """Pillow's reading of the header, checked against the formats and the size we accept."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except UnidentifiedImageError as exc:
+        raise DecodeError(f"damaged {kind} file: its header cannot be read") from exc
+    if img.format not in ACCEPTED_FORMATS:
+        raise DecodeError(f"unsupported format {img.format}")
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise DecodeError(f"too many pixels ({width}x{height}): possible decompression bomb")
+    return img
+
+
+def _decode_within_budget(data: bytes, kind: str) -> tuple[Image.Image, str | None, int, tuple[int, int]]:
+    img = _open(data, kind)
+    size = img.size
+    cost = 0
+    if img.format in ("JPEG", "MPO"):
+        cost = _jpeg_coefficient_bytes(img, data)  # at full size, whatever the scale
+        img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # DCT scaling: 4000x3000 decodes as 500x375
+    cost += decode_cost(img)
+    if cost > DECODE_BUDGET.limit:
+        raise DecodeError(f"too large to decode safely: {size[0]}x{size[1]} {img.format} needs "
+                          f"{cost >> 20} MB of memory (the limit is {DECODE_BUDGET.limit >> 20} MB)")
+    try:
+        with DECODE_BUDGET.hold(cost):
+            try:
+                picture, captured_at, orientation = _decode_picture(img, data)
+            finally:
+                img.close()  # the full-size pixels go now, while their bytes are still counted as held
+    except TimeoutError as exc:
+        raise DecodeError(f"waited {DECODE_BUDGET.wait_seconds:g} s for memory to decode "
+                          f"{size[0]}x{size[1]} pixels (other large pictures were decoding)") from exc
+    return picture, captured_at, orientation, size
+
+
 def decode_bytes(data: bytes, digest: str | None = None) -> DecodedImage:
     """digest: the content hash when the caller already has it (hashing a camera file costs 1.5 ms)."""
     kind = sniff_format(data[:32])
@@ -150,25 +305,7 @@ def decode_bytes(data: bytes, digest: str | None = None) -> DecodedImage:
     if kind == "HEIF" and not HEIF_SUPPORTED:
         raise DecodeError("HEIF support is not installed")
     try:
-        img = Image.open(io.BytesIO(data))
-        if img.format not in ACCEPTED_FORMATS:
-            raise DecodeError(f"unsupported format {img.format}")
-        width, height = img.size
-        if width * height > MAX_PIXELS:
-            raise DecodeError(f"too many pixels ({width}x{height}): possible decompression bomb")
-        captured_at = capture_time(img)
-        orientation = _orientation(img)
-        picture = _decode_jpeg_scaled(data) if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L") else None
-        if picture is None:
-            if img.format == "JPEG":
-                img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # DCT scaling: 4000x3000 decodes as 500x375
-            img.seek(0)  # first frame of GIF / multi-page TIFF
-            img.load()
-            picture = _to_rgb(img)
-        if orientation != 1:
-            picture = picture.transpose(_ORIENTATION_FIX[orientation])
-        if min(picture.size) > 2 * WORKING_SIZE:
-            picture.thumbnail((picture.width * WORKING_SIZE // min(picture.size),) * 2, Image.BILINEAR)
+        picture, captured_at, orientation, (width, height) = _decode_within_budget(data, kind)
     except DecodeError:
         raise
     except MemoryError as exc:
