@@ -84,3 +84,50 @@ def stem_of(path: str) -> str:
         if name == source.stem or name.startswith(source.stem + "_"):
             return source.stem
     raise ValueError(path)
+
+
+@pytest.fixture
+def library(photo_folder, library_dir):
+    """photo_folder, indexed into a real library."""
+    from simgui.core.library import Library
+    lib = Library(library_dir)
+    lib.add_roots([str(photo_folder)])
+    lib.update()
+    yield lib
+    lib.close()
+
+
+def snapshot(folder) -> dict[str, bytes]:
+    """Every photo's bytes by path, simgui's trash left out: what "nothing lost" is checked against."""
+    from simgui.core.actions import TRASH_FOLDER
+    files = {}
+    for dirpath, dirnames, names in os.walk(folder):
+        dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]
+        for n in names:
+            with open(os.path.join(dirpath, n), "rb") as f:
+                files[os.path.join(dirpath, n)] = f.read()
+    return files
+
+
+def coffee_group(library):
+    return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
+
+
+def indexed_noise_photos(base: Path, count: int, seed: int) -> Path:
+    """`count` small photos of distinct random pixels in day folders under base/photos, indexed into
+    base/library: a library for tests that move many files and need no look-alikes."""
+    import numpy as np
+
+    from simgui.core.library import Library
+    rng = np.random.default_rng(seed)
+    photos = base / "photos"
+    for n in range(count):
+        folder = photos / f"day{n % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        pixels = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
+        Image.fromarray(pixels).resize((96, 72)).save(folder / f"IMG_{n:04d}.jpg", quality=90)
+    library = Library(base / "library")
+    library.add_roots([str(photos)])
+    assert library.update().added == count
+    library.close()
+    return photos

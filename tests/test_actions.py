@@ -2,35 +2,10 @@
 import os
 from dataclasses import replace
 
-import pytest
 
-from conftest import stem_of
+from conftest import coffee_group, snapshot, stem_of
 from simgui.core.actions import TRASH_FOLDER, FileActions
 from simgui.core.library import Library
-
-
-@pytest.fixture
-def library(photo_folder, library_dir):
-    lib = Library(library_dir)
-    lib.add_roots([str(photo_folder)])
-    lib.update()
-    yield lib
-    lib.close()
-
-
-def snapshot(folder):
-    """Every photo's bytes by path, trash excluded: what "nothing lost" is checked against."""
-    files = {}
-    for dirpath, dirnames, names in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]
-        for n in names:
-            with open(os.path.join(dirpath, n), "rb") as f:
-                files[os.path.join(dirpath, n)] = f.read()
-    return files
-
-
-def coffee_group(library):
-    return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
 
 
 def test_merge_then_undo_puts_every_file_back(library, photo_folder):

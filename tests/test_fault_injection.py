@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
 
+from conftest import indexed_noise_photos
 from simgui.core.actions import TRASH_FOLDER, FileActions
 from simgui.core.library import Library
 
@@ -28,17 +27,7 @@ def pristine(tmp_path_factory):
     absolute paths), and a copy of that state to reset each case from."""
     base = tmp_path_factory.mktemp("merge200")
     work, backup = base / "work", base / "pristine"
-    photos = work / "photos"
-    rng = np.random.default_rng(5)
-    for n in range(FILES):
-        folder = photos / f"day{n % 7}"
-        folder.mkdir(parents=True, exist_ok=True)
-        pixels = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
-        Image.fromarray(pixels).resize((96, 72)).save(folder / f"IMG_{n:04d}.jpg", quality=90)
-    library = Library(work / "library")
-    library.add_roots([str(photos)])
-    assert library.update().added == FILES
-    library.close()
+    indexed_noise_photos(work, FILES, seed=5)
     shutil.copytree(work, backup)
     return work, backup
 

@@ -12,19 +12,10 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import photo, stem_of
+from conftest import coffee_group, photo, snapshot, stem_of
 from simgui.core.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
 from simgui.core.library import Library
 from simgui.core.moves import move_file
-
-
-@pytest.fixture
-def library(photo_folder, library_dir):
-    lib = Library(library_dir)
-    lib.add_roots([str(photo_folder)])
-    lib.update()
-    yield lib
-    lib.close()
 
 
 @pytest.fixture
@@ -34,19 +25,20 @@ def actions(library):
     opened.close()
 
 
-def files_under(folder):
-    """Every file's bytes by path, simgui's trash left out: what the user sees in the folder."""
-    found = {}
-    for dirpath, dirnames, names in os.walk(folder):
-        dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]
-        for n in names:
-            with open(os.path.join(dirpath, n), "rb") as f:
-                found[os.path.join(dirpath, n)] = f.read()
-    return found
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 4 MB file system (tmpfs) that a test can fill up; unmounted afterwards."""
+    disk = tmp_path / "small disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], capture_output=True)
 
 
-def coffee_group(library):
-    return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
+def fill(disk) -> None:
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    (disk / "filler").write_bytes(b"\0" * free)
 
 
 def row(library, path):
@@ -62,11 +54,11 @@ def test_item01_merge_refuses_when_the_keeper_was_replaced_or_deleted(library, a
         shutil.copy(photo("rocket"), keeper)  # another photo now has the keeper's name
     else:
         os.unlink(keeper)
-    before = files_under(photo_folder)
+    before = snapshot(photo_folder)
     outcome = actions.merge_group(group)
     assert outcome.moved == [] and outcome.action_id is None
     assert "the file to keep" in outcome.refused[keeper]
-    assert files_under(photo_folder) == before  # every copy is still where it was
+    assert snapshot(photo_folder) == before  # every copy is still where it was
 
 
 def test_item01_resolving_exact_copies_checks_every_keeper(library, actions, photo_folder):
@@ -76,10 +68,10 @@ def test_item01_resolving_exact_copies_checks_every_keeper(library, actions, pho
     exact = [g for g in library.groups() if g.kind == "exact"]
     assert len(exact) == 2
     os.unlink(exact[1].keeper.image.path)  # one keeper went away since the groups were shown
-    before = files_under(photo_folder)
+    before = snapshot(photo_folder)
     outcome = actions.merge([MergePlan.of_group(g) for g in exact], label="resolve 2 groups of exact copies")
     assert outcome.moved == [] and exact[1].keeper.image.path in outcome.refused
-    assert files_under(photo_folder) == before
+    assert snapshot(photo_folder) == before
 
 
 # 2 ---------------------------------------------------------------------------------------------------
@@ -230,29 +222,21 @@ def test_item08_a_keeper_with_a_very_long_name_still_merges_cleanly(tmp_path, li
     library.close()
 
 
-def test_item08_a_full_disk_while_adding_the_date_leaves_the_merge_done_and_no_leftover(tmp_path, library_dir):
-    disk = tmp_path / "small disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
-    try:
-        folder = disk / "trip"
-        dated_pair(folder, "export.jpg")
-        library = Library(library_dir)
-        library.add_roots([str(folder)])
-        library.update()
-        group = next(g for g in library.groups() if g.kind == "near")
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-        (disk / "filler").write_bytes(b"\0" * (free - 4096))  # the rewritten keeper cannot be written
-        actions = FileActions(library)
-        outcome = actions.merge_group(group)
-        assert outcome.moved == [str(folder / "phone.jpg")]  # the merge happened, and says so
-        assert outcome.enriched == [] and "kept as it was" in outcome.notes[0]
-        assert leftovers(folder) == [] and (folder / "export.jpg").exists()
-        actions.close()
-        library.close()
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+def test_item08_a_full_disk_while_adding_the_date_leaves_the_merge_done_and_no_leftover(small_disk, library_dir):
+    folder = small_disk / "trip"
+    dated_pair(folder, "export.jpg")
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    group = next(g for g in library.groups() if g.kind == "near")
+    fill(small_disk)  # the rewritten keeper cannot be written
+    actions = FileActions(library)
+    outcome = actions.merge_group(group)
+    assert outcome.moved == [str(folder / "phone.jpg")]  # the merge happened, and says so
+    assert outcome.enriched == [] and "kept as it was" in outcome.notes[0]
+    assert leftovers(folder) == [] and (folder / "export.jpg").exists()
+    actions.close()
+    library.close()
 
 
 # 11 --------------------------------------------------------------------------------------------------
@@ -287,27 +271,19 @@ def test_item12_a_damaged_journal_gives_a_clear_message_and_moves_nothing(librar
     assert (photo_folder / "coffee.jpg").exists()
 
 
-def test_item12_a_full_disk_during_a_delete_says_so_and_loses_nothing(photo_folder, tmp_path):
-    disk = tmp_path / "small disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True).returncode:
-        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
-    try:
-        library = Library(disk / "library")
-        library.add_roots([str(photo_folder)])
-        library.update()
-        actions = FileActions(library)  # open, as in the app; then the disk fills up
-        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
-        (disk / "filler").write_bytes(b"\0" * free)
-        before = files_under(photo_folder)
-        with pytest.raises(JournalError, match="the disk is full. Nothing was moved") as raised:
-            actions.delete([row(library, photo_folder / "coffee.jpg"), row(library, photo_folder / "rocket.jpg")])
-        assert "rollback" not in str(raised.value)
-        assert files_under(photo_folder) == before
-        actions.close()
-        library.close()
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+def test_item12_a_full_disk_during_a_delete_says_so_and_loses_nothing(photo_folder, small_disk):
+    library = Library(small_disk / "library")
+    library.add_roots([str(photo_folder)])
+    library.update()
+    actions = FileActions(library)  # open, as in the app; then the disk fills up
+    fill(small_disk)
+    before = snapshot(photo_folder)
+    with pytest.raises(JournalError, match="the disk is full. Nothing was moved") as raised:
+        actions.delete([row(library, photo_folder / "coffee.jpg"), row(library, photo_folder / "rocket.jpg")])
+    assert "rollback" not in str(raised.value)
+    assert snapshot(photo_folder) == before
+    actions.close()
+    library.close()
 
 
 def cli(library_dir, *args):

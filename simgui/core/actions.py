@@ -27,7 +27,7 @@ from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.moves import move_file
 from simgui.core.store import ImageRecord, NewImage
-from simgui.core.trash_folder import (TRASH_FOLDER, TrashFolderError, free_path, inside_trash, make_trash_place,
+from simgui.core.trash_folder import (TRASH_FOLDER, free_path, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
 
 JOURNAL_FILE = "journal.db"
