@@ -220,14 +220,21 @@ def _jpeg_coefficient_bytes(img: Image.Image, data: bytes) -> int:
     return int(img.width * img.height * share * 2)
 
 
+def _tiff_tag(img: Image.Image, tag: int, default: int) -> int:
+    """A size tag as libtiff reads it: the largest of several values; missing or not a positive number: default."""
+    value = img.tag_v2.get(tag, default)
+    value = max(value) if isinstance(value, tuple) and value else value
+    return value if isinstance(value, int) and value > 0 else default
+
+
 def _tiff_strip_bytes(img: Image.Image) -> int:
     """libtiff decodes a strip or a tile at a time (as RGBA for some colour spaces): the bytes of one."""
-    tags = img.tag_v2
     width, height = img.size
-    area = tags.get(322, width) * tags.get(323, height) if 322 in tags else width * min(height, tags.get(278, height))
-    bits = tags.get(258, 8)
-    bits = max(bits) if isinstance(bits, tuple) else bits
-    return area * max(4, -(-tags.get(277, 1) * bits // 8))
+    if 322 in img.tag_v2:  # TileWidth
+        area = _tiff_tag(img, 322, width) * _tiff_tag(img, 323, height)
+    else:
+        area = width * min(height, _tiff_tag(img, 278, height))  # RowsPerStrip
+    return area * max(4, -(-_tiff_tag(img, 277, 1) * _tiff_tag(img, 258, 8) // 8))  # samples, bits
 
 
 def decode_cost(img: Image.Image) -> int:

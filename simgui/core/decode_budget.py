@@ -40,7 +40,7 @@ class MemoryBudget:
                 self._changed.notify_all()
 
     def _acquire(self, nbytes: int) -> None:
-        if nbytes > self.limit:
+        if not 0 <= nbytes <= self.limit:
             raise ValueError(f"{nbytes} bytes can never fit a budget of {self.limit}")
         turn = object()
         deadline = time.monotonic() + self.wait_seconds
