@@ -6,6 +6,7 @@ Real SQLite files, real photos, the real model; code that could crash the interp
 import json
 import os
 import shutil
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -137,3 +138,94 @@ def test_item09_an_index_holding_other_vectors_under_the_same_labels_is_rebuilt(
     index = VectorIndex.open(path, 16, labels, source(ours))
     assert index.rebuilt
     assert index.search(ours, 1)[0][:, 0].tolist() == labels
+
+
+def cli(library: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def small_library(photo_folder, library_dir):
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    library.close()
+    return library_dir
+
+
+def test_item12_a_damaged_library_db_says_so_and_is_left_as_it_was(small_library, photo_folder, tmp_path):
+    from simgui.core.library import LibraryError
+    saved = (small_library / "library.db").read_bytes()
+    page = 32768
+    damaged = {"zeroed header": bytes(100) + saved[100:], "cut in half": saved[:len(saved) // 2 // page * page]}
+    for n in range(1, len(saved) // page):  # every page but the first zeroed in turn: tables, indexes
+        damaged[f"page {n} zeroed"] = saved[:n * page] + bytes(page) + saved[(n + 1) * page:]
+    for n, (name, data) in enumerate(damaged.items()):
+        folder = tmp_path / "damaged"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(small_library, folder)
+        (folder / "library.db").write_bytes(data)
+        expected = f"the library database {folder / 'library.db'} is damaged"
+        with pytest.raises(LibraryError, match="Nothing was changed.*move it aside") as raised:
+            Library(folder)
+        assert expected in str(raised.value), name
+        commands = [("stats", "--json"), ("groups", "--json"), ("query", str(PHOTOS[0]), "--json"),
+                    ("index", str(photo_folder))] if n < 3 else []
+        for command in commands:
+            run = cli(folder, *command)
+            assert run.returncode == 1 and "Traceback" not in run.stderr, (name, command, run.stderr[-500:])
+            assert expected in run.stderr and "restore library.db from a backup" in run.stderr.lower(), run.stderr
+        assert (folder / "library.db").read_bytes() == data, name  # never written, never replaced
+
+
+def test_item12_an_empty_library_db_beside_a_library_is_damage_not_a_new_library(small_library, tmp_path):
+    from simgui.core.library import LibraryError
+    assert (small_library / "vectors.hnsw").exists()
+    (small_library / "library.db").write_bytes(b"")
+    with pytest.raises(LibraryError, match="is damaged .*0 bytes.*vectors.hnsw.*Nothing was changed"):
+        Library(small_library)
+    run = cli(small_library, "stats", "--json")
+    assert run.returncode == 1 and "is damaged" in run.stderr and "Traceback" not in run.stderr
+    assert (small_library / "library.db").stat().st_size == 0  # not made into a new, empty library
+    # an empty file alone is a library whose first start stopped before writing anything: a new one
+    alone = tmp_path / "new library"
+    alone.mkdir()
+    (alone / "library.db").write_bytes(b"")
+    Library(alone).close()
+    assert json.loads(cli(alone, "stats", "--json").stdout)["images"] == 0
+
+
+def mount_tmpfs(point: Path, size: str) -> bool:
+    point.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(point)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    point = tmp_path / "small disk"
+    if not mount_tmpfs(point, "6m"):
+        pytest.skip("cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN)")
+    yield point
+    subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+def test_item12_a_full_disk_in_a_big_transaction_says_the_disk_is_full(small_disk):
+    from simgui.core.store import LibraryStore, NewImage
+    store = LibraryStore(small_disk / "library.db")
+    root = store.add_root("/photos")
+    with store.transaction():
+        store.save_images([NewImage(f"/photos/kept{n}.jpg", root, 1, 1, f"h{n}") for n in range(10)])
+    # more than SQLite's page cache holds: it spills to the log mid-transaction, hits the full disk and rolls
+    # the whole transaction back itself; the ROLLBACK that followed said "no transaction is active"
+    rows = [NewImage(f"/photos/{n:06d}-{'x' * 300}.jpg", root, 1, 1, os.urandom(64).hex()) for n in range(20000)]
+    with pytest.raises(sqlite3.OperationalError) as raised:
+        with store.transaction():
+            store.save_images(rows)
+    assert "database or disk is full" in str(raised.value), repr(raised.value)
+    assert not store.db.in_transaction and store.counts()["images"] == 10  # all of it undone, the rest intact
+    with store.transaction():  # and the library goes on once there is room
+        store.save_images([NewImage("/photos/after.jpg", root, 1, 1, "after")])
+    assert store.counts()["images"] == 11
+    store.close()

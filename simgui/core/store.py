@@ -4,9 +4,14 @@ Embeddings are keyed by content hash, not by path: exact copies share one
 vector, and a moved or renamed file finds its vector again without the model.
 The `id` of an embedding row is also its label in the HNSW index; SQLite's
 AUTOINCREMENT never reuses one, so a label deleted from the index stays dead.
+
+A damaged database is never written to, nor taken for a new empty one: opening
+checks it first (DatabaseDamaged says what to do).
 """
 from __future__ import annotations
 
+import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -140,6 +145,28 @@ class NewImage:
     content_pixels: int | None = None
 
 
+log = logging.getLogger(__name__)
+
+
+class DatabaseDamaged(Exception):
+    """library.db is not a sound SQLite database; the message says where, that nothing changed, what to do."""
+
+
+def damage_message(path: Path, detail: str) -> str:
+    return (f"the library database {path} is damaged ({detail}). Nothing was changed: simgui neither writes to it "
+            f"nor replaces it. Restore library.db from a backup, or move it aside (keep it) and run simgui again "
+            f"to start a new, empty library in {path.parent}; your photos are not touched either way.")
+
+
+def is_damage(exc: sqlite3.Error) -> bool:
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+
+
+def is_read_only(exc: sqlite3.Error) -> bool:
+    """SQLite refused a write because the file or its folder is read-only (not "locked", not "full")."""
+    return getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_READONLY
+
+
 _IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, "
                   "captured_at, error, content_pixels")
 
@@ -147,17 +174,40 @@ _IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_h
 class LibraryStore:
     def __init__(self, path: Path):
         self.path = Path(path)
-        # WAL + NORMAL: a crash loses at most the last batch, never the file
-        # 32 KB pages: two embedding rows (1.5 KB each) left a quarter of every 4 KB page empty, 21 fill 97 %
-        self.db = open_database(self.path, synchronous="NORMAL", page_size=32768)
-        self.db.execute("PRAGMA foreign_keys=ON")
-        with self.transaction():
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    self.db.execute(statement)
-            self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-            self._add_missing_columns()
-            self._compact_old_embeddings()
+        _refuse_emptied(self.path)
+        try:
+            # WAL + NORMAL: a crash loses at most the last batch, never the file
+            # 32 KB pages: two embedding rows (1.5 KB each) left a quarter of every 4 KB page empty, 21 fill 97 %
+            self.db = open_database(self.path, synchronous="NORMAL", page_size=32768)
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise DatabaseDamaged(damage_message(self.path, str(exc))) from exc
+            raise
+        try:
+            self._check_sound()
+            self.db.execute("PRAGMA foreign_keys=ON")
+            with self.transaction():
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+                self._add_missing_columns()
+                self._compact_old_embeddings()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _check_sound(self) -> None:
+        """Every page of every table and index is read before anything is written (a damaged page would
+        otherwise surface later, in the middle of a command). 0.07 s for a 165 MB library (100,000 photos)."""
+        try:
+            verdict = self.db.execute("PRAGMA quick_check(1)").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            if not is_damage(exc):
+                raise
+            verdict = str(exc)
+        if verdict != "ok":
+            raise DatabaseDamaged(damage_message(self.path, verdict))
 
     def close(self) -> None:
         self.db.close()
@@ -380,6 +430,20 @@ class LibraryStore:
         return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
 
 
+def _refuse_emptied(path: Path) -> None:
+    """An empty library.db beside the rest of a library (its vector index, its journal...) lost its content:
+    SQLite would take it for a new database and start an empty library over it. A lone empty file is a
+    library whose first start stopped before its first write (or another process making it right now, with
+    its -journal): it is new. So is one whose content is all still in its write-ahead log (-wal)."""
+    wal = Path(f"{path}-wal")
+    if not path.exists() or path.stat().st_size > 0 or (wal.exists() and wal.stat().st_size > 0):
+        return
+    own = {path.name, wal.name, f"{path.name}-shm", f"{path.name}-journal"}
+    others = sorted(name for name in os.listdir(path.parent) if name not in own)
+    if others:
+        raise DatabaseDamaged(damage_message(path, f"it is empty, 0 bytes, beside the library's {', '.join(others)}"))
+
+
 class _Transaction:
     """BEGIN IMMEDIATE ... COMMIT, rolled back on error; nests as a no-op."""
 
@@ -394,9 +458,27 @@ class _Transaction:
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        if self.outer:
-            self.db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if not self.outer:
+            return False
+        if exc_type is None:
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.Error:
+                self._roll_back()
+                raise
+        else:
+            self._roll_back()
         return False
+
+    def _roll_back(self) -> None:
+        """After some errors (a full disk while the page cache spilled) SQLite has rolled the transaction back
+        itself: a ROLLBACK then fails with "no transaction is active" and would hide the real error."""
+        if not self.db.in_transaction:
+            return
+        try:
+            self.db.execute("ROLLBACK")
+        except sqlite3.Error as failed:  # the error being raised says more than this one
+            log.error("rollback after an error failed too: %s", failed)
 
 
 def _image_record(row: tuple) -> ImageRecord:
