@@ -229,3 +229,112 @@ def test_item12_a_full_disk_in_a_big_transaction_says_the_disk_is_full(small_dis
         store.save_images([NewImage("/photos/after.jpg", root, 1, 1, "after")])
     assert store.counts()["images"] == 11
     store.close()
+
+
+# indexes a library as an unprivileged user (root reads every folder whatever its mode): everything the run
+# needs from root's own folders (modules, the model) is loaded first, then the process gives up root
+UNPRIVILEGED_INDEX = """
+import json, os, sys
+from PIL import Image
+from simgui.core.library import Library
+Image.init()
+library = Library(sys.argv[1])
+library.model, library.index, library.groups()
+os.setgid(int(sys.argv[2]))
+os.setuid(int(sys.argv[2]))
+report = library.update()
+library.close()
+print(json.dumps({"removed": report.removed, "added": report.added,
+                  "unreadable": getattr(report, "unreadable_folders", None)}))
+"""
+NOBODY = 65534
+
+
+@pytest.fixture
+def outside_tmp_path():
+    """A folder that another user can reach (pytest's tmp_path sits in a folder only root may enter)."""
+    import tempfile
+    base = Path(tempfile.mkdtemp(prefix="simgui-unreadable-"))
+    yield base
+    subprocess.run(["chmod", "-R", "u+rwx", str(base)], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_item13_photos_in_an_unreadable_folder_keep_their_rows(photo_folder, outside_tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root, to index as another user")  # as a user, chmod 000 below is enough: not needed
+    photos, library_dir = outside_tmp_path / "photos", outside_tmp_path / "library"
+    shutil.copytree(photo_folder, photos)
+    library = Library(library_dir)
+    library.add_roots([str(photos)])
+    library.update()
+    library.close()
+    subprocess.run(["chown", "-R", f"{NOBODY}:{NOBODY}", str(outside_tmp_path)], check=True)
+    (photos / "edits").chmod(0)  # its owner, the user who indexes, may not list it now
+    run = subprocess.run([sys.executable, "-c", UNPRIVILEGED_INDEX, str(library_dir), str(NOBODY)],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    report = json.loads(run.stdout)
+    assert report == {"removed": 0, "added": 0, "unreadable": [str(photos / "edits")]}
+    (photos / "edits").chmod(0o755)
+    library = Library(library_dir)
+    kept = [image.path for image in library.store.images() if "/edits/" in image.path]
+    assert len(kept) == 10 and library.stats()["images"] == 15  # as they were, like an offline folder's
+    library.close()
+
+
+def test_item17_nested_roots_scan_each_file_once_for_its_innermost_root(photo_folder, library_dir):
+    inner = photo_folder / "edits"
+    first = cli(library_dir, "index", str(photo_folder), str(inner))
+    assert first.returncode == 0 and "15 files seen: 15 new" in first.stderr, first.stderr
+    for _ in range(2):  # every later run: nothing new, nothing changed, nothing gone
+        again = cli(library_dir, "index")
+        assert again.returncode == 0 and "15 files seen: 0 new, 0 changed, 0 gone" in again.stderr, again.stderr
+    library = Library(library_dir)
+    assert library.folders() == [(str(photo_folder), 5, True), (str(inner), 10, True)]
+    # a library made before: each run had moved the inner root's files to the other root
+    with library.store.transaction():
+        library.store.db.execute("UPDATE images SET root_id = (SELECT id FROM roots WHERE path = ?)",
+                                 (str(photo_folder),))
+    report = library.update()
+    assert (report.added, report.updated, report.removed) == (0, 0, 0)
+    assert library.folders() == [(str(photo_folder), 5, True), (str(inner), 10, True)]
+    library.remove_root(str(inner))  # its photos come back under the outer root at the next run
+    assert library.update().added == 10
+    assert library.folders() == [(str(photo_folder), 15, True)]
+    library.close()
+
+
+def test_item13_sqlite_errors_while_grouping_are_raised_unless_the_library_is_read_only(small_library):
+    from simgui.core.library import LibraryError
+    library = Library(small_library)
+    expected = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
+    library.store.db.execute("DELETE FROM searched")  # grouping searches these again and stores what it finds
+    library.store.db.execute("PRAGMA busy_timeout=300")
+    other = sqlite3.connect(small_library / "library.db")
+    other.execute("BEGIN IMMEDIATE")  # another process writing: "database is locked" was ignored
+    with pytest.raises(LibraryError, match="database is locked"):
+        library.groups()
+    other.rollback()
+    other.close()
+    library.store.db.execute("PRAGMA query_only=1")  # SQLite refuses writes as it does for a read-only file
+    assert sorted(sorted(m.image.path for m in g.members) for g in library.groups()) == expected
+    library.store.db.execute("PRAGMA query_only=0")
+    library.close()
+
+
+def test_item13_a_full_disk_while_opening_a_library_is_an_error_not_ignored(photo_folder, small_disk):
+    from simgui.core.library import LibraryError
+    library = Library(small_disk / "library")
+    library.add_roots([str(photo_folder)])
+    library.update()
+    with library.store.transaction():  # as after an upgrade: the stored pairs are dropped at the next open
+        library.store.db.execute("UPDATE meta SET value = 'an earlier method' WHERE key = 'pair_method'")
+    library.close()
+    with open(small_disk / "filler", "wb", buffering=0) as filler:
+        with pytest.raises(OSError):
+            while True:
+                filler.write(b"\0" * 4096)
+    os.truncate(small_disk / "filler", os.path.getsize(small_disk / "filler") - 40960)  # room to open, not write
+    with pytest.raises(LibraryError, match="disk is full"):
+        Library(small_disk / "library")

@@ -13,6 +13,7 @@ their own, so they can show up in a near or similar group as well.
 from __future__ import annotations
 
 import heapq
+import logging
 import math
 import sqlite3
 from collections import defaultdict
@@ -23,8 +24,11 @@ import numpy as np
 
 from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds, thresholds_at
 from simgui.core.learning import LearnedPreferences
-from simgui.core.store import ImageRecord
+from simgui.core.store import ImageRecord, is_read_only
 from simgui.core.verify import as_unit_tokens, geometric_agreement
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -188,11 +192,19 @@ class GroupFinder:
         return pairs
 
     def _queue(self, searched: np.ndarray, pairs: Iterable[tuple[int, int]]) -> None:
+        self._keep(lambda: self.library.store.save_candidates(searched.tolist(), pairs), "candidate pairs")
+
+    def _keep(self, write: Callable[[], None], what: str) -> None:
+        """Stored pairs only save work: a read-only library groups all the same and measures them again next
+        time. Any other refusal ("locked", "full", a damaged file) is for the user to hear about."""
         try:
             with self.library.store.transaction():
-                self.library.store.save_candidates(searched.tolist(), pairs)
-        except sqlite3.OperationalError:
-            pass
+                write()
+        except sqlite3.Error as exc:
+            if not is_read_only(exc):
+                from simgui.core.library import LibraryError, storage_problem  # library.py imports this module
+                raise LibraryError(storage_problem(self.library.folder, exc)) from exc
+            log.info("read-only library %s: %s not kept (%s)", self.library.folder, what, exc)
 
     def check_new(self, labels: np.ndarray, vectors: np.ndarray, report: Callable[[int, int], None] | None = None,
                   cancel=None) -> None:
@@ -242,13 +254,12 @@ class GroupFinder:
         """Stores measured agreements; `queued`: the pairs may be in the queue of pairs to check, and leave it."""
         if not agreements:
             return
-        try:
-            with self.library.store.transaction():
-                self.library.store.save_pair_agreements(agreements)
-                if queued:
-                    self.library.store.forget_candidates(agreements)
-        except sqlite3.OperationalError:
-            pass  # a read-only library still groups; it measures these pairs again next time
+
+        def write() -> None:
+            self.library.store.save_pair_agreements(agreements)
+            if queued:
+                self.library.store.forget_candidates(agreements)
+        self._keep(write, "measured pairs")
 
     def find(self, evidence: PairEvidence | None = None) -> list[Group]:
         evidence = evidence or self.evidence()

@@ -59,6 +59,7 @@ class IndexReport:
     reused: int = 0  # files whose content already had a vector (moves, copies)
     unsettled: int = 0  # files still being written: left for a later run, not recorded as broken
     offline_roots: list[str] = field(default_factory=list)
+    unreadable_folders: list[str] = field(default_factory=list)  # their photos are kept as they were
     cancelled: bool = False
     seconds: float = 0.0
 
@@ -81,6 +82,11 @@ class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
     unsettled: bool = False
+
+
+def _inside(path: str, folder: str) -> bool:
+    """path is folder or somewhere under it (both absolute, as the scan and the library write them)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def decode_threads() -> int:
@@ -110,28 +116,10 @@ class Indexer:
 
     def _run(self, started: float) -> IndexReport:
         report = IndexReport()
-        work: list[_Work] = []
-        gone: list[int] = []
-        known = self.store.all_embedded_hashes(self.library.model_id)
-        for root_id, root in self.store.roots():
-            if not os.path.isdir(root):
-                report.offline_roots.append(root)  # unplugged drive: keep its photos, look again next time
-                continue
-            found = scan_root(root, exclude={str(self.library.folder)})
-            report.scanned += len(found.files)
-            before = self.store.file_states(root_id)
-            on_disk = set()
-            for f in found.files:
-                on_disk.add(f.path)
-                old = before.get(f.path)
-                if old is not None and old[1] == f.size and old[2] == f.mtime_ns:
-                    continue
-                work.append(_Work(f, root_id, known))
-                if old is None:
-                    report.added += 1
-                else:
-                    report.updated += 1
-            gone += [image_id for path, (image_id, _, _) in before.items() if path not in on_disk]
+        work, gone, moved = self._scan(report)
+        if moved:  # rows that an outer root held before its nested roots were kept apart (see _scan)
+            with self.store.transaction():
+                self.store.assign_roots(moved)
         if work:
             self._process(work, report, started)
         if self.new_labels:
@@ -144,6 +132,45 @@ class Indexer:
         self.library.index.save()
         report.seconds = time.monotonic() - started
         return report
+
+    def _scan(self, report: IndexReport) -> tuple[list[_Work], list[int], list[tuple[int, int]]]:
+        """What changed on disk: files to read, rows of files that are gone, (row, root) of unchanged files
+        whose root is now another. A file belongs to the innermost root holding it: an outer root's walk
+        leaves its nested roots out (scanned under both, each run moved the file to the other: "4 new" each
+        time), and removing the outer root leaves the inner one's photos. Rows under a folder that cannot be
+        read, or a root that is offline, stay as they are: those photos are not known to be gone."""
+        known = self.store.all_embedded_hashes(self.library.model_id)
+        roots = self.store.roots()
+        rows = self.store.file_states()
+        work: list[_Work] = []
+        moved: list[tuple[int, int]] = []
+        seen: set[str] = set()
+        kept: list[str] = []
+        for root_id, root in roots:
+            if not os.path.isdir(root):
+                report.offline_roots.append(root)  # unplugged drive: keep its photos, look again next time
+                kept.append(root)
+                continue
+            nested = {other for _, other in roots if other != root and _inside(other, root)}
+            found = scan_root(root, exclude={str(self.library.folder)} | nested)
+            report.scanned += len(found.files)
+            report.unreadable_folders += found.unreadable_folders
+            kept += found.unreadable_folders
+            for f in found.files:
+                seen.add(f.path)
+                old = rows.get(f.path)
+                if old is not None and old[1:3] == (f.size, f.mtime_ns):
+                    if old[3] != root_id:
+                        moved.append((old[0], root_id))
+                    continue
+                work.append(_Work(f, root_id, known))
+                if old is None:
+                    report.added += 1
+                else:
+                    report.updated += 1
+        gone = [row[0] for path, row in rows.items()
+                if path not in seen and not any(_inside(path, folder) for folder in kept)]
+        return work, gone, moved
 
     def _check_look_alikes(self, report: IndexReport) -> None:
         """The new photos' look-alikes, searched once all of them are in the index (as a search of

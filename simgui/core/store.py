@@ -256,10 +256,14 @@ class LibraryStore:
             "SELECT r.path, COUNT(i.content_hash) FROM roots r LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id")}
 
     # images ----------------------------------------------------------------
-    def file_states(self, root_id: int) -> dict[str, tuple[int, int, int]]:
-        """path -> (image id, size, mtime_ns): all the incremental scan compares."""
-        rows = self.db.execute("SELECT path, id, size, mtime_ns FROM images WHERE root_id = ?", (root_id,))
-        return {from_db(path): (image_id, size, mtime) for path, image_id, size, mtime in rows}
+    def file_states(self) -> dict[str, tuple[int, int, int, int]]:
+        """path -> (image id, size, mtime_ns, root id): all the incremental scan compares."""
+        rows = self.db.execute("SELECT path, id, size, mtime_ns, root_id FROM images")
+        return {from_db(path): (image_id, size, mtime, root_id) for path, image_id, size, mtime, root_id in rows}
+
+    def assign_roots(self, rows: Iterable[tuple[int, int]]) -> None:
+        """(image id, root id): unchanged files that now belong to another root (a nested root was added)."""
+        self.db.executemany("UPDATE images SET root_id = ? WHERE id = ?", [(root, image) for image, root in rows])
 
     def save_images(self, images: Iterable[NewImage]) -> None:
         self.db.executemany(
