@@ -338,3 +338,33 @@ def test_item13_a_full_disk_while_opening_a_library_is_an_error_not_ignored(phot
     os.truncate(small_disk / "filler", os.path.getsize(small_disk / "filler") - 40960)  # room to open, not write
     with pytest.raises(LibraryError, match="disk is full"):
         Library(small_disk / "library")
+
+
+def modes(folder: Path) -> dict[str, int]:
+    return {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir() if ".db" in p.name}
+
+
+def test_item17_the_library_database_files_are_for_their_owner_only(photo_folder, library_dir):
+    from simgui.core.journal import MoveJournal
+    previous = os.umask(0o022)  # the usual one: new files readable by everyone
+    try:
+        library = Library(library_dir)
+        library.add_roots([str(photo_folder)])
+        library.update()
+        journal = MoveJournal(library_dir / "journal.db")
+        journal.start_action("delete", "a test")
+        opened = modes(library_dir)  # the write-ahead logs and shared-memory files exist while open
+        journal.close()
+        library.close()
+        assert opened == {name: 0o600 for name in ("library.db", "library.db-wal", "library.db-shm",
+                                                   "journal.db", "journal.db-wal", "journal.db-shm")}
+        # a library made by an earlier version, readable by everyone: made private at its next open
+        for path in library_dir.iterdir():
+            path.chmod(0o644)
+        library = Library(library_dir)
+        journal = MoveJournal(library_dir / "journal.db")
+        assert set(modes(library_dir).values()) == {0o600}, modes(library_dir)
+        journal.close()
+        library.close()
+    finally:
+        os.umask(previous)
