@@ -358,6 +358,7 @@ def test_item17_the_library_database_files_are_for_their_owner_only(photo_folder
         library.close()
         assert opened == {name: 0o600 for name in ("library.db", "library.db-wal", "library.db-shm",
                                                    "journal.db", "journal.db-wal", "journal.db-shm")}
+        assert (library_dir / "vectors.hnsw").stat().st_mode & 0o777 == 0o600
         # a library made by an earlier version, readable by everyone: made private at its next open
         for path in library_dir.iterdir():
             path.chmod(0o644)

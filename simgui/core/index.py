@@ -161,6 +161,7 @@ class VectorIndex:
             # hnswlib does not report failed writes (a full disk): the vectors alone must be there
             if os.path.getsize(tmp) < self.index.element_count * self.dim * 4:
                 raise OSError(errno.ENOSPC, "the vector index could not be written in full", str(tmp))
+            os.chmod(tmp, 0o600)  # what the photos show, in numbers: for their owner only, like library.db
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
         except BaseException:
