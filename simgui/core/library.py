@@ -23,7 +23,7 @@ from simgui.core.index import VectorIndex
 from simgui.core.learning import LearnedPreferences, learn, load_preferences
 from simgui.core.learning import forget as forget_preferences
 from simgui.core.pipeline import Indexer, IndexReport, Progress
-from simgui.core.store import ImageRecord, LibraryStore, NewImage
+from simgui.core.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
 from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, difference_grid, geometric_agreement
 
 
@@ -83,6 +83,8 @@ class Library:
         self.thresholds = thresholds
         try:
             self.store = LibraryStore(self.folder / DATABASE_FILE)
+        except DatabaseDamaged as exc:
+            raise LibraryError(str(exc)) from exc
         except sqlite3.Error as exc:
             raise LibraryError(storage_problem(self.folder, exc, opening=True)) from exc
         self.model_id, self.dim, self.patch_shape = read_model_identity()
@@ -90,8 +92,11 @@ class Library:
             self.store.keep_pair_agreements_only_from(f"{self.model_id} {VERIFY_METHOD}")
             self.store.keep_candidates_only_from(
                 f"{self.model_id} k={DEFAULT_THRESHOLDS.neighbours} cosine>={DEFAULT_THRESHOLDS.candidate}")
-        except sqlite3.OperationalError:
-            pass  # a read-only library: grouping measures every pair itself
+        except sqlite3.Error as exc:  # "locked" or "full" must not pass for read-only
+            if not is_read_only(exc):
+                self.store.close()
+                raise LibraryError(storage_problem(self.folder, exc, opening=True)) from exc
+            log.info("library %s is read-only: grouping measures every pair itself (%s)", self.folder, exc)
         self._model: EmbeddingModel | None = None
         self._preferences: LearnedPreferences | None | bool = False  # False: not read from disk yet
         self._index: VectorIndex | None = None
