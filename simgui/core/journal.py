@@ -96,12 +96,20 @@ class MoveJournal:
                     self.db.execute(statement)
             for table, column, kind in _ADDED_COLUMNS:
                 if column not in {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}:
-                    self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+                    self._add_column(table, column, kind)
             self.db.execute("SELECT COUNT(*) FROM moves").fetchone()  # reads every page header it needs
         except sqlite3.DatabaseError as exc:
             if "locked" in str(exc):
                 raise
             raise JournalError(journal_problem(self.path, exc)) from exc
+
+    def _add_column(self, table: str, column: str, kind: str) -> None:
+        try:
+            self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):
+                raise
+            # another process opening the same new journal added it a moment ago: what was wanted
 
     def close(self) -> None:
         self.db.close()
