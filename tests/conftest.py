@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -131,3 +133,20 @@ def indexed_noise_photos(base: Path, count: int, seed: int) -> Path:
     assert library.update().added == count
     library.close()
     return photos
+
+
+def cli(library_dir, *args) -> subprocess.CompletedProcess:
+    """simgui-cli in a child process, as a script would run it: its exit status, stdout and stderr."""
+    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def indexed_library_dir(photo_folder, library_dir) -> Path:
+    """photo_folder indexed into library_dir, the library closed again (for tests that open it themselves)."""
+    from simgui.core.library import Library
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()
+    library.close()
+    return library_dir

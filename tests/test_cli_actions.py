@@ -1,31 +1,13 @@
 """simgui-cli delete, merge, undo, history and empty-trash: the contract scripts rely on (DESIGN.md)."""
 import json
 import os
-import subprocess
-import sys
 from datetime import datetime
 
-import pytest
-
-from simgui.core.library import Library
+from conftest import cli
 
 
-def cli(library_dir, *args):
-    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), *args],
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def indexed(photo_folder, library_dir):
-    library = Library(library_dir)
-    library.add_roots([str(photo_folder)])
-    library.update()
-    library.close()
-    return photo_folder, library_dir
-
-
-def test_merge_history_undo_and_empty_trash_as_json(indexed):
-    photos, library_dir = indexed
+def test_merge_history_undo_and_empty_trash_as_json(photo_folder, indexed_library_dir):
+    photos, library_dir = photo_folder, indexed_library_dir
     keeper, a, b = photos / "coffee.jpg", photos / "edits" / "coffee_grayscale.jpg", photos / "edits" / "coffee_letterbox.jpg"
     run = cli(library_dir, "merge", str(keeper), str(a), str(b), "--json")
     assert run.returncode == 0, run.stderr
@@ -51,8 +33,8 @@ def test_merge_history_undo_and_empty_trash_as_json(indexed):
     assert last["id"] == deleted["action"] and last["moves"][0]["state"] == "in the system trash"
 
 
-def test_a_refused_action_exits_1_moves_nothing_and_says_which_file_and_why(indexed, tmp_path):
-    photos, library_dir = indexed
+def test_a_refused_action_exits_1_moves_nothing_and_says_which_file_and_why(photo_folder, indexed_library_dir, tmp_path):
+    photos, library_dir = photo_folder, indexed_library_dir
     stranger = tmp_path / "not indexed.jpg"
     stranger.write_bytes((photos / "rocket.jpg").read_bytes())
     before = sorted(p for p in photos.rglob("*") if p.is_file())

@@ -12,7 +12,7 @@ import threading
 import pytest
 from PIL import Image
 
-from conftest import coffee_group, photo, snapshot, stem_of
+from conftest import cli, coffee_group, photo, snapshot, stem_of
 from simgui.core.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
 from simgui.core.library import Library
 from simgui.core.moves import move_file
@@ -284,8 +284,3 @@ def test_item12_a_full_disk_during_a_delete_says_so_and_loses_nothing(photo_fold
     assert snapshot(photo_folder) == before
     actions.close()
     library.close()
-
-
-def cli(library_dir, *args):
-    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library_dir), *args],
-                          capture_output=True, text=True, timeout=600)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import PHOTOS
+from conftest import PHOTOS, cli
 from simgui.core.library import Library
 
 # opens the library's vector index the way every command does, then checks it answers: each stored vector
@@ -140,23 +140,9 @@ def test_item09_an_index_holding_other_vectors_under_the_same_labels_is_rebuilt(
     assert index.search(ours, 1)[0][:, 0].tolist() == labels
 
 
-def cli(library: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), *args],
-                          capture_output=True, text=True, timeout=600)
-
-
-@pytest.fixture
-def small_library(photo_folder, library_dir):
-    library = Library(library_dir)
-    library.add_roots([str(photo_folder)])
-    library.update()
-    library.close()
-    return library_dir
-
-
-def test_item12_a_damaged_library_db_says_so_and_is_left_as_it_was(small_library, photo_folder, tmp_path):
+def test_item12_a_damaged_library_db_says_so_and_is_left_as_it_was(indexed_library_dir, photo_folder, tmp_path):
     from simgui.core.library import LibraryError
-    saved = (small_library / "library.db").read_bytes()
+    saved = (indexed_library_dir / "library.db").read_bytes()
     page = 32768
     damaged = {"zeroed header": bytes(100) + saved[100:], "cut in half": saved[:len(saved) // 2 // page * page]}
     for n in range(1, len(saved) // page):  # every page but the first zeroed in turn: tables, indexes
@@ -164,7 +150,7 @@ def test_item12_a_damaged_library_db_says_so_and_is_left_as_it_was(small_library
     for n, (name, data) in enumerate(damaged.items()):
         folder = tmp_path / "damaged"
         shutil.rmtree(folder, ignore_errors=True)
-        shutil.copytree(small_library, folder)
+        shutil.copytree(indexed_library_dir, folder)
         (folder / "library.db").write_bytes(data)
         expected = f"the library database {folder / 'library.db'} is damaged"
         with pytest.raises(LibraryError, match="Nothing was changed.*move it aside") as raised:
@@ -179,15 +165,15 @@ def test_item12_a_damaged_library_db_says_so_and_is_left_as_it_was(small_library
         assert (folder / "library.db").read_bytes() == data, name  # never written, never replaced
 
 
-def test_item12_an_empty_library_db_beside_a_library_is_damage_not_a_new_library(small_library, tmp_path):
+def test_item12_an_empty_library_db_beside_a_library_is_damage_not_a_new_library(indexed_library_dir, tmp_path):
     from simgui.core.library import LibraryError
-    assert (small_library / "vectors.hnsw").exists()
-    (small_library / "library.db").write_bytes(b"")
+    assert (indexed_library_dir / "vectors.hnsw").exists()
+    (indexed_library_dir / "library.db").write_bytes(b"")
     with pytest.raises(LibraryError, match="is damaged .*0 bytes.*vectors.hnsw.*Nothing was changed"):
-        Library(small_library)
-    run = cli(small_library, "stats", "--json")
+        Library(indexed_library_dir)
+    run = cli(indexed_library_dir, "stats", "--json")
     assert run.returncode == 1 and "is damaged" in run.stderr and "Traceback" not in run.stderr
-    assert (small_library / "library.db").stat().st_size == 0  # not made into a new, empty library
+    assert (indexed_library_dir / "library.db").stat().st_size == 0  # not made into a new, empty library
     # an empty file alone is a library whose first start stopped before writing anything: a new one
     alone = tmp_path / "new library"
     alone.mkdir()
@@ -305,13 +291,13 @@ def test_item17_nested_roots_scan_each_file_once_for_its_innermost_root(photo_fo
     library.close()
 
 
-def test_item13_sqlite_errors_while_grouping_are_raised_unless_the_library_is_read_only(small_library):
+def test_item13_sqlite_errors_while_grouping_are_raised_unless_the_library_is_read_only(indexed_library_dir):
     from simgui.core.library import LibraryError
-    library = Library(small_library)
+    library = Library(indexed_library_dir)
     expected = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
     library.store.db.execute("DELETE FROM searched")  # grouping searches these again and stores what it finds
     library.store.db.execute("PRAGMA busy_timeout=300")
-    other = sqlite3.connect(small_library / "library.db")
+    other = sqlite3.connect(indexed_library_dir / "library.db")
     other.execute("BEGIN IMMEDIATE")  # another process writing: "database is locked" was ignored
     with pytest.raises(LibraryError, match="database is locked"):
         library.groups()

@@ -6,12 +6,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 
 import pytest
 from PIL import Image
 
-from conftest import PHOTOS
+from conftest import PHOTOS, cli
 
 
 def mount(*args) -> bool:
@@ -24,11 +23,6 @@ def mounts():
     yield made
     for point in reversed(made):
         subprocess.run(["umount", "-l", str(point)], capture_output=True)
-
-
-def cli(library, *args):
-    return subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), *args],
-                          capture_output=True, text=True, timeout=300)
 
 
 @pytest.fixture
