@@ -115,16 +115,17 @@ def coffee_group(library):
     return next(g for g in library.groups() if g.kind == "near" and stem_of(g.members[0].image.path) == "coffee")
 
 
-def indexed_noise_photos(base: Path, count: int, seed: int) -> Path:
-    """`count` small photos of distinct random pixels in day folders under base/photos, indexed into
-    base/library: a library for tests that move many files and need no look-alikes."""
+def indexed_noise_photos(base: Path, count: int, seed: int, subfolder: str = "") -> Path:
+    """`count` small photos of distinct random pixels in day folders under base/photos[/subfolder], indexed
+    into base/library (whose root is base/photos): a library for tests that move many files and need no
+    look-alikes."""
     import numpy as np
 
     from simgui.core.library import Library
     rng = np.random.default_rng(seed)
     photos = base / "photos"
     for n in range(count):
-        folder = photos / f"day{n % 7}"
+        folder = photos / subfolder / f"day{n % 7}"
         folder.mkdir(parents=True, exist_ok=True)
         pixels = rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)
         Image.fromarray(pixels).resize((96, 72)).save(folder / f"IMG_{n:04d}.jpg", quality=90)

@@ -11,6 +11,7 @@ import os
 import random
 import signal
 import sqlite3
+import statistics
 import subprocess
 import sys
 import time
@@ -79,9 +80,9 @@ def random_command(rng: random.Random, nameable: list[str]) -> list[str]:
     roll = rng.random()
     if roll < 0.1:
         return ["empty-trash"]
-    if roll < 0.45 or len(nameable) < 120:
+    if roll < 0.45:
         return ["undo"]
-    chosen = rng.sample(nameable, rng.randint(60, 120))  # long enough that most kills land among its moves
+    chosen = rng.sample(nameable, min(len(nameable) // 2, rng.randint(40, 100)))  # most kills land among its moves
     return (["delete"] if roll < 0.7 else ["merge"]) + chosen
 
 
@@ -119,20 +120,27 @@ def test_200_random_kills_during_file_actions_lose_nothing(walk_library):
     original = {str(p): digest(p) for p in (base / "photos").rglob("*.jpg")}
     rng = random.Random(SEED)
     nameable = restart_and_check(base, original)
-    span = {"delete": 1.0, "merge": 1.0, "undo": 1.0, "empty-trash": 1.0}  # from the action's start to its end
-    killed, half_done = 0, 0
-    for _ in range(KILLS):
+    # seconds from an action's first journal write to its end, as runs that were not killed took here
+    took = {"delete": [0.1], "merge": [0.1], "undo": [0.1], "empty-trash": [0.1]}
+    killed, half_done, runs = 0, 0, 0
+    while killed < KILLS and runs < 4 * KILLS:  # runs with nothing to do (an empty trash) end before a kill
+        runs += 1
+        if len(nameable) < 60:  # empty-trash took most photos out of the library for good: new ones come in
+            photos = indexed_noise_photos(base, PHOTOS // 2, seed=runs, subfolder=f"later{runs}")
+            original.update({str(p): digest(p) for p in (photos / f"later{runs}").rglob("*.jpg")})
+            nameable = restart_and_check(base, original)
         command = random_command(rng, nameable)
-        was_killed, seconds = run_and_kill(base, command, rng.uniform(0.0, 1.0), span[command[0]])
+        span = statistics.median(took[command[0]][-9:])
+        was_killed, seconds = run_and_kill(base, command, rng.uniform(0.0, 0.9), span)
         if was_killed:
             killed += 1
             half_done += interrupted(base)
-        elif seconds > 0.01:  # a run with something to do: how long such an action takes here, at most
-            span[command[0]] = max(seconds, span[command[0]] * 0.9)
+        elif seconds > 0.01:  # it had something to do
+            took[command[0]].append(seconds)
         nameable = restart_and_check(base, original)
-    print(f"{KILLS} runs: {killed} killed before they finished, {half_done} of them in the middle of an action "
-          f"(seconds from an action's first journal write to its end: {span})")
-    # how many kills landed mid-action is reported, not asserted: in one full-suite run it fell to 1 (under study)
+    print(f"{runs} runs: {killed} killed before they finished, {half_done} of them in the middle of an action "
+          f"(median seconds an action ran: { {k: round(statistics.median(v), 3) for k, v in took.items()} })")
+    assert killed == KILLS and half_done >= KILLS // 2  # the kills really hit running actions
     library = Library(base / "library")
     actions = FileActions(library)
     while actions.undo().action_id is not None:  # and everything still in simgui's trash comes back
