@@ -84,8 +84,7 @@ class FileActions:
         outcome = self._trash_all("merge", label, [i for p in plans for i in p.others], [p.keeper for p in plans])
         moved = set(outcome.moved)
         for plan in plans:
-            merged = [i for i in plan.others if i.path in moved]
-            if merged:
+            if any(i.path in moved for i in plan.others):
                 self._enrich_keeper(outcome, plan.keeper)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it
@@ -270,8 +269,9 @@ class FileActions:
         if not action_ids:
             return
         store = self.library.store
-        in_trash = {m.source for m in self.journal.moves(states=("moved",))}
         moves = [m for a in action_ids for m in self.journal.moves(a)]
+        # a path an action restored or emptied that a later action trashed again stays marked
+        in_trash = self.journal.sources_in_trash([m.source for m in moves if m.state in ("restored", "emptied")])
         going = [self._trashed_row(m) for m in moves if m.state == "moved" and m.record]
         back = [row for row in (self._restored_row(m) for m in moves if m.state == "restored") if row]
         settled = [m.source for m in moves if m.state in ("restored", "emptied") and m.source not in in_trash]

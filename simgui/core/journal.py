@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS moves (
     state TEXT NOT NULL,
     replaced_by TEXT  -- content hash of the file simgui put at `source` after the move (an enriched keeper)
 );
+-- an action's moves, and a path's moves, without reading the whole journal (it only grows)
+CREATE INDEX IF NOT EXISTS moves_by_action ON moves(action_id);
+CREATE INDEX IF NOT EXISTS moves_by_source ON moves(source, state);
 """
 # columns later versions added, for journals written by earlier ones
 _ADDED_COLUMNS = (
@@ -179,6 +182,15 @@ class MoveJournal:
         rows = self.db.execute("SELECT id, action_id, source, target, state, replaced_by, record FROM moves "
                                f"WHERE {where} ORDER BY id", params)
         return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5], r[6]) for r in rows]
+
+    def sources_in_trash(self, paths: list[str]) -> set[str]:
+        """Those of `paths` that some action has in simgui's trash now (looked up by path, not by scanning)."""
+        found = set()
+        for path in set(paths):
+            if self.db.execute("SELECT 1 FROM moves WHERE source = ? AND state = 'moved' LIMIT 1",
+                               (to_db(path),)).fetchone():
+                found.add(path)
+        return found
 
     def rewrites(self) -> list[Move]:
         """The moves of keepers' originals, whose place a rewritten keeper took (or was about to)."""
