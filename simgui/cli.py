@@ -75,6 +75,8 @@ def cmd_index(library: Library, args) -> int:
     print(f"{report.scanned} files seen: {_report_line(report)}", file=sys.stderr)
     for root in report.offline_roots:
         print(f"folder offline, kept as it was: {root}", file=sys.stderr)
+    for folder in report.unreadable_folders:
+        print(f"folder could not be read, its photos kept as they were: {folder}", file=sys.stderr)
     if report.cancelled:
         print("cancelled: run index again to finish", file=sys.stderr)
         return 130

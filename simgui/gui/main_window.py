@@ -351,8 +351,10 @@ class MainWindow(QMainWindow):
         elif name == "query":
             self.search.show_results(*result)
         elif name == "index" and result is not None and result.scanned:
+            unreadable = (f"; could not read {', '.join(map(readable, result.unreadable_folders))} (photos kept)"
+                          if result.unreadable_folders else "")
             self.statusBar().showMessage(f"library up to date: {result.added} new, {result.updated} changed, "
-                                         f"{result.removed} gone, {result.skipped} skipped", 10000)
+                                         f"{result.removed} gone, {result.skipped} skipped{unreadable}", 10000)
 
     def _show_folders(self, folders: list[tuple[str, int, bool]]) -> None:
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
