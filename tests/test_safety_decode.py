@@ -23,7 +23,7 @@ import pytest
 from PIL import GifImagePlugin, Image, TiffImagePlugin
 
 from simgui.core import decode
-from simgui.core.decode import DECODE_BUDGET, WORKING_SIZE, DecodeError, decode_bytes
+from simgui.core.decode import DECODE_BUDGET, WORKING_SIZE, DecodeError, decode_bytes, decode_file
 from simgui.core.decode_budget import MemoryBudget
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="peak memory read from /proc")
@@ -114,9 +114,10 @@ def test_item10_a_png_whose_pixels_cannot_fit_the_budget_is_refused_with_a_reaso
 
 
 def test_item10_a_small_progressive_jpeg_claiming_13000x13000_is_refused(tmp_path):
-    """Progressive JPEGs hold every DCT coefficient while decoding, even when decoding at 1/8: 480 MB here."""
+    """Progressive JPEGs hold every DCT coefficient while decoding, even when decoding at 1/8: 1 GB here
+    (no chroma subsampling: three full-size planes)."""
     out = io.BytesIO()
-    Image.new("RGB", (640, 480), (90, 100, 110)).save(out, "JPEG", progressive=True)
+    Image.new("RGB", (640, 480), (90, 100, 110)).save(out, "JPEG", progressive=True, subsampling=0)
     data = bytearray(out.getvalue())
     frame = data.find(b"\xff\xc2")
     data[frame + 5:frame + 9] = struct.pack(">HH", 13000, 13000)
@@ -130,7 +131,7 @@ def test_item10_a_small_progressive_jpeg_claiming_13000x13000_is_refused(tmp_pat
 def test_item10_decode_threads_share_one_budget():
     """Four threads decode pictures that each need over half the budget: they take turns, and the
     budget's own accounting never goes over its limit."""
-    data = webp_bomb(3700, 3700)  # 38 bytes, 20 bytes a pixel to decode
+    data = webp_bomb(4200, 4200)  # 38 bytes, 20 bytes a pixel to decode
     img = Image.open(io.BytesIO(data))
     cost = decode.decode_cost(img)
     assert DECODE_BUDGET.limit / 2 < cost <= DECODE_BUDGET.limit
@@ -150,7 +151,7 @@ def test_item10_decode_threads_share_one_budget():
         worker.join()
     done.set()
     watcher.join()
-    assert [(r.width, r.height) for r in results] == [(3700, 3700)] * 4
+    assert [(r.width, r.height) for r in results] == [(4200, 4200)] * 4
     assert max(seen) <= DECODE_BUDGET.limit and cost <= DECODE_BUDGET.high_water <= DECODE_BUDGET.limit
     assert DECODE_BUDGET.in_use == 0
 
@@ -238,3 +239,11 @@ def test_item10_band_by_band_reduction_gives_the_picture_whole_conversion_gave(m
     assert decoded.size == expected.size
     difference = np.abs(np.asarray(decoded, np.float32) - np.asarray(expected, np.float32))
     assert difference.mean() < 1.5 and np.percentile(difference, 99) < 12, (difference.mean(), difference.max())
+
+
+def test_item10_a_48_megapixel_phone_heif_is_not_refused_as_a_bomb(tmp_path):
+    """iPhones (14 Pro and later) write 48 MP HEIF photos: the budget must fit one (it refused them at 512 MB)."""
+    source = Image.open(Path(__file__).parent / "data" / "chelsea.jpg").convert("RGB").resize((8064, 6048))
+    source.save(tmp_path / "IMG_0001.HEIC", quality=70)
+    decoded = decode_file(str(tmp_path / "IMG_0001.HEIC"))
+    assert (decoded.width, decoded.height) == (8064, 6048) and min(decoded.picture.size) >= WORKING_SIZE

@@ -37,9 +37,10 @@ MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sens
 MAX_FILE_BYTES = 512 * 1024 * 1024
 WORKING_SIZE = 256  # decoded pictures are at least this on their short side: JPEG draft mode decodes 4000x3000 at 1/8
 # Decoded pixels held by all decode threads at once: with the rest of an indexing process (the model, Python:
-# about 150 MB) a hostile folder peaks at 0.7 GB. One picture whose decode needs more is refused: an 8-bit RGB
-# PNG up to ~120 MP fits, a WebP up to ~24 MP (its decoder keeps copies), a baseline JPEG any size (at 1/8).
-DECODE_MEMORY = 512 * 1024 * 1024
+# about 150 MB) a hostile folder stays under 1 GB. One picture whose decode needs more is refused: a phone's
+# 48 MP HEIF fits (582 MB: at 512 MB it was refused), an 8-bit RGB PNG up to ~150 MP, a WebP up to ~30 MP
+# (its decoder keeps copies), a baseline JPEG any size (at 1/8).
+DECODE_MEMORY = 640 * 1024 * 1024
 DECODE_BUDGET = MemoryBudget(DECODE_MEMORY, wait_seconds=20.0)  # under the indexer's 30 s a file
 BAND_PIXELS = 1 << 20  # a big picture is converted to RGB and reduced this many pixels at a time
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"}
