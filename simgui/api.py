@@ -420,7 +420,8 @@ class ApiServer:
 
     def undo(self, request: Request) -> dict:
         action_id = _json_object(request.body or b"{}").get("action")
-        if action_id is not None and (not isinstance(action_id, int) or isinstance(action_id, bool)):
+        if action_id is not None and (not isinstance(action_id, int) or isinstance(action_id, bool)
+                                      or not 1 <= action_id < 2 ** 63):
             raise ApiError(HTTPStatus.BAD_REQUEST, '"action" must be an action id from /v1/history')
         return self._file_action(lambda actions: actions.undo(action_id))
 

@@ -276,6 +276,17 @@ def cmd_history(library: Library, args) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """A whole number from 1 to SQLite's largest (an action's number, a limit)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value < 2 ** 63:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {2 ** 63 - 1}, not {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simgui-cli", description="Find duplicate and similar photos.")
     parser.add_argument("--version", action="version", version=f"simgui {__version__}")
@@ -327,12 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_merge)
 
     p = sub.add_parser("undo", help="put back the files of the newest action (or of ACTION_ID)")
-    p.add_argument("action_id", nargs="?", type=int, metavar="ACTION_ID")
+    p.add_argument("action_id", nargs="?", type=_count, metavar="ACTION_ID")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_undo)
 
     p = sub.add_parser("history", help="file actions, newest first, with every file they moved")
-    p.add_argument("--limit", type=int, default=None, help="the newest N only (default: all)")
+    p.add_argument("--limit", type=_count, default=None, help="the newest N only (default: all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_history)
 

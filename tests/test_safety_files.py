@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -282,5 +283,112 @@ def test_item12_a_full_disk_during_a_delete_says_so_and_loses_nothing(photo_fold
         actions.delete([row(library, photo_folder / "coffee.jpg"), row(library, photo_folder / "rocket.jpg")])
     assert "rollback" not in str(raised.value)
     assert snapshot(photo_folder) == before
+    actions.close()
+    library.close()
+
+
+# found by an attacker's pass over the new file actions -------------------------------------------------
+def test_two_libraries_emptying_at_once_keep_every_photo_of_the_same_name(tmp_path):
+    """send2trash picks a free name in the system trash and then renames onto it: two processes sending a
+    "p.jpg" at once replaced one with the other (38 of 120 photos lost before simgui took turns)."""
+    contents = set()
+    libraries = []
+    for n in range(2):
+        photos = tmp_path / f"card{n}"
+        for k in range(30):
+            (photos / f"f{k:02d}").mkdir(parents=True)
+            Image.new("RGB", (64, 48), (n * 100 + k, k * 7 % 256, 200)).save(photos / f"f{k:02d}" / "p.jpg")
+            contents.add((photos / f"f{k:02d}" / "p.jpg").read_bytes())
+        library_dir = tmp_path / f"library{n}"
+        assert cli(library_dir, "index", str(photos)).returncode == 0
+        assert cli(library_dir, "delete", *map(str, photos.rglob("p.jpg"))).returncode == 0
+        libraries.append(library_dir)
+    runs = [subprocess.Popen([sys.executable, "-m", "simgui.cli", "--library", str(lib), "empty-trash"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for lib in libraries]
+    assert [run.wait(timeout=600) for run in runs] == [0, 0]
+    system_trash = Path(os.environ["XDG_DATA_HOME"]) / "Trash" / "files"
+    assert contents <= {p.read_bytes() for p in system_trash.iterdir() if p.is_file()}
+
+
+def test_an_action_waits_for_another_process_moving_files_in_the_library(library, library_dir):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, time\n"
+        f"fd = os.open({str(library_dir / 'actions.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # another process's merge, under way
+        opened = []
+        worker = threading.Thread(target=lambda: opened.append(FileActions(library)))
+        worker.start()
+        worker.join(timeout=2)
+        assert worker.is_alive()  # its start-up recovery waits: it must not settle a move still being made
+        holder.kill()
+        worker.join(timeout=120)
+        assert opened and not worker.is_alive()
+        opened[0].close()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_undo_never_brings_in_a_file_from_outside_through_a_swapped_trash(library, actions, photo_folder, tmp_path):
+    rocket = photo_folder / "rocket.jpg"
+    done = actions.delete([row(library, rocket)])
+    trash = photo_folder / TRASH_FOLDER / str(done.action_id)
+    shutil.move(trash, tmp_path / "kept")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.copy(photo("astronaut"), outside / "rocket.jpg")
+    os.symlink(outside, trash)
+    undone = actions.undo()
+    assert undone.moved == [] and "no longer inside simgui's own trash" in undone.refused[str(rocket)]
+    assert not rocket.exists() and (outside / "rocket.jpg").read_bytes() == photo("astronaut").read_bytes()
+
+
+def test_undo_never_brings_back_other_bytes_than_it_trashed(library, actions, photo_folder):
+    rocket = photo_folder / "rocket.jpg"
+    done = actions.delete([row(library, rocket)])
+    moved = actions.journal.moves(done.action_id)[0]
+    Path(moved.target).write_bytes(photo("astronaut").read_bytes())  # someone swapped the file in the trash
+    undone = actions.undo()
+    assert "not the photo that was trashed" in undone.refused[str(rocket)] and not rocket.exists()
+
+
+def test_emptying_the_trash_of_a_read_only_card_leaves_a_note_not_a_crash(small_disk, library_dir):
+    for source in ("rocket", "coffee"):
+        shutil.copy(photo(source), small_disk / f"{source}.jpg")
+    library = Library(library_dir)
+    library.add_roots([str(small_disk)])
+    library.update()
+    actions = FileActions(library)
+    actions.delete([row(library, small_disk / "rocket.jpg")])
+    actions.undo()  # an empty trash folder stays behind
+    assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True).returncode == 0
+    outcome = actions.empty_trash()  # it raised "Read-only file system" from removing the empty folders
+    assert outcome.moved == [] and "stay" in outcome.notes[0]
+    actions.close()
+    library.close()
+
+
+def test_numbers_too_big_for_the_journal_are_refused_plainly(library, library_dir):
+    for args in (["undo", "99999999999999999999"], ["history", "--limit", "99999999999999999999"]):
+        run = cli(library_dir, *args)
+        assert run.returncode == 2 and "must be from 1" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_keeper_with_the_longest_name_a_file_can_have_merges_and_undoes(tmp_path, library_dir):
+    folder = tmp_path / "trip"
+    long_name = "k" * 251 + ".jpg"  # 255 bytes: "rewritten " + the name could not be made in the trash
+    dated_pair(folder, long_name)
+    before = snapshot(folder)
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    actions = FileActions(library)
+    assert actions.merge_group(next(g for g in library.groups() if g.kind == "near")).enriched == ["capture date"]
+    undone = actions.undo()
+    assert not undone.refused and snapshot(folder) == before
+    assert [p for p in (folder / TRASH_FOLDER).rglob("*") if p.is_file()] == []  # no rewritten copy piles up
     actions.close()
     library.close()

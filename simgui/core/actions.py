@@ -10,6 +10,7 @@ back as they were without reading photos or waiting for an indexer.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -17,20 +18,26 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import platformdirs
 from send2trash import send2trash
 from send2trash.exceptions import TrashPermissionError
 
+from simgui.core.config import APP_NAME
 from simgui.core.decode import DecodeError, read_image_bytes
 from simgui.core.grouping import Group
 from simgui.core.hashes import content_hash
 from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
+from simgui.core.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.moves import move_file
 from simgui.core.store import ImageRecord, NewImage
-from simgui.core.trash_folder import (TRASH_FOLDER, free_path, inside_trash, make_trash_place,
+from simgui.core.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
 
 JOURNAL_FILE = "journal.db"
+# how long an action waits for another simgui process's action on the same library (a 10,000-file merge)
+ACTION_WAIT_SECONDS = 300
+SYSTEM_TRASH_WAIT_SECONDS = 60
 __all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "ActionOutcome", "JournalError"]
 log = logging.getLogger(__name__)
 
@@ -56,11 +63,28 @@ class ActionOutcome:
     notes: list[str] = field(default_factory=list)  # what went wrong after the files moved (the action stands)
 
 
+def _one_mover(method):
+    """Runs the method holding the library's actions lock: one process moves its files at a time."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with waiting_lock(self.library.folder / ACTIONS_LOCK_FILE, ACTION_WAIT_SECONDS) as held:
+            if not held:
+                raise JournalError(f"another simgui process has been moving files in this library for "
+                                   f"{ACTION_WAIT_SECONDS} s; nothing was moved: try again when it is done")
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class FileActions:
     def __init__(self, library):
         self.library = library
         self.journal = MoveJournal(library.folder / JOURNAL_FILE)
-        # a crash mid-action is settled before anything else happens: the files, then library.db
+        self._recover()
+
+    @_one_mover
+    def _recover(self) -> None:
+        """A crash mid-action is settled before anything else happens: the files, then library.db. Under the
+        lock: another process's action in flight is not a crash."""
         self.journal.recover()
         finish_interrupted_rewrites(self.journal)
         self._sync_store(self.journal.unsynced_actions())
@@ -72,10 +96,12 @@ class FileActions:
         return self.journal.actions(limit)
 
     # delete and merge ----------------------------------------------------------
+    @_one_mover
     def delete(self, images: list[ImageRecord], label: str | None = None) -> ActionOutcome:
         label = label or f"delete {len(images)} photo{'s' * (len(images) != 1)}"
         return self._trash_all("delete", label, images, keepers=[])
 
+    @_one_mover
     def merge(self, plans: list[MergePlan], label: str | None = None) -> ActionOutcome:
         """Keeps each plan's keeper and trashes its others, as one action (one undo takes it all back)."""
         if label is None:
@@ -165,7 +191,7 @@ class FileActions:
             rewritten = rewrite_keeper(self.journal, outcome.action_id, keeper, donors, lambda: make_trash_place(
                 self._root_of(keeper.path), outcome.action_id, keeper.path))
         except Exception as exc:  # odd EXIF (struct.error, TypeError...), a long name, a full disk: said, not lost
-            log.warning("keeper %s not enriched: %r", keeper.path, exc)
+            log.info("keeper %s not enriched: %r", keeper.path, exc)  # the user reads it in the outcome's notes
             outcome.notes.append(f"{os.path.basename(keeper.path)} kept as it was: its date/GPS could not be added "
                                  f"({exc.strerror if isinstance(exc, OSError) and exc.strerror else exc})")
             return
@@ -203,6 +229,7 @@ class FileActions:
         return problem, None if problem else os.stat(image.path)
 
     # undo -----------------------------------------------------------------------
+    @_one_mover
     def undo(self, action_id: int | None = None) -> ActionOutcome:
         """Puts the files of an action back where they were: the newest one whose undo did not get stuck, by
         default. A file that cannot go back (its name taken, its folder gone out of the library) stays in the
@@ -225,10 +252,15 @@ class FileActions:
         return outcome
 
     def _restore(self, move: Move) -> str | None:
-        if self._root_of(move.source) is None:
-            return "its folder is no longer inside the library's folders (moved, or replaced by a link)"
+        root = self._root_of(move.source)
+        if root is None:
+            return ("its folder is no longer one of the library's folders (moved, removed from the library, or "
+                    "replaced by a link): add the folder again, then undo this action by its number")
         if not os.path.lexists(move.target):
             return f"it is no longer in simgui's trash at {move.target}"
+        problem = self._trashed_file_problem(root, move)
+        if problem:
+            return problem
         if move.replaced_by and os.path.lexists(move.source):
             problem = self._set_aside_rewrite(move)
             if problem:
@@ -247,18 +279,31 @@ class FileActions:
         self.journal.set_state(move.id, "restored")
         return None
 
+    @staticmethod
+    def _trashed_file_problem(root: str, move: Move) -> str | None:
+        """Why the file at a move's target is not the photo the action put there (a link swapped in, other
+        bytes), or None. Only what simgui moved may come back into the library."""
+        if not inside_trash(root, move.target):
+            return f"{move.target} is no longer inside simgui's own trash folder (a link?): left where it is"
+        if not move.record:
+            return None  # a journal of an earlier version: it kept no row to compare with
+        try:
+            if content_hash(read_image_bytes(move.target)) != json.loads(move.record)["content_hash"]:
+                return f"the file at {move.target} is not the photo that was trashed: left where it is"
+        except DecodeError as exc:
+            return f"cannot read {move.target}: {exc}"
+        return None
+
     def _set_aside_rewrite(self, move: Move) -> str | None:
-        """Before a keeper's original comes back: its rewritten version (simgui's own file) goes to the trash."""
+        """Before a keeper's original comes back: its rewritten version goes. It is simgui's own file, byte for
+        byte what the merge wrote (the original's pixels with the date/GPS added), so nothing of the user's
+        goes with it; kept in a trash it piled up there, and a long name could not get in at all."""
         try:
             if content_hash(read_image_bytes(move.source)) != move.replaced_by:
                 return "the keeper was edited after the merge; its original stays in the trash"
         except DecodeError as exc:
             return str(exc)
-        aside = free_path(Path(move.target).with_name(f"rewritten {os.path.basename(move.target)}"))
-        try:
-            move_file(move.source, str(aside))
-        except OSError as exc:
-            return f"could not set the rewritten keeper aside: {exc.strerror or exc}"
+        os.unlink(move.source)
         return None
 
     # keeping library.db in step with the journal ------------------------------------------------
@@ -317,6 +362,7 @@ class FileActions:
         sizes = [os.lstat(m.target).st_size for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
         return len(sizes), sum(sizes)
 
+    @_one_mover
     def empty_trash(self) -> ActionOutcome:
         """Sends every file in simgui's trash on to the system trash (send2trash): out of the library's way,
         still recoverable from the file manager. Those actions can no longer be undone here."""
@@ -329,16 +375,18 @@ class FileActions:
                 outcome.refused[move.target] = "not inside simgui's own trash folder any more (a link?): left alone"
                 continue
             self.journal.set_state(move.id, "emptying")  # a kill in send2trash is settled by recover()
-            try:
-                send2trash(move.target)  # one at a time: a failure leaves the rest as they were
-            except (OSError, TrashPermissionError) as exc:
+            problem = _to_system_trash(move.target)  # one at a time: a failure leaves the rest as they were
+            if problem:
                 self.journal.set_state(move.id, "moved")
-                outcome.refused[move.target] = f"could not send to the system trash: {exc}"
+                outcome.refused[move.target] = problem
                 continue
             self.journal.set_state(move.id, "emptied")
             outcome.moved.append(move.source)
         for root in self.library.roots():
-            remove_empty_folders(root)
+            try:
+                remove_empty_folders(root)
+            except OSError as exc:  # a read-only card: the empty folders stay, nothing else is amiss
+                outcome.notes.append(f"the empty trash folders in {root} stay: {exc.strerror or exc}")
         self._sync_store(sorted({m.action_id for m in moves}), outcome)
         self.library.drop_orphan_vectors()
         return outcome
@@ -373,3 +421,18 @@ class FileActions:
         except DecodeError as exc:
             return str(exc)
         return None
+
+
+def _to_system_trash(path: str) -> str | None:
+    """Sends one file to the system trash; why not, or None. simgui processes take turns: send2trash picks a
+    free name there and then renames onto it, so two of them sending a "photo.jpg" at once would keep one."""
+    lock = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False)) / "system-trash.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with waiting_lock(lock, SYSTEM_TRASH_WAIT_SECONDS) as held:
+        if not held:
+            return "another simgui process kept the system trash busy; try again"
+        try:
+            send2trash(path)
+        except (OSError, TrashPermissionError) as exc:
+            return f"could not send to the system trash: {exc}"
+    return None

@@ -81,6 +81,9 @@ class ActionRecord:
 
 
 def journal_problem(path: Path, exc: sqlite3.Error) -> str:
+    if "locked" in str(exc):
+        return (f"the journal of file moves at {path} stayed busy (another program holds it open for writing); "
+                f"nothing was moved: try again in a moment.")
     if "full" in str(exc):
         return (f"cannot write the journal of file moves at {path}: the disk is full. Nothing was moved; free "
                 f"some space and try again.")
@@ -102,8 +105,6 @@ class MoveJournal:
                     self._add_column(table, column, kind)
             self.db.execute("SELECT COUNT(*) FROM moves").fetchone()  # reads every page header it needs
         except sqlite3.DatabaseError as exc:
-            if "locked" in str(exc):
-                raise
             raise JournalError(journal_problem(self.path, exc)) from exc
 
     def _add_column(self, table: str, column: str, kind: str) -> None:
@@ -128,8 +129,6 @@ class MoveJournal:
                     self.db.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:
-            if "locked" in str(exc):
-                raise
             raise JournalError(journal_problem(self.path, exc)) from exc
         return cursor.lastrowid
 
