@@ -287,6 +287,34 @@ def _count(text: str) -> int:
     return value
 
 
+def _add_file_action_commands(sub) -> None:
+    """delete, merge, undo, history, empty-trash: the journaled file actions (DESIGN.md's CLI contract)."""
+    p = sub.add_parser("delete", help="move photos to simgui's trash (undo brings them back)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_delete)
+
+    p = sub.add_parser("merge", help="keep KEEPER, move the other photos to simgui's trash")
+    p.add_argument("keeper", metavar="KEEPER")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_merge)
+
+    p = sub.add_parser("undo", help="put back the files of the newest action (or of ACTION_ID)")
+    p.add_argument("action_id", nargs="?", type=_count, metavar="ACTION_ID")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_undo)
+
+    p = sub.add_parser("history", help="file actions, newest first, with every file they moved")
+    p.add_argument("--limit", type=_count, default=None, help="the newest N only (default: all)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_history)
+
+    p = sub.add_parser("empty-trash", help="send everything in simgui's trash on to the system trash")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_empty_trash)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simgui-cli", description="Find duplicate and similar photos.")
     parser.add_argument("--version", action="version", version=f"simgui {__version__}")
@@ -326,30 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_map)
 
-    p = sub.add_parser("delete", help="move photos to simgui's trash (undo brings them back)")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_delete)
-
-    p = sub.add_parser("merge", help="keep KEEPER, move the other photos to simgui's trash")
-    p.add_argument("keeper", metavar="KEEPER")
-    p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_merge)
-
-    p = sub.add_parser("undo", help="put back the files of the newest action (or of ACTION_ID)")
-    p.add_argument("action_id", nargs="?", type=_count, metavar="ACTION_ID")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_undo)
-
-    p = sub.add_parser("history", help="file actions, newest first, with every file they moved")
-    p.add_argument("--limit", type=_count, default=None, help="the newest N only (default: all)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_history)
-
-    p = sub.add_parser("empty-trash", help="send everything in simgui's trash on to the system trash")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_empty_trash)
+    _add_file_action_commands(sub)
 
     p = sub.add_parser("compare", help="how alike two images are")
     p.add_argument("a")
