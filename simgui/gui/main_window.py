@@ -143,6 +143,7 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         self._add_action(edit_menu, "Undo last action", self.undo)
         self.history_menu = edit_menu.addMenu("History")
+        self.history_menu.setToolTipsVisible(True)  # why an undo got stuck is said in the tooltip
         edit_menu.addSeparator()
         self._add_action(edit_menu, "Forget what simgui learnt from my decisions", self.forget_learning)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
