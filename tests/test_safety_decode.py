@@ -247,3 +247,22 @@ def test_item10_a_48_megapixel_phone_heif_is_not_refused_as_a_bomb(tmp_path):
     source.save(tmp_path / "IMG_0001.HEIC", quality=70)
     decoded = decode_file(str(tmp_path / "IMG_0001.HEIC"))
     assert (decoded.width, decoded.height) == (8064, 6048) and min(decoded.picture.size) >= WORKING_SIZE
+
+
+def test_item10_the_bytes_of_files_read_at_once_share_one_budget_too(tmp_path):
+    """A file's bytes are held until it is decoded: with eight decode threads, eight 500 MB files would be
+    4 GB before a pixel. While other reads hold the budget, the next read waits; then it goes on."""
+    path = tmp_path / "photo.jpg"
+    path.write_bytes((Path(__file__).parent / "data" / "rocket.jpg").read_bytes())
+    size = path.stat().st_size
+    read = decode.READ_BUDGET
+    read.acquire(read.limit - size + 1)  # other threads' big files, being decoded
+    results = []
+    reader = threading.Thread(target=lambda: results.append(decode_file(str(path))))
+    reader.start()
+    reader.join(timeout=1)
+    assert reader.is_alive() and not results  # it waits for room
+    read.release(read.limit - size + 1)
+    reader.join(timeout=60)
+    assert results and results[0].format == "JPEG"
+    assert read.in_use == 0 and read.high_water <= read.limit

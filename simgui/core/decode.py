@@ -13,10 +13,12 @@ shared by all decode threads: a picture that cannot fit it is refused.
 from __future__ import annotations
 
 import io
+from contextlib import contextmanager
 import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterator
 
 import numpy as np
 import simplejpeg
@@ -42,6 +44,7 @@ WORKING_SIZE = 256  # decoded pictures are at least this on their short side: JP
 # (its decoder keeps copies), a baseline JPEG any size (at 1/8).
 DECODE_MEMORY = 640 * 1024 * 1024
 DECODE_BUDGET = MemoryBudget(DECODE_MEMORY, wait_seconds=20.0)  # under the indexer's 30 s a file
+READ_BUDGET = MemoryBudget(MAX_FILE_BYTES, wait_seconds=20.0)  # files' bytes held while they are decoded
 BAND_PIXELS = 1 << 20  # a big picture is converted to RGB and reduced this many pixels at a time
 ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"}
 EXIF_ORIENTATION = 0x0112
@@ -93,10 +96,8 @@ def sniff_format(head: bytes) -> str | None:
     return None
 
 
-def read_image_bytes(path: str) -> bytes:
-    """Reads a regular file, refusing what would hang or exhaust memory.
-
-    The head is looked at first: a 300 MB file that is not an image is refused, not read."""
+def _readable_size(path: str) -> int:
+    """The size of a regular file that may be read whole, or DecodeError saying why not."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -107,6 +108,14 @@ def read_image_bytes(path: str) -> bytes:
         raise DecodeError("empty file")
     if st.st_size > MAX_FILE_BYTES:
         raise DecodeError(f"file too large ({st.st_size} bytes)")
+    return st.st_size
+
+
+def read_image_bytes(path: str) -> bytes:
+    """Reads a regular file, refusing what would hang or exhaust memory.
+
+    The head is looked at first: a 300 MB file that is not an image is refused, not read."""
+    _readable_size(path)
     try:
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open must not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -114,9 +123,29 @@ def read_image_bytes(path: str) -> bytes:
             if sniff_format(f.read(32)) is None:
                 raise DecodeError("not an image (unknown content)")
             f.seek(0)
-            return f.read()
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > MAX_FILE_BYTES:  # it grew since the stat
+        raise DecodeError(f"file too large (over {MAX_FILE_BYTES} bytes)")
+    return data
+
+
+@contextmanager
+def held_image_bytes(path: str) -> Iterator[bytes]:
+    """read_image_bytes, its bytes counted in READ_BUDGET while the block works on them: the files read at
+    once by all threads stay within MAX_FILE_BYTES together (with 8 decode threads, eight 500 MB files
+    would otherwise be 4 GB before a pixel is decoded)."""
+    size = _readable_size(path)
+    try:
+        READ_BUDGET.acquire(size)
+    except TimeoutError as exc:
+        raise DecodeError(f"waited {READ_BUDGET.wait_seconds:g} s to read {size >> 20} MB "
+                          f"(other large files were being read)") from exc
+    try:
+        yield read_image_bytes(path)
+    finally:
+        READ_BUDGET.release(size)
 
 
 def capture_time(img: Image.Image) -> str | None:
@@ -330,4 +359,5 @@ def decode_bytes(data: bytes, digest: str | None = None) -> DecodedImage:
 
 
 def decode_file(path: str) -> DecodedImage:
-    return decode_bytes(read_image_bytes(path))
+    with held_image_bytes(path) as data:
+        return decode_bytes(data)

@@ -31,15 +31,19 @@ class MemoryBudget:
 
         ValueError when nbytes can never fit; TimeoutError when the room did not come in
         wait_seconds (a decode stuck in C code keeps what it holds until it ends)."""
-        self._acquire(nbytes)
+        self.acquire(nbytes)
         try:
             yield
         finally:
-            with self._changed:
-                self.in_use -= nbytes
-                self._changed.notify_all()
+            self.release(nbytes)
 
-    def _acquire(self, nbytes: int) -> None:
+    def release(self, nbytes: int) -> None:
+        with self._changed:
+            self.in_use -= nbytes
+            self._changed.notify_all()
+
+    def acquire(self, nbytes: int) -> None:
+        """Takes nbytes (release them with release()): ValueError, TimeoutError as for hold()."""
         if not 0 <= nbytes <= self.limit:
             raise ValueError(f"{nbytes} bytes can never fit a budget of {self.limit}")
         turn = object()

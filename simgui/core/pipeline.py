@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from simgui.core.decode import DecodeError, decode_bytes, read_image_bytes
+from simgui.core.decode import DecodeError, decode_bytes, held_image_bytes
 from simgui.core.embed import trim_uniform_border
 from simgui.core.grouping import GroupFinder
 from simgui.core.hashes import content_hash
@@ -222,18 +222,18 @@ class Indexer:
         if f.problem:
             return _Outcome(self._skip(item, f.problem))
         try:
-            data = read_image_bytes(f.path)
-            digest = content_hash(data)
-            if digest in item.known_hashes:
-                return _Outcome(NewImage(f.path, item.root_id, len(data), f.mtime_ns, content_hash=digest))
-            decoded = decode_bytes(data, digest)
+            with held_image_bytes(f.path) as data:  # the bytes count against the read budget until decoded
+                size, digest = len(data), content_hash(data)
+                if digest in item.known_hashes:
+                    return _Outcome(NewImage(f.path, item.root_id, size, f.mtime_ns, content_hash=digest))
+                decoded = decode_bytes(data, digest)
         except DecodeError as exc:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
         content = trim_uniform_border(decoded.picture)
         share = content.width * content.height / (decoded.picture.width * decoded.picture.height)
-        record = NewImage(f.path, item.root_id, len(data), f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
+        record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share))
         return _Outcome(record, self.library.model.preprocess_content(content))
