@@ -5,7 +5,10 @@ data folder), so anyone can rebuild the exact same set offline from the package
 registries. Each source photo gets edited copies from ten families; some copies
 go into the library, others are held out as queries. A few look-alikes (a stereo
 pair, similar textures, several abstract wallpapers of one style) are kept as
-separate sources: grouping them would be a false positive.
+separate sources: grouping them would be a false positive. Then come the traps and
+edits of issue 15 (traps.py): turned, mirrored and screenshot copies of the sources, and
+different photos that share a background, a screen's chrome, a frame or a scene. truth.json
+names each library file's family and each source's anchor (its original).
 
     python benchmarks/dataset.py OUTDIR      # writes OUTDIR/library, OUTDIR/queries, OUTDIR/truth.json
 """
@@ -69,15 +72,15 @@ def is_blank(img: Image.Image) -> bool:
     return ImageStat.Stat(img.convert("L")).stddev[0] < 2
 
 
-def load_source(path: Path) -> Image.Image:
+def load_source(path: Path, long_side: int = SOURCE_LONG_SIDE) -> Image.Image:
     img = Image.open(path)
-    img.draft("RGB", (SOURCE_LONG_SIDE, SOURCE_LONG_SIDE))
+    img.draft("RGB", (long_side, long_side))
     if img.mode in ("RGBA", "LA", "P"):
         img = img.convert("RGBA")
         background = Image.new("RGBA", img.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, img)
     img = img.convert("RGB")
-    img.thumbnail((SOURCE_LONG_SIDE, SOURCE_LONG_SIDE), Image.LANCZOS)
+    img.thumbnail((long_side, long_side), Image.LANCZOS)
     return img
 
 
@@ -199,6 +202,14 @@ def write_copy(copy: EditedCopy, path_without_suffix: Path) -> Path:
     return path
 
 
+def record(truth: dict, path: Path, source: str, family: str, anchor: bool = False) -> None:
+    """A library file, its source photo and its family; the anchor is what a copy must be grouped with."""
+    truth["library"][str(path)] = source
+    truth["families"][str(path)] = family
+    if anchor:
+        truth["anchors"][source] = str(path)
+
+
 def build(out: Path, seed: int = 7, copies_in_library: int = 6, held_out_queries: int = 2) -> dict:
     rng = random.Random(seed)
     library, queries = out / "library", out / "queries"
@@ -208,27 +219,40 @@ def build(out: Path, seed: int = 7, copies_in_library: int = 6, held_out_queries
     files = [(f, img) for f, img in files if not is_blank(img)]
     pictures = [img for _, img in files]
     source_name = {f.name: f"s{n:03d}" for n, (f, _) in enumerate(files)}
-    truth = {"library": {}, "queries": {},
+    truth = {"library": {}, "queries": {}, "families": {}, "anchors": {},
              "ambiguous": [[source_name[a], source_name[b]] for a, b in AMBIGUOUS_PAIRS]}
     families = list(EDIT_FAMILIES)
     for n, img in enumerate(pictures):
         name = f"s{n:03d}"
         original = write_copy(_jpeg(img, quality=92), library / f"{name}_original")
-        truth["library"][str(original)] = name
+        record(truth, original, name, "original", anchor=True)
         chosen = rng.sample(families, copies_in_library + held_out_queries)
         # one source in five is a singleton in the library: it must end in no group at all
         in_library = [] if n % 5 == 4 else chosen[:copies_in_library]
         for family in in_library:
             path = write_copy(EDIT_FAMILIES[family](img, rng), library / f"{name}_{family}")
-            truth["library"][str(path)] = name
+            record(truth, path, name, family)
         for family in chosen[copies_in_library:]:
             path = write_copy(EDIT_FAMILIES[family](img, rng), queries / f"{name}_{family}")
             truth["queries"][str(path)] = name
         print(f"\r{n + 1}/{len(pictures)} sources", end="", file=sys.stderr)
     print(file=sys.stderr)
     truth["sources"] = len(pictures)
+    add_traps_and_new_edits(library, truth, seed, {f"s{n:03d}": img for n, img in enumerate(pictures) if n % 5 != 4})
     (out / "truth.json").write_text(json.dumps(truth, indent=1))
     return truth
+
+
+def add_traps_and_new_edits(library: Path, truth: dict, seed: int, sources: dict[str, Image.Image]) -> None:
+    """The traps and edits of issue 15 (traps.py), from a random stream of their own: the families above
+    come out the same as before they were added."""
+    import traps  # traps.py builds on this module's helpers
+
+    rng = random.Random(f"traps-{seed}")
+    traps.add_new_edits(library, truth, sources, rng)
+    traps.add_traps(library, truth, rng)
+    truth["family_kinds"] = {"original": "source", **{f: "edit" for f in EDIT_FAMILIES}, **traps.FAMILY_KINDS}
+    truth["existing_families"] = ["original", *EDIT_FAMILIES]
 
 
 if __name__ == "__main__":
