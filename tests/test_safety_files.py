@@ -392,3 +392,29 @@ def test_a_keeper_with_the_longest_name_a_file_can_have_merges_and_undoes(tmp_pa
     assert [p for p in (folder / TRASH_FOLDER).rglob("*") if p.is_file()] == []  # no rewritten copy piles up
     actions.close()
     library.close()
+
+
+# sidecars travel with their photo (DESIGN.md's safety rules; issue 13) ---------------------------------
+def test_a_photos_sidecars_go_to_the_trash_with_it_and_come_back_with_it(library, actions, photo_folder):
+    sidecars = {"rocket.jpg.xmp": b"<x:xmpmeta rating=5/>", "rocket.xmp": b"<x:xmpmeta label=red/>",
+                "rocket.AAE": b"<plist>crop</plist>", "coffee.xmp": b"<x:xmpmeta/>"}
+    for name, data in sidecars.items():
+        (photo_folder / name).write_bytes(data)
+    before = snapshot(photo_folder)
+    done = actions.delete([row(library, photo_folder / "rocket.jpg")])
+    assert not done.refused and not done.notes
+    gone = {"rocket.jpg", "rocket.jpg.xmp", "rocket.xmp", "rocket.AAE"}
+    assert {p.name for p in photo_folder.iterdir()} & gone == set()  # nothing of rocket's left behind
+    assert (photo_folder / "coffee.xmp").exists()  # another photo's sidecar stays
+    history = actions.journal.moves(done.action_id)
+    assert sorted(os.path.basename(m.source) for m in history) == sorted(gone)
+    actions.undo()
+    assert snapshot(photo_folder) == before
+
+
+def test_a_sidecar_shared_by_a_raw_and_its_jpeg_stays_with_the_one_that_stays(library, actions, photo_folder):
+    (photo_folder / "rocket.cr2").write_bytes(b"a RAW file the library does not read (yet)")
+    (photo_folder / "rocket.xmp").write_bytes(b"<x:xmpmeta/>")  # names the stem: the RAW's too
+    (photo_folder / "rocket.jpg.xmp").write_bytes(b"<x:xmpmeta/>")  # names the JPEG alone
+    actions.delete([row(library, photo_folder / "rocket.jpg")])
+    assert (photo_folder / "rocket.xmp").exists() and not (photo_folder / "rocket.jpg.xmp").exists()

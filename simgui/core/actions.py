@@ -30,6 +30,7 @@ from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.moves import move_file
+from simgui.core.sidecars import sidecars_of
 from simgui.core.store import ImageRecord, NewImage
 from simgui.core.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
@@ -152,9 +153,10 @@ class FileActions:
             return ActionOutcome(None, refused=refused)
         action_id = self.journal.start_action(kind, label)
         outcome = ActionOutcome(action_id)
+        going = {i.path for i in images}
         for n, image in enumerate(images):
             try:
-                problem = self._move_to_trash(action_id, image)
+                problem = self._move_to_trash(action_id, image, going, outcome)
             except JournalError as exc:  # a full disk: no move without its journal record
                 for rest in images[n:]:
                     outcome.refused[rest.path] = f"not moved: {exc} What moved before it is in the trash, and undo brings it back."
@@ -166,15 +168,26 @@ class FileActions:
         self._sync_store([action_id], outcome)
         return outcome
 
-    def _move_to_trash(self, action_id: int, image: ImageRecord) -> str | None:
-        root = self._root_of(image.path)
+    def _move_to_trash(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome) -> str | None:
+        """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back."""
+        sidecars = sidecars_of(image.path, going)  # before the photo leaves: whether its stem stays is known now
+        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)))
+        if problem:
+            return problem
+        for sidecar in sidecars:
+            problem = self._journaled_move(action_id, sidecar, None)
+            if problem:  # the photo went: an undo brings it back to its sidecar
+                outcome.notes.append(f"{os.path.basename(sidecar)} stays beside where its photo was: {problem}")
+        return None
+
+    def _journaled_move(self, action_id: int, path: str, record: str | None) -> str | None:
         try:
-            target = make_trash_place(root, action_id, image.path)
+            target = make_trash_place(self._root_of(path), action_id, path)
         except OSError as exc:
             return f"could not make its place in the trash: {exc.strerror or exc}"
-        move_id = self.journal.plan(action_id, image.path, str(target), json.dumps(asdict(image)))
+        move_id = self.journal.plan(action_id, path, str(target), record)
         try:
-            move_file(image.path, str(target))
+            move_file(path, str(target))
         except OSError as exc:
             self.journal.set_state(move_id, "cancelled")
             return f"could not move: {exc.strerror or exc}"
