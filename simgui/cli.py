@@ -134,6 +134,20 @@ def cmd_serve(library: Library, args) -> int:
     return 0
 
 
+def cmd_protect(library: Library, args) -> int:
+    if args.paths:
+        changed = library.set_protected(args.paths, protected=not args.remove)
+        for folder in changed:
+            print(f"{'no longer protected' if args.remove else 'protected'}: {folder}", file=sys.stderr)
+    folders = library.protected_folders()
+    if args.json:
+        _print_json({"protected": folders})
+    else:
+        for folder in folders:
+            print(folder)
+    return 0
+
+
 def cmd_stats(library: Library, args) -> int:
     stats = library.stats()
     if args.json:
@@ -309,6 +323,13 @@ def _add_file_action_commands(sub) -> None:
     p.add_argument("--limit", type=_count, default=None, help="the newest N only (default: all)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_history)
+
+    p = sub.add_parser("protect", help="folders whose files are never moved and are kept first in groups "
+                                       "(no PATH: list them)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("--remove", action="store_true", help="lift the protection of these folders")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_protect)
 
     p = sub.add_parser("empty-trash", help="send everything in simgui's trash on to the system trash")
     p.add_argument("--json", action="store_true")

@@ -3,6 +3,7 @@
 Each test failed on the code before the fix. Real files, a real library, the real journal. The other items
 are in test_safety_storage.py (9, 12, 13, 17), test_safety_decode.py (10) and test_safety_api.py (14-16, 17).
 """
+import json
 import os
 import shutil
 import subprocess
@@ -418,3 +419,20 @@ def test_a_sidecar_shared_by_a_raw_and_its_jpeg_stays_with_the_one_that_stays(li
     (photo_folder / "rocket.jpg.xmp").write_bytes(b"<x:xmpmeta/>")  # names the JPEG alone
     actions.delete([row(library, photo_folder / "rocket.jpg")])
     assert (photo_folder / "rocket.xmp").exists() and not (photo_folder / "rocket.jpg.xmp").exists()
+
+
+# protected folders (DESIGN.md's safety rules; issue 16) ------------------------------------------------
+def test_files_in_a_protected_folder_are_never_moved_and_are_kept_first(library, actions, photo_folder, library_dir):
+    run = cli(library_dir, "protect", str(photo_folder / "edits"), "--json")
+    assert run.returncode == 0 and json.loads(run.stdout) == {"protected": [str(photo_folder / "edits")]}
+    library.update()
+    group = coffee_group(library)  # coffee.jpg is larger, but its copies in edits/ are protected
+    assert "/edits/" in group.keeper.image.path
+    protected_copy = row(library, photo_folder / "edits" / "coffee_grayscale.jpg")
+    before = snapshot(photo_folder)
+    outcome = actions.delete([protected_copy, row(library, photo_folder / "rocket.jpg")])
+    assert outcome.moved == [] and "protected folder" in outcome.refused[protected_copy.path]
+    bulk = actions.merge([MergePlan(row(library, photo_folder / "coffee.jpg"), [protected_copy])])
+    assert bulk.moved == [] and snapshot(photo_folder) == before  # never moved, by any action
+    assert cli(library_dir, "protect", "--remove", str(photo_folder / "edits")).returncode == 0
+    assert library.protected_folders() == []

@@ -30,6 +30,7 @@ from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.moves import move_file
+from simgui.core.protection import protected_folder_of
 from simgui.core.sidecars import sidecars_of
 from simgui.core.store import ImageRecord, NewImage
 from simgui.core.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
@@ -225,7 +226,12 @@ class FileActions:
                 refused[keeper.path] = f"the file to keep: {problem}; nothing was moved"
             else:
                 seen[(st.st_dev, st.st_ino)] = f"the file to keep, {keeper.path}"
+        protected = self.library.protected_folders()
         for image in images:
+            folder = protected_folder_of(image.path, protected)
+            if folder is not None:
+                refused[image.path] = f"in the protected folder {folder}: simgui never moves its files"
+                continue
             problem, st = self._inspect(image)
             if problem is None and (st.st_dev, st.st_ino) in seen:
                 problem = f"the same file as {seen[(st.st_dev, st.st_ino)]}, seen through another path"

@@ -24,6 +24,7 @@ import numpy as np
 
 from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds, thresholds_at
 from simgui.core.learning import LearnedPreferences
+from simgui.core.protection import protected_folder_of
 from simgui.core.store import ImageRecord, is_read_only
 from simgui.core.verify import as_unit_tokens, geometric_agreement
 
@@ -120,14 +121,16 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
     return [geometric_agreement(units[a], units[b]) for a, b in keys]
 
 
-def keeper_order(image: ImageRecord) -> tuple:
-    """Largest resolution, then largest file, then oldest capture, then path: the first one is kept.
+def keeper_order(image: ImageRecord, protected: list[str] = ()) -> tuple:
+    """A copy in a protected folder, then largest resolution, then largest file, then oldest capture, then
+    path: the first one is kept.
 
     Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
     2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides."""
     pixels = image.content_pixels or (image.width or 0) * (image.height or 0)
     resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
-    return (-resolution_step, -image.size, image.captured_at or "9999", image.path)
+    in_protected = protected_folder_of(image.path, protected) is not None
+    return (not in_protected, -resolution_step, -image.size, image.captured_at or "9999", image.path)
 
 
 class GroupFinder:
@@ -137,6 +140,7 @@ class GroupFinder:
         self.library = library
         self.thresholds = thresholds
         self.preferences = preferences
+        self.protected = library.protected_folders()
 
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
@@ -318,7 +322,7 @@ class GroupFinder:
         images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
         if not images:
             return Group(kind)
-        images.sort(key=lambda pair: keeper_order(pair[1]))
+        images.sort(key=lambda pair: keeper_order(pair[1], self.protected))
         keeper_node = images[0][0]
         members = []
         for n, image in images:

@@ -145,6 +145,18 @@ class Library:
     def roots(self) -> list[str]:
         return [path for _, path in self.store.roots()]
 
+    def protected_folders(self) -> list[str]:
+        return self.store.protected_folders()
+
+    def set_protected(self, paths: list[str], protected: bool = True) -> list[str]:
+        """Protects folders (or lifts their protection); returns them as stored, links resolved."""
+        folders = [os.path.realpath(os.path.expanduser(p)) for p in paths]
+        for given, folder in zip(paths, folders):
+            if protected and not os.path.isdir(folder):
+                raise LibraryError(f"not a folder: {given}")
+        self.store.set_protected(folders, protected)
+        return folders
+
     def remove_root(self, path: str) -> None:
         """Stops looking at a folder: its photos leave the library (and its groups); the files stay on disk."""
         self.store.remove_root(path)

@@ -81,6 +81,8 @@ CREATE TABLE IF NOT EXISTS trashed (
     path TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
 );
+-- folders whose files are never marked to go nor moved, and whose copies are kept first (protection.py)
+CREATE TABLE IF NOT EXISTS protected_folders (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -432,6 +434,15 @@ class LibraryStore:
 
     def decisions(self, kind: str) -> set[tuple[str, str]]:
         return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
+
+    def protected_folders(self) -> list[str]:
+        return [from_db(r[0]) for r in self.db.execute("SELECT path FROM protected_folders ORDER BY path")]
+
+    def set_protected(self, paths: Iterable[str], protected: bool) -> None:
+        sql = ("INSERT OR IGNORE INTO protected_folders (path) VALUES (?)" if protected
+               else "DELETE FROM protected_folders WHERE path = ?")
+        with self.transaction():
+            self.db.executemany(sql, [(to_db(p),) for p in paths])
 
 
 def _refuse_emptied(path: Path) -> None:
