@@ -143,3 +143,17 @@ def test_empty_trash_sends_the_files_to_the_system_trash(library, photo_folder):
     assert actions.undo().moved == []  # nothing left that simgui could put back
     assert actions.history()[0].emptied == len(losers)
     actions.close()
+
+
+def test_undoing_a_merge_takes_back_what_it_taught_and_only_that(library, photo_folder):
+    actions = FileActions(library)
+    group = coffee_group(library)
+    keeper = group.keeper.image.content_hash
+    already = next(m.image.content_hash for m in group.members if not m.keeper)
+    library.decide("same_photo", [(keeper, already)])  # the user's word from before: it stays
+    actions.merge_group(group)
+    merged = {tuple(sorted((keeper, m.image.content_hash))) for m in group.members if not m.keeper}
+    assert library.store.decisions("same_photo") == merged
+    actions.undo()
+    assert library.store.decisions("same_photo") == {tuple(sorted((keeper, already)))}
+    actions.close()

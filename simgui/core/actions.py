@@ -115,8 +115,8 @@ class FileActions:
             if any(i.path in moved for i in plan.others):
                 self._enrich_keeper(outcome, plan.keeper)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
-        if pairs:  # the user's word that these are one photo: simgui learns from it
-            self.library.decide("same_photo", pairs)
+        if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
+            self.journal.set_taught(outcome.action_id, self.library.decide("same_photo", pairs))
         return outcome
 
     def merge_group(self, group: Group) -> ActionOutcome:
@@ -268,6 +268,10 @@ class FileActions:
         self._sync_store([action_id], outcome)
         problem = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()) or None
         self.journal.finish_undo(action_id, problem)
+        taught = self.journal.taught(action_id)
+        if problem is None and taught:  # the merge is taken back whole: so is what it taught
+            self.library.take_back("same_photo", taught)
+            self.journal.set_taught(action_id, [])
         return outcome
 
     def _restore(self, move: Move) -> str | None:

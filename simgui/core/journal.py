@@ -13,6 +13,7 @@ its moves (`synced`), so a crash between the two files is settled at the next st
 """
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -50,6 +51,7 @@ _ADDED_COLUMNS = (
     ("moves", "record", "TEXT"),  # the photo's library row at the move, as JSON (store.ImageRecord)
     ("actions", "undo_problem", "TEXT"),  # why the last undo left files in the trash: Ctrl+Z goes on past it
     ("actions", "synced", "INTEGER NOT NULL DEFAULT 1"),  # 0 while library.db may lag behind the moves
+    ("actions", "taught", "TEXT"),  # JSON: the "same photo" pairs a merge taught the learner (undo forgets them)
 )
 
 
@@ -149,6 +151,13 @@ class MoveJournal:
     def set_synced(self, action_ids: list[int], synced: bool) -> None:
         for action_id in action_ids:
             self._write("UPDATE actions SET synced = ? WHERE id = ?", (int(synced), action_id))
+
+    def set_taught(self, action_id: int, pairs: list[tuple[str, str]]) -> None:
+        self._write("UPDATE actions SET taught = ? WHERE id = ?", (json.dumps(pairs) if pairs else None, action_id))
+
+    def taught(self, action_id: int) -> list[tuple[str, str]]:
+        row = self.db.execute("SELECT taught FROM actions WHERE id = ?", (action_id,)).fetchone()
+        return [tuple(pair) for pair in json.loads(row[0])] if row and row[0] else []
 
     def unsynced_actions(self) -> list[int]:
         return [row[0] for row in self.db.execute("SELECT id FROM actions WHERE synced = 0 ORDER BY id")]

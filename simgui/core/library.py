@@ -212,12 +212,16 @@ class Library:
             self._preferences = load_preferences(self.folder)
         return self._preferences
 
-    def decide(self, kind: str, pairs: list[tuple[str, str]]) -> None:
+    def decide(self, kind: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """Remembers the user's word on pairs of contents ("same_photo" from a merge, "not_duplicate"),
-        then learns again from all of them."""
-        for a, b in pairs:
-            if a != b:
-                self.store.add_decision(kind, a, b)
+        then learns again from all of them; returns the pairs that are new (what an undo takes back)."""
+        new = [(a, b) for a, b in pairs if a != b and self.store.add_decision(kind, a, b)]
+        self.relearn()
+        return new
+
+    def take_back(self, kind: str, pairs: list[tuple[str, str]]) -> None:
+        """Forgets decisions an undone action made, then learns again from those that stay."""
+        self.store.remove_decisions(kind, pairs)
         self.relearn()
 
     def relearn(self) -> None:

@@ -426,11 +426,18 @@ class LibraryStore:
                             [(a, b, agreement) for (a, b), agreement in agreements.items()])
 
     # decisions -------------------------------------------------------------
-    def add_decision(self, kind: str, hash_a: str, hash_b: str) -> None:
+    def add_decision(self, kind: str, hash_a: str, hash_b: str) -> bool:
+        """True when the pair was not decided so before."""
         a, b = sorted((hash_a, hash_b))
         with self.transaction():
-            self.db.execute("INSERT OR IGNORE INTO decisions (kind, hash_a, hash_b, created_at) VALUES (?,?,?,?)",
-                            (kind, a, b, time.time()))
+            cursor = self.db.execute("INSERT OR IGNORE INTO decisions (kind, hash_a, hash_b, created_at) "
+                                     "VALUES (?,?,?,?)", (kind, a, b, time.time()))
+        return cursor.rowcount == 1
+
+    def remove_decisions(self, kind: str, pairs: Iterable[tuple[str, str]]) -> None:
+        with self.transaction():
+            self.db.executemany("DELETE FROM decisions WHERE kind = ? AND hash_a = ? AND hash_b = ?",
+                                [(kind, *sorted(pair)) for pair in pairs])
 
     def decisions(self, kind: str) -> set[tuple[str, str]]:
         return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
