@@ -157,3 +157,23 @@ def test_undoing_a_merge_takes_back_what_it_taught_and_only_that(library, photo_
     actions.undo()
     assert library.store.decisions("same_photo") == {tuple(sorted((keeper, already)))}
     actions.close()
+
+
+def test_not_duplicates_is_an_action_that_undo_takes_back(library):
+    actions = FileActions(library)
+    group = coffee_group(library)
+    hashes = [m.image.content_hash for m in group.members]
+    pairs = [(a, b) for n, a in enumerate(hashes) for b in hashes[n + 1:]]
+    said = actions.not_duplicates(pairs, "not duplicates: 3 photos")
+    assert coffee_group_or_none(library) is None  # grouping honours the user's word
+    assert actions.history()[0].taught and actions.journal.newest_undoable() == said.action_id
+    assert actions.undo().action_id == said.action_id
+    assert library.store.decisions("not_duplicate") == set()
+    assert len(coffee_group(library).members) == 3  # the group is back
+    assert actions.undo().action_id is None  # and nothing is left to undo
+    actions.close()
+
+
+def coffee_group_or_none(library):
+    return next((g for g in library.groups() if g.kind == "near" and "coffee" in g.members[0].image.path
+                 and len(g.members) == 3), None)

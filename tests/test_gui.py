@@ -353,3 +353,18 @@ def test_issue17_item12_a_damaged_journal_opens_the_app_and_refuses_file_actions
     assert "merge failed" in warnings[1] and "journal" in warnings[1]
     assert len([p for p in photo_folder.rglob("*") if p.is_file()]) == 15  # nothing moved
     window.close()
+
+
+def test_not_duplicates_and_its_undo_from_the_keyboard(qtbot, window, photo_folder):
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    view = window.duplicates
+    view.tree.setFocus()
+    view.tree.setCurrentIndex(view.model.index(0, 0))
+    qtbot.keyClick(view.tree, Qt.Key_N)  # "not duplicates": remembered, and now undoable like a merge
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
+    window._fill_history_menu()
+    assert "not duplicates" in window.history_menu.actions()[0].text()
+    assert window.history_menu.actions()[0].text().endswith("undo")
+    qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)

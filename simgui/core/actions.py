@@ -116,8 +116,17 @@ class FileActions:
                 self._enrich_keeper(outcome, plan.keeper)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
-            self.journal.set_taught(outcome.action_id, self.library.decide("same_photo", pairs))
+            self.journal.set_taught(outcome.action_id, "same_photo", self.library.decide("same_photo", pairs))
         return outcome
+
+    @_one_mover
+    def not_duplicates(self, pairs: list[tuple[str, str]], label: str) -> ActionOutcome:
+        """The user's word that these contents are not one photo: remembered (grouping honours it, the learner
+        learns from it) as an action of the journal, so that an undo takes it back like a merge."""
+        action_id = self.journal.start_action("not duplicates", label)
+        self.journal.set_taught(action_id, "not_duplicate", self.library.decide("not_duplicate", pairs))
+        self._sync_store([action_id])  # no file moved: library.db is in step already
+        return ActionOutcome(action_id)
 
     def merge_group(self, group: Group) -> ActionOutcome:
         return self.merge([MergePlan.of_group(group)])
@@ -269,9 +278,9 @@ class FileActions:
         problem = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()) or None
         self.journal.finish_undo(action_id, problem)
         taught = self.journal.taught(action_id)
-        if problem is None and taught:  # the merge is taken back whole: so is what it taught
-            self.library.take_back("same_photo", taught)
-            self.journal.set_taught(action_id, [])
+        if problem is None and taught:  # the action is taken back whole: so is what it taught
+            self.library.take_back(*taught)
+            self.journal.set_taught(action_id, taught[0], [])
         return outcome
 
     def _restore(self, move: Move) -> str | None:

@@ -51,7 +51,7 @@ _ADDED_COLUMNS = (
     ("moves", "record", "TEXT"),  # the photo's library row at the move, as JSON (store.ImageRecord)
     ("actions", "undo_problem", "TEXT"),  # why the last undo left files in the trash: Ctrl+Z goes on past it
     ("actions", "synced", "INTEGER NOT NULL DEFAULT 1"),  # 0 while library.db may lag behind the moves
-    ("actions", "taught", "TEXT"),  # JSON: the "same photo" pairs a merge taught the learner (undo forgets them)
+    ("actions", "taught", "TEXT"),  # JSON {"kind", "pairs"}: the decisions an action taught (undo forgets them)
 )
 
 
@@ -80,6 +80,7 @@ class ActionRecord:
     moved: int  # files in simgui's trash, that undo can put back
     emptied: int = 0  # files sent on to the system trash
     undo_problem: str | None = None
+    taught: bool = False  # it taught the learner decisions that an undo takes back
 
 
 def journal_problem(path: Path, exc: sqlite3.Error) -> str:
@@ -152,12 +153,17 @@ class MoveJournal:
         for action_id in action_ids:
             self._write("UPDATE actions SET synced = ? WHERE id = ?", (int(synced), action_id))
 
-    def set_taught(self, action_id: int, pairs: list[tuple[str, str]]) -> None:
-        self._write("UPDATE actions SET taught = ? WHERE id = ?", (json.dumps(pairs) if pairs else None, action_id))
+    def set_taught(self, action_id: int, kind: str, pairs: list[tuple[str, str]]) -> None:
+        taught = json.dumps({"kind": kind, "pairs": pairs}) if pairs else None
+        self._write("UPDATE actions SET taught = ? WHERE id = ?", (taught, action_id))
 
-    def taught(self, action_id: int) -> list[tuple[str, str]]:
+    def taught(self, action_id: int) -> tuple[str, list[tuple[str, str]]] | None:
+        """(decision kind, pairs) an action taught the learner, or None."""
         row = self.db.execute("SELECT taught FROM actions WHERE id = ?", (action_id,)).fetchone()
-        return [tuple(pair) for pair in json.loads(row[0])] if row and row[0] else []
+        if not row or not row[0]:
+            return None
+        taught = json.loads(row[0])
+        return taught["kind"], [tuple(pair) for pair in taught["pairs"]]
 
     def unsynced_actions(self) -> list[int]:
         return [row[0] for row in self.db.execute("SELECT id FROM actions WHERE synced = 0 ORDER BY id")]
@@ -172,7 +178,8 @@ class MoveJournal:
         Searches the whole journal: an old delete behind any number of newer actions is still reachable."""
         row = self.db.execute(
             """SELECT a.id FROM actions a WHERE a.undo_problem IS NULL
-               AND EXISTS (SELECT 1 FROM moves m WHERE m.action_id = a.id AND m.state = 'moved')
+               AND (EXISTS (SELECT 1 FROM moves m WHERE m.action_id = a.id AND m.state = 'moved')
+                    OR (a.taught IS NOT NULL AND a.undone = 0))
                ORDER BY a.id DESC LIMIT 1""").fetchone()
         return row[0] if row else None
 
@@ -210,10 +217,10 @@ class MoveJournal:
             """SELECT a.id, a.kind, a.label, a.created_at, a.undone,
                       (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'moved'),
                       (SELECT COUNT(*) FROM moves m WHERE m.action_id = a.id AND m.state = 'emptied'),
-                      a.undo_problem
+                      a.undo_problem, a.taught IS NOT NULL
                FROM actions a WHERE ? IS NULL OR a.id = ? ORDER BY a.id DESC LIMIT ?""",
             (action_id, action_id, -1 if limit is None else limit))
-        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7]) for r in rows]
+        return [ActionRecord(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7], bool(r[8])) for r in rows]
 
     def recover(self) -> list[Move]:
         """Settles every move a crash interrupted, by what is on disk; returns the moves it settled."""

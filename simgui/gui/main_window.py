@@ -179,7 +179,7 @@ class MainWindow(QMainWindow):
             state = " (could not all be put back)" if record.undo_problem else state
             action = self.history_menu.addAction(f"{when} — {record.label}, {record.moved} file(s){state}")
             action.setToolTip(record.undo_problem or "")
-            if record.moved:  # any action with files in simgui's trash, not only the newest
+            if record.moved or (record.taught and not record.undone):  # not only the newest
                 action.setText(action.text() + " — undo")
                 action.triggered.connect(lambda _=False, action_id=record.id: self.undo_action(action_id))
             else:
@@ -298,7 +298,8 @@ class MainWindow(QMainWindow):
     def not_duplicates(self, group: Group) -> None:
         members = [m.image.content_hash for m in group.members]
         pairs = [(a, b) for n, a in enumerate(members) for b in members[n + 1:]]
-        self.engine.submit("not duplicates", lambda ctx: ctx.library.decide("not_duplicate", pairs))
+        label = f"not duplicates: {len(group.members)} photos"
+        self.engine.submit("not duplicates", lambda ctx: ctx.actions.not_duplicates(pairs, label))
         self.refresh()
 
     def query(self, path: str, top: int) -> None:
