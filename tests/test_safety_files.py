@@ -242,15 +242,21 @@ def test_item08_a_full_disk_while_adding_the_date_leaves_the_merge_done_and_no_l
 
 
 # 11 --------------------------------------------------------------------------------------------------
-def test_item11_undo_does_not_wait_for_another_process_indexing(library, actions, photo_folder, library_dir):
-    done = actions.delete([row(library, photo_folder / "coffee.jpg")])
+def process_holding(lock: Path) -> subprocess.Popen:
+    """Another process that holds an flock on `lock` until it is killed (it has it once this returns)."""
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, sys, time\n"
-        f"fd = os.open({str(library_dir / 'index.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
+        "import fcntl, os, time\n"
+        f"fd = os.open({str(lock)!r}, os.O_RDWR | os.O_CREAT)\n"
         "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)\n")],
         stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    return holder
+
+
+def test_item11_undo_does_not_wait_for_another_process_indexing(library, actions, photo_folder, library_dir):
+    done = actions.delete([row(library, photo_folder / "coffee.jpg")])
+    holder = process_holding(library_dir / "index.lock")  # a first index of a big library, in another process
     try:
-        assert holder.stdout.readline().strip() == "held"  # a first index of a big library, in another process
         result = {}
         worker = threading.Thread(target=lambda: result.setdefault("undo", actions.undo()))
         worker.start()
@@ -312,13 +318,8 @@ def test_two_libraries_emptying_at_once_keep_every_photo_of_the_same_name(tmp_pa
 
 
 def test_an_action_waits_for_another_process_moving_files_in_the_library(library, library_dir):
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import fcntl, os, time\n"
-        f"fd = os.open({str(library_dir / 'actions.lock')!r}, os.O_RDWR | os.O_CREAT)\n"
-        "fcntl.flock(fd, fcntl.LOCK_EX)\nprint('held', flush=True)\ntime.sleep(600)\n")],
-        stdout=subprocess.PIPE, text=True)
+    holder = process_holding(library_dir / "actions.lock")  # another process's merge, under way
     try:
-        assert holder.stdout.readline().strip() == "held"  # another process's merge, under way
         opened = []
         worker = threading.Thread(target=lambda: opened.append(FileActions(library)))
         worker.start()
