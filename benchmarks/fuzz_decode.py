@@ -31,7 +31,7 @@ with atheris.instrument_imports():
     import PIL.TiffImagePlugin
     import PIL.WebPImagePlugin
     from simgui.core.decode import DecodeError, decode_bytes
-    from simgui.core.embed import trim_uniform_border
+    from simgui.core.framing import photo_inside
 
 import numpy as np  # noqa: E402
 
@@ -66,7 +66,7 @@ def test_one_input(data: bytes) -> None:
         decoded = decode_bytes(data)
     except DecodeError:
         return
-    content = trim_uniform_border(decoded.picture)
+    content = photo_inside(decoded.picture)
     pixels = np.asarray(content.resize((MODEL_SIDE, MODEL_SIDE), PIL.Image.BILINEAR), np.float32)
     assert pixels.shape == (MODEL_SIDE, MODEL_SIDE, 3), pixels.shape
 

@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import photo, save_edit
 from simgui.core.decode import decode_file
-from simgui.core.embed import EmbeddingModel, ModelError, model_folder, trim_uniform_border
+from simgui.core.embed import EmbeddingModel, ModelError, model_folder
 from simgui.core.verify import as_unit_tokens, geometric_agreement
 
 
@@ -43,13 +43,6 @@ def test_agreement_is_deterministic(model, tmp_path):
     copy = save_edit(photo("coffee"), tmp_path / "c.jpg", "crop")
     tokens = as_unit_tokens(embed_files(model, [photo("coffee"), copy]).patches)
     assert geometric_agreement(tokens[0], tokens[1]) == geometric_agreement(tokens[0], tokens[1])
-
-
-def test_letterbox_bars_are_trimmed():
-    img = Image.open(photo("rocket")).convert("RGB")
-    framed = Image.new("RGB", (img.width, img.height * 3), (0, 0, 0))
-    framed.paste(img, (0, img.height))
-    assert trim_uniform_border(framed).size == img.size
 
 
 def test_damaged_model_file_is_refused(tmp_path):

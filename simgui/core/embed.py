@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from simgui.core.framing import FRAMING, photo_inside
 from simgui.core.hashes import file_sha256
 
 PATCH_SCALE = 127.0  # patch tokens are unit vectors stored as int8
@@ -36,35 +37,10 @@ def model_folder() -> Path:
     return Path(str(resources.files("simgui.models")))
 
 
-def trim_uniform_border(picture: Image.Image) -> Image.Image:
-    """Cuts letterbox bars and frames: a framed copy should look like its original to the model."""
-    box = content_box(picture)
-    return picture if box == (0, 0, picture.width, picture.height) else picture.crop(box)
-
-
-def content_box(picture: Image.Image, flatness: float = 4.0) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of the photo inside its letterbox bars or frame; the whole picture if none.
-
-    A bar is a run of rows (or columns) at the edge that are flat: near-zero
-    spread of grey values. Judging flatness rather than closeness to the corner
-    colour keeps a night sky (dark, but noisy) next to a black bar."""
-    grey = np.asarray(picture.convert("L"), np.float32)
-    flat_rows = grey.std(axis=1) < flatness
-    flat_cols = grey.std(axis=0) < flatness
-    top, bottom = _content_span(flat_rows)
-    left, right = _content_span(flat_cols)
-    # a tall letterbox can leave a wide photo under a third of the frame; only a speck is left alone
-    height, width = bottom - top, right - left
-    if height * width >= 0.05 * grey.size and min(height, width) >= 16:
-        return left, top, right, bottom
-    return 0, 0, picture.width, picture.height
-
-
-def _content_span(flat: np.ndarray) -> tuple[int, int]:
-    content = np.nonzero(~flat)[0]
-    if len(content) == 0:
-        return 0, len(flat)
-    return int(content[0]), int(content[-1]) + 1
+def model_identity(manifest: dict) -> str:
+    """What stored vectors and tokens were made with: the model file, and how a picture was framed for it
+    (a change to either makes every photo be embedded again)."""
+    return f"{manifest['name']}:{manifest['sha256'][:12]}:{FRAMING}"
 
 
 class EmbeddingModel:
@@ -95,14 +71,14 @@ class EmbeddingModel:
         self.size = spec["size"]
         self.mean = np.array(spec["mean"], np.float32) * 255
         self.std = np.array(spec["std"], np.float32) * 255
-        self.id = f"{self.manifest['name']}:{self.manifest['sha256'][:12]}"
+        self.id = model_identity(self.manifest)
         self.dim = self.manifest["outputs"]["embedding"]["dim"]
 
     def preprocess(self, picture: Image.Image) -> np.ndarray:
-        return self.preprocess_content(trim_uniform_border(picture))
+        return self.preprocess_content(photo_inside(picture))
 
     def preprocess_content(self, content: Image.Image) -> np.ndarray:
-        """Model input from a picture whose borders were already trimmed."""
+        """Model input from the photo inside a picture (framing.photo_inside)."""
         square = content.resize((self.size, self.size), Image.BILINEAR)
         pixels = (np.asarray(square, np.float32) - self.mean) / self.std
         return pixels.transpose(2, 0, 1)

@@ -17,7 +17,8 @@ import numpy as np
 
 from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
 from simgui.core.decode import DecodeError, decode_file
-from simgui.core.embed import EmbeddingModel, content_box, model_folder
+from simgui.core.embed import EmbeddingModel, model_folder, model_identity
+from simgui.core.framing import content_box
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.learning import LearnedPreferences, learn, load_preferences
@@ -69,7 +70,7 @@ def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int
     """(model id, vector size, patch shape) from the manifest alone, without loading the model."""
     manifest = json.loads(((folder or model_folder()) / "manifest.json").read_text())
     patches = manifest["outputs"]["patches"]
-    return (f"{manifest['name']}:{manifest['sha256'][:12]}", manifest["outputs"]["embedding"]["dim"],
+    return (model_identity(manifest), manifest["outputs"]["embedding"]["dim"],
             (patches["grid"] ** 2, patches["dim"]))
 
 

@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from simgui.core.decode import DecodeError, decode_bytes, held_image_bytes
-from simgui.core.embed import trim_uniform_border
+from simgui.core.framing import content_box, photo_inside
 from simgui.core.grouping import GroupFinder
 from simgui.core.hashes import content_hash
 from simgui.core.lock import indexing_lock
@@ -231,8 +231,9 @@ class Indexer:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
-        content = trim_uniform_border(decoded.picture)
-        share = content.width * content.height / (decoded.picture.width * decoded.picture.height)
+        left, top, right, bottom = content_box(decoded.picture)
+        share = (right - left) * (bottom - top) / (decoded.picture.width * decoded.picture.height)
+        content = photo_inside(decoded.picture)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share))

@@ -1,0 +1,80 @@
+"""What the model is shown: the photo inside its framing (framing.py). Real photos, no model."""
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from conftest import photo
+from simgui.core.framing import content_box, photo_inside
+
+
+def _rgb(name: str) -> Image.Image:
+    return Image.open(photo(name)).convert("RGB")
+
+
+def _alike(a: Image.Image, b: Image.Image) -> float:
+    """Correlation of two pictures' grey values at 64x64."""
+    x, y = (np.asarray(p.convert("L").resize((64, 64)), np.float32) for p in (a, b))
+    x, y = x - x.mean(), y - y.mean()
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def test_letterbox_bars_are_trimmed():
+    img = _rgb("rocket")
+    framed = Image.new("RGB", (img.width, img.height * 3), (0, 0, 0))
+    framed.paste(img, (0, img.height))
+    left, top, right, bottom = content_box(framed)
+    assert abs(right - left - img.width) <= 0.01 * img.width and abs(bottom - top - img.height) <= 0.01 * img.height
+
+
+def test_a_photo_without_framing_is_shown_whole():
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field"):
+        img = _rgb(name)
+        assert photo_inside(img).size == img.size, name
+
+
+def _screenshot(img: Image.Image) -> Image.Image:
+    """A phone gallery's screen: status bar with the time, toolbar with icons, the photo, action and nav bars."""
+    screen = Image.new("RGB", (540, 1080), (0, 0, 0))
+    draw = ImageDraw.Draw(screen)
+    draw.rectangle((0, 0, 540, 45), fill=(24, 24, 24))
+    draw.text((20, 12), "9:41", fill=(255, 255, 255))
+    draw.rectangle((0, 45, 540, 125), fill=(250, 250, 250))
+    for x in (380, 440, 500):
+        draw.ellipse((x - 12, 73, x + 12, 97), outline=(60, 60, 60), width=3)
+    draw.rectangle((0, 930, 540, 1015), fill=(250, 250, 250))
+    for k in range(4):
+        x = 540 * (2 * k + 1) // 8
+        draw.rounded_rectangle((x - 18, 955, x + 18, 991), radius=6, outline=(60, 60, 60), width=3)
+    draw.rectangle((0, 1015, 540, 1080), fill=(10, 10, 10))
+    draw.ellipse((255, 1032, 285, 1062), outline=(220, 220, 220), width=3)
+    shown = img.resize((540, 540 * img.height // img.width))
+    screen.paste(shown, (0, (1080 - shown.height) // 2))
+    return screen
+
+
+def test_a_screenshot_shows_the_model_its_photo_not_the_phone_chrome():
+    img = _rgb("chelsea")
+    inside = photo_inside(_screenshot(img))
+    assert abs(inside.width / inside.height - img.width / img.height) < 0.05
+    assert _alike(inside, img) > 0.95
+
+
+def test_a_tilted_repost_is_turned_back_and_cut_to_its_photo():
+    img = _rgb("astronaut")
+    for angle in (-20, 8, 20):
+        tilted = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(0, 0, 0))
+        assert _alike(photo_inside(tilted), img) > 0.9, angle
+        assert _alike(tilted, img) < 0.7, angle  # the check means something: tilted, it is not alike
+
+
+def test_a_photo_in_a_shared_mat_and_caption_is_cut_from_them():
+    img = _rgb("coffee")
+    canvas = Image.new("RGB", (700, 575), (244, 238, 224))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((45, 45, 655, 470), outline=(120, 90, 40), width=3)
+    canvas.paste(img.resize((590, 405)), (55, 55))
+    draw.text((55, 500), "Holidays 2024  ~  our best moments", fill=(90, 60, 30))
+    inside = photo_inside(canvas)
+    assert _alike(inside, img) > 0.9
+    assert inside.height < 0.8 * canvas.height
