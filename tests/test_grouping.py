@@ -194,3 +194,25 @@ def test_learning_from_decisions_rescores_pairs_nobody_judged(tmp_path, library_
     assert _membership(library.groups()) == _membership(GroupFinder(library).find())
     assert all(together(f"{s}_downscale.jpg", f"{s}_grayscale.jpg") for s in unseen)
     library.close()
+
+
+def test_compare_reports_the_agreement_grouping_used_for_the_same_pair(library):
+    """One number everywhere (issue 15, item 7): `compare` of two indexed photos reads their stored tokens,
+    so its agreement and verdict are the ones the near groups were built from."""
+    labels, _, hashes = library.store.vectors(library.model_id, library.dim)
+    label_of = dict(zip(hashes, labels.tolist()))
+    stored = library.store.pair_agreements()
+    checked = 0
+    for group in library.groups():
+        if group.kind != "near":
+            continue
+        keeper, other = group.members[0].image, group.members[1].image
+        pair = tuple(sorted((label_of[keeper.content_hash], label_of[other.content_hash])))
+        if pair not in stored:
+            continue
+        result = library.compare(keeper.path, other.path)
+        assert result.agreement == round(stored[pair], 4)
+        if stored[pair] >= library.thresholds.near_agreement:
+            assert result.verdict == "near"
+        checked += 1
+    assert checked >= 3

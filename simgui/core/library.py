@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
-from simgui.core.decode import DecodeError, decode_file
+from simgui.core.decode import DecodeError, DecodedImage, decode_file
 from simgui.core.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.framing import content_box
 from simgui.core.grouping import Group, GroupFinder
@@ -311,11 +311,24 @@ class Library:
         if a.content_hash == b.content_hash:
             return Comparison(1.0, 1.0, "exact", np.ones((GRID, GRID), np.int8), box)
         ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
-        emb = self.model.embed([d.picture for d in ordered])
-        tokens = {d.content_hash: as_unit_tokens(p) for d, p in zip(ordered, emb.patches)}
+        vectors, tokens = self._evidence_of(ordered)
         first, second = (d.content_hash for d in ordered)
-        score = float(emb.vectors[0] @ emb.vectors[1])
+        score = float(vectors[first] @ vectors[second])
         agreement = geometric_agreement(tokens[first], tokens[second])
         differences = difference_grid(tokens[a.content_hash], tokens[b.content_hash])
         return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement),
                           differences, box)
+
+    def _evidence_of(self, decoded: list[DecodedImage]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Vector and unit tokens of each picture by content: those the library holds as they are stored
+        (so `compare` gives the very number grouping used), the others embedded now."""
+        labels, vectors, hashes = self.store.vectors(self.model_id, self.dim, hashes={d.content_hash for d in decoded})
+        stored = self.store.patches(labels.tolist(), self.patch_shape)
+        vector_of = {content: vectors[n] for n, content in enumerate(hashes)}
+        tokens_of = {content: as_unit_tokens(stored[int(labels[n])]) for n, content in enumerate(hashes)}
+        missing = [d for d in decoded if d.content_hash not in vector_of]
+        if missing:
+            fresh = self.model.embed([d.picture for d in missing])
+            for n, d in enumerate(missing):
+                vector_of[d.content_hash], tokens_of[d.content_hash] = fresh.vectors[n], as_unit_tokens(fresh.patches[n])
+        return vector_of, tokens_of
