@@ -26,7 +26,7 @@ from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds, thresholds_at
 from simgui.core.learning import LearnedPreferences
 from simgui.core.protection import protected_folder_of
 from simgui.core.store import ImageRecord, is_read_only
-from simgui.core.verify import as_unit_tokens, geometric_agreement
+from simgui.core.verify import as_unit_tokens, best_agreement
 
 
 log = logging.getLogger(__name__)
@@ -62,14 +62,15 @@ class PairEvidence:
     vectors: np.ndarray
     hashes: list[str]
     pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
-    load_patches: Callable[[Iterable[int]], dict[int, np.ndarray]]  # labels -> stored sign bits of their tokens
+    load_patches: Callable[[Iterable[int]], tuple[dict, dict]]  # labels -> stored sign bits of their tokens, turned ones
     stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
     fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
+    turned: dict[int, list[np.ndarray]] = field(default_factory=dict)  # ... and their turned ones, where any
     units: "UnitTokens" = field(init=False)
 
     def __post_init__(self):
-        self.units = UnitTokens(self.patches)
+        self.units = UnitTokens(self.patches, self.turned)
 
     def agreement(self, a: int, b: int) -> float:
         key = (int(self.labels[a]), int(self.labels[b]))
@@ -81,7 +82,9 @@ class PairEvidence:
         """Measures these (label a, label b) pairs, in content order, after one read of their patches."""
         wanted = {label for key in keys for label in key if label not in self.patches}
         if wanted:
-            self.patches.update(self.load_patches(wanted))
+            patches, turned = self.load_patches(wanted)
+            self.patches.update(patches)
+            self.turned.update(turned)
         for key, value in zip(keys, measure_agreements(keys, self.units)):
             self.stored[key] = self.fresh[key] = value
 
@@ -101,11 +104,15 @@ def _cosines(vectors: np.ndarray, pairs: list[tuple[int, int]], chunk: int = 655
 
 class UnitTokens:
     """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
-    cache: 32 KB each)."""
+    cache: 32 KB each), and those of their turned copies (orientation.py), where any were kept."""
 
-    def __init__(self, patches: dict[int, np.ndarray]):
+    def __init__(self, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]]):
         self.patches = patches
+        self.turned_patches = turned
         self._unpacked: dict[int, np.ndarray] = {}
+
+    def turned(self, label: int) -> list[np.ndarray]:
+        return [as_unit_tokens(p) for p in self.turned_patches.get(label, ())]
 
     def __getitem__(self, label: int) -> np.ndarray:
         tokens = self._unpacked.get(label)
@@ -117,8 +124,8 @@ class UnitTokens:
 
 
 def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[float]:
-    """Patch agreement of each (label a, label b) pair."""
-    return [geometric_agreement(units[a], units[b]) for a, b in keys]
+    """Patch agreement of each (label a, label b) pair, either one turned where that was kept."""
+    return [best_agreement(units[a], units[b], units.turned(a), units.turned(b)) for a, b in keys]
 
 
 def keeper_order(image: ImageRecord, protected: list[str] = ()) -> tuple:
@@ -150,8 +157,7 @@ class GroupFinder:
         live = store.hashes_with_files()
         order = sorted((i for i in range(len(hashes)) if hashes[i] in live), key=hashes.__getitem__)
         labels, vectors, hashes = labels[order], vectors[order], [hashes[i] for i in order]
-        evidence = PairEvidence(labels, vectors, hashes, {},
-                                lambda wanted: store.patches(wanted, self.library.patch_shape), store.pair_agreements())
+        evidence = PairEvidence(labels, vectors, hashes, {}, self._patches, store.pair_agreements())
         if len(labels) > 1:
             ordered = self._candidate_rows(labels, self._candidate_labels(labels, vectors, evidence.stored)).tolist()
             row_labels, stored = labels.tolist(), evidence.stored
@@ -161,6 +167,10 @@ class GroupFinder:
                               for (a, b), cos in zip(ordered, _cosines(vectors, ordered))}
             self._remember(evidence.take_fresh())
         return evidence
+
+    def _patches(self, labels: Iterable[int]) -> tuple[dict[int, np.ndarray], dict[int, list[np.ndarray]]]:
+        labels, shape = set(labels), self.library.patch_shape
+        return self.library.store.patches(labels, shape), self.library.store.turned_patches(labels, shape)
 
     @staticmethod
     def _candidate_rows(labels: np.ndarray, pairs: set[tuple[int, int]]) -> np.ndarray:
@@ -186,7 +196,7 @@ class GroupFinder:
         searched = store.searched_labels()
         todo = [i for i, label in enumerate(labels.tolist()) if label not in searched]
         fresh = self.search_candidates(labels[todo], vectors[todo]) if todo else set()
-        return set(store.candidate_pairs()) | measured.keys() | fresh
+        return set(store.candidate_pairs()) | measured.keys() | fresh | set(store.turned_pairs())
 
     def search_candidates(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         """Searches these contents' neighbours and queues the candidate pairs (a new photo finds its old
@@ -215,7 +225,8 @@ class GroupFinder:
         """What indexing does last for the contents it embedded: their look-alikes searched and checked, so
         that grouping finds every pair measured. Only pairs a cancel left unchecked are queued: queueing
         all of them first left a seventh of a big library's file as free pages once they were measured."""
-        pairs = self._search(labels, vectors)
+        new = set(labels.tolist())
+        pairs = self._search(labels, vectors) | {p for p in self.library.store.turned_pairs() if new & set(p)}
         self._queue(labels, self.check_candidates(pairs, report, cancel))
 
     def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
@@ -235,9 +246,9 @@ class GroupFinder:
             if cancel is not None and cancel.is_set():
                 return keys[start:]
             chunk = keys[start:start + CHECK_CHUNK]
-            patches = store.patches({label for key in chunk for label in key}, self.library.patch_shape)
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
-            measured = zip(chunk, measure_agreements(chunk, UnitTokens(patches)), cosines)
+            measured = zip(chunk, measure_agreements(chunk, UnitTokens(*self._patches(
+                {label for key in chunk for label in key}))), cosines)
             # these pairs were never queued: nothing to take off the queue
             self._remember({key: value for key, value, cos in measured
                             if value >= loosest.near_agreement or cos >= loosest.similar}, queued=False)

@@ -9,7 +9,7 @@ import logging
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -18,14 +18,16 @@ import numpy as np
 from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
 from simgui.core.decode import DecodeError, DecodedImage, decode_file
 from simgui.core.embed import EmbeddingModel, model_folder, model_identity
-from simgui.core.framing import content_box
+from simgui.core.framing import content_box, photo_inside
+from simgui.core.orientation import TURNS, proposals, signature, turn_input
+from simgui.core.turn_check import TurnFinder
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.learning import LearnedPreferences, learn, load_preferences
 from simgui.core.learning import forget as forget_preferences
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
-from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, difference_grid, geometric_agreement
+from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, best_agreement, difference_grid
 
 
 log = logging.getLogger(__name__)
@@ -74,6 +76,15 @@ def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int
             (patches["grid"] ** 2, patches["dim"]))
 
 
+@dataclass
+class _PairEvidence:
+    """What compare weighs, by content hash: vectors, unit tokens, and those of turned copies."""
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    tokens: dict[str, np.ndarray] = field(default_factory=dict)
+    turned: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    turned_vectors: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+
 class Library:
     def __init__(self, folder: Path, thresholds: Thresholds = DEFAULT_THRESHOLDS):
         self.folder = Path(folder).expanduser().resolve()
@@ -101,6 +112,7 @@ class Library:
         self._model: EmbeddingModel | None = None
         self._preferences: LearnedPreferences | None | bool = False  # False: not read from disk yet
         self._index: VectorIndex | None = None
+        self.turns = TurnFinder(self.store, lambda: self.model, self.patch_shape)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -260,38 +272,42 @@ class Library:
             except DecodeError as exc:
                 answers.append((path, str(exc)))
         if decoded:
-            embeddings = self.model.embed([d.picture for d in decoded])
+            contents = [photo_inside(d.picture) for d in decoded]
+            inputs = [self.model.preprocess_content(c) for c in contents]
+            embeddings = self.model.run(np.stack(inputs))
             # a wider net than asked for: the patch check below reorders it
             found, sims = self.index.search(embeddings.vectors, max(2 * top, RERANK_POOL))
+            turned = self.turns.find(np.stack([signature(c) for c in contents]), inputs, [None] * len(inputs))
             for n, path in enumerate(readable):
-                answers.append((path, self._matches(decoded[n].content_hash, embeddings.patches[n],
-                                                    found[n], sims[n], top)))
+                answers.append((path, self._matches(decoded[n].content_hash, embeddings.vectors[n],
+                                                    embeddings.patches[n], found[n], top, turned.of_row(n))))
         order = {os.path.abspath(p): i for i, p in enumerate(paths)}
         return sorted(answers, key=lambda a: order[a[0]])
 
-    def _matches(self, query_hash: str, query_patches: np.ndarray, labels: np.ndarray, scores: np.ndarray,
-                 top: int) -> list[Match]:
-        """Candidates from the index: verified copies first; within a verdict, by patch agreement plus cosine
-        (chosen on benchmarks/accuracy.py: it ranks a strongly confirmed copy above one that merely looks alike)."""
-        label_list = [int(l) for l in labels if l >= 0]
-        ids, _, hashes = self.store.vectors(self.model_id, self.dim, label_list)
-        hash_of = dict(zip(ids.tolist(), hashes))
+    def _matches(self, query_hash: str, query_vector: np.ndarray, query_patches: np.ndarray, labels: np.ndarray,
+                 top: int, turned: tuple[list[np.ndarray], list[np.ndarray], set[int]]) -> list[Match]:
+        """Candidates from the index, and the photos the query turned or mirrored lines up with: verified copies
+        first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
+        strongly confirmed copy above one that merely looks alike)."""
+        turned_vectors, turned_tokens, turned_labels = turned
+        label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels)
+        ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         patches = self.store.patches(label_list, self.patch_shape)
+        their_turned = self.store.turned_patches(label_list, self.patch_shape)
         query_tokens = as_unit_tokens(query_patches)
         files = self.store.images_by_hash(hashes)
         ranked = []
-        for label, score in zip(labels, scores):
-            content = hash_of.get(int(label))
-            if content is None:
-                continue
-            agreement = geometric_agreement(query_tokens, as_unit_tokens(patches[int(label)]))
-            verdict = "exact" if content == query_hash else self._verdict(float(score), agreement)
+        for label, vector, content in zip(ids.tolist(), vectors, hashes):
+            score = max([float(query_vector @ vector)] + [float(v @ vector) for v in turned_vectors])
+            agreement = best_agreement(query_tokens, as_unit_tokens(patches[label]), turned_tokens,
+                                       [as_unit_tokens(p) for p in their_turned.get(label, ())])
+            verdict = "exact" if content == query_hash else self._verdict(score, agreement)
             if verdict == "exact":
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
             tier = ("exact", "near", "similar", "different").index(verdict)
             for image in files.get(content, []):
-                ranked.append((tier, -(agreement + float(score)), image.path,
-                               Match(image, round(float(min(1.0, score)), 4), verdict, round(agreement, 4))))
+                ranked.append((tier, -(agreement + score), image.path,
+                               Match(image, round(min(1.0, score), 4), verdict, round(agreement, 4))))
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
@@ -311,24 +327,40 @@ class Library:
         if a.content_hash == b.content_hash:
             return Comparison(1.0, 1.0, "exact", np.ones((GRID, GRID), np.int8), box)
         ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
-        vectors, tokens = self._evidence_of(ordered)
+        evidence = self._evidence_of(ordered)
         first, second = (d.content_hash for d in ordered)
-        score = float(vectors[first] @ vectors[second])
-        agreement = geometric_agreement(tokens[first], tokens[second])
-        differences = difference_grid(tokens[a.content_hash], tokens[b.content_hash])
+        score = max([float(v @ evidence.vectors[second]) for v in [evidence.vectors[first], *evidence.turned_vectors[first]]] +
+                    [float(evidence.vectors[first] @ v) for v in evidence.turned_vectors[second]])
+        agreement = best_agreement(evidence.tokens[first], evidence.tokens[second], evidence.turned[first],
+                                   evidence.turned[second])
+        differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
         return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement),
                           differences, box)
 
-    def _evidence_of(self, decoded: list[DecodedImage]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Vector and unit tokens of each picture by content: those the library holds as they are stored
-        (so `compare` gives the very number grouping used), the others embedded now."""
+    def _evidence_of(self, decoded: list[DecodedImage]) -> "_PairEvidence":
+        """Vectors and unit tokens, as they are and turned, of two pictures by content: those the library holds
+        as they are stored (so `compare` gives the very number grouping used), the others embedded now."""
         labels, vectors, hashes = self.store.vectors(self.model_id, self.dim, hashes={d.content_hash for d in decoded})
         stored = self.store.patches(labels.tolist(), self.patch_shape)
-        vector_of = {content: vectors[n] for n, content in enumerate(hashes)}
-        tokens_of = {content: as_unit_tokens(stored[int(labels[n])]) for n, content in enumerate(hashes)}
-        missing = [d for d in decoded if d.content_hash not in vector_of]
+        stored_turned = self.store.turned_patches(labels.tolist(), self.patch_shape)
+        found = _PairEvidence()
+        for n, content in enumerate(hashes):
+            found.vectors[content], found.tokens[content] = vectors[n], as_unit_tokens(stored[int(labels[n])])
+            found.turned[content] = [as_unit_tokens(p) for p in stored_turned.get(int(labels[n]), ())]
+            found.turned_vectors[content] = []  # only tokens of turned copies are kept
+        missing = [d for d in decoded if d.content_hash not in found.vectors]
         if missing:
-            fresh = self.model.embed([d.picture for d in missing])
+            contents = [photo_inside(d.picture) for d in missing]
+            inputs = [self.model.preprocess_content(c) for c in contents]
+            fresh = self.model.run(np.stack(inputs))
+            others = [signature(photo_inside(d.picture)) for d in decoded]
             for n, d in enumerate(missing):
-                vector_of[d.content_hash], tokens_of[d.content_hash] = fresh.vectors[n], as_unit_tokens(fresh.patches[n])
-        return vector_of, tokens_of
+                found.vectors[d.content_hash], found.tokens[d.content_hash] = fresh.vectors[n], as_unit_tokens(fresh.patches[n])
+                turns = [turn for _, _, turn in proposals(signature(contents[n])[None], np.stack(others))]
+                if turns:
+                    turned = self.model.run(np.stack([turn_input(inputs[n], TURNS[t - 1]) for t in sorted(set(turns))]))
+                    found.turned[d.content_hash] = [as_unit_tokens(p) for p in turned.patches]
+                    found.turned_vectors[d.content_hash] = list(turned.vectors)
+                else:
+                    found.turned[d.content_hash], found.turned_vectors[d.content_hash] = [], []
+        return found

@@ -21,8 +21,10 @@ from simgui.core.framing import content_box, photo_inside
 from simgui.core.grouping import GroupFinder
 from simgui.core.hashes import content_hash
 from simgui.core.lock import indexing_lock
+from simgui.core.orientation import signature
 from simgui.core.scan import FoundFile, scan_root
 from simgui.core.store import NewImage
+from simgui.core.turn_check import TurnFinder
 from simgui.core.workers import BoundedWorkerPool, TimeoutResult
 
 BATCH_SIZE = 16
@@ -81,6 +83,7 @@ class _Work:
 class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
+    signature: np.ndarray | None = None  # ... and its orientation signature
     unsettled: bool = False
 
 
@@ -105,6 +108,7 @@ class Indexer:
         self.progress = progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
         self.new_labels: list[int] = []  # contents embedded by this run
+        self.turns = TurnFinder(library.store, lambda: library.model, library.patch_shape)
 
     def run(self) -> IndexReport:
         started = time.monotonic()
@@ -237,25 +241,38 @@ class Indexer:
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share))
-        return _Outcome(record, self.library.model.preprocess_content(content))
+        return _Outcome(record, self.library.model.preprocess_content(content), signature(content))
 
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
-        fresh = {}
+        fresh: dict[str, _Outcome] = {}
         for o in batch:
             if o.pixels is not None and o.record.content_hash not in fresh:
-                fresh[o.record.content_hash] = o.pixels
+                fresh[o.record.content_hash] = o
         hashes = list(fresh)
-        embeddings = self.library.model.run(np.stack([fresh[h] for h in hashes])) if hashes else None
+        embeddings = self.library.model.run(np.stack([fresh[h].pixels for h in hashes])) if hashes else None
+        signatures = np.stack([fresh[h].signature for h in hashes]) if hashes else None
         with self.store.transaction():
             if embeddings is not None:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
+                self.store.save_signatures(labels, signatures)
             self._fill_known_metadata(batch)
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
             self.new_labels += labels
+            self._keep_turned_copies(labels, signatures, [fresh[h].pixels for h in hashes])
         report.embedded += len(hashes)
         report.reused += sum(1 for o in batch if o.pixels is None and not o.record.error)
+
+    def _keep_turned_copies(self, labels: list[int], signatures: np.ndarray, inputs: list[np.ndarray]) -> None:
+        """The turned tokens of new contents that are turned or mirrored copies of stored ones (or of each
+        other), for the patch check of the look-alikes (turn_check.py)."""
+        self.turns.note(labels, signatures)
+        found = self.turns.find(signatures, inputs, labels)
+        if found.tokens:
+            with self.store.transaction():
+                self.store.save_turned({(labels[row], turn): t for (row, turn), t in found.tokens.items()},
+                                       [(labels[row], label) for row, label in found.pairs])
 
     def _fill_known_metadata(self, batch: list[_Outcome]) -> None:
         """A moved or copied file takes its size, hashes and capture time from a row with the same content."""

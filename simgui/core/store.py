@@ -77,6 +77,24 @@ CREATE INDEX IF NOT EXISTS candidate_pairs_by_second ON candidate_pairs(second);
 CREATE TABLE IF NOT EXISTS searched (
     label INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE
 );
+-- copies turned by 90/180/270 degrees or mirrored (orientation.py): each content's orientation signature,
+-- the tokens of a new content as turned when its signature, turned, matched another's, and those pairs
+CREATE TABLE IF NOT EXISTS orientation_signatures (
+    label INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
+    signature BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turned_tokens (
+    label INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    turn INTEGER NOT NULL,
+    patches BLOB NOT NULL,
+    PRIMARY KEY (label, turn)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS turned_pairs (
+    first INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    second INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+    PRIMARY KEY (first, second)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS turned_pairs_by_second ON turned_pairs(second);
 CREATE TABLE IF NOT EXISTS trashed (
     path TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
@@ -377,6 +395,40 @@ class LibraryStore:
         """label -> the stored sign bits of its tokens, [tokens, dim / 8] uint8 (verify.as_unit_tokens reads them)."""
         rows = self._select_in("SELECT id, patches FROM embeddings WHERE id IN ({marks})", set(labels))
         return {label: np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8) for label, blob in rows}
+
+    def save_signatures(self, labels: list[int], signatures: np.ndarray) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO orientation_signatures VALUES (?, ?)",
+                            [(int(label), s.astype(np.float16).tobytes()) for label, s in zip(labels, signatures)])
+
+    def signatures(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, [N, 63] float32 orientation signatures) of every content that has one."""
+        rows = self.db.execute("SELECT label, signature FROM orientation_signatures ORDER BY label").fetchall()
+        labels = np.array([r[0] for r in rows], np.int64)
+        if not rows:
+            return labels, np.zeros((0, 0), np.float32)
+        return labels, np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
+
+    def signatures_version(self) -> tuple[int, int]:
+        """Changes whenever a signature is added or goes: (how many, the newest label)."""
+        return tuple(self.db.execute("SELECT COUNT(*), COALESCE(MAX(label), 0) FROM orientation_signatures").fetchone())
+
+    def save_turned(self, tokens: dict[tuple[int, int], np.ndarray], pairs: Iterable[tuple[int, int]]) -> None:
+        """tokens: (label, turn) -> the model's int8 tokens of that content turned so; pairs: label pairs it
+        was turned for."""
+        self.db.executemany("INSERT OR REPLACE INTO turned_tokens VALUES (?, ?, ?)",
+                            [(label, turn, pack_tokens(t).tobytes()) for (label, turn), t in tokens.items()])
+        self.db.executemany("INSERT OR IGNORE INTO turned_pairs VALUES (?, ?)", [(min(p), max(p)) for p in pairs])
+
+    def turned_patches(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, list[np.ndarray]]:
+        """label -> the stored sign bits of its turned tokens (none for most contents)."""
+        found: dict[int, list[np.ndarray]] = {}
+        for label, blob in self._select_in("SELECT label, patches FROM turned_tokens WHERE label IN ({marks}) "
+                                           "ORDER BY label, turn", set(labels)):
+            found.setdefault(label, []).append(np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8))
+        return found
+
+    def turned_pairs(self) -> list[tuple[int, int]]:
+        return self.db.execute("SELECT first, second FROM turned_pairs").fetchall()
 
     def keep_pair_agreements_only_from(self, method: str) -> None:
         """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew."""

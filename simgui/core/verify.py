@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 
-METHOD = "mnn-ransac-2-signs"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-2-signs-turns"  # change it with anything below that changes scores: stored agreements are then redone
 GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
@@ -97,6 +97,18 @@ def _unique_rows(scale: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.n
 def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     """Share (0..1) of A's patches whose match in B fits the best scale+shift."""
     return len(match_patches(a, b).agreeing) / len(a)
+
+
+def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
+                   b_turned: list[np.ndarray] = ()) -> float:
+    """The agreement of A and B as they are, or with either one turned or mirrored (orientation.py): the
+    largest. `*_turned` are unit tokens of the turns that were worth embedding (for most photos: none)."""
+    found = geometric_agreement(a, b)
+    for turned in a_turned:
+        found = max(found, geometric_agreement(turned, b))
+    for turned in b_turned:
+        found = max(found, geometric_agreement(a, turned))
+    return found
 
 
 def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:

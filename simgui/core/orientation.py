@@ -1,0 +1,83 @@
+"""Copies turned by 90/180/270 degrees or mirrored, with no EXIF tag to say so.
+
+The model's tokens change when a picture is turned, so a turned copy neither lines up with its original
+nor lands near it in the index. A cheap signature proposes the turn: the lowest 8x8 DCT coefficients of a
+32x32 grey copy, which a turn or mirror only permutes and flips in sign, so each photo's signature can be
+turned seven ways for free and compared with every stored one. Only a proposal costs a model run: the new
+photo's model input, turned the same way, is embedded and its tokens are kept for the patch check.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image
+
+SIDE = 32
+BAND = 8  # coefficients per axis kept: 63 without the mean
+MATCH = 0.9  # cosine of two signatures above which a turn is worth a model run
+MARGIN = 0.1  # ... and by which it must beat the photos as they are (a symmetric picture matches itself)
+PROPOSALS = 3  # at most this many photos per turn of a new photo
+
+
+class Turn(NamedTuple):
+    """One of the seven turns and mirrors, as array steps: swap the axes, then reverse rows, then columns."""
+    transpose: bool
+    flip_rows: bool
+    flip_cols: bool
+
+
+TURNS = [Turn(*(bool(n >> k & 1) for k in (2, 1, 0))) for n in range(1, 8)]  # index + 1 is what is stored
+_ROW_FREQ, _COL_FREQ = np.meshgrid(np.arange(BAND), np.arange(BAND), indexing="ij")
+_KEPT = (_ROW_FREQ + _COL_FREQ) > 0
+
+
+def signature(content: Image.Image) -> np.ndarray:
+    """[63] float32 unit vector: the low frequencies of the photo (without its framing) in grey."""
+    from scipy.fft import dctn
+
+    grey = np.asarray(content.convert("L").resize((SIDE, SIDE), Image.BILINEAR), np.float32)
+    coefficients = dctn(grey, type=2, norm="ortho")[:BAND, :BAND]
+    kept = coefficients[_KEPT]
+    return (kept / max(float(np.linalg.norm(kept)), 1e-6)).astype(np.float32)
+
+
+def turned_signatures(signatures: np.ndarray) -> np.ndarray:
+    """[7, N, 63]: each signature as the same photo turned by each of TURNS would have it."""
+    square = np.zeros((len(signatures), BAND, BAND), np.float32)
+    square[:, _KEPT] = signatures
+    turned = []
+    for turn in TURNS:
+        c = square.transpose(0, 2, 1) if turn.transpose else square
+        # reversing an axis flips the sign of the odd frequencies along it
+        c = c * np.where(_ROW_FREQ % 2 == 1, -1, 1) if turn.flip_rows else c
+        c = c * np.where(_COL_FREQ % 2 == 1, -1, 1) if turn.flip_cols else c
+        turned.append(c[:, _KEPT])
+    return np.stack(turned)
+
+
+def turn_input(pixels: np.ndarray, turn: Turn) -> np.ndarray:
+    """The model input [C, H, W] of the photo turned so (a square input turns as its photo would)."""
+    if turn.transpose:
+        pixels = pixels.transpose(0, 2, 1)
+    if turn.flip_rows:
+        pixels = pixels[:, ::-1]
+    if turn.flip_cols:
+        pixels = pixels[:, :, ::-1]
+    return np.ascontiguousarray(pixels)
+
+
+def proposals(new: np.ndarray, known: np.ndarray) -> list[tuple[int, int, int]]:
+    """(row in `new`, row in `known`, turn number 1..7) where the new photo, turned, looks like the known one
+    far more than as it is. `new` [B, 63], `known` [N, 63] signatures (a new photo may also be in `known`)."""
+    if len(new) == 0 or len(known) == 0:
+        return []
+    as_is = new @ known.T
+    found = []
+    for number, turned in enumerate(turned_signatures(new) @ known.T, start=1):
+        good = (turned >= MATCH) & (turned >= as_is + MARGIN)
+        for row in np.nonzero(good.any(1))[0]:
+            columns = np.nonzero(good[row])[0]
+            best = columns[np.argsort(-turned[row, columns], kind="stable")[:PROPOSALS]]
+            found += [(int(row), int(column), number) for column in best]
+    return found

@@ -1,0 +1,93 @@
+"""Which new pictures may be turned or mirrored copies of stored ones, and their turned tokens.
+
+orientation.py proposes a turn from signatures alone; this embeds the new picture so turned (one model run
+per proposal, and proposals are rare outside libraries full of turned copies) and keeps the turned tokens
+only where their patches line up with the proposed photo well enough for some setting to group them.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simgui.core.config import thresholds_at
+from simgui.core.orientation import TURNS, proposals, turn_input
+from simgui.core.verify import as_unit_tokens, geometric_agreement
+
+MODEL_BATCH = 16
+
+
+@dataclass
+class TurnedCopies:
+    """For each new picture (by row): its turned tokens worth keeping, by turn number, and the stored labels
+    they line up with."""
+    tokens: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (row, turn) -> int8 tokens
+    vectors: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)  # (row, turn) -> global vector
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # (row, label)
+
+    def of_row(self, row: int) -> tuple[list[np.ndarray], list[np.ndarray], set[int]]:
+        """One picture's turned vectors, turned unit tokens, and the labels they line up with."""
+        runs = sorted(run for run in self.tokens if run[0] == row)
+        return ([self.vectors[run] for run in runs], [as_unit_tokens(self.tokens[run]) for run in runs],
+                {label for r, label in self.pairs if r == row})
+
+
+class TurnFinder:
+    def __init__(self, store, model_source, patch_shape: tuple[int, int]):
+        """model_source: a callable giving the EmbeddingModel (loaded only when a turn is proposed)."""
+        self.store = store
+        self.model_source = model_source
+        self.patch_shape = patch_shape
+        self._labels = np.zeros(0, np.int64)
+        self._signatures = np.zeros((0, 0), np.float32)
+        self._version: tuple[int, int] | None = None
+
+    def known(self) -> tuple[np.ndarray, np.ndarray]:
+        """(labels, signatures) of every stored content, read again only when the store's set changed."""
+        version = self.store.signatures_version()
+        if version != self._version:
+            self._labels, self._signatures = self.store.signatures()
+            self._version = version
+        return self._labels, self._signatures
+
+    def note(self, labels: list[int], signatures: np.ndarray) -> None:
+        """These were just stored: known without reading every signature again (at 100,000 photos, 12 MB)."""
+        if self._version is None:
+            self.known()
+            return
+        self._labels = np.concatenate([self._labels, np.array(labels, np.int64)])
+        self._signatures = signatures if len(self._signatures) == 0 else np.concatenate([self._signatures, signatures])
+        self._version = self.store.signatures_version()
+
+    def find(self, signatures: np.ndarray, inputs: list[np.ndarray], own_labels: list[int | None]) -> TurnedCopies:
+        """Turned copies among the stored photos for each picture (signature, model input; own label when it
+        is stored itself, so it is not proposed as its own copy)."""
+        labels, known = self.known()
+        wanted = [(row, int(labels[column]), turn) for row, column, turn in proposals(signatures, known)
+                  if labels[column] != own_labels[row]]
+        found = TurnedCopies()
+        if not wanted:
+            return found
+        runs = sorted({(row, turn) for row, _, turn in wanted})
+        model = self.model_source()
+        tokens: dict[tuple[int, int], np.ndarray] = {}
+        vectors: dict[tuple[int, int], np.ndarray] = {}
+        for start in range(0, len(runs), MODEL_BATCH):
+            chunk = runs[start:start + MODEL_BATCH]
+            embedded = model.run(np.stack([turn_input(inputs[row], TURNS[turn - 1]) for row, turn in chunk]))
+            tokens.update(zip(chunk, embedded.patches))
+            vectors.update(zip(chunk, embedded.vectors))
+        stored = self.store.patches({label for _, label, _ in wanted}, self.patch_shape)
+        loosest = thresholds_at(100).near_agreement
+        by_run = defaultdict(list)
+        for row, label, turn in wanted:
+            by_run[(row, turn)].append(label)
+        for run, targets in by_run.items():
+            turned = as_unit_tokens(tokens[run])
+            lined_up = [label for label in targets
+                        if geometric_agreement(turned, as_unit_tokens(stored[label])) >= loosest]
+            if lined_up:
+                found.tokens[run], found.vectors[run] = tokens[run], vectors[run]
+                found.pairs += [(run[0], label) for label in lined_up]
+        return found

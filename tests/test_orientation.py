@@ -1,0 +1,66 @@
+"""Copies turned by 90/180/270 degrees or mirrored, with no EXIF tag (issue 15): real photos, real model."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from conftest import cli, photo
+from simgui.core.orientation import TURNS, proposals, signature, turn_input, turned_signatures
+
+TRANSPOSES = {"rot90": Image.ROTATE_90, "rot180": Image.ROTATE_180, "rot270": Image.ROTATE_270,
+              "mirror": Image.FLIP_LEFT_RIGHT}
+
+
+def _as_turned(pixels: np.ndarray, turn) -> np.ndarray:
+    return turn_input(pixels.transpose(2, 0, 1), turn).transpose(1, 2, 0)
+
+
+def test_a_turned_signature_is_the_signature_of_the_turned_photo():
+    img = Image.open(photo("chelsea")).convert("RGB")
+    pixels = np.asarray(img)
+    turned = turned_signatures(signature(img)[None])
+    for n, turn in enumerate(TURNS):
+        picture = Image.fromarray(np.ascontiguousarray(_as_turned(pixels, turn)))
+        assert float(turned[n, 0] @ signature(picture)) > 0.999, turn
+
+
+def test_turns_are_proposed_for_turned_copies_and_not_for_other_photos():
+    img = Image.open(photo("coffee")).convert("RGB")
+    others = [Image.open(photo(name)).convert("RGB") for name in ("rocket", "astronaut", "hubble_deep_field")]
+    known = np.stack([signature(p) for p in [img, *others]])
+    for name, method in TRANSPOSES.items():
+        found = proposals(signature(img.transpose(method))[None], known)
+        assert [column for _, column, _ in found] == [0], name
+    assert proposals(np.stack([signature(p) for p in others]), known[:1]) == []
+
+
+def _json(library, *args):
+    done = cli(library, *args)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout) if "--json" in args else None
+
+
+def test_turned_and_mirrored_copies_group_compare_and_query_as_near(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    source = Image.open(photo("chelsea")).convert("RGB")
+    source.save(folder / "chelsea.jpg", quality=92)
+    for name, method in TRANSPOSES.items():
+        source.transpose(method).save(folder / f"chelsea_{name}.jpg", quality=85)
+    for name in ("coffee", "rocket", "astronaut"):
+        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
+    library = tmp_path / "library"
+    _json(library, "index", str(folder))
+    groups = _json(library, "groups", "--json")["groups"]
+    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
+    assert near == [sorted(["chelsea.jpg", *(f"chelsea_{n}.jpg" for n in TRANSPOSES)])]
+    compared = _json(library, "compare", str(folder / "chelsea.jpg"), str(folder / "chelsea_rot270.jpg"), "--json")
+    assert compared["verdict"] == "near"
+    query = tmp_path / "sent_on.jpg"  # not in the library: shrunk, recompressed, turned
+    source.transpose(Image.ROTATE_180).resize((300, 225)).save(query, quality=75)
+    results = _json(library, "query", str(query), "--top", "8", "--json")[0]["results"]
+    verdicts = {r["path"].rsplit("/", 1)[1]: r["verdict"] for r in results}
+    assert verdicts["chelsea.jpg"] == "near"
+    assert all(verdicts[name] not in ("near", "exact") for name in ("coffee.jpg", "rocket.jpg", "astronaut.jpg"))
