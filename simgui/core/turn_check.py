@@ -2,7 +2,7 @@
 
 orientation.py proposes a turn from signatures alone; this embeds the new picture so turned (one model run
 per proposal, and proposals are rare outside libraries full of turned copies) and keeps the turned tokens
-only where their patches line up with the proposed photo well enough for some setting to group them.
+only where their patches line up with the proposed photo as a turned copy's do (verify.TURNED_AGREEMENT).
 """
 from __future__ import annotations
 
@@ -11,9 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simgui.core.config import thresholds_at
 from simgui.core.orientation import TURNS, proposals, turn_input
-from simgui.core.verify import as_unit_tokens, geometric_agreement
+from simgui.core.verify import TURNED_AGREEMENT, as_unit_tokens, geometric_agreement
 
 MODEL_BATCH = 16
 
@@ -79,14 +78,13 @@ class TurnFinder:
             tokens.update(zip(chunk, embedded.patches))
             vectors.update(zip(chunk, embedded.vectors))
         stored = self.store.patches({label for _, label, _ in wanted}, self.patch_shape)
-        loosest = thresholds_at(100).near_agreement
         by_run = defaultdict(list)
         for row, label, turn in wanted:
             by_run[(row, turn)].append(label)
         for run, targets in by_run.items():
             turned = as_unit_tokens(tokens[run])
             lined_up = [label for label in targets
-                        if geometric_agreement(turned, as_unit_tokens(stored[label])) >= loosest]
+                        if geometric_agreement(turned, as_unit_tokens(stored[label])) >= TURNED_AGREEMENT]
             if lined_up:
                 found.tokens[run], found.vectors[run] = tokens[run], vectors[run]
                 found.pairs += [(run[0], label) for label in lined_up]

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 import numpy as np
 
 
-METHOD = "mnn-ransac-2-signs-turns"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-2-signs-turns-0.15"  # change it with anything below that changes scores: stored agreements are then redone
 GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
+TURNED_AGREEMENT = 0.15  # a turned copy's agreement counts from here (turned copies measured 0.2-1.0)
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
 
@@ -102,13 +103,12 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
 def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
                    b_turned: list[np.ndarray] = ()) -> float:
     """The agreement of A and B as they are, or with either one turned or mirrored (orientation.py): the
-    largest. `*_turned` are unit tokens of the turns that were worth embedding (for most photos: none)."""
+    largest. `*_turned` are unit tokens of the turns that were worth embedding (for most photos: none).
+    A turn counts from TURNED_AGREEMENT up: the best of several tries at the noise floor of two textures
+    (grass and gravel agree 0.05-0.08 any way up) would otherwise pass for a copy."""
     found = geometric_agreement(a, b)
-    for turned in a_turned:
-        found = max(found, geometric_agreement(turned, b))
-    for turned in b_turned:
-        found = max(found, geometric_agreement(a, turned))
-    return found
+    turned = [geometric_agreement(t, b) for t in a_turned] + [geometric_agreement(a, t) for t in b_turned]
+    return max([found] + [value for value in turned if value >= TURNED_AGREEMENT])
 
 
 def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
