@@ -184,6 +184,11 @@ def _insert(library: Library, rows, embeddings) -> None:
                        [(h, library.model_id, encode_vector(v), t.tobytes()) for h, v, t in embeddings])
         db.executemany("INSERT INTO images (path, root_id, size, mtime_ns, content_hash, width, height, format, "
                        "content_pixels) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+        # orientation signatures (orientation.py), one a photo, so a query compares against all of them
+        labels = [label for (label,) in db.execute("SELECT id FROM embeddings WHERE content_hash IN (%s)" % ",".join(
+            "?" * len(embeddings)), [h for h, _, _ in embeddings])]
+        signatures = np.random.default_rng(len(labels)).normal(size=(len(labels), 63)).astype(np.float32)
+        library.store.save_signatures(labels, signatures / np.linalg.norm(signatures, axis=1, keepdims=True))
 
 
 def timed(*command: str) -> tuple[float, float, str]:
