@@ -25,7 +25,9 @@ import simplejpeg
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from simgui.core.decode_budget import MemoryBudget
+from simgui.core.formats import BY_NAME, HEAD_BYTES, sniff_format
 from simgui.core.hashes import content_hash, difference_hash
+from simgui.core.raw import RawError, decode_raw
 
 try:  # HEIC/HEIF from phones; optional so a broken wheel never stops JPEG work
     import pillow_heif
@@ -34,9 +36,15 @@ try:  # HEIC/HEIF from phones; optional so a broken wheel never stops JPEG work
     HEIF_SUPPORTED = True
 except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     HEIF_SUPPORTED = False
+try:  # JPEG XL: the plugin registers itself with Pillow when imported
+    import pillow_jxl
+    JXL_SUPPORTED = pillow_jxl is not None
+except ImportError:  # pragma: no cover - pillow-jxl-plugin is a declared dependency
+    JXL_SUPPORTED = False
 
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
+MODEL_SIDE = 224  # the model's input: a HEIF thumbnail or RAW preview this big is used instead of the photo
 WORKING_SIZE = 256  # decoded pictures are at least this on their short side: JPEG draft mode decodes 4000x3000 at 1/8
 # Decoded pixels held by all decode threads at once: with the rest of an indexing process (the model, Python:
 # about 150 MB) a hostile folder stays under 1 GB. One picture whose decode needs more is refused: a phone's
@@ -46,7 +54,7 @@ DECODE_MEMORY = 640 * 1024 * 1024
 DECODE_BUDGET = MemoryBudget(DECODE_MEMORY, wait_seconds=20.0)  # under the indexer's 30 s a file
 READ_BUDGET = MemoryBudget(MAX_FILE_BYTES, wait_seconds=20.0)  # files' bytes held while they are decoded
 BAND_PIXELS = 1 << 20  # a big picture is converted to RGB and reduced this many pixels at a time
-ACCEPTED_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "WEBP", "TIFF", "BMP", "HEIF", "AVIF"}
+ACCEPTED_FORMATS = set(BY_NAME) - {"RAW"}  # what Pillow may open (RAW goes through LibRaw: raw.py)
 EXIF_ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
 EXIF_DATETIME_ORIGINAL = 0x9003
@@ -77,25 +85,6 @@ class DecodedImage:
     captured_at: str | None  # ISO 8601 from EXIF, when the camera recorded it
 
 
-# Magic numbers of the formats we accept: the name of a file says nothing about what it holds.
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "JPEG"), (b"\x89PNG\r\n\x1a\n", "PNG"), (b"GIF87a", "GIF"), (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"BM", "BMP"),
-)
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis", b"avif", b"avis"}
-
-
-def sniff_format(head: bytes) -> str | None:
-    for magic, name in _SIGNATURES:
-        if head.startswith(magic):
-            return name
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
-        return "HEIF"
-    return None
-
-
 def _readable_size(path: str) -> int:
     """The size of a regular file that may be read whole, or DecodeError saying why not."""
     try:
@@ -120,7 +109,7 @@ def read_image_bytes(path: str) -> bytes:
         # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open must not wait for a writer
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         with os.fdopen(fd, "rb") as f:
-            if sniff_format(f.read(32)) is None:
+            if sniff_format(f.read(HEAD_BYTES), path) is None:
                 raise DecodeError("not an image (unknown content)")
             f.seek(0)
             data = f.read(MAX_FILE_BYTES + 1)
@@ -150,7 +139,14 @@ def held_image_bytes(path: str) -> Iterator[bytes]:
 
 def capture_time(img: Image.Image) -> str | None:
     try:
-        exif = img.getexif()
+        return exif_capture_time(img.getexif())
+    except Exception:  # malformed EXIF is common and never a reason to skip a photo
+        return None
+
+
+def exif_capture_time(exif: Image.Exif) -> str | None:
+    """DateTimeOriginal, else DateTime, as ISO 8601; None when neither is there or readable."""
+    try:
         raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
         if not raw:
             return None
@@ -318,6 +314,10 @@ def _decode_within_budget(data: bytes, kind: str) -> tuple[Image.Image, str | No
     if img.format in ("JPEG", "MPO"):
         cost = _jpeg_coefficient_bytes(img, data)  # at full size, whatever the scale
         img.draft("RGB", (WORKING_SIZE, WORKING_SIZE))  # DCT scaling: 4000x3000 decodes as 500x375
+    elif img.format == "HEIF":
+        # the file's own thumbnail when it is a scaled copy of the photo (pillow-heif checks its aspect,
+        # crop, rotation and colour profile; an iPhone writes 320x240): a 12 MP HEIC decodes in ~390 ms
+        img.draft("RGB", (MODEL_SIDE, MODEL_SIDE))
     cost += decode_cost(img)
     if cost > DECODE_BUDGET.limit:
         raise DecodeError(f"too large to decode safely: {size[0]}x{size[1]} {img.format} needs "
@@ -334,15 +334,20 @@ def _decode_within_budget(data: bytes, kind: str) -> tuple[Image.Image, str | No
     return picture, captured_at, orientation, size
 
 
-def decode_bytes(data: bytes, digest: str | None = None) -> DecodedImage:
-    """digest: the content hash when the caller already has it (hashing a camera file costs 1.5 ms)."""
-    kind = sniff_format(data[:32])
+def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None) -> DecodedImage:
+    """digest: the content hash when the caller already has it (hashing a camera file costs 1.5 ms); name: the
+    file's name, which alone tells a camera's RAW from a TIFF (their bytes start alike)."""
+    kind = sniff_format(data[:HEAD_BYTES], name)
     if kind is None:
         raise DecodeError("not an image (unknown content)")
     if kind == "HEIF" and not HEIF_SUPPORTED:
         raise DecodeError("HEIF support is not installed")
     try:
-        picture, captured_at, orientation, (width, height) = _decode_within_budget(data, kind)
+        if kind == "RAW":
+            picture, captured_at, (width, height) = _decode_raw(data)
+            orientation = 1
+        else:
+            picture, captured_at, orientation, (width, height) = _decode_within_budget(data, kind)
     except DecodeError:
         raise
     except MemoryError as exc:
@@ -358,6 +363,43 @@ def decode_bytes(data: bytes, digest: str | None = None) -> DecodedImage:
                         captured_at=captured_at)
 
 
+def _decode_raw(data: bytes) -> tuple[Image.Image, str | None, tuple[int, int]]:
+    """A camera RAW through LibRaw (raw.py): upright picture, capture time, upright full size."""
+    try:
+        picture, size, preview = decode_raw(data, DECODE_BUDGET, _shrink_to_rgb, WORKING_SIZE)
+    except RawError as exc:
+        raise DecodeError(str(exc)) from exc
+    except TimeoutError as exc:
+        raise DecodeError(f"waited {DECODE_BUDGET.wait_seconds:g} s for memory to decode a RAW file "
+                          f"(other large pictures were decoding)") from exc
+    if min(picture.size) > 2 * WORKING_SIZE:
+        picture.thumbnail((picture.width * WORKING_SIZE // min(picture.size),) * 2, Image.BILINEAR)
+    return picture, _raw_capture_time(data, preview), size
+
+
+def _raw_capture_time(data: bytes, preview: bytes | None) -> str | None:
+    """The capture time in a RAW's own tags (TIFF-based RAWs: DNG, CR2, NEF, ARW...), else its preview's."""
+    tags = _tiff_tags(data) if data[:4] in (b"II*\x00", b"MM\x00*") else None
+    found = exif_capture_time(tags) if tags is not None else None
+    if found is None and preview is not None:
+        try:
+            with Image.open(io.BytesIO(preview)) as img:
+                found = capture_time(img)
+        except Exception:  # a preview Pillow cannot parse: the date is optional
+            return None
+    return found
+
+
+def _tiff_tags(data: bytes) -> Image.Exif | None:
+    """The tags of a TIFF-structured file, read without a pixel; None when they cannot be."""
+    tags = Image.Exif()
+    try:
+        tags.load(data)
+    except Exception:  # broken tags: the date is optional
+        return None
+    return tags
+
+
 def decode_file(path: str) -> DecodedImage:
     with held_image_bytes(path) as data:
-        return decode_bytes(data)
+        return decode_bytes(data, name=path)

@@ -127,6 +127,8 @@ def _band_end(flat: np.ndarray, side: int) -> int | None:
 def straightened(picture: Image.Image) -> Image.Image:
     """A photo turned by MIN_TILT..MAX_TILT degrees inside flat corner wedges (a tilted repost, a
     straightened scan), turned back and cut to the largest upright box of photo; else the picture itself."""
+    if not _corners_alike(picture):  # nearly every photo: no wedges, nothing more to look at
+        return picture
     grey, scale = _analysis_grey(picture)
     found = _wedges(grey)
     if found is None:
@@ -140,6 +142,14 @@ def straightened(picture: Image.Image) -> Image.Image:
     left, top, right, bottom = box
     return turned.crop((round(left * scale[0]), round(top * scale[1]), round(right * scale[0]),
                         round(bottom * scale[1])))
+
+
+def _corners_alike(picture: Image.Image) -> bool:
+    """Are the four corner pixels one grey level, give or take FLAT_SPREAD?"""
+    right, bottom = picture.width - 1, picture.height - 1
+    levels = [sum(picture.getpixel(xy)[:3]) / 3 if picture.mode != "L" else picture.getpixel(xy)
+              for xy in ((0, 0), (right, 0), (0, bottom), (right, bottom))]
+    return max(levels) - min(levels) <= FLAT_SPREAD
 
 
 def _corner_colour_mask(grey: np.ndarray) -> np.ndarray:

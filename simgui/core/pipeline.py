@@ -230,7 +230,7 @@ class Indexer:
                 size, digest = len(data), content_hash(data)
                 if digest in item.known_hashes:
                     return _Outcome(NewImage(f.path, item.root_id, size, f.mtime_ns, content_hash=digest))
-                decoded = decode_bytes(data, digest)
+                decoded = decode_bytes(data, digest, f.path)
         except DecodeError as exc:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)

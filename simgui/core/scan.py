@@ -11,10 +11,8 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator
 
-IMAGE_EXTENSIONS = {
-    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".dib",
-    ".heic", ".heif", ".hif", ".avif", ".mpo",
-}
+from simgui.core.formats import is_picture_name
+
 # Folders that hold caches and thumbnails of other tools, not the user's photos.
 IGNORED_FOLDERS = {"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
 
@@ -33,15 +31,11 @@ class ScanResult:
     unreadable_folders: list[str] = field(default_factory=list)
 
 
-def looks_like_image(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
-
-
 def scan_root(root: str, exclude: set[str] | None = None) -> ScanResult:
     result = ScanResult()
     exclude = {os.path.abspath(p) for p in (exclude or set())}
     for entry_path, entry in _walk(root, exclude, result):
-        if not looks_like_image(entry.name):
+        if not is_picture_name(entry.name):
             continue
         try:
             st = entry.stat(follow_symlinks=False)

@@ -9,13 +9,14 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
+from simgui.core.formats import open_dialog_filter
 from simgui.core.library import Match
 from simgui.core.pathtext import readable
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 
-IMAGE_FILTER = "Images (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
+IMAGE_FILTER = open_dialog_filter()
 
 
 class ResultsModel(QAbstractListModel):

@@ -1,0 +1,113 @@
+"""Every format of a real library (issue 13): camera RAW (DNGs made from real photos), HEIC's own thumbnail,
+JPEG XL, AVIF; one registry for the scan, the bytes and the Open dialog."""
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import cli, photo
+from raw_files import write_dng
+from simgui.core.decode import MODEL_SIDE, decode_bytes, decode_file
+from simgui.core.formats import FORMATS, SCANNED_EXTENSIONS, open_dialog_filter, sniff_format
+
+
+def _alike(a: Image.Image, b: Image.Image) -> float:
+    x, y = (np.asarray(p.convert("L").resize((64, 64)), np.float32) for p in (a, b))
+    x, y = x - x.mean(), y - y.mean()
+    return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def _photo() -> Image.Image:
+    return Image.open(photo("chelsea")).convert("RGB")
+
+
+def test_one_registry_names_every_format_for_the_scan_and_the_open_dialog():
+    for extension in (".dng", ".cr2", ".cr3", ".nef", ".arw", ".raf", ".orf", ".rw2", ".jxl", ".avif", ".heic"):
+        assert extension in SCANNED_EXTENSIONS
+        assert f"*{extension}" in open_dialog_filter()
+    assert {f.name for f in FORMATS if f.metadata_writable} == {"JPEG"}
+
+
+def test_the_name_tells_a_raw_from_a_tiff_only_when_the_bytes_agree():
+    tiff_head, png_head = b"II*\x00" + bytes(28), b"\x89PNG\r\n\x1a\n" + bytes(24)
+    assert sniff_format(tiff_head, "/photos/IMG_0001.dng") == "RAW"
+    assert sniff_format(tiff_head, "/photos/scan.tif") == "TIFF"
+    assert sniff_format(png_head, "/photos/IMG_0001.dng") == "PNG"  # a PNG named .dng is a PNG
+    assert sniff_format(b"\x00\x00\x00\x18ftypcrx " + bytes(20), "/photos/IMG_0001.CR3") == "RAW"
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["sensor data only", "with the camera's preview"])
+def test_a_dng_made_from_a_real_photo_decodes_upright_with_its_size_and_date(tmp_path, preview):
+    source = _photo()
+    path = write_dng(source, tmp_path / "IMG_0001.dng", preview=preview, captured="2024:05:06 07:08:09")
+    decoded = decode_file(str(path))
+    assert decoded.format == "RAW"
+    assert (decoded.width, decoded.height) == (source.width // 2 * 2, source.height // 2 * 2)  # a sensor's even size
+    assert decoded.captured_at == "2024-05-06T07:08:09"
+    assert min(decoded.picture.size) >= MODEL_SIDE // 2  # a half-size demosaic of a small sensor, or the preview
+    assert _alike(decoded.picture, source) > 0.97
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["sensor data only", "with the camera's preview"])
+def test_a_dng_shot_in_portrait_decodes_upright(tmp_path, preview):
+    source = _photo()
+    path = write_dng(source, tmp_path / "IMG_0002.dng", preview=preview, orientation=6)  # turn 90 degrees clockwise
+    decoded = decode_file(str(path))
+    upright = source.transpose(Image.ROTATE_270)
+    assert decoded.width < decoded.height
+    assert _alike(decoded.picture, upright) > 0.97
+
+
+def test_a_dng_preview_is_read_instead_of_demosaicing_the_sensor(tmp_path):
+    big = _photo().resize((3000, 2000))
+    with_preview = write_dng(big, tmp_path / "a.dng", preview=True).read_bytes()
+    without = write_dng(big, tmp_path / "b.dng").read_bytes()
+    timings = {}
+    for name, data in (("preview", with_preview), ("demosaic", without)):
+        started = time.perf_counter()
+        decoded = decode_bytes(data, name="x.dng")
+        timings[name] = time.perf_counter() - started
+        assert _alike(decoded.picture, big) > 0.97
+    assert timings["preview"] < timings["demosaic"]  # not a speed claim: which path ran (factor ~50 here)
+
+
+def test_a_heic_is_read_from_its_own_thumbnail_when_it_shows_the_photo():
+    source = _photo().resize((2016, 1512))  # 4:3 as a phone's, so the thumbnail is 320x240
+    with_thumbnail, without = io.BytesIO(), io.BytesIO()
+    source.save(with_thumbnail, "HEIF", quality=80, thumbnails=[320])
+    source.save(without, "HEIF", quality=80, thumbnails=[])
+    fast, full = decode_bytes(with_thumbnail.getvalue()), decode_bytes(without.getvalue())
+    assert fast.picture.size == (320, 240) and full.picture.size != (320, 240)
+    assert (fast.width, fast.height) == (full.width, full.height) == (2016, 1512)
+    assert _alike(fast.picture, full.picture) > 0.98
+
+
+@pytest.mark.parametrize("kind", ["JXL", "AVIF"])
+def test_jpeg_xl_and_avif_decode(kind):
+    source = _photo()
+    data = io.BytesIO()
+    source.save(data, kind, quality=80)
+    decoded = decode_bytes(data.getvalue())
+    assert decoded.format == kind and (decoded.width, decoded.height) == source.size
+    assert _alike(decoded.picture, source) > 0.97
+
+
+def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
+    folder = tmp_path / "photos"
+    (folder / "raw").mkdir(parents=True)
+    (folder / "exports").mkdir()
+    source = _photo().resize((1800, 1200))
+    write_dng(source, folder / "raw" / "IMG_0001.dng", preview=True)
+    source.resize((900, 600)).save(folder / "exports" / "holiday.jpg", quality=80)
+    for name in ("coffee", "rocket"):
+        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
+    library = tmp_path / "library"
+    assert cli(library, "index", str(folder)).returncode == 0
+    groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
+    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
+    assert near == [["IMG_0001.dng", "holiday.jpg"]]
