@@ -33,27 +33,60 @@ WORK = HERE.parent / ".bench"
 def make_camera_jpegs(folder: Path, count: int) -> list[Path]:
     """4000x3000 JPEGs at quality 92 with sensor grain (3-5 MB, like a 12 MP camera's), cut and scaled
     from the benchmark's real photos."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if len(list(folder.glob("*.jpg"))) < count:
+        for n, frame in _camera_frames(count, 5, (4000, 3000)):
+            # grain keeps an upscaled picture from compressing to a quarter of a real camera file
+            frame.save(folder / f"cam{n:04d}.jpg", quality=92)
+            print(f"\rmaking camera JPEGs {n + 1}/{count}", end="", file=sys.stderr)
+        print(file=sys.stderr)
+    return sorted(folder.glob("*.jpg"))[:count]
+
+
+def _camera_frames(count: int, seed: int, size: tuple[int, int]):
+    """Real photos, each a different window of its source, at a camera's size, with sensor grain."""
     from dataset import skimage_files, wallpaper_files
 
-    folder.mkdir(parents=True, exist_ok=True)
-    existing = sorted(folder.glob("*.jpg"))
-    if len(existing) >= count:
-        return existing[:count]
     sources = wallpaper_files() + skimage_files()
-    rng = np.random.default_rng(5)
-    for n in range(len(existing), count):
+    rng = np.random.default_rng(seed)
+    for n in range(count):
         img = Image.open(sources[n % len(sources)]).convert("RGB")
-        # a different window of the source for each file, so no two files are the same photo
         w, h = img.size
         cw, ch = int(w * rng.uniform(0.6, 1.0)), int(h * rng.uniform(0.6, 1.0))
         x, y = int(rng.integers(0, w - cw + 1)), int(rng.integers(0, h - ch + 1))
-        frame = np.asarray(img.crop((x, y, x + cw, y + ch)).resize((4000, 3000), Image.BICUBIC), np.float32)
-        # sensor grain: without it an upscaled picture compresses to a quarter of a real camera file
+        frame = np.asarray(img.crop((x, y, x + cw, y + ch)).resize(size, Image.BICUBIC), np.float32)
         frame += rng.normal(0, 5, frame.shape).astype(np.float32)
-        Image.fromarray(np.clip(frame, 0, 255).astype(np.uint8)).save(folder / f"cam{n:04d}.jpg", quality=92)
-        print(f"\rmaking camera JPEGs {n + 1}/{count}", end="", file=sys.stderr)
+        yield n, Image.fromarray(np.clip(frame, 0, 255).astype(np.uint8))
+
+
+def make_phone_heics(folder: Path, count: int) -> list[Path]:
+    """12 MP HEICs (4032x3024) with the 320x240 thumbnail an iPhone writes."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, frame in _camera_frames(count, 11, (4032, 3024)):
+        target = folder / f"IMG_{n:04d}.HEIC"
+        if not target.exists():
+            frame.save(target, "HEIF", quality=80, thumbnails=[320])
+            print(f"\rmaking phone HEICs {n + 1}/{count}", end="", file=sys.stderr)
     print(file=sys.stderr)
-    return sorted(folder.glob("*.jpg"))[:count]
+    return sorted(folder.glob("*.HEIC"))[:count]
+
+
+def make_raw_dngs(folder: Path, count: int) -> list[Path]:
+    """12 MP DNGs (4000x3000, 12-bit sensor data) with a full-size JPEG preview, as cameras write them."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from raw_files import write_dng
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, frame in _camera_frames(count, 13, (4000, 3000)):
+        target = folder / f"DSC_{n:04d}.dng"
+        if not target.exists():
+            write_dng(frame, target, preview=True)
+            print(f"\rmaking DNGs {n + 1}/{count}", end="", file=sys.stderr)
+    print(file=sys.stderr)
+    return sorted(folder.glob("*.dng"))[:count]
 
 
 def time_simgui(folder: Path) -> float:
@@ -112,6 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--formats", action="store_true", help="also HEIC and DNG rounds (made once, ~5 minutes)")
+    parser.add_argument("--format-count", type=int, default=60)
     args = parser.parse_args()
     folder = WORK / "camera"
     files = make_camera_jpegs(folder, args.count)
@@ -137,6 +172,20 @@ def main() -> None:
         print(f"| {name} | {best[name]:.1f} | {rate:.1f} | {ours / rate:.2f} |")
     print(f"\nsimgui vs czkawka: {ours / rates['czkawka find_similar']:.2f}x; "
           f"simgui vs slower floor: {ours / floor:.0%}")
+    if args.formats:
+        formats_round(args.format_count)
+
+
+def formats_round(count: int) -> None:
+    """simgui-cli index on phone HEICs and camera DNGs (issue 13's targets: 20 and 25 images/s)."""
+    print("\n| files | simgui-cli index, seconds (best of 2) | images/s | target |")
+    print("|---|---|---|---|")
+    for name, make, target in (("12 MP HEIC with thumbnail", make_phone_heics, 20),
+                               ("12 MP DNG with full-size preview", make_raw_dngs, 25)):
+        folder = WORK / ("heic" if "HEIC" in name else "dng")
+        files = make(folder, count)
+        seconds = min(time_simgui(folder) for _ in range(2))
+        print(f"| {len(files)} {name} | {seconds:.1f} | {len(files) / seconds:.1f} | >= {target} |")
 
 
 if __name__ == "__main__":
