@@ -111,3 +111,14 @@ def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
     groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
     near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
     assert near == [["IMG_0001.dng", "holiday.jpg"]]
+
+
+def test_a_broken_or_truncated_raw_is_skipped_with_a_reason(tmp_path):
+    """(A RAW cut after its preview still shows its preview: that part of it is whole.)"""
+    from simgui.core.decode import DecodeError
+
+    whole = write_dng(_photo(), tmp_path / "whole.dng", preview=True).read_bytes()
+    for name, data in (("garbage.dng", b"II*\x00" + bytes(range(256)) * 40), ("cut.dng", whole[:len(whole) // 20])):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DecodeError, match="RAW"):
+            decode_file(str(tmp_path / name))

@@ -38,9 +38,10 @@ def content_box(picture: Image.Image) -> tuple[int, int, int, int]:
     return (max(0, box[0]), max(0, box[1]), min(picture.width, box[2]), min(picture.height, box[3]))
 
 
-def photo_inside(picture: Image.Image) -> Image.Image:
-    """The picture without its framing (see the module's notes), turned upright if it was tilted."""
-    box = content_box(picture)
+def photo_inside(picture: Image.Image, box: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """The picture without its framing (see the module's notes), turned upright if it was tilted; `box`:
+    its content_box, when the caller has it already."""
+    box = box or content_box(picture)
     content = picture if box == (0, 0, picture.width, picture.height) else picture.crop(box)
     return straightened(content)
 

@@ -235,9 +235,9 @@ class Indexer:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
-        left, top, right, bottom = content_box(decoded.picture)
+        box = left, top, right, bottom = content_box(decoded.picture)
         share = (right - left) * (bottom - top) / (decoded.picture.width * decoded.picture.height)
-        content = photo_inside(decoded.picture)
+        content = photo_inside(decoded.picture, box)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share))

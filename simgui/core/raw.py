@@ -15,6 +15,7 @@ from PIL import Image
 from simgui.core.decode_budget import MemoryBudget
 
 PREVIEW_MIN_SIDE = 224  # the model's input: a preview at least this big is used as it is
+PREVIEW_MAX_PIXELS = 120_000_000  # a preview claiming more is hostile: at 1/8, 65535x65535 would still be 200 MB
 # LibRaw's peak per sensor pixel when demosaicing at half size: the 16-bit raw plane, the 4-channel 16-bit
 # half-size image and the 8-bit RGB result (2 + 2 + 0.75 bytes), rounded up
 DEMOSAIC_BYTES_PER_PIXEL = 6
@@ -67,8 +68,8 @@ def _preview(raw, working_size: int) -> tuple[Image.Image, bytes | None] | None:
     jpeg = bytes(thumb.data)
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
-        if min(width, height) < PREVIEW_MIN_SIDE:
-            return None
+        if min(width, height) < PREVIEW_MIN_SIDE or width * height > PREVIEW_MAX_PIXELS:
+            return None  # too small to use, or claiming more pixels than any camera: the sensor data decides
         side = min(working_size, width, height)
         pixels = simplejpeg.decode_jpeg(jpeg, "RGB", fastdct=True, fastupsample=True, min_width=side, min_height=side)
     except ValueError:  # a broken preview: the sensor data may still be fine
