@@ -122,3 +122,15 @@ def test_a_broken_or_truncated_raw_is_skipped_with_a_reason(tmp_path):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(DecodeError, match="RAW"):
             decode_file(str(tmp_path / name))
+
+
+def test_the_photo_viewer_shows_formats_qt_cannot_read(qtbot, tmp_path):
+    from simgui.gui.photo_view import load_upright_image
+
+    source = _photo()
+    path = write_dng(source, tmp_path / "IMG_0003.dng", preview=True)
+    jxl = tmp_path / "export.jxl"
+    source.save(jxl, "JXL", quality=80)
+    for shown in (load_upright_image(str(path)).image, load_upright_image(str(jxl)).image):
+        assert not shown.isNull()
+        assert abs(shown.width() / shown.height() - source.width / source.height) < 0.02

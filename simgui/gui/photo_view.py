@@ -10,6 +10,7 @@ from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
+from simgui.core.decode import DecodeError, decode_file
 from simgui.gui.inbox import GuiInbox
 
 MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in memory
@@ -39,7 +40,19 @@ def load_upright_image(path: str) -> LoadedPhoto:
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
         reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio))
-    return LoadedPhoto(reader.read(), data.size())
+    image = reader.read()
+    if image.isNull():  # a format Qt lacks (RAW, HEIC, JPEG XL...): the engine's own decode, at its working size
+        image = _engine_picture(path)
+    return LoadedPhoto(image, data.size())
+
+
+def _engine_picture(path: str) -> QImage:
+    try:
+        picture = decode_file(path).picture
+    except DecodeError:
+        return QImage()
+    data = picture.tobytes()
+    return QImage(data, picture.width, picture.height, 3 * picture.width, QImage.Format_RGB888).copy()
 
 
 class ZoomView(QGraphicsView):
