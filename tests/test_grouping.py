@@ -49,6 +49,10 @@ def test_keeper_is_largest_then_biggest_file_then_oldest():
     assert sorted([old, bigger_file], key=keeper_order)[0] is bigger_file
     letterboxed = _image("/e", 200, 300, 10, content_pixels=201 * 201)  # bigger only by its bars
     assert sorted([letterboxed, bigger_file], key=keeper_order)[0] is bigger_file
+    # a phone screenshot showing the photo upscaled: more pixels of photo, but the clean photo is kept
+    screenshot = _image("/f", 1080, 2160, 600_000, content_pixels=1080 * 720)
+    photo = _image("/g", 640, 427, 27_000)
+    assert sorted([screenshot, photo], key=keeper_order)[0] is photo
 
 
 def test_library_groups_each_photo_with_its_copies(photo_folder, library_dir):

@@ -49,6 +49,7 @@ class Group:
         return next(m for m in self.members if m.keeper)
 
 
+FRAMED_SHARE = 0.9  # a picture whose photo covers less of it than this has framing (framing.content_box)
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
@@ -129,15 +130,19 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
 
 
 def keeper_order(image: ImageRecord, protected: list[str] = ()) -> tuple:
-    """A copy in a protected folder, then largest resolution, then largest file, then oldest capture, then
-    path: the first one is kept.
+    """A copy in a protected folder, then one without framing, then largest resolution, then largest file,
+    then oldest capture, then path: the first one is kept.
 
     Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
-    2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides."""
-    pixels = image.content_pixels or (image.width or 0) * (image.height or 0)
+    2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides.
+    A copy with bars or a phone's chrome around it (a screenshot: its photo is often shown upscaled)
+    is kept only when every copy has some."""
+    whole = (image.width or 0) * (image.height or 0)
+    pixels = image.content_pixels or whole
     resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
     in_protected = protected_folder_of(image.path, protected) is not None
-    return (not in_protected, -resolution_step, -image.size, image.captured_at or "9999", image.path)
+    framed = pixels < FRAMED_SHARE * whole
+    return (not in_protected, framed, -resolution_step, -image.size, image.captured_at or "9999", image.path)
 
 
 class GroupFinder:
