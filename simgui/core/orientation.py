@@ -30,6 +30,10 @@ class Turn(NamedTuple):
 TURNS = [Turn(*(bool(n >> k & 1) for k in (2, 1, 0))) for n in range(1, 8)]  # index + 1 is what is stored
 _ROW_FREQ, _COL_FREQ = np.meshgrid(np.arange(BAND), np.arange(BAND), indexing="ij")
 _KEPT = (_ROW_FREQ + _COL_FREQ) > 0
+# reversing an axis flips the sign of the odd frequencies along it (float32: an int sign would make every
+# product float64, and the known signatures would be copied to float64 for each comparison)
+_ROW_SIGNS = np.where(_ROW_FREQ % 2 == 1, -1, 1).astype(np.float32)
+_COL_SIGNS = np.where(_COL_FREQ % 2 == 1, -1, 1).astype(np.float32)
 
 
 def signature(content: Image.Image) -> np.ndarray:
@@ -49,9 +53,8 @@ def turned_signatures(signatures: np.ndarray) -> np.ndarray:
     turned = []
     for turn in TURNS:
         c = square.transpose(0, 2, 1) if turn.transpose else square
-        # reversing an axis flips the sign of the odd frequencies along it
-        c = c * np.where(_ROW_FREQ % 2 == 1, -1, 1) if turn.flip_rows else c
-        c = c * np.where(_COL_FREQ % 2 == 1, -1, 1) if turn.flip_cols else c
+        c = c * _ROW_SIGNS if turn.flip_rows else c
+        c = c * _COL_SIGNS if turn.flip_cols else c
         turned.append(c[:, _KEPT])
     return np.stack(turned)
 
@@ -72,12 +75,13 @@ def proposals(new: np.ndarray, known: np.ndarray) -> list[tuple[int, int, int]]:
     far more than as it is. `new` [B, 63], `known` [N, 63] signatures (a new photo may also be in `known`)."""
     if len(new) == 0 or len(known) == 0:
         return []
-    as_is = new @ known.T
-    found = []
-    for number, turned in enumerate(turned_signatures(new) @ known.T, start=1):
-        good = (turned >= MATCH) & (turned >= as_is + MARGIN)
-        for row in np.nonzero(good.any(1))[0]:
-            columns = np.nonzero(good[row])[0]
-            best = columns[np.argsort(-turned[row, columns], kind="stable")[:PROPOSALS]]
-            found += [(int(row), int(column), number) for column in best]
-    return found
+    # the photos as they are and turned seven ways, against every known one in one product
+    scores = (np.concatenate([new[None], turned_signatures(new)]).reshape(-1, new.shape[1]) @ known.T)
+    scores = scores.reshape(len(TURNS) + 1, len(new), len(known))
+    by_run: dict[tuple[int, int], list[tuple[float, int]]] = {}
+    for turn, row, column in np.argwhere(scores[1:] >= MATCH).tolist():
+        score = float(scores[turn + 1, row, column])
+        if score >= scores[0, row, column] + MARGIN:
+            by_run.setdefault((row, turn + 1), []).append((-score, column))
+    return [(row, column, turn) for (row, turn), found in sorted(by_run.items())
+            for _, column in sorted(found)[:PROPOSALS]]

@@ -408,9 +408,9 @@ class LibraryStore:
             return labels, np.zeros((0, 0), np.float32)
         return labels, np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
 
-    def signatures_version(self) -> tuple[int, int]:
-        """Changes whenever a signature is added or goes: (how many, the newest label)."""
-        return tuple(self.db.execute("SELECT COUNT(*), COALESCE(MAX(label), 0) FROM orientation_signatures").fetchone())
+    def signatures_version(self) -> int:
+        """The newest label with a signature: it changes whenever one is added (labels are never reused)."""
+        return self.db.execute("SELECT COALESCE(MAX(label), 0) FROM orientation_signatures").fetchone()[0]
 
     def save_turned(self, tokens: dict[tuple[int, int], np.ndarray], pairs: Iterable[tuple[int, int]]) -> None:
         """tokens: (label, turn) -> the model's int8 tokens of that content turned so; pairs: label pairs it

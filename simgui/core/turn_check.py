@@ -40,10 +40,11 @@ class TurnFinder:
         self.patch_shape = patch_shape
         self._labels = np.zeros(0, np.int64)
         self._signatures = np.zeros((0, 0), np.float32)
-        self._version: tuple[int, int] | None = None
+        self._version: int | None = None
 
     def known(self) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, signatures) of every stored content, read again only when the store's set changed."""
+        """(labels, signatures) of every stored content, read again only when one was added (a content that
+        went may stay here: its proposals find no tokens and are dropped)."""
         version = self.store.signatures_version()
         if version != self._version:
             self._labels, self._signatures = self.store.signatures()
@@ -66,6 +67,8 @@ class TurnFinder:
         wanted = [(row, int(labels[column]), turn) for row, column, turn in proposals(signatures, known)
                   if labels[column] != own_labels[row]]
         found = TurnedCopies()
+        stored = self.store.patches({label for _, label, _ in wanted}, self.patch_shape) if wanted else {}
+        wanted = [(row, label, turn) for row, label, turn in wanted if label in stored]
         if not wanted:
             return found
         runs = sorted({(row, turn) for row, _, turn in wanted})
@@ -77,7 +80,6 @@ class TurnFinder:
             embedded = model.run(np.stack([turn_input(inputs[row], TURNS[turn - 1]) for row, turn in chunk]))
             tokens.update(zip(chunk, embedded.patches))
             vectors.update(zip(chunk, embedded.vectors))
-        stored = self.store.patches({label for _, label, _ in wanted}, self.patch_shape)
         by_run = defaultdict(list)
         for row, label, turn in wanted:
             by_run[(row, turn)].append(label)
