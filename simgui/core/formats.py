@@ -13,31 +13,41 @@ class PictureFormat:
     name: str  # as decode reports it (Pillow's format name, or "RAW")
     label: str  # for people: the Open dialog
     extensions: tuple[str, ...]
-    signatures: tuple[tuple[int, bytes], ...] = ()  # (offset, bytes) any of which starts a file of this format
+    # what starts a file of this format: any one signature, each a set of (offset, bytes) that all must be there
+    signatures: tuple[tuple[tuple[int, bytes], ...], ...] = ()
     metadata_writable: bool = False  # a merge may swap in the capture date and GPS (metadata.py)
 
+    def starts(self, head: bytes) -> bool:
+        return any(all(head[offset:offset + len(magic)] == magic for offset, magic in signature)
+                   for signature in self.signatures)
 
-# RAW files of most cameras are TIFF inside (CR2, NEF, ARW, DNG, PEF, SRW...): the extension tells them from
-# a TIFF, the bytes that they are no disguised something else
-_TIFF = ((0, b"II*\x00"), (0, b"MM\x00*"))
+
+def _brands(*brands: bytes) -> tuple[tuple[tuple[int, bytes], ...], ...]:
+    """ISO base media files (HEIF, AVIF, CR3): an ftyp box first, its major brand after it."""
+    return tuple(((4, b"ftyp"), (8, brand)) for brand in brands)
+
+
 FORMATS = (
-    PictureFormat("JPEG", "JPEG", (".jpg", ".jpeg", ".jpe", ".jfif"), ((0, b"\xff\xd8\xff"),), metadata_writable=True),
-    PictureFormat("MPO", "JPEG", (".mpo",), ((0, b"\xff\xd8\xff"),)),
-    PictureFormat("PNG", "PNG", (".png",), ((0, b"\x89PNG\r\n\x1a\n"),)),
-    PictureFormat("GIF", "GIF", (".gif",), ((0, b"GIF87a"), (0, b"GIF89a"))),
-    PictureFormat("WEBP", "WebP", (".webp",), ((8, b"WEBP"),)),
-    PictureFormat("TIFF", "TIFF", (".tif", ".tiff"), _TIFF),
-    PictureFormat("BMP", "BMP", (".bmp", ".dib"), ((0, b"BM"),)),
+    PictureFormat("JPEG", "JPEG", (".jpg", ".jpeg", ".jpe", ".jfif"), (((0, b"\xff\xd8\xff"),),),
+                  metadata_writable=True),
+    # Pillow names a multi-picture JPEG "MPO"; its bytes are a JPEG's, so the bytes say JPEG
+    PictureFormat("MPO", "JPEG", (".mpo",)),
+    PictureFormat("PNG", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),)),
+    PictureFormat("GIF", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),))),
+    PictureFormat("WEBP", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),)),
+    PictureFormat("TIFF", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),))),
+    PictureFormat("BMP", "BMP", (".bmp", ".dib"), (((0, b"BM"),),)),
     PictureFormat("HEIF", "HEIC", (".heic", ".heif", ".hif"),
-                  tuple((8, brand) for brand in (b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim",
-                                                 b"heis"))),
-    PictureFormat("AVIF", "AVIF", (".avif",), ((8, b"avif"), (8, b"avis"))),
-    PictureFormat("JXL", "JPEG XL", (".jxl",), ((0, b"\xff\x0a"), (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n"))),
+                  _brands(b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis")),
+    PictureFormat("AVIF", "AVIF", (".avif",), _brands(b"avif", b"avis")),
+    PictureFormat("JXL", "JPEG XL", (".jxl",), (((0, b"\xff\x0a"),), ((0, b"\x00\x00\x00\x0cJXL \r\n\x87\n"),))),
+    # the RAWs with signatures of their own; most cameras' RAW (CR2, NEF, ARW, DNG, PEF, SRW...) is TIFF inside,
+    # and only its name tells it from a TIFF (sniff_format)
     PictureFormat("RAW", "Camera RAW", (
         ".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".pef", ".srw", ".erf", ".kdc", ".dcr",
         ".mos", ".mef", ".3fr", ".iiq", ".rwl", ".raw", ".cr3", ".raf", ".orf", ".rw2"),
-        _TIFF + ((4, b"ftypcrx "), (0, b"FUJIFILMCCD-RAW"), (0, b"IIRO"), (0, b"IIRS"), (0, b"MMOR"),
-                 (0, b"IIU\x00"))),
+        _brands(b"crx ") + (((0, b"FUJIFILMCCD-RAW"),), ((0, b"IIRO"),), ((0, b"IIRS"),), ((0, b"MMOR"),),
+                            ((0, b"IIU\x00"),))),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 SCANNED_EXTENSIONS = frozenset(e for f in FORMATS for e in f.extensions)
@@ -52,25 +62,14 @@ def _extension(path: str | None) -> str:
 
 
 def sniff_format(head: bytes, path: str | None = None) -> str | None:
-    """The format a file's first bytes say it is (its name only tells a camera's RAW from a plain TIFF,
-    whose bytes start alike), or None for anything else."""
-    raw = BY_NAME["RAW"]
-    if _extension(path) in raw.extensions and _starts(head, raw):
-        return "RAW"
+    """The format a file's first bytes say it is, or None for anything else. The name is looked at only to
+    tell a camera's RAW from a plain TIFF, whose bytes start alike."""
     for picture_format in FORMATS:
-        if picture_format is not raw and picture_format.name != "MPO" and _starts(head, picture_format):
+        if picture_format.starts(head):
+            if picture_format.name == "TIFF" and _extension(path) in BY_NAME["RAW"].extensions:
+                return "RAW"
             return picture_format.name
-    if head[4:12] == b"ftypcrx ":  # a CR3 whatever its name: nothing else reads it
-        return "RAW"
     return None
-
-
-def _starts(head: bytes, picture_format: PictureFormat) -> bool:
-    if picture_format.name == "WEBP" and head[:4] != b"RIFF":
-        return False
-    if picture_format.name in ("HEIF", "AVIF") and head[4:8] != b"ftyp":
-        return False
-    return any(head[offset:offset + len(magic)] == magic for offset, magic in picture_format.signatures)
 
 
 def open_dialog_filter() -> str:
