@@ -19,15 +19,15 @@ from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Th
 from simgui.core.decode import DecodeError, DecodedImage, decode_file
 from simgui.core.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.framing import content_box, photo_inside
-from simgui.core.orientation import TURNS, proposals, signature, turn_input
-from simgui.core.turn_check import TurnFinder
+from simgui.core.orientation import proposals, signature
+from simgui.core.turn_check import TurnFinder, embed_turned
 from simgui.core.grouping import Group, GroupFinder
 from simgui.core.index import VectorIndex
 from simgui.core.learning import LearnedPreferences, learn, load_preferences
 from simgui.core.learning import forget as forget_preferences
 from simgui.core.pipeline import Indexer, IndexReport, Progress
 from simgui.core.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
-from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, best_agreement, difference_grid
+from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, best_agreement, best_cosine, difference_grid
 
 
 log = logging.getLogger(__name__)
@@ -298,7 +298,7 @@ class Library:
         files = self.store.images_by_hash(hashes)
         ranked = []
         for label, vector, content in zip(ids.tolist(), vectors, hashes):
-            score = max([float(query_vector @ vector)] + [float(v @ vector) for v in turned_vectors])
+            score = best_cosine(query_vector, vector, turned_vectors)
             agreement = best_agreement(query_tokens, as_unit_tokens(patches[label]), turned_tokens,
                                        [as_unit_tokens(p) for p in their_turned.get(label, ())])
             verdict = "exact" if content == query_hash else self._verdict(score, agreement)
@@ -329,8 +329,8 @@ class Library:
         ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
         evidence = self._evidence_of(ordered)
         first, second = (d.content_hash for d in ordered)
-        score = max([float(v @ evidence.vectors[second]) for v in [evidence.vectors[first], *evidence.turned_vectors[first]]] +
-                    [float(evidence.vectors[first] @ v) for v in evidence.turned_vectors[second]])
+        score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
+                            evidence.turned_vectors[second])
         agreement = best_agreement(evidence.tokens[first], evidence.tokens[second], evidence.turned[first],
                                    evidence.turned[second])
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
@@ -353,14 +353,16 @@ class Library:
             contents = [photo_inside(d.picture) for d in missing]
             inputs = [self.model.preprocess_content(c) for c in contents]
             fresh = self.model.run(np.stack(inputs))
-            others = [signature(photo_inside(d.picture)) for d in decoded]
+            # each picture read now, turned, against both as they look: stored ones have their turns kept already
+            signatures = {d.content_hash: signature(c) for d, c in zip(missing, contents)}
+            signatures.update((d.content_hash, signature(photo_inside(d.picture))) for d in decoded
+                              if d.content_hash not in signatures)
+            others = np.stack([signatures[d.content_hash] for d in decoded])
+            runs = [(n, turn) for n, d in enumerate(missing)
+                    for turn in sorted({turn for _, _, turn in proposals(signatures[d.content_hash][None], others)})]
+            turned_tokens, turned_vectors = embed_turned(self.model, inputs, runs)
             for n, d in enumerate(missing):
                 found.vectors[d.content_hash], found.tokens[d.content_hash] = fresh.vectors[n], as_unit_tokens(fresh.patches[n])
-                turns = [turn for _, _, turn in proposals(signature(contents[n])[None], np.stack(others))]
-                if turns:
-                    turned = self.model.run(np.stack([turn_input(inputs[n], TURNS[t - 1]) for t in sorted(set(turns))]))
-                    found.turned[d.content_hash] = [as_unit_tokens(p) for p in turned.patches]
-                    found.turned_vectors[d.content_hash] = list(turned.vectors)
-                else:
-                    found.turned[d.content_hash], found.turned_vectors[d.content_hash] = [], []
+                found.turned[d.content_hash] = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]
+                found.turned_vectors[d.content_hash] = [turned_vectors[run] for run in runs if run[0] == n]
         return found

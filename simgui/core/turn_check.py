@@ -71,15 +71,7 @@ class TurnFinder:
         wanted = [(row, label, turn) for row, label, turn in wanted if label in stored]
         if not wanted:
             return found
-        runs = sorted({(row, turn) for row, _, turn in wanted})
-        model = self.model_source()
-        tokens: dict[tuple[int, int], np.ndarray] = {}
-        vectors: dict[tuple[int, int], np.ndarray] = {}
-        for start in range(0, len(runs), MODEL_BATCH):
-            chunk = runs[start:start + MODEL_BATCH]
-            embedded = model.run(np.stack([turn_input(inputs[row], TURNS[turn - 1]) for row, turn in chunk]))
-            tokens.update(zip(chunk, embedded.patches))
-            vectors.update(zip(chunk, embedded.vectors))
+        tokens, vectors = embed_turned(self.model_source(), inputs, sorted({(row, turn) for row, _, turn in wanted}))
         by_run = defaultdict(list)
         for row, label, turn in wanted:
             by_run[(row, turn)].append(label)
@@ -91,3 +83,16 @@ class TurnFinder:
                 found.tokens[run], found.vectors[run] = tokens[run], vectors[run]
                 found.pairs += [(run[0], label) for label in lined_up]
         return found
+
+
+def embed_turned(model, inputs: list[np.ndarray], runs: list[tuple[int, int]]
+                 ) -> tuple[dict[tuple[int, int], np.ndarray], dict[tuple[int, int], np.ndarray]]:
+    """(row, turn number) -> int8 tokens, and -> global vector, of each picture's model input turned so."""
+    tokens: dict[tuple[int, int], np.ndarray] = {}
+    vectors: dict[tuple[int, int], np.ndarray] = {}
+    for start in range(0, len(runs), MODEL_BATCH):
+        chunk = runs[start:start + MODEL_BATCH]
+        embedded = model.run(np.stack([turn_input(inputs[row], TURNS[turn - 1]) for row, turn in chunk]))
+        tokens.update(zip(chunk, embedded.patches))
+        vectors.update(zip(chunk, embedded.vectors))
+    return tokens, vectors

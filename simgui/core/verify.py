@@ -111,6 +111,13 @@ def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = ()
     return max([found] + [value for value in turned if value >= TURNED_AGREEMENT])
 
 
+def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
+                b_turned: list[np.ndarray] = ()) -> float:
+    """The cosine of A's and B's global vectors as they are, or with either one's turned vectors: the largest
+    (what best_agreement is to tokens)."""
+    return max([float(a @ b)] + [float(t @ b) for t in a_turned] + [float(a @ t) for t in b_turned])
+
+
 def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Where photo A differs from B, on A's 16x16 grid, once aligned by the best scale+shift: 1 where B holds
     the same content at the matching place, -1 where it holds something else or nothing (cropped away),
