@@ -12,6 +12,7 @@ shared by all decode threads: a picture that cannot fit it is refused.
 """
 from __future__ import annotations
 
+import importlib
 import io
 from contextlib import contextmanager
 import os
@@ -29,18 +30,19 @@ from simgui.core.formats import BY_NAME, HEAD_BYTES, sniff_format
 from simgui.core.hashes import content_hash, difference_hash
 from simgui.core.raw import RawError, decode_raw
 
-try:  # HEIC/HEIF from phones; optional so a broken wheel never stops JPEG work
+# Formats whose Pillow plugin is missing: optional, so a broken wheel never stops JPEG work (both plugins are
+# declared dependencies); a file of such a format is skipped saying so, not called damaged
+MISSING_READERS: set[str] = set()
+try:  # HEIC/HEIF from phones
     import pillow_heif
 
     pillow_heif.register_heif_opener()
-    HEIF_SUPPORTED = True
-except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
-    HEIF_SUPPORTED = False
+except ImportError:  # pragma: no cover
+    MISSING_READERS.add("HEIF")
 try:  # JPEG XL: the plugin registers itself with Pillow when imported
-    import pillow_jxl
-    JXL_SUPPORTED = pillow_jxl is not None
-except ImportError:  # pragma: no cover - pillow-jxl-plugin is a declared dependency
-    JXL_SUPPORTED = False
+    importlib.import_module("pillow_jxl")
+except ImportError:  # pragma: no cover
+    MISSING_READERS.add("JXL")
 
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -340,8 +342,8 @@ def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None
     kind = sniff_format(data[:HEAD_BYTES], name)
     if kind is None:
         raise DecodeError("not an image (unknown content)")
-    if kind == "HEIF" and not HEIF_SUPPORTED:
-        raise DecodeError("HEIF support is not installed")
+    if kind in MISSING_READERS:
+        raise DecodeError(f"{BY_NAME[kind].label} support is not installed")
     try:
         if kind == "RAW":
             picture, captured_at, (width, height) = _decode_raw(data)
