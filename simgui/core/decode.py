@@ -368,7 +368,7 @@ def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None
 def _decode_raw(data: bytes) -> tuple[Image.Image, str | None, tuple[int, int]]:
     """A camera RAW through LibRaw (raw.py): upright picture, capture time, upright full size."""
     try:
-        picture, size, preview = decode_raw(data, DECODE_BUDGET, _shrink_to_rgb, WORKING_SIZE)
+        picture, size, preview = decode_raw(data, DECODE_BUDGET, _shrink_to_rgb, WORKING_SIZE, MODEL_SIDE)
     except RawError as exc:
         raise DecodeError(str(exc)) from exc
     except TimeoutError as exc:

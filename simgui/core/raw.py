@@ -14,7 +14,6 @@ from PIL import Image
 
 from simgui.core.decode_budget import MemoryBudget
 
-PREVIEW_MIN_SIDE = 224  # the model's input: a preview at least this big is used as it is
 PREVIEW_MAX_PIXELS = 120_000_000  # a preview claiming more is hostile: at 1/8, 65535x65535 would still be 200 MB
 # LibRaw's peak per sensor pixel when demosaicing at half size: the 16-bit raw plane, the 4-channel 16-bit
 # half-size image and the 8-bit RGB result (2 + 2 + 0.75 bytes), rounded up
@@ -26,10 +25,12 @@ class RawError(Exception):
     """LibRaw could not read the file; the message says why."""
 
 
-def decode_raw(data: bytes, budget: MemoryBudget, shrink, working_size: int) -> tuple[Image.Image, tuple[int, int], bytes | None]:
+def decode_raw(data: bytes, budget: MemoryBudget, shrink, working_size: int,
+               min_side: int) -> tuple[Image.Image, tuple[int, int], bytes | None]:
     """(upright RGB picture, upright full size, the preview's JPEG bytes when it was used).
 
-    `shrink` reduces a big decoded picture the way every other format is reduced (decode.py)."""
+    `shrink` reduces a big decoded picture the way every other format is reduced (decode.py); a preview at
+    least `min_side` on its short side (the model's input) is used as it is."""
     import rawpy
 
     try:
@@ -38,7 +39,7 @@ def decode_raw(data: bytes, budget: MemoryBudget, shrink, working_size: int) -> 
             width, height = raw.sizes.width, raw.sizes.height
             if flip in (5, 6):
                 width, height = height, width
-            preview = _preview(raw, working_size)
+            preview = _preview(raw, working_size, min_side)
             if preview is not None:
                 picture = preview[0].transpose(_FLIPS[flip]) if flip in _FLIPS else preview[0]
                 return picture, (width, height), preview[1]
@@ -53,7 +54,7 @@ def decode_raw(data: bytes, budget: MemoryBudget, shrink, working_size: int) -> 
         raise RawError(f"damaged or unsupported RAW file: {exc or type(exc).__name__}") from exc
 
 
-def _preview(raw, working_size: int) -> tuple[Image.Image, bytes | None] | None:
+def _preview(raw, working_size: int, min_side: int) -> tuple[Image.Image, bytes | None] | None:
     """The embedded JPEG preview decoded at about the working size, if there is one big enough."""
     import rawpy
 
@@ -62,13 +63,13 @@ def _preview(raw, working_size: int) -> tuple[Image.Image, bytes | None] | None:
     except (rawpy.LibRawNoThumbnailError, rawpy.LibRawUnsupportedThumbnailError):
         return None
     if thumb.format != rawpy.ThumbFormat.JPEG:
-        if thumb.format == rawpy.ThumbFormat.BITMAP and min(thumb.data.shape[:2]) >= PREVIEW_MIN_SIDE:
+        if thumb.format == rawpy.ThumbFormat.BITMAP and min(thumb.data.shape[:2]) >= min_side:
             return Image.fromarray(np.ascontiguousarray(thumb.data[..., :3])), None
         return None
     jpeg = bytes(thumb.data)
     try:
         height, width, _, _ = simplejpeg.decode_jpeg_header(jpeg)
-        if min(width, height) < PREVIEW_MIN_SIDE or width * height > PREVIEW_MAX_PIXELS:
+        if min(width, height) < min_side or width * height > PREVIEW_MAX_PIXELS:
             return None  # too small to use, or claiming more pixels than any camera: the sensor data decides
         side = min(working_size, width, height)
         pixels = simplejpeg.decode_jpeg(jpeg, "RGB", fastdct=True, fastupsample=True, min_width=side, min_height=side)
