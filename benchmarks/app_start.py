@@ -47,7 +47,15 @@ def main() -> None:
             window.search.results.viewport().repaint()
             marks["results"] = time.perf_counter() - marks["dropped"]
             print(f"drop to results on screen: {marks['results'] * 1000:.0f} ms", flush=True)
-        if "groups" in marks and (not query or "results" in marks):
+            # a second drop: the first one may have waited for the model and the index to load
+            window.search.model.set_matches([])
+            marks["dropped again"] = time.perf_counter()
+            window.search.drop_zone.dropped.emit(query)
+        if "dropped again" in marks and "results again" not in marks and window.search.model.rowCount() > 0:
+            window.search.results.viewport().repaint()
+            marks["results again"] = time.perf_counter() - marks["dropped again"]
+            print(f"second drop to results on screen: {marks['results again'] * 1000:.0f} ms", flush=True)
+        if "groups" in marks and (not query or "results again" in marks):
             window.close()
             app.quit()
 

@@ -35,6 +35,7 @@ from simgui.core.actions import FileActions, JournalError
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.decode import DecodeError
 from simgui.core.library import Library, LibraryError
+from simgui.core.rule import GROUP_KINDS
 
 log = logging.getLogger(__name__)
 
@@ -214,8 +215,8 @@ def openapi_document() -> dict:
             "/v1/stats": {"get": {"summary": "Counts: images, skipped, distinct contents, folders",
                                   "responses": {"200": {"description": "counts"}, **auth_errors}}},
             "/v1/groups": {"get": {
-                "summary": "Duplicate groups (exact | near | similar), each with its keeper",
-                "parameters": [{"name": "kind", "in": "query", "schema": {"enum": ["exact", "near", "similar"]}}],
+                "summary": f"Duplicate groups ({' | '.join(GROUP_KINDS)}), each with its keeper",
+                "parameters": [{"name": "kind", "in": "query", "schema": {"enum": list(GROUP_KINDS)}}],
                 "responses": {"200": {"description": '{"groups": [{"kind", "keeper", "members": [...]}]}'},
                               **auth_errors}}},
             "/v1/query": {"post": {
@@ -363,8 +364,8 @@ class ApiServer:
 
     def groups(self, request: Request) -> dict:
         kind = request.query.get("kind", [None])[0]
-        if kind not in (None, "exact", "near", "similar"):
-            raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be exact, near or similar, not {kind!r}")
+        if kind is not None and kind not in GROUP_KINDS:
+            raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be one of {', '.join(GROUP_KINDS)}, not {kind!r}")
         with self.engine_lock:
             groups = self.library.groups()
         return {"groups": [group_answer(g) for g in groups if kind is None or g.kind == kind]}

@@ -117,7 +117,7 @@ def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_fold
 
 
 def test_indexing_checks_the_look_alikes_and_keeps_only_pairs_some_setting_could_group(photo_folder, library_dir):
-    from simgui.core.config import thresholds_at
+    from simgui.core.rule import thresholds_at
     library = Library(library_dir)
     library.add_roots([str(photo_folder)])
     library.update()

@@ -153,7 +153,7 @@ def membership(groups):
 
 
 def test_slider_regroups_and_filters_narrow_the_view(qtbot, window, photo_folder, library_dir, tmp_path):
-    from simgui.core.config import thresholds_at
+    from simgui.core.rule import thresholds_at
     from simgui.core.library import Library
 
     other = tmp_path / "phone backup"

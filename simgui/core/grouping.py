@@ -22,7 +22,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from simgui.core.config import DEFAULT_THRESHOLDS, Thresholds, thresholds_at
+from simgui.core.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
 from simgui.core.learning import LearnedPreferences
 from simgui.core.protection import protected_folder_of
 from simgui.core.store import ImageRecord, is_read_only
@@ -41,7 +41,7 @@ class GroupMember:
 
 @dataclass
 class Group:
-    kind: str  # exact | near | similar
+    kind: Kind  # one of rule.GROUP_KINDS
     members: list[GroupMember] = field(default_factory=list)
 
     @property
@@ -315,26 +315,27 @@ class GroupFinder:
                 return REFUSED
             return evidence.agreement(a, b)
 
-        near_edges = [pair for pair, (cos, agr) in evidence.pairs.items()
-                      if agr >= t.near_agreement and agreement(*pair) >= t.near_agreement]
-        near_clusters = [c for comp in _components(near_edges)
-                         for c in average_linkage(comp, scores(comp, agreement), t.near_agreement)]
-        in_near = {n for c in near_clusters for n in c}
-        similar_edges = [(a, b) for (a, b), (cos, agr) in evidence.pairs.items()
-                         if cos >= t.similar and a not in in_near and b not in in_near]
-        similar_clusters = [c for comp in _components(similar_edges)
-                            for c in average_linkage(comp, scores(comp, cosine), t.similar)]
+        measures = {"agreement": agreement, "cosine": cosine}
+        clusters: dict[Kind, list[list[int]]] = {}
+        taken: set[int] = set()  # in a stronger kind's cluster already
+        for kind, (weighs, _) in CLUSTERED.items():
+            measure, least = measures[weighs], threshold(kind, t)
+            stored = 1 if weighs == "agreement" else 0  # the pair's (cosine, agreement) as stored
+            edges = [pair for pair, values in evidence.pairs.items() if values[stored] >= least
+                     and pair[0] not in taken and pair[1] not in taken and measure(*pair) >= least]
+            clusters[kind] = [c for comp in _components(edges)
+                              for c in average_linkage(comp, scores(comp, measure), least)]
+            taken |= {n for c in clusters[kind] for n in c}
         self._remember(evidence.take_fresh())
 
         files = self.library.store.images_by_hash(h)
         # identical bytes always get their own group, even inside a near group: that is what a
         # one-click "resolve exact copies" acts on, with no judgement of the model involved
-        groups = [self._group("exact", [n], evidence, files) for n in range(len(h)) if len(files.get(h[n], [])) > 1]
-        groups += [self._group("near", c, evidence, files) for c in near_clusters]
-        groups += [self._group("similar", c, evidence, files) for c in similar_clusters]
+        groups = [self._group(Kind.EXACT, [n], evidence, files) for n in range(len(h)) if len(files.get(h[n], [])) > 1]
+        groups += [self._group(kind, c, evidence, files) for kind, found in clusters.items() for c in found]
         return groups
 
-    def _group(self, kind: str, nodes: list[int], evidence: PairEvidence, files: dict) -> Group:
+    def _group(self, kind: Kind, nodes: list[int], evidence: PairEvidence, files: dict) -> Group:
         images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
         if not images:
             return Group(kind)

@@ -15,7 +15,8 @@ from typing import Callable
 
 import numpy as np
 
-from simgui.core.config import DATABASE_FILE, DEFAULT_THRESHOLDS, INDEX_FILE, Thresholds
+from simgui.core.config import DATABASE_FILE, INDEX_FILE
+from simgui.core.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair_kind
 from simgui.core.decode import DecodeError, DecodedImage, decode_file
 from simgui.core.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.framing import content_box, photo_inside
@@ -53,7 +54,7 @@ def storage_problem(folder: Path, exc: BaseException, opening: bool = False) -> 
 class Match:
     image: ImageRecord
     score: float  # cosine similarity of the global vectors
-    verdict: str  # exact | near | similar | different, as compare() would say
+    verdict: Kind  # as compare() would say
     agreement: float = 0.0  # share of patches that line up (see verify.py)
 
 
@@ -61,7 +62,7 @@ class Match:
 class Comparison:
     score: float  # cosine similarity of the global vectors (1.0 for the same bytes)
     agreement: float  # share of patches that line up (see verify.py)
-    verdict: str  # exact | near | similar | different
+    verdict: Kind
     # where the first photo differs from the second: verify.difference_grid over the photo inside its
     # bars, whose box is given as fractions of the whole picture (left, top, right, bottom)
     differences: np.ndarray | None = None
@@ -301,23 +302,15 @@ class Library:
             score = best_cosine(query_vector, vector, turned_vectors)
             agreement = best_agreement(query_tokens, as_unit_tokens(patches[label]), turned_tokens,
                                        [as_unit_tokens(p) for p in their_turned.get(label, ())])
-            verdict = "exact" if content == query_hash else self._verdict(score, agreement)
-            if verdict == "exact":
+            verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
+            if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
-            tier = ("exact", "near", "similar", "different").index(verdict)
+            tier = list(Kind).index(verdict)
             for image in files.get(content, []):
                 ranked.append((tier, -(agreement + score), image.path,
                                Match(image, round(min(1.0, score), 4), verdict, round(agreement, 4))))
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
-
-    def _verdict(self, score: float, agreement: float) -> str:
-        t = self.thresholds
-        if score >= t.candidate and agreement >= t.near_agreement:
-            return "near"
-        if score >= t.similar:
-            return "similar"
-        return "different"
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
         a, b = decode_file(os.path.abspath(path_a)), decode_file(os.path.abspath(path_b))
@@ -325,7 +318,7 @@ class Library:
         left, top, right, bottom = content_box(a.picture)
         box = (left / w, top / h, right / w, bottom / h)
         if a.content_hash == b.content_hash:
-            return Comparison(1.0, 1.0, "exact", np.ones((GRID, GRID), np.int8), box)
+            return Comparison(1.0, 1.0, Kind.EXACT, np.ones((GRID, GRID), np.int8), box)
         ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
         evidence = self._evidence_of(ordered)
         first, second = (d.content_hash for d in ordered)
@@ -334,7 +327,7 @@ class Library:
         agreement = best_agreement(evidence.tokens[first], evidence.tokens[second], evidence.turned[first],
                                    evidence.turned[second])
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
-        return Comparison(round(min(1.0, score), 4), round(agreement, 4), self._verdict(score, agreement),
+        return Comparison(round(min(1.0, score), 4), round(agreement, 4), pair_kind(score, agreement, self.thresholds),
                           differences, box)
 
     def _evidence_of(self, decoded: list[DecodedImage]) -> "_PairEvidence":

@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from simgui.core.actions import MergePlan
-from simgui.core.config import DATABASE_FILE, Thresholds, thresholds_at
+from simgui.core.config import DATABASE_FILE
+from simgui.core.rule import Thresholds, thresholds_at
 from simgui.core.grouping import Group
 from simgui.core.library_map import library_map
 from simgui.core.library import LibraryError

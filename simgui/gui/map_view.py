@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QPushButton, Q
 from simgui.core.grouping import Group
 from simgui.core.library_map import MapPoint
 from simgui.core.pathtext import readable
+from simgui.core.rule import Kind
 from simgui.gui.photo_view import ZoomView, open_in_desktop
 from simgui.gui.thumbnails import ThumbnailCache
 
@@ -73,7 +74,7 @@ class MapView(QWidget):
         scene = self.view.scene()
         scene.clear()
         frames = {}
-        for n, group in enumerate(g for g in groups if g.kind == "near"):
+        for n, group in enumerate(g for g in groups if g.kind is Kind.NEAR):
             colour = QColor.fromHsv((n * 47) % 360, 200, 230)  # neighbouring groups get far-apart hues
             frames.update({m.image.content_hash: colour for m in group.members})
         self.items = {}
