@@ -39,7 +39,7 @@ def main() -> None:
             print(f"start to duplicate groups on screen: {marks['groups']:.2f} s "
                   f"({window.duplicates.model.rowCount()} groups)", flush=True)
             if query:
-                window.engine.submit("wait", lambda ctx: None).result()  # let the start-up catch-up finish
+                window.jobs.submit("wait", lambda ctx: None).result()  # let the start-up catch-up finish
                 window.tabs.setCurrentWidget(window.search)
                 marks["dropped"] = time.perf_counter()
                 window.search.drop_zone.dropped.emit(query)

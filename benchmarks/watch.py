@@ -25,7 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from conftest import PHOTOS  # noqa: E402  (the test photos: real, small, licence-clean)
 
 from simgui.core.library import Library  # noqa: E402
-from simgui.core.watch import LibraryWatcher  # noqa: E402
+from simgui.core.jobs import Inbox, JobQueue  # noqa: E402
+from simgui.core.watch import queued_watcher  # noqa: E402
 
 
 def make_photos(folder: Path, count: int, seed: int) -> None:
@@ -62,8 +63,10 @@ def main() -> None:
     library = Library(work / "library")
     library.add_roots([str(root)])
     library.update()
-    watcher = LibraryWatcher(library)
+    jobs = JobQueue(library, Inbox().post)
+    watcher = queued_watcher(jobs)
     watcher.start()
+    watcher.ready.wait()
     count = lambda: library.store.counts()["images"]  # noqa: E731
 
     start = time.monotonic()
@@ -83,7 +86,7 @@ def main() -> None:
     print(f"rename of a folder of {args.rename}: paths updated after {moved:.2f} s; "
           f"model runs {watcher.totals.embedded - before}")
     watcher.stop()
-    library.close()
+    jobs.close()
     shutil.rmtree(work)
 
 

@@ -101,7 +101,8 @@ def _stopped_by_signals(stop):
 
 
 def cmd_watch(library: Library, args) -> int:
-    from simgui.core.watch import LibraryWatcher
+    from simgui.core.jobs import Inbox, JobQueue
+    from simgui.core.watch import queued_watcher
 
     if not library.roots():
         raise LibraryError("no folders in this library yet: simgui-cli index FOLDER")
@@ -109,13 +110,16 @@ def cmd_watch(library: Library, args) -> int:
     with _stopped_by_signals(stop.set):
         catch_up = library.update(ProgressLine(), stop)  # what changed while nothing was watching
         print(f"caught up: {_report_line(catch_up)}", file=sys.stderr)
-        watcher = LibraryWatcher(library, on_update=lambda r: print(f"updated: {_report_line(r)}",
-                                                                     file=sys.stderr, flush=True))
+        inbox = Inbox()  # the watcher's reports, printed from this thread
+        jobs = JobQueue(library, inbox.post)
+        watcher = queued_watcher(jobs, on_update=lambda r: print(f"updated: {_report_line(r)}",
+                                                                  file=sys.stderr, flush=True))
         watcher.start()
         print(f"watching {len(library.roots())} folder(s); Ctrl+C to stop", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
-            pass
+            inbox.drain()
         watcher.stop()
+        jobs.close()
     return 0
 
 

@@ -37,10 +37,10 @@ def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     group = view.current_group()
     losers = [m.image.path for m in group.members if not m.keeper]
     qtbot.keyClick(view.tree, Qt.Key_M)
-    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
+    assert len(near_groups(window)) == 4  # the group leaves the view at once; the files follow
+    qtbot.waitUntil(lambda: window.counts.text() == f"{15 - len(losers)} photos · 0 skipped", timeout=30_000)
     assert all(not os.path.exists(p) for p in losers)
     assert os.path.isdir(photo_folder / TRASH_FOLDER)
-    assert window.counts.text() == f"{15 - len(losers)} photos · 0 skipped"
 
     window._fill_history_menu()
     entries = [a for a in window.history_menu.actions() if a.isEnabled()]
@@ -111,8 +111,9 @@ def test_resolve_all_exact_copies_after_confirmation(qtbot, window, photo_folder
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.Yes)
     window.duplicates._resolve_exact()
-    qtbot.waitUntil(lambda: not any(g.kind == "exact" for g in window.duplicates.all_groups), timeout=30_000)
+    assert not any(g.kind == "exact" for g in window.duplicates.all_groups)  # gone from view at once
     assert "Move 2 identical copies" in asked[0]
+    qtbot.waitUntil(lambda: len(list(photo_folder.glob("*.jpg"))) == 5, timeout=30_000)
     left = sorted(p.name for p in photo_folder.glob("*.jpg"))
     assert left.count("rocket.jpg") + left.count("rocket (copy).jpg") == 1  # one of each pair stays
     assert left.count("coffee.jpg") + left.count("coffee (copy).jpg") == 1
@@ -266,8 +267,9 @@ def test_empty_trash_after_confirmation(qtbot, window, photo_folder, monkeypatch
 
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
-    window.merge(near_groups(window)[0])
-    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
+    window.session.move_to(0)  # the first group (all are near ones here)
+    window.session.merge_current()
+    qtbot.waitUntil(lambda: (photo_folder / TRASH_FOLDER).exists(), timeout=30_000)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.Yes)
     window.empty_trash()
@@ -348,7 +350,8 @@ def test_issue17_item12_a_damaged_journal_opens_the_app_and_refuses_file_actions
     assert "journal of file moves" in warnings[0] and "Move journal.db aside" in warnings[0]
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)  # the library works as ever
-    window.merge(near_groups(window)[0])
+    window.session.move_to(0)  # the first group (all are near ones here)
+    window.session.merge_current()
     qtbot.waitUntil(lambda: len(warnings) == 2, timeout=60_000)
     assert "merge failed" in warnings[1] and "journal" in warnings[1]
     assert len([p for p in photo_folder.rglob("*") if p.is_file()]) == 15  # nothing moved
@@ -362,9 +365,9 @@ def test_not_duplicates_and_its_undo_from_the_keyboard(qtbot, window, photo_fold
     view.tree.setFocus()
     view.tree.setCurrentIndex(view.model.index(0, 0))
     qtbot.keyClick(view.tree, Qt.Key_N)  # "not duplicates": remembered, and now undoable like a merge
-    qtbot.waitUntil(lambda: len(near_groups(window)) == 4, timeout=30_000)
-    window._fill_history_menu()
-    assert "not duplicates" in window.history_menu.actions()[0].text()
+    assert len(near_groups(window)) == 4  # gone from view at once
+    qtbot.waitUntil(lambda: "not duplicates" in (window._fill_history_menu() or
+                                                 window.history_menu.actions()[0].text()), timeout=30_000)
     assert window.history_menu.actions()[0].text().endswith("undo")
     qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)

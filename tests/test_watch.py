@@ -11,7 +11,8 @@ import pytest
 
 from conftest import photo, save_edit
 from simgui.core.library import Library
-from simgui.core.watch import LibraryWatcher
+from simgui.core.jobs import Inbox, JobQueue
+from simgui.core.watch import queued_watcher
 
 
 def wait_for(condition, timeout=15.0):
@@ -28,11 +29,13 @@ def watched(photo_folder, library_dir):
     library = Library(library_dir)
     library.add_roots([str(photo_folder)])
     library.update()
-    watcher = LibraryWatcher(library, quiet=0.3)
+    jobs = JobQueue(library, Inbox().post)  # the app's and simgui-cli watch's one thread for the library
+    watcher = queued_watcher(jobs, quiet=0.3)
     watcher.start()
+    assert watcher.ready.wait(30)
     yield library, watcher
     watcher.stop()
-    library.close()
+    jobs.close()
 
 
 def paths(library):

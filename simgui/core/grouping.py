@@ -129,8 +129,8 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
     return [best_agreement(units[a], units[b], units.turned(a), units.turned(b)) for a, b in keys]
 
 
-def keeper_order(image: ImageRecord, protected: list[str] = ()) -> tuple:
-    """A copy in a protected folder, then one without framing, then largest resolution, then largest file,
+def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str, float] | None = None) -> tuple:
+    """The copy the user chose to keep (the newest choice), then a copy in a protected folder, then one without framing, then largest resolution, then largest file,
     then oldest capture, then path: the first one is kept.
 
     Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
@@ -142,7 +142,7 @@ def keeper_order(image: ImageRecord, protected: list[str] = ()) -> tuple:
     resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
     in_protected = protected_folder_of(image.path, protected) is not None
     framed = pixels < FRAMED_SHARE * whole
-    return (not in_protected, framed, -resolution_step, -image.size, image.captured_at or "9999", image.path)
+    return (-(chosen or {}).get(image.path, 0.0), not in_protected, framed, -resolution_step, -image.size, image.captured_at or "9999", image.path)
 
 
 class GroupFinder:
@@ -153,6 +153,7 @@ class GroupFinder:
         self.thresholds = thresholds
         self.preferences = preferences
         self.protected = library.protected_folders()
+        self.chosen = library.store.keeper_choices()
 
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
@@ -339,7 +340,7 @@ class GroupFinder:
         images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
         if not images:
             return Group(kind)
-        images.sort(key=lambda pair: keeper_order(pair[1], self.protected))
+        images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen))
         keeper_node = images[0][0]
         members = []
         for n, image in images:

@@ -143,6 +143,12 @@ class Library:
                                                self.store.live_labels(self.model_id), source)
             return self._index
 
+    def warm_up(self) -> None:
+        """Loads the model (and runs it once: its first run sets up its buffers) and the vector index, so
+        the first photo dropped is answered as fast as the next. The app does it while the user looks."""
+        self.model.run(np.zeros((1, 3, self.model.size, self.model.size), np.float32))
+        self.index.search(np.zeros((1, self.dim), np.float32), 1)
+
     # roots -----------------------------------------------------------------
     def add_roots(self, paths: list[str]) -> list[str]:
         added = []
@@ -170,6 +176,10 @@ class Library:
                 raise LibraryError(f"not a folder: {given}")
         self.store.set_protected(folders, protected)
         return folders
+
+    def choose_keeper(self, path: str, group_paths: list[str]) -> None:
+        """"Keep this one": the photo heads its group in every regroup to come (grouping.keeper_order)."""
+        self.store.choose_keeper(path, [p for p in group_paths if p != path])
 
     def remove_root(self, path: str) -> None:
         """Stops looking at a folder: its photos leave the library (and its groups); the files stay on disk."""

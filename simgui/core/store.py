@@ -99,6 +99,11 @@ CREATE TABLE IF NOT EXISTS trashed (
     path TEXT PRIMARY KEY,
     content_hash TEXT NOT NULL
 );
+-- the copy the user chose to keep ("Keep this one"): it heads every group it is in, newest choice first
+CREATE TABLE IF NOT EXISTS keeper_choices (
+    path TEXT PRIMARY KEY,
+    chosen_at REAL NOT NULL
+);
 -- folders whose files are never marked to go nor moved, and whose copies are kept first (protection.py)
 CREATE TABLE IF NOT EXISTS protected_folders (path TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS decisions (
@@ -493,6 +498,17 @@ class LibraryStore:
 
     def decisions(self, kind: str) -> set[tuple[str, str]]:
         return set(self.db.execute("SELECT hash_a, hash_b FROM decisions WHERE kind = ?", (kind,)))
+
+    def choose_keeper(self, path: str, instead_of: Iterable[str]) -> None:
+        """`path` is kept first from now on; the other copies of its group lose an earlier choice."""
+        with self.transaction():
+            self.db.executemany("DELETE FROM keeper_choices WHERE path = ?", [(to_db(p),) for p in instead_of])
+            self.db.execute("INSERT OR REPLACE INTO keeper_choices (path, chosen_at) VALUES (?, ?)",
+                            (to_db(path), time.time()))
+
+    def keeper_choices(self) -> dict[str, float]:
+        """path -> when it was chosen."""
+        return {from_db(p): at for p, at in self.db.execute("SELECT path, chosen_at FROM keeper_choices")}
 
     def protected_folders(self) -> list[str]:
         return [from_db(r[0]) for r in self.db.execute("SELECT path FROM protected_folders ORDER BY path")]

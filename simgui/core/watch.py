@@ -13,12 +13,14 @@ import logging
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Callable
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from simgui.core.actions import TRASH_FOLDER
+from simgui.core.jobs import JobQueue
 from simgui.core.pipeline import SETTLE_SECONDS, IndexReport
 
 log = logging.getLogger(__name__)
@@ -39,13 +41,14 @@ class _Poke(FileSystemEventHandler):
 
 
 class LibraryWatcher:
-    def __init__(self, library, on_update: Callable[[IndexReport], None] | None = None,
-                 quiet: float = 1.0, max_wait: float = 10.0,
-                 run_update: Callable[[threading.Event], IndexReport] | None = None):
-        """run_update: how an update is run, given a cancel event; the desktop app passes one that
-        queues it on its engine thread, so that thread stays the only one using the library."""
-        self.library = library
-        self.run_update = run_update or (lambda cancel: library.update(cancel=cancel, wait_for_writers=True))
+    def __init__(self, library_folder: Path, roots: Callable[[], list[str]],
+                 run_update: Callable[[threading.Event], IndexReport],
+                 on_update: Callable[[IndexReport], None] | None = None, quiet: float = 1.0, max_wait: float = 10.0):
+        """roots() lists the folders to watch and run_update(cancel) brings the library up to date: both
+        ask the library's job queue (jobs.py), the one thread that uses it; this thread only waits."""
+        self.library_folder = str(library_folder)
+        self.roots = roots
+        self.run_update = run_update
         self.on_update = on_update or (lambda report: None)
         self.quiet = quiet
         self.max_wait = max_wait
@@ -61,9 +64,10 @@ class LibraryWatcher:
         self._thread = threading.Thread(target=self._loop, name="simgui-watch", daemon=True)
         self.idle = threading.Event()
         self.idle.set()
+        self.ready = threading.Event()  # the roots are watched: a change from now on is seen
 
     def ignores(self, path: str) -> bool:
-        library = str(self.library.folder)
+        library = self.library_folder
         return (path == library or path.startswith(library + os.sep)
                 or f"{os.sep}{TRASH_FOLDER}" in path)
 
@@ -76,7 +80,6 @@ class LibraryWatcher:
         self._wake.set()
 
     def start(self) -> None:
-        self._schedule_roots()
         self._observer.start()
         self._thread.start()
 
@@ -89,7 +92,7 @@ class LibraryWatcher:
         self._thread.join(timeout / 2)
 
     def _schedule_roots(self) -> None:
-        for root in self.library.roots():
+        for root in self.roots():
             if root in self._watched or not os.path.isdir(root):
                 continue
             try:
@@ -102,6 +105,8 @@ class LibraryWatcher:
                 self.poke()
 
     def _loop(self) -> None:
+        self._schedule_roots()  # here, not in start(): asking the job queue may wait for its running job
+        self.ready.set()
         last_root_check = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(timeout=ROOT_CHECK_SECONDS)
@@ -140,3 +145,14 @@ class LibraryWatcher:
         elif self._first_event is None:
             self.idle.set()
         self.on_update(report)
+
+
+def queued_watcher(jobs: JobQueue, on_update: Callable[[IndexReport], None] | None = None,
+                   quiet: float = 1.0) -> LibraryWatcher:
+    """A watcher whose root list and updates are jobs of `jobs`, the one thread that uses the library;
+    on_update(report) is delivered to the face's thread."""
+    return LibraryWatcher(
+        jobs.library.folder, roots=lambda: jobs.submit("roots", lambda ctx: ctx.library.roots()).result(),
+        run_update=lambda cancel: jobs.submit("watch update", lambda ctx: ctx.library.update(
+            cancel=cancel, wait_for_writers=True)).result(),
+        on_update=None if on_update is None else lambda report: jobs.deliver(on_update, report), quiet=quiet)

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QSlider,
                                QStyledItemDelegate, QToolBar, QTreeView, QVBoxLayout, QWidget)
 
 from simgui.core.grouping import Group, GroupMember
 from simgui.core.pathtext import readable
+from simgui.core.rule import GROUP_KINDS, Kind
+from simgui.core.session import GROUPS, OVERVIEW, ReviewSession
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.texts import date_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 GROUP_ROW = 0  # internal id of a group row; member rows carry their group's row + 1
-KINDS = ("all kinds", "exact", "near", "similar")
+ALL_KINDS = "all kinds"
+SORT_NAMES = {"kind first": "kind", "most space first": "space", "most photos first": "photos", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
 
@@ -110,18 +113,12 @@ class RowSizes(QStyledItemDelegate):
 
 
 class DuplicatesView(QWidget):
-    """Emits what the user asked for; the main window runs it on the engine thread."""
-    merge_requested = Signal(object)  # Group
-    delete_requested = Signal(list)  # [ImageRecord]
-    not_duplicates_requested = Signal(object)  # Group
-    undo_requested = Signal()
-    resolve_exact_requested = Signal(list)  # [Group]: every exact group, merged at once
+    """Draws the review session's state (core/review.py) and hands it the user's keys; the session runs them."""
     compare_requested = Signal(object, object)  # two ImageRecords
-    looseness_changed = Signal(int)  # 0 strict .. 100 loose (see config.thresholds_at)
 
-    def __init__(self, thumbnails: ThumbnailCache):
+    def __init__(self, session: ReviewSession, thumbnails: ThumbnailCache):
         super().__init__()
-        self.all_groups: list[Group] = []
+        self.session = session
         self.model = GroupsModel(thumbnails)
         self.tree = QTreeView()
         self.tree.setModel(self.model)
@@ -130,35 +127,44 @@ class DuplicatesView(QWidget):
         self.tree.setSelectionMode(QTreeView.ExtendedSelection)
         self.tree.setItemDelegate(RowSizes(self.tree))
         self.tree.doubleClicked.connect(lambda index: self._open())
+        self.tree.selectionModel().currentChanged.connect(self._cursor_moved)
+        self.tree.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self._drawing = False  # a redraw's own cursor and scroll moves are not the user's
         self.kind_filter = QComboBox()
-        self.kind_filter.addItems(KINDS)
-        self.kind_filter.currentIndexChanged.connect(self._apply_filter)
+        self.kind_filter.addItems([ALL_KINDS, *GROUP_KINDS])
+        self.kind_filter.currentIndexChanged.connect(self._filter_changed)
         self.folder_filter = QComboBox()
         self.folder_filter.addItem(ALL_FOLDERS)
-        self.folder_filter.currentIndexChanged.connect(self._apply_filter)
+        self.folder_filter.currentIndexChanged.connect(self._filter_changed)
+        self.sort = QComboBox()
+        self.sort.addItems(list(SORT_NAMES))
+        self.sort.setToolTip("Order of the groups")
+        self.sort.currentTextChanged.connect(lambda text: session.set_sort(SORT_NAMES[text]))
         self.looseness = QSlider(Qt.Horizontal)
         self.looseness.setRange(0, 100)
-        self.looseness.setValue(50)
+        self.looseness.setValue(session.looseness)
         self.looseness.setFixedWidth(140)
         self.looseness.setToolTip("How alike photos must be to be grouped: strict (left) to loose (right)")
         self._regroup_timer = QTimer(self)
         self._regroup_timer.setSingleShot(True)
         self._regroup_timer.setInterval(REGROUP_DELAY_MS)
-        self._regroup_timer.timeout.connect(lambda: self.looseness_changed.emit(self.looseness.value()))
+        self._regroup_timer.timeout.connect(lambda: session.set_looseness(self.looseness.value()))
         self.looseness.valueChanged.connect(lambda _: self._regroup_timer.start())
         self.summary = QLabel("No duplicates found yet")
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text is cut, not the sidebar
         self.preview: PreviewDialog | None = None
         toolbar = QToolBar()
-        for text, shortcut, slot in (("Merge", "M", self._merge), ("Delete selected", QKeySequence.Delete, self._delete),
-                                     ("Keep this one", "K", self._keep), ("Not duplicates", "N", self._not_duplicates),
+        for text, shortcut, slot in (("Merge", "M", session.merge_current),
+                                     ("Delete selected", QKeySequence.Delete, self._delete),
+                                     ("Keep this one", "K", session.keep_current),
+                                     ("Not duplicates", "N", session.not_duplicates_current),
                                      ("Compare", "C", self._compare), ("Preview", "Space", self._preview),
                                      ("Open", "Return", self._open), ("Show in folder", "Ctrl+Return", self._show_folder),
-                                     ("Undo", QKeySequence.Undo, self.undo_requested.emit)):
+                                     ("Undo", QKeySequence.Undo, session.undo)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
             action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            action.triggered.connect(slot)
+            action.triggered.connect(lambda checked=False, slot=slot: slot())
             toolbar.addAction(action)
             self.addAction(action)
         resolve = QPushButton("Resolve exact copies…")  # a bulk action: beside the counts it acts on
@@ -171,53 +177,80 @@ class DuplicatesView(QWidget):
         filters.addWidget(QLabel("loose"))
         filters.addWidget(self.kind_filter)
         filters.addWidget(self.folder_filter)
+        filters.addWidget(self.sort)
         layout = QVBoxLayout(self)
         layout.addWidget(toolbar)
         layout.addLayout(filters)
         layout.addWidget(self.tree)
+        session.subscribe(self._session_changed)
 
-    def set_groups(self, groups: list[Group], has_folders: bool = True) -> None:
-        self.all_groups = groups
-        self._apply_filter()
-        if not has_folders:  # the first start: say what to do, not "no duplicates"
-            self.summary.setText("No folders yet: add one on the left")
+    @property
+    def all_groups(self) -> list[Group]:
+        return self.session.state.groups
 
-    def set_folders(self, folders: list[str]) -> None:
+    def _session_changed(self, what: str) -> None:
+        if what == GROUPS:
+            self.draw()
+        elif what == OVERVIEW:
+            self._set_folders([path for path, _, _ in self.session.overview.folders])
+
+    def draw(self) -> None:
+        """The state's groups, with its cursor and its top row (kept by content across regroups)."""
+        state = self.session.state
+        self._drawing = True
+        try:
+            self.model.set_groups(state.shown)
+            self.tree.expandAll()
+            if state.shown:
+                group = self.model.index(state.row, 0)
+                self.tree.setCurrentIndex(group if state.member is None else self.model.index(state.member, 0, group))
+                self.tree.scrollTo(self.model.index(state.top, 0), QTreeView.PositionAtTop)
+        finally:
+            self._drawing = False
+        if not self.session.overview.folders and self.session.grouped and not state.groups:
+            self.summary.setText("No folders yet: add one on the left")  # the first start: say what to do
+        else:
+            self.summary.setText(state.summary())
+
+    def _set_folders(self, folders: list[str]) -> None:
         chosen = self.folder_filter.currentText()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
         self.folder_filter.addItems([ALL_FOLDERS] + folders)
         self.folder_filter.setCurrentText(chosen if chosen in folders else ALL_FOLDERS)
         self.folder_filter.blockSignals(False)
+        if chosen not in folders and self.session.state.folder is not None:
+            self._filter_changed()
 
     def set_icon_size(self, side: int) -> None:
         self.tree.setIconSize(QSize(side, side))
         self.tree.doItemsLayout()  # row heights follow the icon size
 
-    def _apply_filter(self) -> None:
+    def _filter_changed(self) -> None:
         kind, folder = self.kind_filter.currentText(), self.folder_filter.currentText()
-        inside = folder.rstrip(os.sep) + os.sep
+        self.session.set_filter(None if kind == ALL_KINDS else Kind(kind), None if folder == ALL_FOLDERS else folder)
 
-        def shown_here(group: Group) -> bool:
-            if kind != KINDS[0] and group.kind != kind:
-                return False
-            return folder == ALL_FOLDERS or any(m.image.path.startswith(inside) for m in group.members)
-        shown = [g for g in self.all_groups if shown_here(g)]
-        self.model.set_groups(shown)
-        self.tree.expandAll()
-        files = sum(len(g.members) - 1 for g in shown)
-        self.summary.setText(f"{len(shown)} groups · {files} photos could go" if shown else "No duplicates found")
+    def _cursor_moved(self, index: QModelIndex) -> None:
+        if self._drawing or not index.isValid():
+            return
+        if index.internalId() == GROUP_ROW:
+            self.session.move_to(index.row())
+        else:
+            self.session.move_to(index.internalId() - 1, index.row())
+
+    def _scrolled(self) -> None:
+        if self._drawing:
+            return
+        top = self.tree.indexAt(QPoint(0, 0))
+        if top.isValid():
+            self.session.scrolled_to(top.row() if top.internalId() == GROUP_ROW else top.internalId() - 1)
 
     def current_group(self) -> Group | None:
-        return self.model.group_at(self.tree.currentIndex())
+        return self.session.state.current_group()
 
     def current_member(self) -> GroupMember | None:
         """The photo under the cursor; on a group row, the group's keeper."""
-        index = self.tree.currentIndex()
-        member = self.model.member_at(index)
-        if member is None and self.model.group_at(index) is not None:
-            member = self.model.group_at(index).keeper
-        return member
+        return self.session.state.current_member()
 
     def _open(self) -> None:
         member = self.current_member()
@@ -238,28 +271,11 @@ class DuplicatesView(QWidget):
         self.preview = PreviewDialog(member.image, self)
         self.preview.show()
 
-    def _merge(self) -> None:
-        group = self.current_group()
-        if group is not None:
-            self.merge_requested.emit(group)
-
     def _delete(self) -> None:
         chosen = [self.model.member_at(i) for i in self.tree.selectionModel().selectedIndexes()]
         images = [m.image for m in chosen if m is not None]
         if images:
-            self.delete_requested.emit(images)
-
-    def _keep(self) -> None:
-        index = self.tree.currentIndex()
-        member = self.model.member_at(index)
-        if member is None:
-            return
-        for m in self.model.group_at(index).members:
-            m.keeper = m is member
-        group_index = index.parent()
-        self.model.dataChanged.emit(self.model.index(0, 0, group_index),
-                                    self.model.index(self.model.rowCount(group_index) - 1, 0, group_index))
-        self.model.dataChanged.emit(group_index, group_index)
+            self.session.delete(images)
 
     def _compare(self) -> None:
         """The two selected photos, or the current one against its group's keeper."""
@@ -274,7 +290,7 @@ class DuplicatesView(QWidget):
         self.compare_requested.emit(chosen[0].image, chosen[1].image)
 
     def _resolve_exact(self) -> None:
-        exact = [g for g in self.all_groups if g.kind == "exact"]
+        exact = [g for g in self.all_groups if g.kind is Kind.EXACT]
         if not exact:
             QMessageBox.information(self, "simgui", "There are no exact copies.")
             return
@@ -284,9 +300,4 @@ class DuplicatesView(QWidget):
             f"Move {len(files)} identical copies ({size_text(sum(i.size for i in files))}) to the trash, "
             f"keeping one file of each of {len(exact)} groups?\nUndo (Ctrl+Z) puts them back.")
         if answer == QMessageBox.Yes:
-            self.resolve_exact_requested.emit(exact)
-
-    def _not_duplicates(self) -> None:
-        group = self.current_group()
-        if group is not None:
-            self.not_duplicates_requested.emit(group)
+            self.session.merge_groups(exact, label=f"resolve {len(exact)} groups of exact copies")

@@ -11,33 +11,24 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from simgui.core.actions import MergePlan
 from simgui.core.config import DATABASE_FILE
-from simgui.core.rule import Thresholds, thresholds_at
-from simgui.core.grouping import Group
+from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library_map import library_map
 from simgui.core.library import LibraryError
 from simgui.core.pathtext import readable
+from simgui.core.session import DONE, OVERVIEW, ReviewSession
 from simgui.core.store import ImageRecord
 from simgui.core.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
-from simgui.gui.engine import Engine, EngineContext
+from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
 from simgui.gui.texts import photos_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 
-HISTORY_ITEMS = 15
 THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thumbnails": THUMB_SIZE}
 INDEXING_JOBS = ("index", "watch update")
-
-
-def _overview(thresholds: Thresholds):
-    def job(ctx: EngineContext):
-        history = [] if ctx.journal_problem else ctx.actions.history(HISTORY_ITEMS)
-        return ctx.library.folders(), ctx.library.stats(), ctx.library.groups(thresholds), history
-    return job
 
 
 class MainWindow(QMainWindow):
@@ -45,22 +36,18 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("simgui — duplicate photos")
         self.library_dir = Path(library_dir).expanduser().resolve()
+        self.inbox = GuiInbox(self)
         try:
-            self.engine = Engine(self.library_dir)
+            self.jobs = JobQueue(self.library_dir, self.inbox.post, on_busy=self._busy, on_failed=self._job_failed)
         except LibraryError:
             self.deleteLater()  # a window without its engine must never be shown or closed
             raise
-        self.engine.finished.connect(self._job_finished)
-        self.engine.failed.connect(self._job_failed)
-        self.engine.busy.connect(self._busy)
         self.thumbnails = ThumbnailCache(self.library_dir / "thumbnails")
-        self.groups: list[Group] = []
-
         self.settings = QSettings("simgui", "simgui")
-        self.looseness = int(self.settings.value("looseness", 50))
+        self.session = ReviewSession(self.jobs, int(self.settings.value("looseness", 50)))
+        self.session.subscribe(self._session_changed)
         self.paused = False
         self._watch_after_pause = False
-        self.history: list = []
 
         self.folders = QListWidget()
         add = QPushButton("Add folder…")
@@ -78,15 +65,9 @@ class MainWindow(QMainWindow):
         side.addWidget(self.remove_button)
         side.addWidget(self.counts)
 
-        self.duplicates = DuplicatesView(self.thumbnails)
-        self.duplicates.merge_requested.connect(self.merge)
-        self.duplicates.delete_requested.connect(self.delete)
-        self.duplicates.not_duplicates_requested.connect(self.not_duplicates)
-        self.duplicates.undo_requested.connect(self.undo)
-        self.duplicates.resolve_exact_requested.connect(self.resolve_exact)
+        self.duplicates = DuplicatesView(self.session, self.thumbnails)
         self.duplicates.compare_requested.connect(self.compare)
-        self.duplicates.looseness.setValue(self.looseness)
-        self.duplicates.looseness_changed.connect(self.regroup)
+        self.duplicates.looseness.valueChanged.connect(lambda value: self.settings.setValue("looseness", value))
         self.compare_dialog: CompareDialog | None = None
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
@@ -107,7 +88,7 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.engine.cancel)
+        self.cancel_button.clicked.connect(self.jobs.cancel)
         self.pause_button = QPushButton("Pause")
         self.pause_button.setVisible(False)
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -127,12 +108,14 @@ class MainWindow(QMainWindow):
         self.watcher: LibraryWatcher | None = None
         if watch:
             self.start_watching()
-        if self.engine.journal_problem:  # the app still shows the library; only file actions wait for a fix
-            QTimer.singleShot(0, lambda: QMessageBox.warning(self, "simgui", self.engine.journal_problem))
+        if self.jobs.journal_problem:  # the app still shows the library; only file actions wait for a fix
+            QTimer.singleShot(0, lambda: QMessageBox.warning(self, "simgui", self.jobs.journal_problem))
         # what is already known shows at once; the catch-up with the disk follows in the background
         self.refresh()
         if (self.library_dir / DATABASE_FILE).exists():
             self.index_now()
+        # the model and the index load while the user looks, not when the first photo is dropped
+        self.jobs.submit("warm up", lambda ctx: ctx.library.warm_up())
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -142,7 +125,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._add_action(file_menu, "Quit", self.close, QKeySequence.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
-        self._add_action(edit_menu, "Undo last action", self.undo)
+        self._add_action(edit_menu, "Undo last action", self.session.undo)
         self.history_menu = edit_menu.addMenu("History")
         self.history_menu.setToolTipsVisible(True)  # why an undo got stuck is said in the tooltip
         edit_menu.addSeparator()
@@ -172,9 +155,10 @@ class MainWindow(QMainWindow):
     def _fill_history_menu(self) -> None:
         """Recent file actions, newest first; the newest one not yet undone can be undone from here."""
         self.history_menu.clear()
-        if not self.history:
+        history = self.session.overview.history
+        if not history:
             self.history_menu.addAction("No actions yet").setEnabled(False)
-        for record in self.history:
+        for record in history:
             when = datetime.fromtimestamp(record.created_at).strftime("%d %b %H:%M")
             state = " (undone)" if record.undone else " (sent to the system trash)" if record.emptied else ""
             state = " (could not all be put back)" if record.undo_problem else state
@@ -182,7 +166,7 @@ class MainWindow(QMainWindow):
             action.setToolTip(record.undo_problem or "")
             if record.moved or (record.taught and not record.undone):  # not only the newest
                 action.setText(action.text() + " — undo")
-                action.triggered.connect(lambda _=False, action_id=record.id: self.undo_action(action_id))
+                action.triggered.connect(lambda _=False, action_id=record.id: self.session.undo(action_id))
             else:
                 action.setEnabled(False)
 
@@ -193,25 +177,19 @@ class MainWindow(QMainWindow):
     # engine jobs -------------------------------------------------------------
     def refresh(self) -> None:
         """Groups, folders and counts anew; a search on screen is run again, so no view shows a gone file."""
-        self.engine.submit("overview", _overview(thresholds_at(self.looseness)))
+        self.session.refresh()
         if self.search.last_query is not None:
             self.search.search(self.search.last_query)
 
-    def regroup(self, looseness: int) -> None:
-        """The strict-to-loose slider: the stored pair evidence is clustered again; no model, no patch work."""
-        self.looseness = looseness
-        self.settings.setValue("looseness", looseness)
-        self.refresh()
-
     def forget_learning(self) -> None:
-        self.engine.submit("forget learning", lambda ctx: ctx.library.forget_learning())
+        self.jobs.submit("forget learning", lambda ctx: ctx.library.forget_learning())
         self.refresh()
         self.statusBar().showMessage("groups use the default scoring again", 5000)
 
     def draw_map(self) -> None:
         self.map.status.setText("drawing the map (t-SNE): a few seconds per thousand photos…")
-        groups = self.groups  # to frame copies alike; read here, on the GUI thread that owns it
-        self.engine.submit("map", lambda ctx: (library_map(ctx.library), groups))
+        groups = list(self.session.state.groups)  # to frame copies alike; read here, on the GUI thread that owns it
+        self.jobs.submit("map", lambda ctx: library_map(ctx.library), lambda points: self.map.show_map(points, groups))
 
     def remove_folder(self) -> None:
         item = self.folders.currentItem()
@@ -222,12 +200,12 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, "Remove folder",
                                       f"Stop looking at {folder}?\nIts photos leave the library; no file is touched.")
         if answer == QMessageBox.Yes:
-            self.engine.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
+            self.jobs.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
             self.refresh()
 
     def empty_trash(self) -> None:
         """Asks the engine what the trash holds; the confirmation follows when it answers."""
-        self.engine.submit("trash size", lambda ctx: ctx.actions.trash_size())
+        self.jobs.submit("trash size", lambda ctx: ctx.actions.trash_size(), lambda found: self._confirm_empty_trash(*found))
 
     def _confirm_empty_trash(self, files: int, size: int) -> None:
         if not files:
@@ -238,7 +216,8 @@ class MainWindow(QMainWindow):
             f"Send {photos_text(files)} ({size_text(size)}) from simgui's trash to the system trash?\n"
             "You can still restore them from your file manager's trash, but not with Undo here.")
         if answer == QMessageBox.Yes:
-            self.engine.submit("empty trash", lambda ctx: ctx.actions.empty_trash())
+            self.jobs.submit("empty trash", lambda ctx: ctx.actions.empty_trash(), lambda outcome: self.statusBar().showMessage(
+                f"{photos_text(len(outcome.moved))} sent to the system trash", 10000))
             self.refresh()
 
     def toggle_pause(self) -> None:
@@ -251,7 +230,7 @@ class MainWindow(QMainWindow):
                 self.watcher.stop()
                 self.watcher = None
                 self._watch_after_pause = True
-            self.engine.cancel()
+            self.jobs.cancel()
             self.statusBar().showMessage("indexing paused", 5000)
         else:
             if self._watch_after_pause:
@@ -260,9 +239,9 @@ class MainWindow(QMainWindow):
 
     def index_now(self) -> None:
         """Brings the library up to date with the disk, unless indexing is paused (queued runs then skip)."""
-        def job(ctx: EngineContext):
+        def job(ctx: JobContext):
             return None if self.paused else ctx.library.update(ctx.progress, ctx.cancel)
-        self.engine.submit("index", job)
+        self.jobs.submit("index", job, self._indexed)
         self.refresh()
 
     def choose_folder(self) -> None:
@@ -271,12 +250,8 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
-        self.engine.submit("add folder", lambda ctx: ctx.library.add_roots([folder]))
+        self.jobs.submit("add folder", lambda ctx: ctx.library.add_roots([folder]))
         self.index_now()
-
-    def merge(self, group: Group) -> None:
-        self.engine.submit("merge", lambda ctx: ctx.actions.merge_group(group))
-        self.refresh()
 
     def compare(self, left, right) -> None:
         """Two photos of the library (ImageRecords) or two files dropped on the Search view (paths)."""
@@ -284,80 +259,39 @@ class MainWindow(QMainWindow):
         paths = [x.path if isinstance(x, ImageRecord) else x for x in (left, right)]
         self.compare_dialog = CompareDialog(paths[0], paths[1], records, self)
         self.compare_dialog.show()
-        self.engine.submit("compare", lambda ctx: ctx.library.compare(*paths))
-
-    def resolve_exact(self, groups: list[Group]) -> None:
-        plans = [MergePlan.of_group(g) for g in groups]
-        self.engine.submit("merge", lambda ctx: ctx.actions.merge(
-            plans, label=f"resolve {len(groups)} groups of exact copies"))
-        self.refresh()
-
-    def delete(self, images: list) -> None:
-        self.engine.submit("delete", lambda ctx: ctx.actions.delete(images))
-        self.refresh()
-
-    def not_duplicates(self, group: Group) -> None:
-        members = [m.image.content_hash for m in group.members]
-        pairs = [(a, b) for n, a in enumerate(members) for b in members[n + 1:]]
-        label = f"not duplicates: {len(group.members)} photos"
-        self.engine.submit("not duplicates", lambda ctx: ctx.actions.not_duplicates(pairs, label))
-        self.refresh()
+        dialog = self.compare_dialog
+        self.jobs.submit("compare", lambda ctx: ctx.library.compare(*paths), dialog.show_comparison)
 
     def query(self, path: str, top: int) -> None:
-        self.engine.submit("query", lambda ctx: ctx.library.query([path], top)[0])
-
-    def undo(self) -> None:
-        """The newest action that can still be put back (Ctrl+Z)."""
-        self.undo_action(None)
-
-    def undo_action(self, action_id: int | None) -> None:
-        self.engine.submit("undo", lambda ctx: ctx.actions.undo(action_id))
-        self.refresh()
+        self.jobs.submit("query", lambda ctx: ctx.library.query([path], top)[0],
+                         lambda answer: self.search.show_results(*answer))
 
     def start_watching(self) -> None:
-        def run_update(cancel: threading.Event):
-            return self.engine.submit("watch update", lambda ctx: ctx.library.update(
-                cancel=cancel, wait_for_writers=True)).result()
-        # the watcher reads only the root list and the library folder from its own thread
-        # the report arrives on the watcher's thread: the views refresh from the GUI thread
-        self.watcher = LibraryWatcher(self.engine.library, on_update=lambda report: self.engine.inbox.post(self.refresh),
-                                      run_update=run_update)
+        self.watcher = self.session.watcher(on_update=self.refresh)
         self.watcher.start()
 
     # results -----------------------------------------------------------------
-    @Slot(str, object)
-    def _job_finished(self, name: str, result) -> None:
-        if name == "overview":
-            folders, stats, groups, self.history = result
-            self._show_folders(folders)
-            self.counts.setText(f"{photos_text(stats['images'])} · {stats['skipped']} skipped")
-            self.groups = groups
-            self.duplicates.set_folders([path for path, _, _ in folders])
-            self.duplicates.set_groups(groups, has_folders=bool(folders))
-        elif name == "map":
-            self.map.show_map(*result)
-        elif name == "trash size":
-            self._confirm_empty_trash(*result)
-        elif name == "empty trash":
-            self.statusBar().showMessage(f"{photos_text(len(result.moved))} sent to the system trash", 10000)
-        elif name in ("merge", "delete", "undo") and result is not None:
-            done = f"{name}: {len(result.moved)} file(s) " + ("restored" if name == "undo" else "moved to the trash")
-            if result.enriched:
-                done += f"; the keeper gained its {' and '.join(result.enriched)}"
-            refused = "; ".join(f"{Path(p).name}: {why}" for p, why in result.refused.items())
-            said = "\n".join([f"Left alone: {refused}"] * bool(refused) + result.notes)
-            self.statusBar().showMessage(done + (f" — {said}" if said else ""), 10000)
+    def _session_changed(self, what: str) -> None:
+        if what == OVERVIEW:
+            overview = self.session.overview
+            self._show_folders(overview.folders)
+            self.counts.setText(f"{photos_text(overview.stats['images'])} · {overview.stats['skipped']} skipped")
+        elif what == DONE:
+            report = self.session.last_report
+            said = "\n".join([f"Left alone: {'; '.join(report.left_alone)}"] * bool(report.left_alone) + report.notes)
+            self.statusBar().showMessage(report.done + (f" — {said}" if said else ""), 10000)
             if said:
                 QMessageBox.information(self, "simgui", said)
-        elif name == "compare" and self.compare_dialog is not None:
-            self.compare_dialog.show_comparison(result)
-        elif name == "query":
-            self.search.show_results(*result)
-        elif name == "index" and result is not None and result.scanned:
-            unreadable = (f"; could not read {', '.join(map(readable, result.unreadable_folders))} (photos kept)"
-                          if result.unreadable_folders else "")
-            self.statusBar().showMessage(f"library up to date: {result.added} new, {result.updated} changed, "
-                                         f"{result.removed} gone, {result.skipped} skipped{unreadable}", 10000)
+            if self.search.last_query is not None:  # no view shows a file that went
+                self.search.search(self.search.last_query)
+
+    def _indexed(self, report) -> None:
+        if report is None or not report.scanned:
+            return
+        unreadable = (f"; could not read {', '.join(map(readable, report.unreadable_folders))} (photos kept)"
+                      if report.unreadable_folders else "")
+        self.statusBar().showMessage(f"library up to date: {report.added} new, {report.updated} changed, "
+                                     f"{report.removed} gone, {report.skipped} skipped{unreadable}", 10000)
 
     def _show_folders(self, folders: list[tuple[str, int, bool]]) -> None:
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
@@ -370,13 +304,12 @@ class MainWindow(QMainWindow):
             if path == chosen:
                 self.folders.setCurrentItem(item)
 
-    @Slot(str, str)
     def _job_failed(self, name: str, message: str) -> None:
         QMessageBox.warning(self, "simgui", f"{name} failed: {message}")
 
     @Slot()
     def _show_progress(self) -> None:
-        p = self.engine.latest_progress
+        p = self.jobs.latest_progress
         if p is None:
             return
         if p.total == 0:  # not counting yet: waiting for another process, say
@@ -391,7 +324,6 @@ class MainWindow(QMainWindow):
         else:
             self.progress.setFormat(f"indexing %v / %m ({p.rate:.0f} photos/s{left})")
 
-    @Slot(str)
     def _busy(self, name: str) -> None:
         indexing = name in INDEXING_JOBS
         self.progress.setVisible(indexing)
@@ -407,6 +339,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         if self.watcher is not None:
             self.watcher.stop()
-        self.engine.close()
+        self.jobs.close()
+        self.inbox.close()
         self.thumbnails.shutdown()
         super().closeEvent(event)

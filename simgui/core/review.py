@@ -1,0 +1,184 @@
+"""The review of duplicate groups, without Qt: what is shown, where the cursor is, and what an action
+changes on screen the moment it is asked (the engine's answer follows).
+
+The app's Duplicates view draws this state and hands it the user's keys and clicks; the presenter
+tests drive a whole review through it. Places are remembered by content, not by row: after a regroup
+(a new file, the slider, an undo) the cursor stays on its photo and the view's top on its group.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from simgui.core.grouping import Group, GroupMember
+from simgui.core.rule import GROUP_KINDS, Kind
+
+# what the groups can be sorted by: the key of a group, smallest first
+SORTS = {
+    "kind": lambda g: GROUP_KINDS.index(g.kind),  # exact copies first: the safest to resolve
+    "space": lambda g: -sum(m.image.size for m in g.members if not m.keeper),  # most space freed first
+    "photos": lambda g: -len(g.members),
+    "folder": lambda g: g.keeper.image.path,
+}
+
+
+@dataclass(frozen=True)
+class Place:
+    """A row, by content: a group (its kind and contents) and, on a member's row, the member's file."""
+    kind: Kind
+    contents: frozenset[str]
+    path: str | None = None
+
+    @classmethod
+    def of(cls, group: Group, member: GroupMember | None = None) -> "Place":
+        return cls(group.kind, frozenset(m.image.content_hash for m in group.members),
+                   None if member is None else member.image.path)
+
+    def likeness(self, group: Group) -> tuple[bool, int]:
+        """How well a group matches this place: the same kind, then the contents it shares."""
+        return group.kind == self.kind, len(self.contents & {m.image.content_hash for m in group.members})
+
+
+class ReviewState:
+    def __init__(self):
+        self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
+        self.shown: list[Group] = []
+        self.kind: Kind | None = None  # None: every kind
+        self.folder: str | None = None  # None: every folder
+        self.sort = "kind"
+        self.row = 0  # the cursor: a row of `shown` ...
+        self.member: int | None = None  # ... and a member of it, or None on the group's own row
+        self.top = 0  # the first group row the view shows (its scroll)
+
+    # what the engine found ----------------------------------------------------
+    def set_groups(self, groups: list[Group]) -> None:
+        """Groups found anew: the cursor and the top row stay where they were, by content."""
+        cursor, top = self.place(), self._place_of_row(self.top)
+        self.groups = list(groups)
+        self._filter()
+        self.top = self._row_of(top, self.top)
+        self.row = self._row_of(cursor, self.row)
+        self.member = self._member_of(cursor)
+
+    def take_out(self, paths: list[str]) -> None:
+        """Files that left (moved to the trash): out of every group; a group left with one photo goes.
+        The cursor stays on its row, which is then the next group if its own went."""
+        gone = set(paths)
+        if not gone:
+            return
+        cursor = self.place()
+        kept = []
+        for group in self.groups:
+            members = [m for m in group.members if m.image.path not in gone]
+            if len(members) == len(group.members):
+                kept.append(group)
+            elif len(members) > 1:
+                if not any(m.keeper for m in members):
+                    members[0].keeper = True  # members come in keeper order (grouping.keeper_order)
+                kept.append(Group(group.kind, members))
+        self.groups = kept
+        self._filter()
+        self._follow(cursor)
+
+    def drop(self, group: Group) -> None:
+        """A group the user has dealt with (merged, or "not duplicates"): gone from view at once."""
+        cursor = self.place()
+        self.groups = [g for g in self.groups if g is not group]
+        self._filter()
+        self._follow(cursor)
+
+    # what the user asks ---------------------------------------------------------
+    def move_to(self, row: int, member: int | None = None) -> None:
+        self.row, self.member = row, member
+
+    def scrolled_to(self, top: int) -> None:
+        self.top = top
+
+    def set_filter(self, kind: Kind | None, folder: str | None) -> None:
+        cursor = self.place()
+        self.kind, self.folder = kind, folder
+        self._filter()
+        self._follow(cursor)
+
+    def set_sort(self, sort: str) -> None:
+        cursor = self.place()
+        self.sort = sort
+        self._filter()
+        self._follow(cursor)
+
+    def choose_keeper(self) -> tuple[Group, GroupMember] | None:
+        """"Keep this one" on the member under the cursor; the group and member, for the engine to store."""
+        group, member = self.current_group(), self.current_member(keeper_on_group_row=False)
+        if group is None or member is None:
+            return None
+        for m in group.members:
+            m.keeper = m is member
+        return group, member
+
+    # what the view reads ---------------------------------------------------------
+    def current_group(self) -> Group | None:
+        return self.shown[self.row] if 0 <= self.row < len(self.shown) else None
+
+    def current_member(self, keeper_on_group_row: bool = True) -> GroupMember | None:
+        """The photo under the cursor; on a group's row, its keeper (or None, if not `keeper_on_group_row`)."""
+        group = self.current_group()
+        if group is None:
+            return None
+        if self.member is None:
+            return group.keeper if keeper_on_group_row else None
+        return group.members[self.member] if self.member < len(group.members) else None
+
+    def place(self) -> Place | None:
+        group = self.current_group()
+        if group is None:
+            return None
+        return Place.of(group, None if self.member is None else self.current_member())
+
+    def summary(self) -> str:
+        if not self.shown:
+            return "No duplicates found"
+        files = sum(len(g.members) - 1 for g in self.shown)
+        return f"{len(self.shown)} groups · {files} photos could go"
+
+    # inside -----------------------------------------------------------------------
+    def _filter(self) -> None:
+        inside = None if self.folder is None else self.folder.rstrip(os.sep) + os.sep
+
+        def shown_here(group: Group) -> bool:
+            if self.kind is not None and group.kind != self.kind:
+                return False
+            return inside is None or any(m.image.path.startswith(inside) for m in group.members)
+        self.shown = sorted((g for g in self.groups if shown_here(g)), key=SORTS[self.sort])
+
+    def _place_of_row(self, row: int) -> Place | None:
+        return Place.of(self.shown[row]) if 0 <= row < len(self.shown) else None
+
+    def _row_of(self, place: Place | None, fallback: int) -> int:
+        """The row of the group most like `place`: with its member's file if it had one, else the same kind
+        and most contents in common; none like it: the same row number, within the list."""
+        last = max(0, len(self.shown) - 1)
+        if place is None:
+            return min(fallback, last)
+        candidates = range(len(self.shown))
+        if place.path is not None:
+            with_file = [r for r in candidates if any(m.image.path == place.path for m in self.shown[r].members)]
+            candidates = with_file or candidates
+        best = max(candidates, key=lambda r: (place.likeness(self.shown[r]), -abs(r - fallback)), default=None)
+        if best is None or place.likeness(self.shown[best])[1] == 0:
+            return min(fallback, last)
+        return best
+
+    def _member_of(self, place: Place | None) -> int | None:
+        group = self.current_group()
+        if place is None or place.path is None or group is None:
+            return None
+        return next((n for n, m in enumerate(group.members) if m.image.path == place.path), None)
+
+    def _follow(self, cursor: Place | None) -> None:
+        """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
+        row = self.row
+        still = [r for r, g in enumerate(self.shown) if cursor is not None and Place.of(g).contents == cursor.contents
+                 and g.kind == cursor.kind]
+        self.row = still[0] if still else min(row, max(0, len(self.shown) - 1))
+        self.member = self._member_of(cursor) if still else None
+        self.top = min(self.top, max(0, len(self.shown) - 1))

@@ -1,0 +1,181 @@
+"""The review session: the engine's job queue, the review on screen, and what each action does to it.
+
+Every face of simgui acts through here or through the same JobQueue: the app binds its widgets to a
+ReviewSession, which turns a key into a job and the job's answer into a change of the ReviewState,
+applied where it happens (a merge takes its group away, a delete its files) rather than by grouping the
+whole library again. A regroup (a new file, the slider, an undo) runs in the background and keeps the
+cursor and the scroll. Listeners hear what changed, on the face's own thread.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Callable
+
+from simgui.core.actions import ActionOutcome, MergePlan
+from simgui.core.grouping import Group
+from simgui.core.jobs import JobContext, JobQueue
+from simgui.core.journal import ActionRecord
+from simgui.core.review import ReviewState
+from simgui.core.rule import Kind, thresholds_at
+from simgui.core.watch import LibraryWatcher, queued_watcher
+
+HISTORY_ITEMS = 15
+
+# what listeners hear
+GROUPS = "groups"  # the ReviewState changed: redraw the groups, cursor and scroll
+OVERVIEW = "overview"  # folders, counts or history changed
+DONE = "done"  # an action ended: `last_report` says how
+
+
+@dataclass
+class Overview:
+    folders: list[tuple[str, int, bool]] = field(default_factory=list)  # (path, photos, online)
+    stats: dict = field(default_factory=dict)
+    history: list[ActionRecord] = field(default_factory=list)
+
+
+@dataclass
+class ActionReport:
+    """What the user is told when an action ends."""
+    done: str  # "merge: 2 file(s) moved to the trash"
+    left_alone: list[str] = field(default_factory=list)  # "photo.jpg: changed since it was indexed"
+    notes: list[str] = field(default_factory=list)
+
+
+def _overview(ctx: JobContext) -> Overview:
+    history = [] if ctx.journal_problem else ctx.actions.history(HISTORY_ITEMS)
+    return Overview(ctx.library.folders(), ctx.library.stats(), history)
+
+
+class ReviewSession:
+    def __init__(self, jobs: JobQueue, looseness: int = 50):
+        self.jobs = jobs
+        self.state = ReviewState()
+        self.looseness = looseness
+        self.overview = Overview()
+        self.last_report: ActionReport | None = None
+        self.grouped = False  # groups have arrived at least once
+        self._listeners: list[Callable[[str], None]] = []
+
+    def subscribe(self, listener: Callable[[str], None]) -> None:
+        self._listeners.append(listener)
+
+    def _tell(self, what: str) -> None:
+        for listener in self._listeners:
+            listener(what)
+
+    # the library anew ---------------------------------------------------------------
+    def refresh(self) -> None:
+        """Groups, folders and counts anew (from stored evidence: no model, no patch work)."""
+        thresholds = thresholds_at(self.looseness)
+        self.jobs.submit("groups", lambda ctx: (ctx.library.groups(thresholds), _overview(ctx)), self._regrouped)
+
+    def refresh_overview(self) -> None:
+        self.jobs.submit("overview", _overview, self._overview_arrived)
+
+    def set_looseness(self, looseness: int) -> None:
+        self.looseness = looseness
+        self.refresh()
+
+    def _regrouped(self, found: tuple[list[Group], Overview]) -> None:
+        groups, overview = found
+        self.grouped = True
+        self.state.set_groups(groups)
+        self._tell(GROUPS)
+        self._overview_arrived(overview)
+
+    def _overview_arrived(self, overview: Overview) -> None:
+        self.overview = overview
+        self._tell(OVERVIEW)
+
+    def watcher(self, on_update: Callable[[], None]) -> LibraryWatcher:
+        """A watcher of the library's folders whose updates run as jobs here; `on_update()` runs on the face's
+        thread after each one (the app regroups then, keeping the cursor and the scroll)."""
+        return queued_watcher(self.jobs, lambda report: on_update())
+
+    # the view -------------------------------------------------------------------------
+    def move_to(self, row: int, member: int | None = None) -> None:
+        self.state.move_to(row, member)
+
+    def scrolled_to(self, top: int) -> None:
+        self.state.scrolled_to(top)
+
+    def set_filter(self, kind: Kind | None, folder: str | None) -> None:
+        self.state.set_filter(kind, folder)
+        self._tell(GROUPS)
+
+    def set_sort(self, sort: str) -> None:
+        self.state.set_sort(sort)
+        self._tell(GROUPS)
+
+    # actions ----------------------------------------------------------------------------
+    def keep_current(self) -> None:
+        """K: the photo under the cursor is its group's keeper, now and after every regroup and restart."""
+        chosen = self.state.choose_keeper()
+        if chosen is None:
+            return
+        group, member = chosen
+        self._tell(GROUPS)
+        paths = [m.image.path for m in group.members]
+        self.jobs.submit("keep", lambda ctx: ctx.library.choose_keeper(member.image.path, paths))
+
+    def merge_current(self) -> None:
+        """M: the group under the cursor is merged into its keeper; the cursor moves on to the next group
+        at once, so M, M, M merges three groups in a row."""
+        group = self.state.current_group()
+        if group is None:
+            return
+        self.state.drop(group)
+        self._tell(GROUPS)
+        self._act("merge", lambda ctx: ctx.actions.merge_group(group))
+
+    def merge_groups(self, groups: list[Group], label: str) -> None:
+        """Several groups as one action (resolve every exact copy): one undo takes it all back."""
+        plans = [MergePlan.of_group(g) for g in groups]
+        for group in groups:
+            self.state.drop(group)
+        self._tell(GROUPS)
+        self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label))
+
+    def delete(self, images: list) -> None:
+        self._act("delete", lambda ctx: ctx.actions.delete(images))
+
+    def not_duplicates_current(self) -> None:
+        """N: the group's photos are not one photo; remembered, and undoable like a merge."""
+        group = self.state.current_group()
+        if group is None:
+            return
+        members = [m.image.content_hash for m in group.members]
+        pairs = [(a, b) for n, a in enumerate(members) for b in members[n + 1:]]
+        label = f"not duplicates: {len(group.members)} photos"
+        self.state.drop(group)
+        self._tell(GROUPS)
+        self._act("not duplicates", lambda ctx: ctx.actions.not_duplicates(pairs, label))
+
+    def undo(self, action_id: int | None = None) -> None:
+        """The newest action that can still be put back (or the one named): files and teaching come back,
+        so the groups are found anew."""
+        self._act("undo", lambda ctx: ctx.actions.undo(action_id), regroup=True)
+
+    def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False) -> None:
+        def done(outcome: ActionOutcome) -> None:
+            self.state.take_out([] if name == "undo" else outcome.moved)
+            self.last_report = _report(name, outcome)
+            self._tell(GROUPS)
+            self._tell(DONE)
+            if regroup or outcome.refused:  # files stayed that the view took away: show them again
+                self.refresh()
+            else:
+                self.refresh_overview()
+        # a failed action (the queue tells the user why) may have moved nothing the view took away
+        self.jobs.submit(name, job, done, failed=lambda message: self.refresh())
+
+
+def _report(name: str, outcome: ActionOutcome) -> ActionReport:
+    verb = "restored" if name == "undo" else "moved to the trash"
+    done = f"{name}: {len(outcome.moved)} file(s) {verb}" if name != "not duplicates" else "not duplicates: remembered"
+    if outcome.enriched:
+        done += f"; the keeper gained its {' and '.join(outcome.enriched)}"
+    left_alone = [f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()]
+    return ActionReport(done, left_alone, list(outcome.notes))
