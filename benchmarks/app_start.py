@@ -22,6 +22,19 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 from simgui.gui.main_window import MainWindow  # noqa: E402
 
 
+def merge_first_group(window: MainWindow, marks: dict[str, float]) -> None:
+    """M on the first group, as a user presses it: the time until it is off the screen."""
+    window.tabs.setCurrentWidget(window.duplicates)
+    view = window.duplicates
+    rows = view.model.rowCount()
+    view.tree.setCurrentIndex(view.model.index(0, 0))
+    marks["merged"] = time.perf_counter()
+    window.session.merge_current()
+    view.tree.viewport().repaint()
+    assert view.model.rowCount() == rows - 1
+    print(f"M to the group off the screen: {(time.perf_counter() - marks['merged']) * 1000:.0f} ms", flush=True)
+
+
 def main() -> None:
     library, query = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
     app = QApplication(sys.argv[:1])
@@ -55,7 +68,21 @@ def main() -> None:
             window.search.results.viewport().repaint()
             marks["results again"] = time.perf_counter() - marks["dropped again"]
             print(f"second drop to results on screen: {marks['results again'] * 1000:.0f} ms", flush=True)
-        if "groups" in marks and (not query or "results again" in marks):
+        if "results again" in marks and "merged" not in marks:
+            merge_first_group(window, marks)
+        if "merged" in marks and "merge answered" not in marks and window.session.last_report is not None:
+            window.statusBar().repaint()
+            marks["merge answered"] = time.perf_counter() - marks["merged"]
+            print(f"M to the engine's answer on screen ({window.session.last_report.done}): "
+                  f"{marks['merge answered'] * 1000:.0f} ms", flush=True)
+            window.session.last_report = None
+            marks["undone"] = time.perf_counter()
+            window.session.undo()  # the library as it was, for the next run
+        if "undone" in marks and "undo answered" not in marks and window.session.last_report is not None:
+            marks["undo answered"] = time.perf_counter() - marks["undone"]
+            print(f"undo to the engine's answer on screen: {marks['undo answered'] * 1000:.0f} ms", flush=True)
+        if "groups" in marks and (not query or "undo answered" in marks):
+            window.jobs.submit("wait", lambda ctx: None).result()  # the undo's regroup, before closing
             window.close()
             app.quit()
 

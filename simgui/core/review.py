@@ -60,12 +60,12 @@ class ReviewState:
         self.row = self._row_of(cursor, self.row)
         self.member = self._member_of(cursor)
 
-    def take_out(self, paths: list[str]) -> None:
+    def take_out(self, paths: list[str]) -> bool:
         """Files that left (moved to the trash): out of every group; a group left with one photo goes.
-        The cursor stays on its row, which is then the next group if its own went."""
+        The cursor stays on its row, which is then the next group if its own went. False: none was shown."""
         gone = set(paths)
-        if not gone:
-            return
+        if not any(m.image.path in gone for g in self.groups for m in g.members):
+            return False
         cursor = self.place()
         kept = []
         for group in self.groups:
@@ -79,6 +79,7 @@ class ReviewState:
         self.groups = kept
         self._filter()
         self._follow(cursor)
+        return True
 
     def drop(self, group: Group) -> None:
         """A group the user has dealt with (merged, or "not duplicates"): gone from view at once."""
@@ -177,8 +178,10 @@ class ReviewState:
     def _follow(self, cursor: Place | None) -> None:
         """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
         row = self.row
-        still = [r for r, g in enumerate(self.shown) if cursor is not None and Place.of(g).contents == cursor.contents
-                 and g.kind == cursor.kind]
-        self.row = still[0] if still else min(row, max(0, len(self.shown) - 1))
-        self.member = self._member_of(cursor) if still else None
+        # its group is most often still on its row, or one up (a group above it went): look there first
+        nearby = [r for r in (row, row - 1) if 0 <= r < len(self.shown)] + list(range(len(self.shown)))
+        still = next((r for r in nearby if cursor is not None and self.shown[r].kind == cursor.kind
+                      and Place.of(self.shown[r]).contents == cursor.contents), None)
+        self.row = still if still is not None else min(row, max(0, len(self.shown) - 1))
+        self.member = self._member_of(cursor) if still is not None else None
         self.top = min(self.top, max(0, len(self.shown) - 1))

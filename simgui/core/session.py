@@ -160,9 +160,9 @@ class ReviewSession:
 
     def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False) -> None:
         def done(outcome: ActionOutcome) -> None:
-            self.state.take_out([] if name == "undo" else outcome.moved)
             self.last_report = _report(name, outcome)
-            self._tell(GROUPS)
+            if name != "undo" and self.state.take_out(outcome.moved):
+                self._tell(GROUPS)
             self._tell(DONE)
             if regroup or outcome.refused:  # files stayed that the view took away: show them again
                 self.refresh()

@@ -41,7 +41,7 @@ class GroupsModel(QAbstractItemModel):
 
     def set_groups(self, groups: list[Group]) -> None:
         self.beginResetModel()
-        self.groups = groups
+        self.groups = list(groups)
         self._rows_by_hash = {}
         for g, group in enumerate(groups):
             for m, member in enumerate(group.members):

@@ -1,0 +1,186 @@
+"""The review session driven whole, without Qt: the pure state (no model, no files) and the session on a
+real library (real SQLite, real photos, the real job queue and watcher)."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+
+import pytest
+
+from conftest import photo, save_edit, stem_of
+from simgui.core.grouping import Group, GroupMember
+from simgui.core.jobs import Inbox, JobQueue
+from simgui.core.review import ReviewState
+from simgui.core.rule import Kind
+from simgui.core.session import ReviewSession
+from simgui.core.store import ImageRecord
+
+
+def _member(path: str, content: str, keeper: bool = False) -> GroupMember:
+    return GroupMember(ImageRecord(1, path, 1, 1000, 0, content, 0, 100, 100, "JPEG", None, None, None), 0.9, keeper)
+
+
+def _group(name: str, copies: int = 2, kind: Kind = Kind.NEAR) -> Group:
+    return Group(kind, [_member(f"/p/{name}{n}.jpg", f"{name}{n}", keeper=n == 0) for n in range(copies)])
+
+
+# the state alone: fast, pure -------------------------------------------------------------------------
+def test_merging_from_the_keyboard_moves_on_to_the_next_group_each_time():
+    state = ReviewState()
+    state.set_groups([_group(c) for c in "abcde"])
+    state.move_to(1)
+    merged = []
+    for _ in range(3):  # M, M, M: each takes the group under the cursor, which then is the next one
+        group = state.current_group()
+        merged.append(group.members[0].image.path)
+        state.drop(group)
+    assert merged == ["/p/b0.jpg", "/p/c0.jpg", "/p/d0.jpg"]
+    assert [g.members[0].image.path for g in state.shown] == ["/p/a0.jpg", "/p/e0.jpg"]
+    assert state.current_group().members[0].image.path == "/p/e0.jpg"
+
+
+def test_a_regroup_keeps_the_cursor_on_its_photo_and_the_top_on_its_group():
+    state = ReviewState()
+    state.set_groups([_group(c) for c in "bdfhj"])
+    state.move_to(3, 1)  # the second photo of group h
+    state.scrolled_to(2)  # group f at the top of the view
+    # a new photo arrives: it forms a group that sorts before them all, and one joins group h
+    grown = _group("h", 3)
+    state.set_groups([_group("a")] + [grown if g.members[0].image.path == "/p/h0.jpg" else g
+                                      for g in (_group(c) for c in "bdfhj")])
+    assert state.current_member().image.path == "/p/h1.jpg"
+    assert state.shown[state.top].members[0].image.path == "/p/f0.jpg"
+
+
+def test_files_that_went_leave_every_group_they_were_in():
+    state = ReviewState()
+    near = _group("x", 3)
+    exact = Group(Kind.EXACT, [_member("/p/x0.jpg", "x0", keeper=True), _member("/p/x0 copy.jpg", "x0")])
+    state.set_groups([exact, near, _group("y")])
+    state.take_out(["/p/x0 copy.jpg", "/p/x0.jpg"])  # a delete of the keeper and its exact copy
+    assert [g.kind for g in state.shown] == [Kind.NEAR, Kind.NEAR]
+    assert [m.image.path for m in state.shown[0].members] == ["/p/x1.jpg", "/p/x2.jpg"]
+    assert state.shown[0].keeper.image.path == "/p/x1.jpg"  # a keeper still: the next in keeper order
+
+
+def test_filters_and_sort_keep_the_cursor_on_its_group():
+    state = ReviewState()
+    state.set_groups([_group("a", 2, Kind.EXACT), _group("b", 4), _group("c", 3, Kind.SIMILAR)])
+    state.move_to(1)
+    state.set_sort("photos")
+    assert state.current_group().members[0].image.path == "/p/b0.jpg" and state.row == 0
+    state.set_filter(Kind.NEAR, None)
+    assert len(state.shown) == 1 and state.current_group().members[0].image.path == "/p/b0.jpg"
+
+
+# the session on a real library --------------------------------------------------------------------------
+class Driver:
+    """The session and the inbox its answers arrive in, drained on this (the test's) thread."""
+
+    def __init__(self, library_dir):
+        self.inbox = Inbox()
+        self.jobs = JobQueue(library_dir, self.inbox.post)
+        self.session = ReviewSession(self.jobs)
+        self.heard: list[str] = []
+        self.session.subscribe(self.heard.append)
+
+    def settle(self) -> None:
+        """Until the queue is idle and every answer (and the jobs they asked for) has arrived."""
+        while True:
+            self.jobs.submit("settle", lambda ctx: None).result(timeout=300)
+            if not self.inbox.drain():
+                return
+
+    def close(self) -> None:
+        self.jobs.close()
+
+
+@pytest.fixture
+def driver(photo_folder, library_dir):
+    d = Driver(library_dir)
+    d.jobs.submit("add", lambda ctx: (ctx.library.add_roots([str(photo_folder)]), ctx.library.update()))
+    d.session.refresh()
+    d.settle()
+    yield d
+    d.close()
+
+
+def _stems(group: Group) -> set[str]:
+    return {stem_of(m.image.path) for m in group.members}
+
+
+def test_keep_this_one_survives_a_refresh_and_a_restart(driver, library_dir):
+    state = driver.session.state
+    assert len(state.shown) == 5
+    state.move_to(2)
+    group = state.current_group()
+    choice = next(m for m in group.members if not m.keeper)
+    driver.session.move_to(2, group.members.index(choice))
+    driver.session.keep_current()
+    assert state.current_group().keeper.image.path == choice.image.path  # on screen at once
+    driver.settle()
+
+    driver.session.refresh()
+    driver.settle()
+    regrouped = next(g for g in state.shown if choice.image.path in {m.image.path for m in g.members})
+    assert regrouped.keeper.image.path == choice.image.path
+
+    driver.close()
+    reopened = Driver(library_dir)
+    try:
+        reopened.session.refresh()
+        reopened.settle()
+        again = next(g for g in reopened.session.state.shown
+                     if choice.image.path in {m.image.path for m in g.members})
+        assert again.keeper.image.path == choice.image.path
+        reopened.session.move_to(reopened.session.state.shown.index(again))
+        reopened.session.merge_current()  # the merge keeps the chosen photo
+        reopened.settle()
+        assert os.path.exists(choice.image.path)
+        assert not any(os.path.exists(m.image.path) for m in again.members if m.image.path != choice.image.path)
+    finally:
+        reopened.close()
+
+
+def test_m_m_m_merges_three_groups_in_a_row(driver):
+    state = driver.session.state
+    driver.session.move_to(1)
+    expected = [state.shown[row] for row in (1, 2, 3)]
+    for _ in range(3):  # three presses, as fast as keys come: no answer from the engine in between
+        driver.session.merge_current()
+    assert len(state.shown) == 2
+    driver.settle()
+    for group in expected:
+        assert os.path.exists(group.keeper.image.path)
+        assert not any(os.path.exists(m.image.path) for m in group.members if not m.keeper)
+    history = driver.session.overview.history
+    assert [h.kind for h in history[:3]] == ["merge"] * 3 and not any(h.undone for h in history)
+    assert driver.session.overview.stats["images"] == 15 - sum(len(g.members) - 1 for g in expected)
+
+
+def test_a_file_the_watcher_adds_keeps_the_selection_and_the_scroll(driver, photo_folder, tmp_path):
+    session, state = driver.session, driver.session.state
+    session.move_to(3, 1)
+    session.scrolled_to(2)
+    cursor, top = state.current_member().image.path, _stems(state.shown[2])
+    arrived = []
+    watcher = session.watcher(on_update=lambda: (arrived.append(True), session.refresh()))
+    watcher.start()
+    try:
+        assert watcher.ready.wait(60)
+        # a new copy of the first group's photo: it joins a group above the cursor
+        first = stem_of(state.shown[0].members[0].image.path)
+        copy = save_edit(photo(first), tmp_path / "new.jpg", "recompress")
+        shutil.copy(copy, photo_folder / f"{first}_new.jpg")
+        deadline = time.monotonic() + 120
+        while not arrived and time.monotonic() < deadline:
+            driver.inbox.drain()
+            time.sleep(0.1)
+        driver.settle()
+    finally:
+        watcher.stop()
+    assert arrived
+    assert any(m.image.path.endswith(f"{first}_new.jpg") for g in state.shown for m in g.members)
+    assert state.current_member().image.path == cursor
+    assert _stems(state.shown[state.top]) == top
