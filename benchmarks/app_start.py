@@ -56,31 +56,29 @@ def main() -> None:
                 window.tabs.setCurrentWidget(window.search)
                 marks["dropped"] = time.perf_counter()
                 window.search.drop_zone.dropped.emit(query)
-        if "dropped" in marks and "results" not in marks and window.search.model.rowCount() > 0:
-            window.search.results.viewport().repaint()
-            marks["results"] = time.perf_counter() - marks["dropped"]
-            print(f"drop to results on screen: {marks['results'] * 1000:.0f} ms", flush=True)
+        def arrived(started: str, name: str, shown: bool, what: str) -> bool:
+            """Marks and prints the time from `started` until `shown` first holds (on screen: repainted)."""
+            if started not in marks or name in marks or not shown:
+                return False
+            window.repaint()
+            marks[name] = time.perf_counter() - marks[started]
+            print(f"{what}: {marks[name] * 1000:.0f} ms", flush=True)
+            return True
+
+        if arrived("dropped", "results", window.search.model.rowCount() > 0, "drop to results on screen"):
             # a second drop: the first one may have waited for the model and the index to load
             window.search.model.set_matches([])
             marks["dropped again"] = time.perf_counter()
             window.search.drop_zone.dropped.emit(query)
-        if "dropped again" in marks and "results again" not in marks and window.search.model.rowCount() > 0:
-            window.search.results.viewport().repaint()
-            marks["results again"] = time.perf_counter() - marks["dropped again"]
-            print(f"second drop to results on screen: {marks['results again'] * 1000:.0f} ms", flush=True)
-        if "results again" in marks and "merged" not in marks:
+        if arrived("dropped again", "results again", window.search.model.rowCount() > 0,
+                   "second drop to results on screen"):
             merge_first_group(window, marks)
-        if "merged" in marks and "merge answered" not in marks and window.session.last_report is not None:
-            window.statusBar().repaint()
-            marks["merge answered"] = time.perf_counter() - marks["merged"]
-            print(f"M to the engine's answer on screen ({window.session.last_report.done}): "
-                  f"{marks['merge answered'] * 1000:.0f} ms", flush=True)
+        if arrived("merged", "merge answered", window.session.last_report is not None,
+                   "M to the engine's answer on screen"):
             window.session.last_report = None
             marks["undone"] = time.perf_counter()
             window.session.undo()  # the library as it was, for the next run
-        if "undone" in marks and "undo answered" not in marks and window.session.last_report is not None:
-            marks["undo answered"] = time.perf_counter() - marks["undone"]
-            print(f"undo to the engine's answer on screen: {marks['undo answered'] * 1000:.0f} ms", flush=True)
+        arrived("undone", "undo answered", window.session.last_report is not None, "undo to the engine's answer on screen")
         if "groups" in marks and (not query or "undo answered" in marks):
             window.jobs.submit("wait", lambda ctx: None).result()  # the undo's regroup, before closing
             window.close()

@@ -99,11 +99,11 @@ class BoundedWorkerPool:
         return expired
 
     def _drain(self) -> None:
-        try:
-            while True:
+        while True:
+            try:
                 self.tasks.get_nowait()
-        except queue.Empty:
-            pass
+            except queue.Empty:
+                return  # nothing left to drop
 
     def close(self) -> None:
         self._drain()

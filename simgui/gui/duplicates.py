@@ -153,20 +153,7 @@ class DuplicatesView(QWidget):
         self.summary = QLabel("No duplicates found yet")
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text is cut, not the sidebar
         self.preview: PreviewDialog | None = None
-        toolbar = QToolBar()
-        for text, shortcut, slot in (("Merge", "M", session.merge_current),
-                                     ("Delete selected", QKeySequence.Delete, self._delete),
-                                     ("Keep this one", "K", session.keep_current),
-                                     ("Not duplicates", "N", session.not_duplicates_current),
-                                     ("Compare", "C", self._compare), ("Preview", "Space", self._preview),
-                                     ("Open", "Return", self._open), ("Show in folder", "Ctrl+Return", self._show_folder),
-                                     ("Undo", QKeySequence.Undo, session.undo)):
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
-            action.triggered.connect(lambda checked=False, slot=slot: slot())
-            toolbar.addAction(action)
-            self.addAction(action)
+        toolbar = self._toolbar()
         resolve = QPushButton("Resolve exact copies…")  # a bulk action: beside the counts it acts on
         resolve.clicked.connect(self._resolve_exact)
         filters = QHBoxLayout()  # a row of its own: beside the actions, they pushed actions out of sight
@@ -183,6 +170,25 @@ class DuplicatesView(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.tree)
         session.subscribe(self._session_changed)
+
+    def _toolbar(self) -> QToolBar:
+        """The review's actions and their keys (shortcuts for this view and the widgets inside it)."""
+        session = self.session
+        toolbar = QToolBar()
+        for text, shortcut, slot in (("Merge", "M", session.merge_current),
+                                     ("Delete selected", QKeySequence.Delete, self._delete),
+                                     ("Keep this one", "K", session.keep_current),
+                                     ("Not duplicates", "N", session.not_duplicates_current),
+                                     ("Compare", "C", self._compare), ("Preview", "Space", self._preview),
+                                     ("Open", "Return", self._open), ("Show in folder", "Ctrl+Return", self._show_folder),
+                                     ("Undo", QKeySequence.Undo, session.undo)):
+            action = QAction(text, self)
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
+            action.triggered.connect(lambda checked=False, slot=slot: slot())
+            toolbar.addAction(action)
+            self.addAction(action)
+        return toolbar
 
     @property
     def all_groups(self) -> list[Group]:

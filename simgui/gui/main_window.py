@@ -49,21 +49,7 @@ class MainWindow(QMainWindow):
         self.paused = False
         self._watch_after_pause = False
 
-        self.folders = QListWidget()
-        add = QPushButton("Add folder…")
-        add.clicked.connect(self.choose_folder)
-        self.remove_button = QPushButton("Remove folder")
-        self.remove_button.setToolTip("Stop looking at this folder: its photos leave the library, the files stay")
-        self.remove_button.clicked.connect(self.remove_folder)
-        self.counts = QLabel()
-        sidebar = QWidget()
-        sidebar.setMinimumWidth(220)
-        side = QVBoxLayout(sidebar)
-        side.addWidget(QLabel("Folders"))
-        side.addWidget(self.folders)
-        side.addWidget(add)
-        side.addWidget(self.remove_button)
-        side.addWidget(self.counts)
+        sidebar = self._sidebar()
 
         self.duplicates = DuplicatesView(self.session, self.thumbnails)
         self.duplicates.compare_requested.connect(self.compare)
@@ -84,20 +70,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 3)
         self.setCentralWidget(splitter)
 
-        self.progress = QProgressBar()
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
-        self.cancel_button.clicked.connect(self.jobs.cancel)
-        self.pause_button = QPushButton("Pause")
-        self.pause_button.setVisible(False)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addPermanentWidget(self.pause_button)
-        self.statusBar().addPermanentWidget(self.cancel_button)
-        self.progress_timer = QTimer(self)
-        self.progress_timer.setInterval(250)
-        self.progress_timer.timeout.connect(self._show_progress)
+        self._build_status_bar()
 
         self._build_menus()
         self.setMinimumSize(800, 500)
@@ -116,6 +89,42 @@ class MainWindow(QMainWindow):
             self.index_now()
         # the model and the index load while the user looks, not when the first photo is dropped
         self.jobs.submit("warm up", lambda ctx: ctx.library.warm_up())
+
+    def _sidebar(self) -> QWidget:
+        """The library's folders, their buttons and the counts."""
+        self.folders = QListWidget()
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self.choose_folder)
+        self.remove_button = QPushButton("Remove folder")
+        self.remove_button.setToolTip("Stop looking at this folder: its photos leave the library, the files stay")
+        self.remove_button.clicked.connect(self.remove_folder)
+        self.counts = QLabel()
+        sidebar = QWidget()
+        sidebar.setMinimumWidth(220)
+        side = QVBoxLayout(sidebar)
+        side.addWidget(QLabel("Folders"))
+        side.addWidget(self.folders)
+        side.addWidget(add)
+        side.addWidget(self.remove_button)
+        side.addWidget(self.counts)
+        return sidebar
+
+    def _build_status_bar(self) -> None:
+        """Indexing progress, with Pause and Cancel, polled from the job queue four times a second."""
+        self.progress = QProgressBar()
+        self.progress.setVisible(False)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.jobs.cancel)
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setVisible(False)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.pause_button)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.progress_timer = QTimer(self)
+        self.progress_timer.setInterval(250)
+        self.progress_timer.timeout.connect(self._show_progress)
 
     def _build_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
