@@ -32,11 +32,11 @@ def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     assert window.folders.item(0).text().endswith("15 photos")
 
     view = window.duplicates
-    view.tree.setFocus()
-    view.tree.setCurrentIndex(view.model.index(0, 0))
+    view.rows.setFocus()
+    view.rows.setCurrentIndex(view.model.index(0, 0))
     group = view.current_group()
     losers = [m.image.path for m in group.members if not m.keeper]
-    qtbot.keyClick(view.tree, Qt.Key_M)
+    qtbot.keyClick(view.rows, Qt.Key_M)
     assert len(near_groups(window)) == 4  # the group leaves the view at once; the files follow
     qtbot.waitUntil(lambda: window.counts.text() == f"{15 - len(losers)} photos · 0 skipped", timeout=30_000)
     assert all(not os.path.exists(p) for p in losers)
@@ -46,7 +46,7 @@ def test_add_folder_review_merge_and_undo(qtbot, window, photo_folder):
     entries = [a for a in window.history_menu.actions() if a.isEnabled()]
     assert len(entries) == 1 and "merge" in entries[0].text() and entries[0].text().endswith("undo")
 
-    qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.keyClick(view.rows, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)
     assert all(os.path.exists(p) for p in losers)
     window._fill_history_menu()
@@ -123,10 +123,9 @@ def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_f
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
     view = window.duplicates
-    view.tree.setFocus()
-    group_index = view.model.index(0, 0)
-    view.tree.setCurrentIndex(view.model.index(1, 0, group_index))  # a copy: compared with the keeper
-    qtbot.keyClick(view.tree, Qt.Key_C)
+    view.rows.setFocus()
+    view.rows.setCurrentIndex(view.model.index_of(0, 1))  # a copy: compared with the keeper
+    qtbot.keyClick(view.rows, Qt.Key_C)
     dialog = window.compare_dialog
     assert dialog is not None
     qtbot.waitUntil(lambda: dialog.loaded == 2 and "similarity" in dialog.verdict.text(), timeout=30_000)
@@ -179,9 +178,9 @@ def test_slider_regroups_and_filters_narrow_the_view(qtbot, window, photo_folder
     view.folder_filter.setCurrentText("all folders")
     assert len(view.model.groups) == len(view.all_groups)
 
-    view.tree.setFocus()
-    view.tree.setCurrentIndex(view.model.index(0, 0, view.model.index(0, 0)))
-    qtbot.keyClick(view.tree, Qt.Key_Space)
+    view.rows.setFocus()
+    view.rows.setCurrentIndex(view.model.index_of(0, 0))
+    qtbot.keyClick(view.rows, Qt.Key_Space)
     assert view.preview is not None
     qtbot.waitUntil(lambda: view.preview.loaded == 1, timeout=30_000)
     view.preview.close()
@@ -362,12 +361,12 @@ def test_not_duplicates_and_its_undo_from_the_keyboard(qtbot, window, photo_fold
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
     view = window.duplicates
-    view.tree.setFocus()
-    view.tree.setCurrentIndex(view.model.index(0, 0))
-    qtbot.keyClick(view.tree, Qt.Key_N)  # "not duplicates": remembered, and now undoable like a merge
+    view.rows.setFocus()
+    view.rows.setCurrentIndex(view.model.index(0, 0))
+    qtbot.keyClick(view.rows, Qt.Key_N)  # "not duplicates": remembered, and now undoable like a merge
     assert len(near_groups(window)) == 4  # gone from view at once
     qtbot.waitUntil(lambda: "not duplicates" in (window._fill_history_menu() or
                                                  window.history_menu.actions()[0].text()), timeout=30_000)
     assert window.history_menu.actions()[0].text().endswith("undo")
-    qtbot.keyClick(view.tree, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.keyClick(view.rows, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)

@@ -309,15 +309,19 @@ class Library:
         turned_vectors, turned_tokens, turned_labels = turned
         label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
-        patches = self.store.patches(label_list, self.patch_shape)
-        their_turned = self.store.turned_patches(label_list, self.patch_shape)
+        scores = [best_cosine(query_vector, vector, turned_vectors) for vector in vectors]
+        # the patches are checked for the pairs grouping checks: candidates by cosine, and turned copies
+        checked = [label for label, score in zip(ids.tolist(), scores)
+                   if score >= self.thresholds.candidate or label in turned_labels]
+        patches = self.store.patches(checked, self.patch_shape)
+        their_turned = self.store.turned_patches(checked, self.patch_shape)
         query_tokens = as_unit_tokens(query_patches)
         files = self.store.images_by_hash(hashes)
         ranked = []
-        for label, vector, content in zip(ids.tolist(), vectors, hashes):
-            score = best_cosine(query_vector, vector, turned_vectors)
-            agreement = best_agreement(query_tokens, as_unit_tokens(patches[label]), turned_tokens,
-                                       [as_unit_tokens(p) for p in their_turned.get(label, ())])
+        for label, score, content in zip(ids.tolist(), scores, hashes):
+            agreement = 0.0 if label not in patches else best_agreement(
+                query_tokens, as_unit_tokens(patches[label]), turned_tokens,
+                [as_unit_tokens(p) for p in their_turned.get(label, ())])
             verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
             if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought

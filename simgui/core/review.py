@@ -96,16 +96,20 @@ class ReviewState:
         self.top = top
 
     def set_filter(self, kind: Kind | None, folder: str | None) -> None:
-        cursor = self.place()
         self.kind, self.folder = kind, folder
-        self._filter()
-        self._follow(cursor)
+        self._shown_anew()
 
     def set_sort(self, sort: str) -> None:
-        cursor = self.place()
         self.sort = sort
+        self._shown_anew()
+
+    def _shown_anew(self) -> None:
+        """Filtered and sorted again: rows move anywhere, the cursor's group is looked for by content."""
+        cursor = self.place()
         self._filter()
-        self._follow(cursor)
+        self.row = self._row_of(cursor, self.row)
+        self.member = self._member_of(cursor)
+        self.top = min(self.top, max(0, len(self.shown) - 1))
 
     def choose_keeper(self) -> tuple[Group, GroupMember] | None:
         """"Keep this one" on the member under the cursor; the group and member, for the engine to store."""
@@ -178,8 +182,8 @@ class ReviewState:
     def _follow(self, cursor: Place | None) -> None:
         """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
         row = self.row
-        # its group is most often still on its row, or one up (a group above it went): look there first
-        nearby = [r for r in (row, row - 1) if 0 <= r < len(self.shown)] + list(range(len(self.shown)))
+        # rows only went, in order: its group is on its row, or one up (a group above it went), or gone
+        nearby = [r for r in (row, row - 1) if 0 <= r < len(self.shown)]
         still = next((r for r in nearby if cursor is not None and self.shown[r].kind == cursor.kind
                       and Place.of(self.shown[r]).contents == cursor.contents), None)
         self.row = still if still is not None else min(row, max(0, len(self.shown) - 1))

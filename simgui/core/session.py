@@ -38,6 +38,8 @@ class Overview:
 @dataclass
 class ActionReport:
     """What the user is told when an action ends."""
+    action: str  # merge | delete | not duplicates | undo
+    files: list[str]  # the files it moved: to the trash, or back from it
     done: str  # "merge: 2 file(s) moved to the trash"
     left_alone: list[str] = field(default_factory=list)  # "photo.jpg: changed since it was indexed"
     notes: list[str] = field(default_factory=list)
@@ -178,4 +180,4 @@ def _report(name: str, outcome: ActionOutcome) -> ActionReport:
     if outcome.enriched:
         done += f"; the keeper gained its {' and '.join(outcome.enriched)}"
     left_alone = [f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()]
-    return ActionReport(done, left_alone, list(outcome.notes))
+    return ActionReport(name, list(outcome.moved), done, left_alone, list(outcome.notes))

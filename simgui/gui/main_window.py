@@ -291,8 +291,9 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(report.done + (f" — {said}" if said else ""), 10000)
             if said:
                 QMessageBox.information(self, "simgui", said)
-            if self.search.last_query is not None:  # no view shows a file that went
-                self.search.search(self.search.last_query)
+            shown = {match.image.path for match in self.search.model.matches}
+            if self.search.last_query is not None and (report.action == "undo" or shown & set(report.files)):
+                self.search.search(self.search.last_query)  # no view shows a file that went, or misses one back
 
     def _indexed(self, report) -> None:
         if report is None or not report.scanned:
