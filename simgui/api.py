@@ -6,9 +6,9 @@ pages in a browser, must not read someone's photo library. The token is checked
 from the headers before any body is read, so a caller without it costs the
 server nothing but a header's worth of memory. Requests run on threads, at most
 MAX_CONNECTIONS at once (the others wait unaccepted in the listen backlog), and
-a connection silent for IDLE_TIMEOUT seconds is closed. Engine calls take turns
-on one lock, in arrival order, since the library (SQLite connection, index,
-model) is used by one caller at a time; a long query takes it batch by batch.
+a connection silent for IDLE_TIMEOUT seconds is closed. Engine calls are jobs
+of the library's JobQueue (core/jobs.py, as in the app and `watch`), run one at
+a time in arrival order; a long query is one job a batch.
 """
 from __future__ import annotations
 
@@ -31,9 +31,10 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
-from simgui.core.actions import FileActions, JournalError
+from simgui.core.actions import JournalError
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.decode import DecodeError
+from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library import Library, LibraryError
 from simgui.core.rule import GROUP_KINDS
 
@@ -270,34 +271,6 @@ class Request:
     upload: str | None = None  # the file an uploaded image was saved to, removed after the call
 
 
-class TurnLock:
-    """A lock handed out in arrival order.
-
-    threading.Lock is not fair: a query looping over its batches would take it back before a waiting
-    call had woken, and hold the engine as long as one big batch did.
-    """
-
-    def __init__(self):
-        self._changed = threading.Condition()
-        self._next_ticket = 0
-        self._now_serving = 0
-
-    def __enter__(self) -> None:
-        with self._changed:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            self._changed.wait_for(lambda: self._now_serving == ticket)
-
-    def __exit__(self, *exc) -> None:
-        with self._changed:
-            self._now_serving += 1
-            self._changed.notify_all()
-
-    def locked(self) -> bool:
-        with self._changed:
-            return self._now_serving != self._next_ticket
-
-
 class _BoundedServer(ThreadingHTTPServer):
     """At most `max_connections` connections have a thread; the next waits, accepted but without a thread,
     and the others unaccepted in the listen backlog, until one ends (a burst of scripts is served, not
@@ -330,10 +303,10 @@ class _BoundedServer(ThreadingHTTPServer):
 
 class ApiServer:
     def __init__(self, library: Library, token: str, port: int = 0):
-        self.library = library
         self.token = checked_token(token, "given to the server")
-        self.engine_lock = TurnLock()
-        self._actions: FileActions | None = None
+        # every call is a job of the library's one thread, in arrival order (a long query is one job a
+        # batch, so other calls get in between); answers are waited for on the request's own thread
+        self.jobs = JobQueue(library, deliver=lambda function, *args: function(*args))
         api = self
 
         class Handler(_Handler):
@@ -353,28 +326,26 @@ class ApiServer:
         self.httpd.stopping.set()
         self.httpd.shutdown()
         self.httpd.server_close()
-        with self.engine_lock:
-            if self._actions is not None:
-                self._actions.close()
+        self.jobs.close()
+
+    def _run(self, name: str, job):
+        return self.jobs.submit(name, job).result()
 
     # the calls ---------------------------------------------------------------
     def stats(self, request: Request) -> dict:
-        with self.engine_lock:
-            return self.library.stats()
+        return self._run("stats", lambda ctx: ctx.library.stats())
 
     def groups(self, request: Request) -> dict:
         kind = request.query.get("kind", [None])[0]
         if kind is not None and kind not in GROUP_KINDS:
             raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be one of {', '.join(GROUP_KINDS)}, not {kind!r}")
-        with self.engine_lock:
-            groups = self.library.groups()
+        groups = self._run("groups", lambda ctx: ctx.library.groups())
         return {"groups": [group_answer(g) for g in groups if kind is None or g.kind == kind]}
 
     def query(self, request: Request) -> list:
         if request.upload is not None:
             top = _top(request.query.get("top", ["10"])[0])
-            with self.engine_lock:
-                answers = self.library.query([request.upload], top)
+            answers = self._run("query", lambda ctx: ctx.library.query([request.upload], top))
             answer = query_answer("(uploaded image)", answers[0][1])
             if "error" in answer:
                 raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read the uploaded image: {answer['error']}")
@@ -393,8 +364,8 @@ class ApiServer:
         distinct = list(dict.fromkeys(wanted))
         found: dict = {}
         for start in range(0, len(distinct), QUERY_BATCH):
-            with self.engine_lock:
-                found.update(self.library.query(distinct[start:start + QUERY_BATCH], top))
+            batch = distinct[start:start + QUERY_BATCH]
+            found.update(self._run("query", lambda ctx: ctx.library.query(batch, top)))
         return [query_answer(path, found[path]) for path in wanted]
 
     def compare(self, request: Request) -> dict:
@@ -403,8 +374,7 @@ class ApiServer:
         if not isinstance(a, str) or not isinstance(b, str):
             raise ApiError(HTTPStatus.BAD_REQUEST, '"a" and "b" must be the paths of two image files')
         try:
-            with self.engine_lock:
-                return comparison_answer(self.library.compare(a, b))
+            return comparison_answer(self._run("compare", lambda ctx: ctx.library.compare(a, b)))
         except DecodeError as exc:
             raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read an image: {exc}") from exc
 
@@ -430,28 +400,21 @@ class ApiServer:
         return self._file_action(lambda actions: actions.empty_trash())
 
     def history(self, request: Request) -> list:
-        with self.engine_lock:
-            actions = self._file_actions()
-            return [history_answer(a, actions.journal.moves(a.id)) for a in actions.history(None)]
+        def listed(ctx: JobContext) -> list:
+            return [history_answer(a, ctx.actions.journal.moves(a.id)) for a in ctx.actions.history(None)]
+        try:
+            return self._run("history", listed)
+        except JournalError as exc:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
 
     def _file_action(self, run) -> dict:
-        with self.engine_lock:
-            try:
-                answer = action_answer(run(self._file_actions()))
-            except JournalError as exc:
-                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
+        try:
+            answer = action_answer(self._run("file action", lambda ctx: run(ctx.actions)))
+        except JournalError as exc:
+            raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
         if answer["refused"]:
             raise ApiError(HTTPStatus.CONFLICT, "some files were left alone: see refused", answer)
         return answer
-
-    def _file_actions(self) -> FileActions:
-        """Opened at the first file action (the journal's recovery runs then), under the engine lock."""
-        if self._actions is None:
-            try:
-                self._actions = FileActions(self.library)
-            except JournalError as exc:
-                raise ApiError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
-        return self._actions
 
 
 ROUTES = {("GET", "/v1/stats"): ApiServer.stats, ("GET", "/v1/groups"): ApiServer.groups,

@@ -123,7 +123,7 @@ def test_cli_serve_starts_answers_and_stops_on_sigterm(photo_folder, library_dir
 
 def test_file_actions_over_http_delete_history_undo_and_a_refusal(server):
     stats = call(server, "GET", "/v1/stats")[1]
-    folder = os.path.dirname(server.library.store.images()[0].path)
+    folder = os.path.dirname(server.jobs.submit("a photo", lambda ctx: ctx.library.store.images()[0]).result().path)
     copy, keeper = os.path.join(folder, "rocket_downscale.jpg"), os.path.join(folder, "rocket.jpg")
     status, merged = call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy]})
     assert status == 200 and merged["moved"] == [copy] and not os.path.exists(copy)

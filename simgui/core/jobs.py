@@ -54,8 +54,9 @@ class Inbox:
 class JobContext:
     """What a job gets: the library, its file actions, a cancel flag and a way to report progress."""
 
-    def __init__(self, library: Library, jobs: "JobQueue"):
+    def __init__(self, library: Library, jobs: "JobQueue", owns_library: bool):
         self.library = library
+        self._owns_library = owns_library
         self.cancel = threading.Event()
         self._jobs = jobs
         self.journal_problem: str | None = None  # a damaged journal: the library opens, no file may move
@@ -74,7 +75,8 @@ class JobContext:
     def close(self) -> None:
         if self._actions is not None:
             self._actions.close()
-        self.library.close()
+        if self._owns_library:
+            self.library.close()
 
     def progress(self, p: Progress) -> None:
         # a plain assignment the face polls: a message per photo would mean hundreds a second
@@ -88,7 +90,8 @@ class JobQueue:
     def __init__(self, library: Library | Path, deliver: Deliver,
                  on_busy: Callable[[str], None] | None = None,
                  on_failed: Callable[[str, str], None] | None = None):
-        """library: one already open (the command line's), or the folder of one to open on the queue's thread.
+        """library: one already open (the command line's: its opener closes it), or the folder of one to open
+        on the queue's thread (closed with the queue).
         on_busy(job name, "" when idle) and on_failed(job name, message) run through `deliver`."""
         self.latest_progress: Progress | None = None
         self._deliver = deliver
@@ -97,6 +100,7 @@ class JobQueue:
         self._jobs: queue.Queue = queue.Queue()
         self._ready = threading.Event()
         self._context: JobContext | None = None
+        self._running = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, args=(library,), name="simgui-engine", daemon=True)
         self._thread.start()
@@ -125,6 +129,10 @@ class JobQueue:
         self._jobs.put((name, job, done, failed, future))
         return future
 
+    def busy(self) -> bool:
+        """A job is running or waiting."""
+        return self._running or not self._jobs.empty()
+
     def cancel(self) -> None:
         """Asks the running job (indexing) to stop after its current batch."""
         if self._context is not None:
@@ -149,7 +157,8 @@ class JobQueue:
 
     def _loop(self, library: Library | Path) -> None:
         try:
-            self._context = JobContext(library if isinstance(library, Library) else Library(library), self)
+            given = isinstance(library, Library)
+            self._context = JobContext(library if given else Library(library), self, owns_library=not given)
         except BaseException as exc:  # reported to the constructor, which raises it on the caller's thread
             self._error = exc
             self._ready.set()
@@ -166,17 +175,19 @@ class JobQueue:
              future: Future) -> None:
         if not future.set_running_or_notify_cancel():
             return
+        self._running = True
         self._context.cancel.clear()
         self.latest_progress = None
         self._tell(self._on_busy, name)
         try:
             result = job(self._context)
-        except Exception as exc:  # one failed job must not take the engine down
-            log.exception("job %r failed", name)
+        except Exception as exc:  # one failed job must not take the engine down; the caller hears of it
+            log.debug("job %r failed", name, exc_info=True)
             future.set_exception(exc)
             self._tell(self._on_failed, name, str(exc))
             self._tell(failed, str(exc))
         else:
             future.set_result(result)
             self._tell(done, result)
+        self._running = False
         self._tell(self._on_busy, "")
