@@ -161,8 +161,8 @@ def sweep(data: Path, truth: dict) -> None:
     """Grid of thresholds for choosing config.Thresholds (run on a different seed than the report)."""
     from dataclasses import replace
 
-    from simgui.core.rule import DEFAULT_THRESHOLDS
-    from simgui.core.grouping import GroupFinder
+    from simgui.core.matching.rule import DEFAULT_THRESHOLDS
+    from simgui.core.matching.grouping import GroupFinder
     from simgui.core.library import Library
 
     library = Library(WORK / "accuracy-library")
@@ -236,7 +236,7 @@ def print_totals(title: str, rows: dict[str, dict]) -> None:
 def slider_traps(truth: dict, positions=range(0, 101, 10)) -> None:
     """Wrong exact/near pairs on the traps at each position of the app's strict-to-loose slider, regrouped
     from the library simgui just built, as the app regroups (issue 15 wants 0 everywhere)."""
-    from simgui.core.rule import thresholds_at
+    from simgui.core.matching.rule import thresholds_at
     from simgui.core.library import Library
 
     traps = [family for family, kind in truth["family_kinds"].items() if kind == "trap"]

@@ -30,8 +30,8 @@ with atheris.instrument_imports():
     import PIL.PngImagePlugin
     import PIL.TiffImagePlugin
     import PIL.WebPImagePlugin
-    from simgui.core.decode import DecodeError, decode_bytes
-    from simgui.core.framing import photo_inside
+    from simgui.core.media.decode import DecodeError, decode_bytes
+    from simgui.core.media.framing import photo_inside
 
 import numpy as np  # noqa: E402
 

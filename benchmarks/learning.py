@@ -26,8 +26,8 @@ sys.path.insert(0, str(HERE))
 
 from accuracy import WORK, cli, groups_to_pairs, pair_scores  # noqa: E402
 
-from simgui.core.grouping import GroupFinder  # noqa: E402
-from simgui.core.learning import learn  # noqa: E402
+from simgui.core.matching.grouping import GroupFinder  # noqa: E402
+from simgui.core.matching.learning import learn  # noqa: E402
 from simgui.core.library import Library  # noqa: E402
 
 

@@ -38,9 +38,9 @@ sys.path.insert(0, str(HERE))
 
 from accuracy import WORK, cli  # noqa: E402
 
-from simgui.core.grouping import GroupFinder  # noqa: E402
+from simgui.core.matching.grouping import GroupFinder  # noqa: E402
 from simgui.core.library import Library  # noqa: E402
-from simgui.core.store import encode_vector  # noqa: E402
+from simgui.core.storage.store import encode_vector  # noqa: E402
 
 COPY_EVERY = 10
 SEED = 3
@@ -66,7 +66,7 @@ def real_crop_vectors(count: int = 4000) -> np.ndarray:
         return np.load(cache)
     from dataset import load_source, skimage_files, wallpaper_files
 
-    from simgui.core.embed import EmbeddingModel
+    from simgui.core.media.embed import EmbeddingModel
     rng = np.random.default_rng(SEED)
     sources = []
     for path in wallpaper_files() + skimage_files():
@@ -204,8 +204,8 @@ def vector_index_at(count: int, queries: int = 1000, k: int = 10) -> None:
     query's latency, the way the app asks (one image at a time)."""
     import tempfile
 
-    from simgui.core import index as index_module
-    from simgui.core.index import VectorIndex
+    from simgui.core.storage import index as index_module
+    from simgui.core.storage.index import VectorIndex
     real = real_crop_vectors()
     drawn = PhotoLikeVectors(real, SEED)
     real = real / np.linalg.norm(real, axis=1, keepdims=True)

@@ -119,8 +119,8 @@ def time_czkawka(folder: Path) -> float:
 
 
 def time_decode_floor(files: list[Path]) -> float:
-    from simgui.core.decode import decode_file
-    from simgui.core.pipeline import decode_threads
+    from simgui.core.media.decode import decode_file
+    from simgui.core.indexing.pipeline import decode_threads
 
     start = time.perf_counter()
     with ThreadPoolExecutor(decode_threads()) as pool:
@@ -129,9 +129,9 @@ def time_decode_floor(files: list[Path]) -> float:
 
 
 def time_model_floor(files: list[Path]) -> float:
-    from simgui.core.decode import decode_file
-    from simgui.core.embed import EmbeddingModel
-    from simgui.core.pipeline import BATCH_SIZE
+    from simgui.core.media.decode import decode_file
+    from simgui.core.media.embed import EmbeddingModel
+    from simgui.core.indexing.pipeline import BATCH_SIZE
 
     model = EmbeddingModel()
     pixels = np.stack([model.preprocess(decode_file(str(p)).picture) for p in files[:BATCH_SIZE * 2]])

@@ -25,8 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from conftest import PHOTOS  # noqa: E402  (the test photos: real, small, licence-clean)
 
 from simgui.core.library import Library  # noqa: E402
-from simgui.core.jobs import Inbox, JobQueue  # noqa: E402
-from simgui.core.watch import queued_watcher  # noqa: E402
+from simgui.core.jobs import Inbox, JobQueue, queued_watcher  # noqa: E402
 
 
 def make_photos(folder: Path, count: int, seed: int) -> None:

@@ -31,12 +31,12 @@ from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
-from simgui.core.actions import JournalError
+from simgui.core.files.actions import JournalError
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
-from simgui.core.decode import DecodeError
+from simgui.core.media.decode import DecodeError
 from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library import Library, LibraryError
-from simgui.core.rule import GROUP_KINDS
+from simgui.core.matching.rule import GROUP_KINDS
 
 log = logging.getLogger(__name__)
 

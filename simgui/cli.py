@@ -12,14 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from simgui import __version__
-from simgui.core.actions import ActionOutcome, FileActions, JournalError
+from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
-from simgui.core.config import default_library_dir
-from simgui.core.decode import DecodeError, decode_file
-from simgui.core.differences import draw_differences
-from simgui.core.embed import ModelError
+from simgui.core.storage.config import default_library_dir
+from simgui.core.media.decode import DecodeError, decode_file
+from simgui.core.matching.differences import draw_differences
+from simgui.core.media.embed import ModelError
 from simgui.core.library import Library, LibraryError
-from simgui.core.pipeline import Progress
+from simgui.core.indexing.pipeline import Progress
 
 
 def _print_json(value) -> None:
@@ -101,8 +101,7 @@ def _stopped_by_signals(stop):
 
 
 def cmd_watch(library: Library, args) -> int:
-    from simgui.core.jobs import Inbox, JobQueue
-    from simgui.core.watch import queued_watcher
+    from simgui.core.jobs import Inbox, JobQueue, queued_watcher
 
     if not library.roots():
         raise LibraryError("no folders in this library yet: simgui-cli index FOLDER")
@@ -206,7 +205,7 @@ def cmd_query(library: Library, args) -> int:
 
 
 def cmd_map(library: Library, args) -> int:
-    from simgui.core.library_map import library_map
+    from simgui.core.matching.library_map import library_map
 
     points = library_map(library)
     if args.json:

@@ -101,7 +101,7 @@ def library(photo_folder, library_dir):
 
 def snapshot(folder) -> dict[str, bytes]:
     """Every photo's bytes by path, simgui's trash left out: what "nothing lost" is checked against."""
-    from simgui.core.actions import TRASH_FOLDER
+    from simgui.core.files.actions import TRASH_FOLDER
     files = {}
     for dirpath, dirnames, names in os.walk(folder):
         dirnames[:] = [d for d in dirnames if d != TRASH_FOLDER]

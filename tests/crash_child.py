@@ -9,11 +9,11 @@ import os
 import signal
 import sys
 
-from simgui.core import moves
-from simgui.core.actions import FileActions
-from simgui.core.grouping import Group, GroupMember
+from simgui.core.files import moves
+from simgui.core.files.actions import FileActions
+from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.library import Library
-from simgui.core.store import LibraryStore
+from simgui.core.storage.store import LibraryStore
 
 library_dir, phase, point, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 

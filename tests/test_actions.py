@@ -4,7 +4,7 @@ from dataclasses import replace
 
 
 from conftest import coffee_group, snapshot, stem_of
-from simgui.core.actions import TRASH_FOLDER, FileActions
+from simgui.core.files.actions import TRASH_FOLDER, FileActions
 from simgui.core.library import Library
 
 

@@ -96,7 +96,7 @@ def test_library_from_environment(photo_folder, tmp_path):
 
 
 def test_file_names_that_are_not_utf8_or_hold_a_newline(photo_folder, library_dir, tmp_path):
-    from simgui.core.actions import FileActions
+    from simgui.core.files.actions import FileActions
     from simgui.core.library import Library
 
     latin1 = os.fsdecode(b"caf\xe9 cr\xe8me.jpg")  # a name from an old camera card: bytes, not UTF-8

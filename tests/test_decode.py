@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from conftest import photo
-from simgui.core.decode import WORKING_SIZE, DecodeError, decode_bytes, decode_file, sniff_format
+from simgui.core.media.decode import WORKING_SIZE, DecodeError, decode_bytes, decode_file, sniff_format
 
 
 def _write(img: Image.Image, path: Path, **kw) -> Path:

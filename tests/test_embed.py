@@ -6,9 +6,10 @@ import pytest
 from PIL import Image
 
 from conftest import photo, save_edit
-from simgui.core.decode import decode_file
-from simgui.core.embed import EmbeddingModel, ModelError, model_folder
-from simgui.core.verify import as_unit_tokens, geometric_agreement
+from simgui.core.media.decode import decode_file
+from simgui.core.media.embed import EmbeddingModel, ModelError, model_folder
+from simgui.core.matching.verify import geometric_agreement
+from simgui.core.storage.tokens import as_unit_tokens
 
 
 @pytest.fixture(scope="module")

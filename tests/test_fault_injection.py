@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import indexed_noise_photos
-from simgui.core.actions import TRASH_FOLDER, FileActions
+from simgui.core.files.actions import TRASH_FOLDER, FileActions
 from simgui.core.library import Library
 
 CHILD = Path(__file__).with_name("crash_child.py")

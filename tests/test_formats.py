@@ -12,8 +12,8 @@ from PIL import Image
 
 from conftest import cli, photo
 from raw_files import write_dng
-from simgui.core.decode import MODEL_SIDE, decode_bytes, decode_file
-from simgui.core.formats import FORMATS, SCANNED_EXTENSIONS, open_dialog_filter, sniff_format
+from simgui.core.media.decode import MODEL_SIDE, decode_bytes, decode_file
+from simgui.core.media.formats import FORMATS, SCANNED_EXTENSIONS, open_dialog_filter, sniff_format
 
 
 def _alike(a: Image.Image, b: Image.Image) -> float:
@@ -115,7 +115,7 @@ def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
 
 def test_a_broken_or_truncated_raw_is_skipped_with_a_reason(tmp_path):
     """(A RAW cut after its preview still shows its preview: that part of it is whole.)"""
-    from simgui.core.decode import DecodeError
+    from simgui.core.media.decode import DecodeError
 
     whole = write_dng(_photo(), tmp_path / "whole.dng", preview=True).read_bytes()
     for name, data in (("garbage.dng", b"II*\x00" + bytes(range(256)) * 40), ("cut.dng", whole[:len(whole) // 20])):

@@ -5,7 +5,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from conftest import photo
-from simgui.core.framing import content_box, photo_inside
+from simgui.core.media.framing import content_box, photo_inside
 
 
 def _rgb(name: str) -> Image.Image:

@@ -1,7 +1,7 @@
 from conftest import stem_of
-from simgui.core.grouping import GroupFinder, average_linkage, keeper_order
+from simgui.core.matching.grouping import GroupFinder, average_linkage, keeper_order
 from simgui.core.library import Library
-from simgui.core.store import ImageRecord
+from simgui.core.storage.store import ImageRecord
 
 
 def test_average_linkage_does_not_chain_two_groups_through_one_weak_match():
@@ -117,7 +117,7 @@ def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_fold
 
 
 def test_indexing_checks_the_look_alikes_and_keeps_only_pairs_some_setting_could_group(photo_folder, library_dir):
-    from simgui.core.rule import thresholds_at
+    from simgui.core.matching.rule import thresholds_at
     library = Library(library_dir)
     library.add_roots([str(photo_folder)])
     library.update()

@@ -7,7 +7,7 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer
 
 from conftest import PHOTOS
-from simgui.core.actions import TRASH_FOLDER
+from simgui.core.files.actions import TRASH_FOLDER
 from simgui.gui.main_window import MainWindow
 
 
@@ -157,7 +157,7 @@ def membership(groups):
 
 
 def test_slider_regroups_and_filters_narrow_the_view(qtbot, window, photo_folder, library_dir, tmp_path):
-    from simgui.core.rule import thresholds_at
+    from simgui.core.matching.rule import thresholds_at
     from simgui.core.library import Library
 
     other = tmp_path / "phone backup"

@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import cli, photo
-from simgui.core.orientation import TURNS, proposals, signature, turn_input, turned_signatures
+from simgui.core.media.orientation import TURNS, proposals, signature, turn_input, turned_signatures
 
 TRANSPOSES = {"rot90": Image.ROTATE_90, "rot180": Image.ROTATE_180, "rot270": Image.ROTATE_270,
               "mirror": Image.FLIP_LEFT_RIGHT}

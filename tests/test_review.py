@@ -9,12 +9,12 @@ import time
 import pytest
 
 from conftest import photo, save_edit, stem_of
-from simgui.core.grouping import Group, GroupMember
+from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.jobs import Inbox, JobQueue
 from simgui.core.review import ReviewState
-from simgui.core.rule import Kind
+from simgui.core.matching.rule import Kind
 from simgui.core.session import ReviewSession
-from simgui.core.store import ImageRecord
+from simgui.core.storage.store import ImageRecord
 
 
 def _member(path: str, content: str, keeper: bool = False) -> GroupMember:

@@ -22,15 +22,15 @@ import numpy as np
 import pytest
 from PIL import GifImagePlugin, Image, TiffImagePlugin
 
-from simgui.core import decode
-from simgui.core.decode import DECODE_BUDGET, WORKING_SIZE, DecodeError, decode_bytes, decode_file
-from simgui.core.decode_budget import MemoryBudget
+from simgui.core.media import decode
+from simgui.core.media.decode import DECODE_BUDGET, WORKING_SIZE, DecodeError, decode_bytes, decode_file
+from simgui.core.media.decode_budget import MemoryBudget
 
 pytestmark = pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="peak memory read from /proc")
 
 _MEASURE = r"""
 import sys
-from simgui.core.decode import DecodeError, decode_bytes
+from simgui.core.media.decode import DecodeError, decode_bytes
 
 def peak_kb():
     with open("/proc/self/status") as status:

@@ -15,9 +15,9 @@ import pytest
 from PIL import Image
 
 from conftest import cli, coffee_group, photo, snapshot, stem_of
-from simgui.core.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
+from simgui.core.files.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
 from simgui.core.library import Library
-from simgui.core.moves import move_file
+from simgui.core.files.moves import move_file
 
 
 @pytest.fixture

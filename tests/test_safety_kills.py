@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from conftest import indexed_noise_photos
-from simgui.core.actions import TRASH_FOLDER, FileActions
+from simgui.core.files.actions import TRASH_FOLDER, FileActions
 from simgui.core.answers import history_answer
-from simgui.core.journal import MoveJournal
+from simgui.core.files.journal import MoveJournal
 from simgui.core.library import Library
 
 KILLS = 200

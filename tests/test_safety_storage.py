@@ -124,7 +124,7 @@ def test_item09_damaged_vector_index_is_rebuilt_never_crashes(indexed_library, t
 
 
 def test_item09_an_index_holding_other_vectors_under_the_same_labels_is_rebuilt(tmp_path):
-    from simgui.core.index import VectorIndex
+    from simgui.core.storage.index import VectorIndex
     rng = np.random.default_rng(17)
     ours, theirs = (rng.standard_normal((40, 16)).astype(np.float32) for _ in range(2))
     ours, theirs = (v / np.linalg.norm(v, axis=1, keepdims=True) for v in (ours, theirs))
@@ -198,7 +198,7 @@ def small_disk(tmp_path):
 
 
 def test_item12_a_full_disk_in_a_big_transaction_says_the_disk_is_full(small_disk):
-    from simgui.core.store import LibraryStore, NewImage
+    from simgui.core.storage.store import LibraryStore, NewImage
     store = LibraryStore(small_disk / "library.db")
     root = store.add_root("/photos")
     with store.transaction():
@@ -331,7 +331,7 @@ def modes(folder: Path) -> dict[str, int]:
 
 
 def test_item17_the_library_database_files_are_for_their_owner_only(photo_folder, library_dir):
-    from simgui.core.journal import MoveJournal
+    from simgui.core.files.journal import MoveJournal
     previous = os.umask(0o022)  # the usual one: new files readable by everyone
     try:
         library = Library(library_dir)

@@ -83,8 +83,8 @@ def test_read_only_library_folder_says_so_and_changes_nothing(photo_folder, tmp_
 
 def test_photos_on_another_file_system_inside_a_root_are_copied_verified_then_removed(photo_folder, library_dir,
                                                                                     mounts):
-    from simgui.core.actions import TRASH_FOLDER, FileActions
-    from simgui.core.journal import MoveJournal
+    from simgui.core.files.actions import TRASH_FOLDER, FileActions
+    from simgui.core.files.journal import MoveJournal
     from simgui.core.library import Library
 
     card = photo_folder / "sd card"  # a memory card mounted inside the photo folder; the trash is on the root's disk

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from simgui.core.index import VectorIndex
-from simgui.core.store import LibraryStore, NewImage
+from simgui.core.storage.index import VectorIndex
+from simgui.core.storage.store import LibraryStore, NewImage
 
 MODEL = "test-model"
 
@@ -104,8 +104,8 @@ def test_processes_opening_a_new_library_at_the_same_moment_all_get_in(tmp_path)
     import subprocess
     import sys
     import time
-    script = ("import sys, time\nfrom pathlib import Path\nfrom simgui.core.store import LibraryStore\n"
-              "from simgui.core.journal import MoveJournal\nwhile time.time() < float(sys.argv[2]): pass\n"
+    script = ("import sys, time\nfrom pathlib import Path\nfrom simgui.core.storage.store import LibraryStore\n"
+              "from simgui.core.files.journal import MoveJournal\nwhile time.time() < float(sys.argv[2]): pass\n"
               "LibraryStore(Path(sys.argv[1]) / 'library.db'); MoveJournal(Path(sys.argv[1]) / 'journal.db')\n")
     for round_ in range(5):
         folder = tmp_path / f"library{round_}"
@@ -122,7 +122,7 @@ def test_a_library_of_an_earlier_format_is_compacted_on_open_and_groups_the_same
     import numpy as np
 
     from simgui.core.library import Library
-    from simgui.core.store import decode_vectors
+    from simgui.core.storage.store import decode_vectors
     library = Library(library_dir)
     library.add_roots([str(photo_folder)])
     library.update()

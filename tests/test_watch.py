@@ -11,8 +11,7 @@ import pytest
 
 from conftest import photo, save_edit
 from simgui.core.library import Library
-from simgui.core.jobs import Inbox, JobQueue
-from simgui.core.watch import queued_watcher
+from simgui.core.jobs import Inbox, JobQueue, queued_watcher
 
 
 def wait_for(condition, timeout=15.0):

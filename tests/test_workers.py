@@ -1,7 +1,7 @@
 import threading
 import time
 
-from simgui.core.workers import BoundedWorkerPool, TimeoutResult
+from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
 
 def work(item):

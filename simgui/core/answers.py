@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simgui.core.actions import ActionOutcome
-from simgui.core.grouping import Group
-from simgui.core.journal import ActionRecord, Move
+from simgui.core.files.actions import ActionOutcome
+from simgui.core.matching.grouping import Group
+from simgui.core.files.journal import ActionRecord, Move
 from simgui.core.library import Comparison, Match
 
 

@@ -15,9 +15,10 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
-from simgui.core.actions import FileActions, JournalError
+from simgui.core.files.actions import FileActions, JournalError
 from simgui.core.library import Library
-from simgui.core.pipeline import Progress
+from simgui.core.indexing.pipeline import IndexReport, Progress
+from simgui.core.indexing.watch import LibraryWatcher
 
 log = logging.getLogger(__name__)
 Deliver = Callable[..., None]  # deliver(function, *args): runs function(*args) on the face's thread
@@ -191,3 +192,14 @@ class JobQueue:
             self._tell(done, result)
         self._running = False
         self._tell(self._on_busy, "")
+
+
+def queued_watcher(jobs: JobQueue, on_update: Callable[[IndexReport], None] | None = None,
+                   quiet: float = 1.0) -> LibraryWatcher:
+    """A watcher whose root list and updates are jobs of `jobs`, the one thread that uses the library;
+    on_update(report) is delivered to the face's thread."""
+    return LibraryWatcher(
+        jobs.library.folder, roots=lambda: jobs.submit("roots", lambda ctx: ctx.library.roots()).result(),
+        run_update=lambda cancel: jobs.submit("watch update", lambda ctx: ctx.library.update(
+            cancel=cancel, wait_for_writers=True)).result(),
+        on_update=None if on_update is None else lambda report: jobs.deliver(on_update, report), quiet=quiet)

@@ -17,39 +17,27 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from simgui.core.config import DATABASE_FILE, INDEX_FILE
-from simgui.core.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair_kind
-from simgui.core.decode import DecodeError, DecodedImage, decode_file
-from simgui.core.embed import EmbeddingModel, model_folder, model_identity
-from simgui.core.framing import content_box, photo_inside
-from simgui.core.orientation import proposals, signature
-from simgui.core.turn_check import TurnFinder, embed_turned
-from simgui.core.grouping import Group, GroupFinder
-from simgui.core.index import VectorIndex
-from simgui.core.learning import LearnedPreferences, learn, load_preferences
-from simgui.core.learning import forget as forget_preferences
-from simgui.core.pipeline import Indexer, IndexReport, Progress
-from simgui.core.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
-from simgui.core.verify import GRID, METHOD as VERIFY_METHOD, as_unit_tokens, best_agreement, best_cosine, difference_grid
+from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
+from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair_kind
+from simgui.core.media.decode import DecodeError, DecodedImage, decode_file
+from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
+from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.media.orientation import proposals, signature
+from simgui.core.matching.turn_check import TurnFinder, embed_turned
+from simgui.core.matching.grouping import Group, GroupFinder
+from simgui.core.storage.index import VectorIndex
+from simgui.core.matching.learning import LearnedPreferences, learn, load_preferences
+from simgui.core.matching.learning import forget as forget_preferences
+from simgui.core.indexing.pipeline import Indexer, IndexReport, Progress
+from simgui.core.storage.errors import LibraryError, storage_problem
+from simgui.core.storage.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
+from simgui.core.matching.verify import METHOD as VERIFY_METHOD, best_agreement, best_cosine, difference_grid
+from simgui.core.storage.tokens import GRID, as_unit_tokens
 
 
 log = logging.getLogger(__name__)
 
 RERANK_POOL = 64  # patch checks cost well under a millisecond each
-
-
-class LibraryError(Exception):
-    """A problem the user can fix (a bad path, an unreadable folder); the message says how."""
-
-
-def storage_problem(folder: Path, exc: BaseException, opening: bool = False) -> str:
-    """What to tell the user when the library's own files cannot be written (full disk, read-only folder)."""
-    detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    if opening:
-        return (f"cannot open the library at {folder}: {detail}. Is the folder read-only, or the disk full? "
-                f"Nothing in it was changed.")
-    return (f"cannot write to the library at {folder}: {detail}. Nothing was lost: the last complete batch is "
-            f"kept. Free some space or make the folder writable, then run it again.")
 
 
 @dataclass

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from simgui.core.grouping import Group, GroupMember
-from simgui.core.rule import GROUP_KINDS, Kind
+from simgui.core.matching.grouping import Group, GroupMember
+from simgui.core.matching.rule import GROUP_KINDS, Kind
 
 # what the groups can be sorted by: the key of a group, smallest first
 SORTS = {

@@ -12,13 +12,13 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from simgui.core.actions import ActionOutcome, MergePlan
-from simgui.core.grouping import Group
-from simgui.core.jobs import JobContext, JobQueue
-from simgui.core.journal import ActionRecord
+from simgui.core.files.actions import ActionOutcome, MergePlan
+from simgui.core.matching.grouping import Group
+from simgui.core.jobs import JobContext, JobQueue, queued_watcher
+from simgui.core.files.journal import ActionRecord
 from simgui.core.review import ReviewState
-from simgui.core.rule import Kind, thresholds_at
-from simgui.core.watch import LibraryWatcher, queued_watcher
+from simgui.core.matching.rule import Kind, thresholds_at
+from simgui.core.indexing.watch import LibraryWatcher
 
 HISTORY_ITEMS = 15
 

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from simgui import __version__
-from simgui.core.config import default_library_dir
+from simgui.core.storage.config import default_library_dir
 
 ICON = Path(__file__).resolve().parent.parent / "resources" / "simgui.png"
 

@@ -8,9 +8,9 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout
 
-from simgui.core.differences import DIFFERS_RGBA, cell_rectangles
-from simgui.core.pathtext import readable
-from simgui.core.store import ImageRecord
+from simgui.core.matching.differences import DIFFERS_RGBA, cell_rectangles
+from simgui.core.storage.pathtext import readable
+from simgui.core.storage.store import ImageRecord
 from simgui.gui.photo_view import LoadedPhoto, PhotoDialog, ZoomView
 from simgui.gui.texts import date_text, size_text
 

@@ -9,9 +9,9 @@ from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QListView,
                                QMessageBox, QPushButton, QSizePolicy, QSlider, QToolBar, QVBoxLayout, QWidget)
 
-from simgui.core.grouping import Group, GroupMember
-from simgui.core.pathtext import readable
-from simgui.core.rule import GROUP_KINDS, Kind
+from simgui.core.matching.grouping import Group, GroupMember
+from simgui.core.storage.pathtext import readable
+from simgui.core.matching.rule import GROUP_KINDS, Kind
 from simgui.core.session import GROUPS, OVERVIEW, ReviewSession
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.photo_view import open_in_desktop

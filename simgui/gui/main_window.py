@@ -11,14 +11,14 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
-from simgui.core.config import DATABASE_FILE
+from simgui.core.storage.config import DATABASE_FILE
 from simgui.core.jobs import JobContext, JobQueue
-from simgui.core.library_map import library_map
+from simgui.core.matching.library_map import library_map
 from simgui.core.library import LibraryError
-from simgui.core.pathtext import readable
+from simgui.core.storage.pathtext import readable
 from simgui.core.session import DONE, OVERVIEW, ReviewSession
-from simgui.core.store import ImageRecord
-from simgui.core.watch import LibraryWatcher
+from simgui.core.storage.store import ImageRecord
+from simgui.core.indexing.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.duplicates import DuplicatesView
 from simgui.gui.inbox import GuiInbox

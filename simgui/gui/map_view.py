@@ -10,10 +10,10 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
 from PySide6.QtWidgets import QGraphicsItem, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from simgui.core.grouping import Group
-from simgui.core.library_map import MapPoint
-from simgui.core.pathtext import readable
-from simgui.core.rule import Kind
+from simgui.core.matching.grouping import Group
+from simgui.core.matching.library_map import MapPoint
+from simgui.core.storage.pathtext import readable
+from simgui.core.matching.rule import Kind
 from simgui.gui.photo_view import ZoomView, open_in_desktop
 from simgui.gui.thumbnails import ThumbnailCache
 

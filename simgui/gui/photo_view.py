@@ -10,7 +10,7 @@ from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
-from simgui.core.decode import DecodeError, decode_file
+from simgui.core.media.decode import DecodeError, decode_file
 from simgui.gui.inbox import GuiInbox
 
 MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in memory

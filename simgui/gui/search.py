@@ -9,9 +9,9 @@ from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout,
                                QWidget)
 
-from simgui.core.formats import open_dialog_filter
+from simgui.core.media.formats import open_dialog_filter
 from simgui.core.library import Match
-from simgui.core.pathtext import readable
+from simgui.core.storage.pathtext import readable
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 

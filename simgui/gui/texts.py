@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from simgui.core.store import ImageRecord
+from simgui.core.storage.store import ImageRecord
 
 
 def size_text(size: float) -> str:

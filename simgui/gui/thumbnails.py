@@ -15,8 +15,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
-from simgui.core.decode import DecodeError, decode_file
-from simgui.core.pathtext import readable
+from simgui.core.media.decode import DecodeError, decode_file
+from simgui.core.storage.pathtext import readable
 from simgui.gui.inbox import GuiInbox
 
 THUMB_SIZE = 160

@@ -22,18 +22,18 @@ import platformdirs
 from send2trash import send2trash
 from send2trash.exceptions import TrashPermissionError
 
-from simgui.core.config import APP_NAME
-from simgui.core.decode import DecodeError, read_image_bytes
-from simgui.core.grouping import Group
-from simgui.core.hashes import content_hash
-from simgui.core.journal import ActionRecord, JournalError, Move, MoveJournal
-from simgui.core.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
-from simgui.core.lock import ACTIONS_LOCK_FILE, waiting_lock
-from simgui.core.moves import move_file
-from simgui.core.protection import protected_folder_of
-from simgui.core.sidecars import sidecars_of
-from simgui.core.store import ImageRecord, NewImage
-from simgui.core.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
+from simgui.core.storage.config import APP_NAME
+from simgui.core.media.decode import DecodeError, read_image_bytes
+from simgui.core.matching.grouping import Group
+from simgui.core.media.hashes import content_hash
+from simgui.core.files.journal import ActionRecord, JournalError, Move, MoveJournal
+from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
+from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
+from simgui.core.files.moves import move_file
+from simgui.core.storage.protection import protected_folder_of
+from simgui.core.files.sidecars import sidecars_of
+from simgui.core.storage.store import ImageRecord, NewImage
+from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
 
 JOURNAL_FILE = "journal.db"

@@ -21,7 +21,7 @@ import os
 import shutil
 import sys
 
-from simgui.core.hashes import file_sha256
+from simgui.core.media.hashes import file_sha256
 
 PARTIAL_SUFFIX = ".simgui-partial"
 _AT_FDCWD = -100

@@ -13,28 +13,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simgui.core.storage.tokens import GRID, as_unit_tokens
+
 
 METHOD = "mnn-ransac-2-signs-turns-0.15"  # change it with anything below that changes scores: stored agreements are then redone
-GRID = 16
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
 TURNED_AGREEMENT = 0.15  # a turned copy's agreement counts from here (turned copies measured 0.2-1.0)
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
-
-
-def pack_tokens(patches: np.ndarray) -> np.ndarray:
-    """The model's int8 tokens [..., 256, P] as their sign bits [..., 256, P/8]: what the library stores."""
-    return np.packbits(patches >= 0, axis=-1)
-
-
-def as_unit_tokens(patches: np.ndarray) -> np.ndarray:
-    """Unit tokens [256, P] from the model's int8 tokens or their stored sign bits (uint8): only the signs
-    count. 1 KB a photo instead of 8, and grouping measured as good or better with them (pair F1 0.993 /
-    0.979 / 0.977 against 0.987 / 0.976 / 0.977 on accuracy seeds 23 / 17 / 11, precision 1.000)."""
-    positive = np.unpackbits(patches, axis=-1).astype(bool) if patches.dtype == np.uint8 else patches >= 0
-    return np.where(positive, 1.0, -1.0).astype(np.float32) / np.sqrt(positive.shape[-1])
 
 
 @dataclass

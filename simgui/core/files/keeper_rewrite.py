@@ -15,11 +15,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from simgui.core.hashes import content_hash
-from simgui.core.journal import MoveJournal
-from simgui.core.metadata import enriched_keeper
-from simgui.core.moves import move_file, rename_no_replace
-from simgui.core.store import ImageRecord
+from simgui.core.media.hashes import content_hash
+from simgui.core.files.journal import MoveJournal
+from simgui.core.media.metadata import enriched_keeper
+from simgui.core.files.moves import move_file, rename_no_replace
+from simgui.core.storage.store import ImageRecord
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from simgui.core.decode import capture_time
+from simgui.core.media.decode import capture_time
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
 CAPTURE_TAGS = (0x9003, 0x9004, 0x9010, 0x9011)  # DateTimeOriginal, DateTimeDigitized and their UTC offsets

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from simgui.core.framing import FRAMING, photo_inside
-from simgui.core.hashes import file_sha256
+from simgui.core.media.framing import FRAMING, photo_inside
+from simgui.core.media.hashes import file_sha256
 
 PATCH_SCALE = 127.0  # patch tokens are unit vectors stored as int8
 

@@ -25,10 +25,10 @@ import numpy as np
 import simplejpeg
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from simgui.core.decode_budget import MemoryBudget
-from simgui.core.formats import BY_NAME, HEAD_BYTES, sniff_format
-from simgui.core.hashes import content_hash, difference_hash
-from simgui.core.raw import RawError, decode_raw
+from simgui.core.media.decode_budget import MemoryBudget
+from simgui.core.media.formats import BY_NAME, HEAD_BYTES, sniff_format
+from simgui.core.media.hashes import content_hash, difference_hash
+from simgui.core.media.raw import RawError, decode_raw
 
 # Formats whose Pillow plugin is missing: optional, so a broken wheel never stops JPEG work (both plugins are
 # declared dependencies); a file of such a format is skipped saying so, not called damaged

@@ -16,16 +16,16 @@ from typing import Callable
 
 import numpy as np
 
-from simgui.core.decode import DecodeError, decode_bytes, held_image_bytes
-from simgui.core.framing import content_box, photo_inside
-from simgui.core.grouping import GroupFinder
-from simgui.core.hashes import content_hash
-from simgui.core.lock import indexing_lock
-from simgui.core.orientation import signature
-from simgui.core.scan import FoundFile, scan_root
-from simgui.core.store import NewImage
-from simgui.core.turn_check import TurnFinder
-from simgui.core.workers import BoundedWorkerPool, TimeoutResult
+from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes
+from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.matching.grouping import GroupFinder
+from simgui.core.media.hashes import content_hash
+from simgui.core.storage.lock import indexing_lock
+from simgui.core.media.orientation import signature
+from simgui.core.media.scan import FoundFile, scan_root
+from simgui.core.storage.store import NewImage
+from simgui.core.matching.turn_check import TurnFinder
+from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0

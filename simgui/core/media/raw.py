@@ -12,7 +12,7 @@ import numpy as np
 import simplejpeg
 from PIL import Image
 
-from simgui.core.decode_budget import MemoryBudget
+from simgui.core.media.decode_budget import MemoryBudget
 
 PREVIEW_MAX_PIXELS = 120_000_000  # a preview claiming more is hostile: at 1/8, 65535x65535 would still be 200 MB
 # LibRaw's peak per sensor pixel when demosaicing at half size: the 16-bit raw plane, the 4-channel 16-bit

@@ -11,7 +11,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from simgui.core.formats import is_picture_name
+from simgui.core.media.formats import is_picture_name
 
 # Folders that hold caches and thumbnails of other tools, not the user's photos.
 IGNORED_FOLDERS = {"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}

@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simgui.core.orientation import TURNS, proposals, turn_input
-from simgui.core.verify import TURNED_AGREEMENT, as_unit_tokens, geometric_agreement
+from simgui.core.media.orientation import TURNS, proposals, turn_input
+from simgui.core.matching.verify import TURNED_AGREEMENT, geometric_agreement
+from simgui.core.storage.tokens import as_unit_tokens
 
 MODEL_BATCH = 16
 

@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from simgui.core.moves import remove_partial_copy, same_content
-from simgui.core.pathtext import from_db, to_db
-from simgui.core.sqlite_setup import open_database
+from simgui.core.files.moves import remove_partial_copy, same_content
+from simgui.core.storage.pathtext import from_db, to_db
+from simgui.core.storage.sqlite_setup import open_database
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (

@@ -19,9 +19,8 @@ from typing import Callable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from simgui.core.actions import TRASH_FOLDER
-from simgui.core.jobs import JobQueue
-from simgui.core.pipeline import SETTLE_SECONDS, IndexReport
+from simgui.core.files.actions import TRASH_FOLDER
+from simgui.core.indexing.pipeline import SETTLE_SECONDS, IndexReport
 
 log = logging.getLogger(__name__)
 ROOT_CHECK_SECONDS = 10.0  # how often roots that went offline are looked for again
@@ -146,13 +145,3 @@ class LibraryWatcher:
             self.idle.set()
         self.on_update(report)
 
-
-def queued_watcher(jobs: JobQueue, on_update: Callable[[IndexReport], None] | None = None,
-                   quiet: float = 1.0) -> LibraryWatcher:
-    """A watcher whose root list and updates are jobs of `jobs`, the one thread that uses the library;
-    on_update(report) is delivered to the face's thread."""
-    return LibraryWatcher(
-        jobs.library.folder, roots=lambda: jobs.submit("roots", lambda ctx: ctx.library.roots()).result(),
-        run_update=lambda cancel: jobs.submit("watch update", lambda ctx: ctx.library.update(
-            cancel=cancel, wait_for_writers=True)).result(),
-        on_update=None if on_update is None else lambda report: jobs.deliver(on_update, report), quiet=quiet)

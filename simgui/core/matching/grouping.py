@@ -22,11 +22,13 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from simgui.core.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
-from simgui.core.learning import LearnedPreferences
-from simgui.core.protection import protected_folder_of
-from simgui.core.store import ImageRecord, is_read_only
-from simgui.core.verify import as_unit_tokens, best_agreement
+from simgui.core.storage.errors import LibraryError, storage_problem
+from simgui.core.matching.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
+from simgui.core.matching.learning import LearnedPreferences
+from simgui.core.storage.protection import protected_folder_of
+from simgui.core.storage.store import ImageRecord, is_read_only
+from simgui.core.matching.verify import best_agreement
+from simgui.core.storage.tokens import as_unit_tokens
 
 
 log = logging.getLogger(__name__)
@@ -222,7 +224,6 @@ class GroupFinder:
                 write()
         except sqlite3.Error as exc:
             if not is_read_only(exc):
-                from simgui.core.library import LibraryError, storage_problem  # library.py imports this module
                 raise LibraryError(storage_problem(self.library.folder, exc)) from exc
             log.info("read-only library %s: %s not kept (%s)", self.library.folder, what, exc)
 

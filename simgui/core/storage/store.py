@@ -20,9 +20,9 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
-from simgui.core.pathtext import from_db, to_db
-from simgui.core.sqlite_setup import open_database
-from simgui.core.verify import GRID, pack_tokens
+from simgui.core.storage.pathtext import from_db, to_db
+from simgui.core.storage.sqlite_setup import open_database
+from simgui.core.storage.tokens import GRID, pack_tokens
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
