@@ -17,6 +17,7 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import platformdirs
 from send2trash import send2trash
@@ -32,7 +33,7 @@ from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import sidecars_of
-from simgui.core.storage.store import ImageRecord, NewImage
+from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
 
@@ -77,8 +78,27 @@ def _one_mover(method):
     return locked
 
 
+class ActingLibrary(Protocol):
+    """What file actions use of a library: its rows and roots, and the engine's side of an action (what a
+    merge teaches, a keeper's rewritten bytes, vectors nobody holds any more)."""
+    folder: Path
+    store: LibraryStore
+
+    def roots(self) -> list[str]: ...
+
+    def protected_folders(self) -> list[str]: ...
+
+    def decide(self, kind: str, pairs: list[tuple[str, str]]) -> list[tuple[str, str]]: ...
+
+    def take_back(self, kind: str, pairs: list[tuple[str, str]]) -> None: ...
+
+    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured_at: str | None) -> None: ...
+
+    def drop_orphan_vectors(self) -> None: ...
+
+
 class FileActions:
-    def __init__(self, library):
+    def __init__(self, library: ActingLibrary):
         self.library = library
         self.journal = MoveJournal(library.folder / JOURNAL_FILE)
         self._recover()

@@ -12,7 +12,8 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Protocol
 
 import numpy as np
 
@@ -23,7 +24,9 @@ from simgui.core.media.hashes import content_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signature
 from simgui.core.media.scan import FoundFile, scan_root
-from simgui.core.storage.store import NewImage
+from simgui.core.media.embed import EmbeddingModel
+from simgui.core.storage.index import VectorIndex
+from simgui.core.storage.store import LibraryStore, NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
@@ -97,8 +100,27 @@ def decode_threads() -> int:
     return max(2, (os.cpu_count() or 2))
 
 
+class IndexingTarget(Protocol):
+    """What indexing uses of a library: its stores, the model, and the clean-up of vectors nobody holds."""
+    folder: Path
+    store: LibraryStore
+    model_id: str
+    dim: int
+    patch_shape: tuple[int, int]
+
+    @property
+    def model(self) -> EmbeddingModel: ...
+
+    @property
+    def index(self) -> VectorIndex: ...
+
+    def protected_folders(self) -> list[str]: ...  # its look-alike checks group (GroupFinder)
+
+    def drop_orphan_vectors(self) -> None: ...
+
+
 class Indexer:
-    def __init__(self, library, progress: Callable[[Progress], None] | None = None,
+    def __init__(self, library: IndexingTarget, progress: Callable[[Progress], None] | None = None,
                  cancel: threading.Event | None = None, wait_for_writers: bool = False):
         """wait_for_writers: the watcher's mode, where a broken file that changed a moment ago is
         left for the next run (a camera or sync tool still writing it), not recorded as broken."""

@@ -18,7 +18,8 @@ import math
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from pathlib import Path
+from typing import Callable, Iterable, Protocol
 
 import numpy as np
 
@@ -26,7 +27,8 @@ from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.matching.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
 from simgui.core.matching.learning import LearnedPreferences
 from simgui.core.storage.protection import protected_folder_of
-from simgui.core.storage.store import ImageRecord, is_read_only
+from simgui.core.storage.index import VectorIndex
+from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
 from simgui.core.matching.verify import best_agreement
 from simgui.core.storage.tokens import as_unit_tokens
 
@@ -147,8 +149,22 @@ def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str
     return (-(chosen or {}).get(image.path, 0.0), not in_protected, framed, -resolution_step, -image.size, image.captured_at or "9999", image.path)
 
 
+class GroupingSource(Protocol):
+    """What grouping reads of a library (core/library.py's Library is one)."""
+    folder: Path
+    store: LibraryStore
+    model_id: str
+    dim: int
+    patch_shape: tuple[int, int]
+
+    @property
+    def index(self) -> VectorIndex: ...
+
+    def protected_folders(self) -> list[str]: ...
+
+
 class GroupFinder:
-    def __init__(self, library, thresholds: Thresholds = DEFAULT_THRESHOLDS,
+    def __init__(self, library: GroupingSource, thresholds: Thresholds = DEFAULT_THRESHOLDS,
                  preferences: LearnedPreferences | None = None):
         """preferences: what was learnt from this user's decisions (learning.py); None scores as the default."""
         self.library = library

@@ -8,8 +8,11 @@ are visible at a glance.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+from simgui.core.storage.store import LibraryStore
 
 PCA_DIMENSIONS = 50
 SEED = 0
@@ -38,7 +41,14 @@ def layout(vectors: np.ndarray) -> np.ndarray:
     return (xy - low) / np.maximum(high - low, 1e-9)
 
 
-def library_map(library) -> list[MapPoint]:
+class MapSource(Protocol):
+    """What the map reads of a library: its stored vectors and files."""
+    store: LibraryStore
+    model_id: str
+    dim: int
+
+
+def library_map(library: MapSource) -> list[MapPoint]:
     labels, vectors, hashes = library.store.vectors(library.model_id, library.dim)
     files = library.store.images_by_hash(hashes)
     live = [i for i, h in enumerate(hashes) if files.get(h)]  # contents only the trash holds are left out

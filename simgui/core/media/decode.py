@@ -26,23 +26,19 @@ import simplejpeg
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from simgui.core.media.decode_budget import MemoryBudget
-from simgui.core.media.formats import BY_NAME, HEAD_BYTES, sniff_format
+from simgui.core.media.formats import BY_NAME, FORMATS, HEAD_BYTES, sniff_format
 from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.media.raw import RawError, decode_raw
 
 # Formats whose Pillow plugin is missing: optional, so a broken wheel never stops JPEG work (both plugins are
 # declared dependencies); a file of such a format is skipped saying so, not called damaged
 MISSING_READERS: set[str] = set()
-try:  # HEIC/HEIF from phones
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-except ImportError:  # pragma: no cover
-    MISSING_READERS.add("HEIF")
-try:  # JPEG XL: the plugin registers itself with Pillow when imported
-    importlib.import_module("pillow_jxl")
-except ImportError:  # pragma: no cover
-    MISSING_READERS.add("JXL")
+for _format in FORMATS:
+    if _format.plugin is not None:
+        try:  # the plugin registers its opener with Pillow when imported
+            importlib.import_module(_format.plugin)
+        except ImportError:  # pragma: no cover
+            MISSING_READERS.add(_format.name)
 
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -56,7 +52,7 @@ DECODE_MEMORY = 640 * 1024 * 1024
 DECODE_BUDGET = MemoryBudget(DECODE_MEMORY, wait_seconds=20.0)  # under the indexer's 30 s a file
 READ_BUDGET = MemoryBudget(MAX_FILE_BYTES, wait_seconds=20.0)  # files' bytes held while they are decoded
 BAND_PIXELS = 1 << 20  # a big picture is converted to RGB and reduced this many pixels at a time
-ACCEPTED_FORMATS = set(BY_NAME) - {"RAW"}  # what Pillow may open (RAW goes through LibRaw: raw.py)
+ACCEPTED_FORMATS = {f.name for f in FORMATS if f.reader == "pillow"}  # what Pillow may open
 EXIF_ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
 EXIF_DATETIME_ORIGINAL = 0x9003
@@ -345,7 +341,7 @@ def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None
     if kind in MISSING_READERS:
         raise DecodeError(f"{BY_NAME[kind].label} support is not installed")
     try:
-        if kind == "RAW":
+        if BY_NAME[kind].reader == "libraw":
             picture, captured_at, (width, height) = _decode_raw(data)
             orientation = 1
         else:

@@ -1,7 +1,8 @@
 """Every picture format simgui reads, in one place: the names a scan looks for, the bytes that say what
-a file really is, the Open dialog's filter, and whether a merge may write its metadata.
+a file really is, what opens it, the Open dialog's filter, and whether a merge may write its metadata.
 
-Adding a format is one entry in FORMATS (and, if Pillow cannot open it, one reader in decode.py).
+Adding a format that Pillow or a Pillow plugin opens is one entry in FORMATS; a format neither opens needs
+a reader of its own in decode.py as well (LibRaw's, for RAW, is the one so far).
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class PictureFormat:
     # what starts a file of this format: any one signature, each a set of (offset, bytes) that all must be there
     signatures: tuple[tuple[tuple[int, bytes], ...], ...] = ()
     metadata_writable: bool = False  # a merge may swap in the capture date and GPS (metadata.py)
+    reader: str = "pillow"  # what opens it: "pillow", or "libraw" (raw.py)
+    plugin: str | None = None  # the module that teaches Pillow the format, when Pillow lacks it
 
     def starts(self, head: bytes) -> bool:
         return any(all(head[offset:offset + len(magic)] == magic for offset, magic in signature)
@@ -38,16 +41,18 @@ FORMATS = (
     PictureFormat("TIFF", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),))),
     PictureFormat("BMP", "BMP", (".bmp", ".dib"), (((0, b"BM"),),)),
     PictureFormat("HEIF", "HEIC", (".heic", ".heif", ".hif"),
-                  _brands(b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis")),
+                  _brands(b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"),
+                  plugin="pillow_heif.HeifImagePlugin"),
     PictureFormat("AVIF", "AVIF", (".avif",), _brands(b"avif", b"avis")),
-    PictureFormat("JXL", "JPEG XL", (".jxl",), (((0, b"\xff\x0a"),), ((0, b"\x00\x00\x00\x0cJXL \r\n\x87\n"),))),
+    PictureFormat("JXL", "JPEG XL", (".jxl",), (((0, b"\xff\x0a"),), ((0, b"\x00\x00\x00\x0cJXL \r\n\x87\n"),)),
+                  plugin="pillow_jxl"),
     # the RAWs with signatures of their own; most cameras' RAW (CR2, NEF, ARW, DNG, PEF, SRW...) is TIFF inside,
     # and only its name tells it from a TIFF (sniff_format)
     PictureFormat("RAW", "Camera RAW", (
         ".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".pef", ".srw", ".erf", ".kdc", ".dcr",
         ".mos", ".mef", ".3fr", ".iiq", ".rwl", ".raw", ".cr3", ".raf", ".orf", ".rw2"),
         _brands(b"crx ") + (((0, b"FUJIFILMCCD-RAW"),), ((0, b"IIRO"),), ((0, b"IIRS"),), ((0, b"MMOR"),),
-                            ((0, b"IIU\x00"),))),
+                            ((0, b"IIU\x00"),)), reader="libraw"),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 SCANNED_EXTENSIONS = frozenset(e for f in FORMATS for e in f.extensions)
