@@ -48,15 +48,17 @@ class ReviewState:
         self.sort = "kind"
         self.row = 0  # the cursor: a row of `shown` ...
         self.member: int | None = None  # ... and a member of it, or None on the group's own row
-        self.top = 0  # the first group row the view shows (its scroll)
+        self.top = 0  # the view's scroll: the group of the first row it shows ...
+        self.top_member: int | None = None  # ... and the member on that row, or None on the group's own row
 
     # what the engine found ----------------------------------------------------
     def set_groups(self, groups: list[Group]) -> None:
         """Groups found anew: the cursor and the top row stay where they were, by content."""
-        cursor, top = self.place(), self._place_of_row(self.top)
+        cursor, top = self.place(), self._place_of_row(self.top, self.top_member)
         self.groups = list(groups)
         self._filter()
         self.top = self._row_of(top, self.top)
+        self.top_member = self._member_in(self.top, top)
         self.row = self._row_of(cursor, self.row)
         self.member = self._member_of(cursor)
 
@@ -92,8 +94,8 @@ class ReviewState:
     def move_to(self, row: int, member: int | None = None) -> None:
         self.row, self.member = row, member
 
-    def scrolled_to(self, top: int) -> None:
-        self.top = top
+    def scrolled_to(self, top: int, member: int | None = None) -> None:
+        self.top, self.top_member = top, member
 
     def set_filter(self, kind: Kind | None, folder: str | None) -> None:
         self.kind, self.folder = kind, folder
@@ -109,7 +111,7 @@ class ReviewState:
         self._filter()
         self.row = self._row_of(cursor, self.row)
         self.member = self._member_of(cursor)
-        self.top = min(self.top, max(0, len(self.shown) - 1))
+        self.top, self.top_member = min(self.top, max(0, len(self.shown) - 1)), None
 
     def choose_keeper(self) -> tuple[Group, GroupMember] | None:
         """"Keep this one" on the member under the cursor; the group and member, for the engine to store."""
@@ -155,8 +157,11 @@ class ReviewState:
             return inside is None or any(m.image.path.startswith(inside) for m in group.members)
         self.shown = sorted((g for g in self.groups if shown_here(g)), key=SORTS[self.sort])
 
-    def _place_of_row(self, row: int) -> Place | None:
-        return Place.of(self.shown[row]) if 0 <= row < len(self.shown) else None
+    def _place_of_row(self, row: int, member: int | None = None) -> Place | None:
+        if not 0 <= row < len(self.shown):
+            return None
+        members = self.shown[row].members
+        return Place.of(self.shown[row], members[member] if member is not None and member < len(members) else None)
 
     def _row_of(self, place: Place | None, fallback: int) -> int:
         """The row of the group most like `place`: with its member's file if it had one, else the same kind
@@ -174,10 +179,13 @@ class ReviewState:
         return best
 
     def _member_of(self, place: Place | None) -> int | None:
-        group = self.current_group()
-        if place is None or place.path is None or group is None:
+        return self._member_in(self.row, place)
+
+    def _member_in(self, row: int, place: Place | None) -> int | None:
+        """The member of the group at `row` with the file of `place`, if it has it."""
+        if place is None or place.path is None or not 0 <= row < len(self.shown):
             return None
-        return next((n for n, m in enumerate(group.members) if m.image.path == place.path), None)
+        return next((n for n, m in enumerate(self.shown[row].members) if m.image.path == place.path), None)
 
     def _follow(self, cursor: Place | None) -> None:
         """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
@@ -188,4 +196,4 @@ class ReviewState:
                       and Place.of(self.shown[r]).contents == cursor.contents), None)
         self.row = still if still is not None else min(row, max(0, len(self.shown) - 1))
         self.member = self._member_of(cursor) if still is not None else None
-        self.top = min(self.top, max(0, len(self.shown) - 1))
+        self.top, self.top_member = min(self.top, max(0, len(self.shown) - 1)), None

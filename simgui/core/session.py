@@ -24,6 +24,7 @@ HISTORY_ITEMS = 15
 
 # what listeners hear
 GROUPS = "groups"  # the ReviewState changed: redraw the groups, cursor and scroll
+KEEPER = "keeper"  # only the current group's keeper changed: redraw that group
 OVERVIEW = "overview"  # folders, counts or history changed
 DONE = "done"  # an action ended: `last_report` says how
 
@@ -100,8 +101,8 @@ class ReviewSession:
     def move_to(self, row: int, member: int | None = None) -> None:
         self.state.move_to(row, member)
 
-    def scrolled_to(self, top: int) -> None:
-        self.state.scrolled_to(top)
+    def scrolled_to(self, top: int, member: int | None = None) -> None:
+        self.state.scrolled_to(top, member)
 
     def set_filter(self, kind: Kind | None, folder: str | None) -> None:
         self.state.set_filter(kind, folder)
@@ -118,7 +119,7 @@ class ReviewSession:
         if chosen is None:
             return
         group, member = chosen
-        self._tell(GROUPS)
+        self._tell(KEEPER)
         paths = [m.image.path for m in group.members]
         self.jobs.submit("keep", lambda ctx: ctx.library.choose_keeper(member.image.path, paths))
 

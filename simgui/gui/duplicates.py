@@ -12,14 +12,14 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.storage.pathtext import readable
 from simgui.core.matching.rule import GROUP_KINDS, Kind
-from simgui.core.session import GROUPS, OVERVIEW, ReviewSession
+from simgui.core.session import GROUPS, KEEPER, OVERVIEW, ReviewSession
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.texts import date_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 
 ALL_KINDS = "all kinds"
-SORT_NAMES = {"kind first": "kind", "most space first": "space", "most photos first": "photos", "by folder": "folder"}
+SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
 LAYOUT_BATCH = 2000  # rows laid out between two looks at the event queue
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
@@ -82,7 +82,8 @@ class GroupsModel(QAbstractListModel):
         group = self.groups[place[0]]
         if place[1] is None:
             if role == Qt.DisplayRole:
-                return (f"{group.kind} · {len(group.members)} photos · "
+                freed = size_text(sum(m.image.size for m in group.members if not m.keeper))
+                return (f"{group.kind} · {len(group.members)} photos · {freed} to free · "
                         f"keep {readable(os.path.basename(group.keeper.image.path))}")
             if role == Qt.FontRole:
                 return _bold()
@@ -93,6 +94,11 @@ class GroupsModel(QAbstractListModel):
         if role == Qt.DisplayRole:
             return member_text(member)
         return image_role_data(self.thumbnails, member.image, role)
+
+    def group_changed(self, group: int) -> None:
+        """A group's own row and its photos' rows, drawn again (its keeper changed)."""
+        first = self.group_rows[group]
+        self.dataChanged.emit(self.index(first), self.index(first + len(self.groups[group].members)))
 
     def _thumbnail_arrived(self, content_hash: str) -> None:
         if self._rows_by_hash is None:
@@ -144,7 +150,7 @@ class DuplicatesView(QWidget):
         self.looseness = QSlider(Qt.Horizontal)
         self.looseness.setRange(0, 100)
         self.looseness.setValue(session.looseness)
-        self.looseness.setFixedWidth(140)
+        self.looseness.setFixedWidth(110)
         self.looseness.setToolTip("How alike photos must be to be grouped: strict (left) to loose (right)")
         self._regroup_timer = QTimer(self)
         self._regroup_timer.setSingleShot(True)
@@ -198,6 +204,8 @@ class DuplicatesView(QWidget):
     def _session_changed(self, what: str) -> None:
         if what == GROUPS:
             self.draw()
+        elif what == KEEPER:
+            self.model.group_changed(self.session.state.row)
         elif what == OVERVIEW:
             self._set_folders([path for path, _, _ in self.session.overview.folders])
 
@@ -208,8 +216,10 @@ class DuplicatesView(QWidget):
         try:
             self.model.set_groups(state.shown)
             if state.shown:
-                self.rows.setCurrentIndex(self.model.index_of(state.row, state.member))
-                self.rows.scrollTo(self.model.index_of(state.top), QAbstractItemView.PositionAtTop)
+                current = self.model.index_of(state.row, state.member)
+                self.rows.setCurrentIndex(current)
+                self.rows.scrollTo(self.model.index_of(state.top, state.top_member), QAbstractItemView.PositionAtTop)
+                self.rows.scrollTo(current)  # the cursor in sight, the scroll kept if it is
         finally:
             self._drawing = False
         if not self.session.overview.folders and self.session.grouped and not state.groups:
@@ -243,7 +253,7 @@ class DuplicatesView(QWidget):
     def _scrolled(self) -> None:
         place = self.model.place_at(self.rows.indexAt(QPoint(0, 0)))
         if not self._drawing and place is not None:
-            self.session.scrolled_to(place[0])
+            self.session.scrolled_to(*place)
 
     def current_group(self) -> Group | None:
         return self.session.state.current_group()
