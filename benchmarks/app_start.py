@@ -81,6 +81,8 @@ def main() -> None:
         if arrived("merged", "merge answered", window.session.last_report is not None,
                    "M to the engine's answer on screen"):
             window.session.last_report = None
+            window.jobs.submit("wait", lambda ctx: None).result()  # the merge's follow-up (counts) done: idle
+            window.inbox.drain()
             marks["undone"] = time.perf_counter()
             window.session.undo()  # the library as it was, for the next run
         arrived("undone", "undo answered", window.session.last_report is not None, "undo to the engine's answer on screen")

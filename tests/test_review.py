@@ -184,3 +184,16 @@ def test_a_file_the_watcher_adds_keeps_the_selection_and_the_scroll(driver, phot
     assert any(m.image.path.endswith(f"{first}_new.jpg") for g in state.shown for m in g.members)
     assert state.current_member().image.path == cursor
     assert _stems(state.shown[state.top]) == top
+
+
+def test_an_undone_merge_puts_its_group_back_at_once():
+    state = ReviewState()
+    groups = [_group(c) for c in "abc"]
+    state.set_groups(groups)
+    state.move_to(1)
+    state.drop(groups[1])  # M
+    state.move_to(1)  # the user goes on to c
+    assert state.put_back([groups[1]])  # the merge is undone: b is back, in its place, the cursor still on c
+    assert [g.members[0].image.path for g in state.shown] == ["/p/a0.jpg", "/p/b0.jpg", "/p/c0.jpg"]
+    assert state.current_group() is groups[2]
+    assert not state.put_back([groups[1]])  # already there

@@ -42,6 +42,7 @@ class Place:
 class ReviewState:
     def __init__(self):
         self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
+        self._found_at: dict[int, int] = {}  # id(group) -> its place in the engine's order (ties in a sort)
         self.shown: list[Group] = []
         self.kind: Kind | None = None  # None: every kind
         self.folder: str | None = None  # None: every folder
@@ -56,6 +57,7 @@ class ReviewState:
         """Groups found anew: the cursor and the top row stay where they were, by content."""
         cursor, top = self.place(), self._place_of_row(self.top, self.top_member)
         self.groups = list(groups)
+        self._found_at = {id(g): n for n, g in enumerate(self.groups)}
         self._filter()
         self.top = self._row_of(top, self.top)
         self.top_member = self._member_in(self.top, top)
@@ -78,6 +80,7 @@ class ReviewState:
                 if not any(m.keeper for m in members):
                     members[0].keeper = True  # members come in keeper order (grouping.keeper_order)
                 kept.append(Group(group.kind, members))
+                self._found_at[id(kept[-1])] = self._found_at.get(id(group), len(self._found_at))
         self.groups = kept
         self._filter()
         self._follow(cursor)
@@ -89,6 +92,15 @@ class ReviewState:
         self.groups = [g for g in self.groups if g is not group]
         self._filter()
         self._follow(cursor)
+
+    def put_back(self, groups: list[Group]) -> bool:
+        """Groups an undone action had taken away, back in view (the cursor stays on its photo). False: none."""
+        back = [g for g in groups if all(g is not other for other in self.groups)]
+        if not back:
+            return False
+        self.groups += back
+        self._shown_anew()
+        return True
 
     # what the user asks ---------------------------------------------------------
     def move_to(self, row: int, member: int | None = None) -> None:
@@ -155,7 +167,9 @@ class ReviewState:
             if self.kind is not None and group.kind != self.kind:
                 return False
             return inside is None or any(m.image.path.startswith(inside) for m in group.members)
-        self.shown = sorted((g for g in self.groups if shown_here(g)), key=SORTS[self.sort])
+        last = len(self._found_at)
+        self.shown = sorted((g for g in self.groups if shown_here(g)),
+                            key=lambda g: (SORTS[self.sort](g), self._found_at.get(id(g), last)))
 
     def _place_of_row(self, row: int, member: int | None = None) -> Place | None:
         if not 0 <= row < len(self.shown):

@@ -59,6 +59,7 @@ class ReviewSession:
         self.overview = Overview()
         self.last_report: ActionReport | None = None
         self.grouped = False  # groups have arrived at least once
+        self._taken: dict[int, list[Group]] = {}  # action id -> the groups it took off the screen, for its undo
         self._listeners: list[Callable[[str], None]] = []
 
     def subscribe(self, listener: Callable[[str], None]) -> None:
@@ -131,7 +132,7 @@ class ReviewSession:
             return
         self.state.drop(group)
         self._tell(GROUPS)
-        self._act("merge", lambda ctx: ctx.actions.merge_group(group))
+        self._act("merge", lambda ctx: ctx.actions.merge_group(group), taken=[group])
 
     def merge_groups(self, groups: list[Group], label: str) -> None:
         """Several groups as one action (resolve every exact copy): one undo takes it all back."""
@@ -139,7 +140,7 @@ class ReviewSession:
         for group in groups:
             self.state.drop(group)
         self._tell(GROUPS)
-        self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label))
+        self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label), taken=groups)
 
     def delete(self, images: list) -> None:
         self._act("delete", lambda ctx: ctx.actions.delete(images))
@@ -154,17 +155,24 @@ class ReviewSession:
         label = f"not duplicates: {len(group.members)} photos"
         self.state.drop(group)
         self._tell(GROUPS)
-        self._act("not duplicates", lambda ctx: ctx.actions.not_duplicates(pairs, label))
+        self._act("not duplicates", lambda ctx: ctx.actions.not_duplicates(pairs, label), taken=[group])
 
     def undo(self, action_id: int | None = None) -> None:
-        """The newest action that can still be put back (or the one named): files and teaching come back,
-        so the groups are found anew."""
+        """The newest action that can still be put back (or the one named): files and teaching come back.
+        The groups it took off the screen come back at once; the groups are then found anew."""
         self._act("undo", lambda ctx: ctx.actions.undo(action_id), regroup=True)
 
-    def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False) -> None:
+    def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False,
+             taken: list[Group] = ()) -> None:
         def done(outcome: ActionOutcome) -> None:
             self.last_report = _report(name, outcome)
-            if name != "undo" and self.state.take_out(outcome.moved):
+            if taken and outcome.action_id is not None:
+                self._taken[outcome.action_id] = list(taken)
+            if name == "undo":
+                changed = self.state.put_back(self._taken.pop(outcome.action_id, []))
+            else:
+                changed = self.state.take_out(outcome.moved)
+            if changed:
                 self._tell(GROUPS)
             self._tell(DONE)
             if regroup or outcome.refused:  # files stayed that the view took away: show them again
