@@ -12,21 +12,19 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
 
 from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes
 from simgui.core.media.framing import content_box, photo_inside
-from simgui.core.matching.grouping import GroupFinder
+from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signature
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
-from simgui.core.storage.index import VectorIndex
-from simgui.core.storage.store import LibraryStore, NewImage
+from simgui.core.storage.store import NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
@@ -100,21 +98,12 @@ def decode_threads() -> int:
     return max(2, (os.cpu_count() or 2))
 
 
-class IndexingTarget(Protocol):
-    """What indexing uses of a library: its stores, the model, and the clean-up of vectors nobody holds."""
-    folder: Path
-    store: LibraryStore
-    model_id: str
-    dim: int
-    patch_shape: tuple[int, int]
+class IndexingTarget(GroupingSource, Protocol):
+    """What indexing uses of a library: what grouping reads (its look-alike checks are grouping's), the
+    model, and the clean-up of vectors nobody holds."""
 
     @property
     def model(self) -> EmbeddingModel: ...
-
-    @property
-    def index(self) -> VectorIndex: ...
-
-    def protected_folders(self) -> list[str]: ...  # its look-alike checks group (GroupFinder)
 
     def drop_orphan_vectors(self) -> None: ...
 
