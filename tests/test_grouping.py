@@ -1,9 +1,12 @@
+import pytest
+
 from conftest import stem_of
 from simgui.core.matching.grouping import GroupFinder, average_linkage, keeper_order
 from simgui.core.library import Library
 from simgui.core.storage.store import ImageRecord
 
 
+@pytest.mark.unit
 def test_average_linkage_does_not_chain_two_groups_through_one_weak_match():
     # 0,1,2 are copies of one photo; 3,4,5 of another; 2~3 is one weak, false match
     strong = {(0, 1), (0, 2), (1, 2), (3, 4), (3, 5), (4, 5)}
@@ -13,11 +16,13 @@ def test_average_linkage_does_not_chain_two_groups_through_one_weak_match():
     assert average_linkage(list(range(6)), scores, 0.07) == [[0, 1, 2], [3, 4, 5]]
 
 
+@pytest.mark.unit
 def test_average_linkage_keeps_a_copy_that_matches_most_of_its_group():
     scores = {(0, 1): 0.6, (0, 2): 0.3, (1, 2): 0.05}
     assert average_linkage([0, 1, 2], scores, 0.07) == [[0, 1, 2]]
 
 
+@pytest.mark.unit
 def test_average_linkage_scales_to_a_component_of_thousands():
     # 3,000 copies in 30 groups of 100, each copy scored only against its 8 nearest in its group (as the
     # kNN gives), and a weak false match between neighbouring groups: never chained across groups
@@ -39,6 +44,7 @@ def _image(path, w, h, size, captured=None, content_pixels=None):
     return ImageRecord(1, path, 1, size, 0, "h", 0, w, h, "JPEG", captured, None, content_pixels)
 
 
+@pytest.mark.unit
 def test_keeper_is_largest_then_biggest_file_then_oldest():
     small = _image("/a", 100, 100, 999)
     large = _image("/b", 200, 200, 10)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import simgui
 
+pytestmark = pytest.mark.unit
 PACKAGE = Path(simgui.__file__).parent
 CORE = PACKAGE / "core"
 # bottom up: a module may import its own layer's and those below (media and storage know nothing of each other)

@@ -26,6 +26,7 @@ def _group(name: str, copies: int = 2, kind: Kind = Kind.NEAR) -> Group:
 
 
 # the state alone: fast, pure -------------------------------------------------------------------------
+@pytest.mark.unit
 def test_merging_from_the_keyboard_moves_on_to_the_next_group_each_time():
     state = ReviewState()
     state.set_groups([_group(c) for c in "abcde"])
@@ -40,6 +41,7 @@ def test_merging_from_the_keyboard_moves_on_to_the_next_group_each_time():
     assert state.current_group().members[0].image.path == "/p/e0.jpg"
 
 
+@pytest.mark.unit
 def test_a_regroup_keeps_the_cursor_on_its_photo_and_the_top_on_its_group():
     state = ReviewState()
     state.set_groups([_group(c) for c in "bdfhj"])
@@ -53,6 +55,7 @@ def test_a_regroup_keeps_the_cursor_on_its_photo_and_the_top_on_its_group():
     assert state.shown[state.top].members[0].image.path == "/p/f0.jpg"
 
 
+@pytest.mark.unit
 def test_files_that_went_leave_every_group_they_were_in():
     state = ReviewState()
     near = _group("x", 3)
@@ -64,6 +67,7 @@ def test_files_that_went_leave_every_group_they_were_in():
     assert state.shown[0].keeper.image.path == "/p/x1.jpg"  # a keeper still: the next in keeper order
 
 
+@pytest.mark.unit
 def test_filters_and_sort_keep_the_cursor_on_its_group():
     state = ReviewState()
     state.set_groups([_group("a", 2, Kind.EXACT), _group("b", 4), _group("c", 3, Kind.SIMILAR)])
@@ -186,6 +190,7 @@ def test_a_file_the_watcher_adds_keeps_the_selection_and_the_scroll(driver, phot
     assert _stems(state.shown[state.top]) == top
 
 
+@pytest.mark.unit
 def test_an_undone_merge_puts_its_group_back_at_once():
     state = ReviewState()
     groups = [_group(c) for c in "abc"]
