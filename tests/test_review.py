@@ -68,6 +68,16 @@ def test_files_that_went_leave_every_group_they_were_in():
 
 
 @pytest.mark.unit
+def test_a_copy_in_two_groups_is_counted_once_among_the_photos_that_could_go():
+    state = ReviewState()
+    near = _group("x", 3)  # x0 kept; x1, x2 could go
+    exact = Group(Kind.EXACT, [_member("/p/x1.jpg", "x1", keeper=True), _member("/p/x1 copy.jpg", "x1")])
+    near.members.append(_member("/p/x1 copy.jpg", "x1"))
+    state.set_groups([exact, near])
+    assert state.summary() == "2 groups · 3 photos could go"  # x1, x2 and x1 copy: not 4
+
+
+@pytest.mark.unit
 def test_filters_and_sort_keep_the_cursor_on_its_group():
     state = ReviewState()
     state.set_groups([_group("a", 2, Kind.EXACT), _group("b", 4), _group("c", 3, Kind.SIMILAR)])

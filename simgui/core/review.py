@@ -22,6 +22,23 @@ SORTS = {
 }
 
 
+def _could_go(groups: list[Group]) -> int:
+    """Files that would go if every group were merged, each counted once: an exact copy is also in the near
+    group of its photo. Groups sharing a file keep one photo between them."""
+    parent: dict[str, str] = {}
+
+    def root(path: str) -> str:
+        while parent.setdefault(path, path) != path:
+            parent[path] = parent[parent[path]]
+            path = parent[path]
+        return path
+    for group in groups:
+        first = root(group.members[0].image.path)
+        for member in group.members[1:]:
+            parent[root(member.image.path)] = first
+    return len(parent) - len({root(path) for path in list(parent)})
+
+
 @dataclass(frozen=True)
 class Place:
     """A row, by content: a group (its kind and contents) and, on a member's row, the member's file."""
@@ -156,8 +173,7 @@ class ReviewState:
     def summary(self) -> str:
         if not self.shown:
             return "No duplicates found"
-        files = sum(len(g.members) - 1 for g in self.shown)
-        return f"{len(self.shown)} groups · {files} photos could go"
+        return f"{len(self.shown)} groups · {_could_go(self.shown)} photos could go"
 
     # inside -----------------------------------------------------------------------
     def _filter(self) -> None:

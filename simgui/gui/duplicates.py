@@ -191,6 +191,7 @@ class DuplicatesView(QWidget):
                                      ("Undo", QKeySequence.Undo, session.undo)):
             action = QAction(text, self)
             action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{text} ({QKeySequence(shortcut).toString(QKeySequence.NativeText)})")
             action.setShortcutContext(Qt.WidgetWithChildrenShortcut)
             action.triggered.connect(lambda checked=False, slot=slot: slot())
             toolbar.addAction(action)
