@@ -25,6 +25,10 @@ SORTS = {
 def _could_go(groups: list[Group]) -> int:
     """Files that would go if every group were merged, each counted once: an exact copy is also in the near
     group of its photo. Groups sharing a file keep one photo between them."""
+    paths = [[m.image.path for m in g.members] for g in groups]
+    every = [path for group in paths for path in group]
+    if len(set(every)) == len(every):  # no file in two groups (most libraries): all but one of each go
+        return len(every) - len(groups)
     parent: dict[str, str] = {}
 
     def root(path: str) -> str:
@@ -32,10 +36,10 @@ def _could_go(groups: list[Group]) -> int:
             parent[path] = parent[parent[path]]
             path = parent[path]
         return path
-    for group in groups:
-        first = root(group.members[0].image.path)
-        for member in group.members[1:]:
-            parent[root(member.image.path)] = first
+    for group in paths:
+        first = root(group[0])
+        for path in group[1:]:
+            parent[root(path)] = first
     return len(parent) - len({root(path) for path in list(parent)})
 
 
