@@ -25,7 +25,7 @@ SORTS = {
 def _could_go(groups: list[Group]) -> int:
     """Files that would go if every group were merged, each counted once: an exact copy is also in the near
     group of its photo. Groups sharing a file keep one photo between them."""
-    paths = [[m.image.path for m in g.members] for g in groups]
+    paths = [g.paths for g in groups]
     every = [path for group in paths for path in group]
     if len(set(every)) == len(every):  # no file in two groups (most libraries): all but one of each go
         return len(every) - len(groups)
@@ -89,21 +89,23 @@ class ReviewState:
         """Files that left (moved to the trash): out of every group; a group left with one photo goes.
         The cursor stays on its row, which is then the next group if its own went. False: none was shown."""
         gone = set(paths)
-        if not any(m.image.path in gone for g in self.groups for m in g.members):
+        if not any(path in gone for g in self.groups for path in g.paths):
             return False
         cursor = self.place()
-        kept = []
+        now: dict[int, Group | None] = {}  # id of a group that lost files -> what is left of it, if a group
         for group in self.groups:
             members = [m for m in group.members if m.image.path not in gone]
             if len(members) == len(group.members):
-                kept.append(group)
-            elif len(members) > 1:
+                continue
+            now[id(group)] = None
+            if len(members) > 1:
                 if not any(m.keeper for m in members):
                     members[0].keeper = True  # members come in keeper order (grouping.keeper_order)
-                kept.append(Group(group.kind, members))
-                self._found_at[id(kept[-1])] = self._found_at.get(id(group), len(self._found_at))
-        self.groups = kept
-        self._filter()
+                now[id(group)] = Group(group.kind, members)
+                self._found_at[id(now[id(group)])] = self._found_at.get(id(group), len(self._found_at))
+        self.groups = [left for g in self.groups if (left := now.get(id(g), g)) is not None]
+        # the order stands: no group moves, those that lost files stay where they were or go
+        self.shown = [left for g in self.shown if (left := now.get(id(g), g)) is not None and self._shown_here(left)]
         self._follow(cursor)
         return True
 
@@ -111,7 +113,7 @@ class ReviewState:
         """A group the user has dealt with (merged, or "not duplicates"): gone from view at once."""
         cursor = self.place()
         self.groups = [g for g in self.groups if g is not group]
-        self._filter()
+        self.shown = [g for g in self.shown if g is not group]
         self._follow(cursor)
 
     def put_back(self, groups: list[Group]) -> bool:
@@ -180,15 +182,15 @@ class ReviewState:
         return f"{len(self.shown)} groups · {_could_go(self.shown)} photos could go"
 
     # inside -----------------------------------------------------------------------
-    def _filter(self) -> None:
+    def _shown_here(self, group: Group) -> bool:
+        if self.kind is not None and group.kind != self.kind:
+            return False
         inside = None if self.folder is None else self.folder.rstrip(os.sep) + os.sep
+        return inside is None or any(path.startswith(inside) for path in group.paths)
 
-        def shown_here(group: Group) -> bool:
-            if self.kind is not None and group.kind != self.kind:
-                return False
-            return inside is None or any(m.image.path.startswith(inside) for m in group.members)
+    def _filter(self) -> None:
         last = len(self._found_at)
-        self.shown = sorted((g for g in self.groups if shown_here(g)),
+        self.shown = sorted((g for g in self.groups if self._shown_here(g)),
                             key=lambda g: (SORTS[self.sort](g), self._found_at.get(id(g), last)))
 
     def _place_of_row(self, row: int, member: int | None = None) -> Place | None:

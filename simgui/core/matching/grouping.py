@@ -12,6 +12,7 @@ their own, so they can show up in a near or similar group as well.
 """
 from __future__ import annotations
 
+import functools
 import heapq
 import logging
 import math
@@ -51,6 +52,11 @@ class Group:
     @property
     def keeper(self) -> GroupMember:
         return next(m for m in self.members if m.keeper)
+
+    @functools.cached_property
+    def paths(self) -> list[str]:
+        """Its files (a group's members do not change once it is made: a review makes new groups)."""
+        return [m.image.path for m in self.members]
 
 
 FRAMED_SHARE = 0.9  # a picture whose photo covers less of it than this has framing (framing.content_box)
