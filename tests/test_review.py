@@ -78,6 +78,16 @@ def test_a_copy_in_two_groups_is_counted_once_among_the_photos_that_could_go():
 
 
 @pytest.mark.unit
+def test_a_regroup_asked_before_k_was_stored_does_not_undo_it():
+    state = ReviewState()
+    state.set_groups([_group("a", 3)])
+    state.move_to(0, 2)
+    state.choose_keeper()
+    state.set_groups([_group("a", 3)])  # found by the engine before it stored the choice: a0 would be kept
+    assert state.shown[0].keeper.image.path == "/p/a2.jpg"
+
+
+@pytest.mark.unit
 def test_filters_and_sort_keep_the_cursor_on_its_group():
     state = ReviewState()
     state.set_groups([_group("a", 2, Kind.EXACT), _group("b", 4), _group("c", 3, Kind.SIMILAR)])

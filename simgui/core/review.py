@@ -64,6 +64,7 @@ class ReviewState:
     def __init__(self):
         self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
         self._found_at: dict[int, int] = {}  # id(group) -> its place in the engine's order (ties in a sort)
+        self._chosen: dict[str, int] = {}  # path -> when it was chosen with K in this session (a count)
         self.shown: list[Group] = []
         self.kind: Kind | None = None  # None: every kind
         self.folder: str | None = None  # None: every folder
@@ -78,6 +79,8 @@ class ReviewState:
         """Groups found anew: the cursor and the top row stay where they were, by content."""
         cursor, top = self.place(), self._place_of_row(self.top, self.top_member)
         self.groups = list(groups)
+        for group in self.groups:
+            self._keep_chosen(group)
         self._found_at = {id(g): n for n, g in enumerate(self.groups)}
         self._filter()
         self.top = self._row_of(top, self.top)
@@ -153,9 +156,18 @@ class ReviewState:
         group, member = self.current_group(), self.current_member(keeper_on_group_row=False)
         if group is None or member is None:
             return None
-        for m in group.members:
-            m.keeper = m is member
+        self._chosen[member.image.path] = len(self._chosen)
+        self._keep_chosen(group)
         return group, member
+
+    def _keep_chosen(self, group: Group) -> None:
+        """The photo chosen last with K heads its group. The engine stores K and does the same in every
+        regroup (grouping.keeper_order), but a regroup asked before a K was stored must not undo it."""
+        chosen = [m for m in group.members if m.image.path in self._chosen]
+        if chosen:
+            newest = max(chosen, key=lambda m: self._chosen[m.image.path])
+            for m in group.members:
+                m.keeper = m is newest
 
     # what the view reads ---------------------------------------------------------
     def current_group(self) -> Group | None:
