@@ -132,8 +132,15 @@ def cmd_serve(library: Library, args) -> int:
     print(f"serving http://127.0.0.1:{server.port} ({where}; API described at /openapi.json); Ctrl+C to stop",
           file=sys.stderr, flush=True)
     # shutdown() waits for serve_forever() to return: it must come from another thread than this one
-    with _stopped_by_signals(lambda: threading.Thread(target=server.shutdown).start()):
+    stopping: list[threading.Thread] = []
+
+    def stop() -> None:
+        stopping.append(threading.Thread(target=server.shutdown))
+        stopping[-1].start()
+    with _stopped_by_signals(stop):
         server.serve_forever()
+    for thread in stopping:  # its jobs done before main() closes the library under them
+        thread.join()
     return 0
 
 

@@ -88,6 +88,28 @@ def test_a_regroup_asked_before_k_was_stored_does_not_undo_it():
 
 
 @pytest.mark.unit
+def test_k_on_two_photos_in_turn_marks_the_last_one_chosen():
+    state = ReviewState()
+    state.set_groups([_group("a", 2)])
+    for member in (0, 1, 0, 1):
+        state.move_to(0, member)
+        state.choose_keeper()
+    assert state.shown[0].keeper.image.path == "/p/a1.jpg"
+
+
+@pytest.mark.unit
+def test_after_a_delete_the_cursor_stays_on_its_group_when_it_lost_files():
+    state = ReviewState()
+    near = Group(Kind.NEAR, [_member("/p/y.jpg", "y", keeper=True), _member("/p/x.jpg", "x"),
+                             _member("/p/x copy.jpg", "x"), _member("/p/z.jpg", "z")])
+    exact = Group(Kind.EXACT, [_member("/p/x.jpg", "x", keeper=True), _member("/p/x copy.jpg", "x")])
+    state.set_groups([exact, near, _group("q")])
+    state.move_to(1)
+    state.take_out(["/p/x.jpg", "/p/x copy.jpg"])  # deleted from the near group
+    assert [m.image.path for m in state.current_group().members] == ["/p/y.jpg", "/p/z.jpg"]
+
+
+@pytest.mark.unit
 def test_filters_and_sort_keep_the_cursor_on_its_group():
     state = ReviewState()
     state.set_groups([_group("a", 2, Kind.EXACT), _group("b", 4), _group("c", 3, Kind.SIMILAR)])

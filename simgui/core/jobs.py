@@ -40,7 +40,7 @@ class Inbox:
                 function, args = self._calls.get_nowait()
             except queue.Empty:
                 return done
-            function(*args)
+            call_delivered(function, args)
             done += 1
 
     def close(self) -> None:
@@ -50,6 +50,14 @@ class Inbox:
                 self._calls.get_nowait()
             except queue.Empty:
                 return
+
+
+def call_delivered(function: Callable[..., Any], args: tuple) -> None:
+    """One delivered call; one that fails is logged and the others still run (a view left stale is worse)."""
+    try:
+        function(*args)
+    except Exception:
+        log.exception("a delivered call failed: %r", function)
 
 
 class JobContext:
@@ -102,6 +110,7 @@ class JobQueue:
         self._ready = threading.Event()
         self._context: JobContext | None = None
         self._running = False
+        self._closing = False
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._loop, args=(library,), name="simgui-engine", daemon=True)
         self._thread.start()
@@ -127,6 +136,9 @@ class JobQueue:
         """Runs `job` after those asked before; `done(result)` or `failed(message)` is delivered to the
         face's thread (a failure also to the queue's `on_failed`, which tells the user)."""
         future: Future = Future()
+        if self._closing:  # nobody is left to run it
+            future.cancel()
+            return future
         self._jobs.put((name, job, done, failed, future))
         return future
 
@@ -141,6 +153,7 @@ class JobQueue:
 
     def close(self) -> None:
         """Drops the jobs not yet started, stops the running one at its next batch, and waits for it."""
+        self._closing = True  # first: a job the thread picks up from here on is skipped, not run
         self.cancel()
         while True:
             try:
@@ -174,6 +187,8 @@ class JobQueue:
 
     def _run(self, name: str, job: Job, done: Callable[[Any], None] | None, failed: Callable[[str], None] | None,
              future: Future) -> None:
+        if self._closing:
+            future.cancel()
         if not future.set_running_or_notify_cancel():
             return
         self._running = True

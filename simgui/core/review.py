@@ -65,6 +65,7 @@ class ReviewState:
         self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
         self._found_at: dict[int, int] = {}  # id(group) -> its place in the engine's order (ties in a sort)
         self._chosen: dict[str, int] = {}  # path -> when it was chosen with K in this session (a count)
+        self._choices = 0
         self.shown: list[Group] = []
         self.kind: Kind | None = None  # None: every kind
         self.folder: str | None = None  # None: every folder
@@ -121,7 +122,8 @@ class ReviewState:
 
     def put_back(self, groups: list[Group]) -> bool:
         """Groups an undone action had taken away, back in view (the cursor stays on its photo). False: none."""
-        back = [g for g in groups if all(g is not other for other in self.groups)]
+        here = {(g.kind, frozenset(g.paths)) for g in self.groups}  # a regroup may have brought it back already
+        back = [g for g in groups if (g.kind, frozenset(g.paths)) not in here]
         if not back:
             return False
         self.groups += back
@@ -156,7 +158,8 @@ class ReviewState:
         group, member = self.current_group(), self.current_member(keeper_on_group_row=False)
         if group is None or member is None:
             return None
-        self._chosen[member.image.path] = len(self._chosen)
+        self._choices += 1  # a count that only grows: choosing a photo again makes it the newest choice
+        self._chosen[member.image.path] = self._choices
         self._keep_chosen(group)
         return group, member
 
@@ -239,9 +242,11 @@ class ReviewState:
         """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
         row = self.row
         # rows only went, in order: its group is on its row, or one up (a group above it went), or gone
+        # (a group that lost files is there too, with fewer contents: the likest one, if it shares any)
         nearby = [r for r in (row, row - 1) if 0 <= r < len(self.shown)]
-        still = next((r for r in nearby if cursor is not None and self.shown[r].kind == cursor.kind
-                      and Place.of(self.shown[r]).contents == cursor.contents), None)
+        likeness = {r: cursor.likeness(self.shown[r]) for r in nearby} if cursor is not None else {}
+        best = max(likeness, key=likeness.get, default=None)
+        still = best if best is not None and likeness[best][0] and likeness[best][1] > 0 else None
         self.row = still if still is not None else min(row, max(0, len(self.shown) - 1))
         self.member = self._member_of(cursor) if still is not None else None
         self.top, self.top_member = min(self.top, max(0, len(self.shown) - 1)), None

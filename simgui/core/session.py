@@ -60,6 +60,10 @@ class ReviewSession:
         self.last_report: ActionReport | None = None
         self.grouped = False  # groups have arrived at least once
         self._taken: dict[int, list[Group]] = {}  # action id -> the groups it took off the screen, for its undo
+        # groups taken off the screen by actions not answered yet: a regroup the engine ran before them
+        # (queued earlier) still has them, and must not show them again
+        self._pending: dict[int, set[tuple[str, frozenset[str]]]] = {}
+        self._asked = 0
         self._listeners: list[Callable[[str], None]] = []
 
     def subscribe(self, listener: Callable[[str], None]) -> None:
@@ -84,6 +88,9 @@ class ReviewSession:
 
     def _regrouped(self, found: tuple[list[Group], Overview]) -> None:
         groups, overview = found
+        dealt = set().union(*self._pending.values())
+        if dealt:
+            groups = [g for g in groups if (g.kind, frozenset(g.paths)) not in dealt]
         self.grouped = True
         self.state.set_groups(groups)
         self._tell(GROUPS)
@@ -164,7 +171,13 @@ class ReviewSession:
 
     def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False,
              taken: list[Group] = ()) -> None:
+        self._asked += 1
+        asked = self._asked
+        if taken:
+            self._pending[asked] = {(g.kind, frozenset(g.paths)) for g in taken}
+
         def done(outcome: ActionOutcome) -> None:
+            self._pending.pop(asked, None)
             self.last_report = _report(name, outcome)
             if taken and outcome.action_id is not None:
                 self._taken[outcome.action_id] = list(taken)
@@ -180,7 +193,10 @@ class ReviewSession:
             else:
                 self.refresh_overview()
         # a failed action (the queue tells the user why) may have moved nothing the view took away
-        self.jobs.submit(name, job, done, failed=lambda message: self.refresh())
+        def failed(message: str) -> None:
+            self._pending.pop(asked, None)
+            self.refresh()
+        self.jobs.submit(name, job, done, failed)
 
 
 def _report(name: str, outcome: ActionOutcome) -> ActionReport:

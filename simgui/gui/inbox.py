@@ -16,6 +16,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject
 
+from simgui.core.jobs import call_delivered
+
 _WAKE = QEvent.Type(QEvent.registerEventType())
 
 
@@ -60,4 +62,4 @@ class GuiInbox(QObject):
                 function, args = self._calls.get_nowait()
             except queue.Empty:
                 return
-            function(*args)
+            call_delivered(function, args)

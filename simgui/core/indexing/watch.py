@@ -91,7 +91,13 @@ class LibraryWatcher:
         self._thread.join(timeout / 2)
 
     def _schedule_roots(self) -> None:
-        for root in self.roots():
+        try:
+            roots = self.roots()
+        except Exception:  # the library busy or closing: the next check tries again
+            if not self._stop.is_set():
+                log.exception("cannot list the library's folders; trying again in %.0f s", ROOT_CHECK_SECONDS)
+            return
+        for root in roots:
             if root in self._watched or not os.path.isdir(root):
                 continue
             try:
