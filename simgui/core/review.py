@@ -52,12 +52,12 @@ class Place:
 
     @classmethod
     def of(cls, group: Group, member: GroupMember | None = None) -> "Place":
-        return cls(group.kind, frozenset(m.image.content_hash for m in group.members),
+        return cls(group.kind, group.contents,
                    None if member is None else member.image.path)
 
     def likeness(self, group: Group) -> tuple[bool, int]:
         """How well a group matches this place: the same kind, then the contents it shares."""
-        return group.kind == self.kind, len(self.contents & {m.image.content_hash for m in group.members})
+        return group.kind == self.kind, len(self.contents & group.contents)
 
 
 class ReviewState:
@@ -220,9 +220,15 @@ class ReviewState:
         last = max(0, len(self.shown) - 1)
         if place is None:
             return min(fallback, last)
+        # most often the very group is where it was, or a few rows off (groups put back or gone above it)
+        for r in range(max(0, fallback - 3), min(len(self.shown), fallback + 4)):
+            group = self.shown[r]
+            if group.kind == place.kind and group.contents == place.contents and \
+                    (place.path is None or place.path in group.paths):
+                return r
         candidates = range(len(self.shown))
         if place.path is not None:
-            with_file = [r for r in candidates if any(m.image.path == place.path for m in self.shown[r].members)]
+            with_file = [r for r in candidates if place.path in self.shown[r].paths]
             candidates = with_file or candidates
         best = max(candidates, key=lambda r: (place.likeness(self.shown[r]), -abs(r - fallback)), default=None)
         if best is None or place.likeness(self.shown[best])[1] == 0:

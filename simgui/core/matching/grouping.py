@@ -58,6 +58,10 @@ class Group:
         """Its files (a group's members do not change once it is made: a review makes new groups)."""
         return [m.image.path for m in self.members]
 
+    @functools.cached_property
+    def contents(self) -> frozenset[str]:
+        return frozenset(m.image.content_hash for m in self.members)
+
 
 FRAMED_SHARE = 0.9  # a picture whose photo covers less of it than this has framing (framing.content_box)
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
