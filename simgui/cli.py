@@ -21,6 +21,7 @@ from simgui.core.media.embed import ModelError
 from simgui.core.library import Library, LibraryError
 from simgui.core.indexing.pipeline import Progress
 
+READY_SECONDS = 30  # how long `watch` waits for its folders to be watched before saying so
 
 def _print_json(value) -> None:
     text = json.dumps(value, indent=1, ensure_ascii=False)
@@ -114,6 +115,7 @@ def cmd_watch(library: Library, args) -> int:
         watcher = queued_watcher(jobs, on_update=lambda r: print(f"updated: {_report_line(r)}",
                                                                   file=sys.stderr, flush=True))
         watcher.start()
+        watcher.ready.wait(READY_SECONDS)  # "watching" is said once the folders really are watched
         print(f"watching {len(library.roots())} folder(s); Ctrl+C to stop", file=sys.stderr, flush=True)
         while not stop.wait(0.5):
             inbox.drain()

@@ -112,6 +112,7 @@ class LibraryWatcher:
     def _loop(self) -> None:
         self._schedule_roots()  # here, not in start(): asking the job queue may wait for its running job
         self.ready.set()
+        self.poke()  # what changed before the folders were watched (the app's first index may still run) is caught
         last_root_check = time.monotonic()
         while not self._stop.is_set():
             self._wake.wait(timeout=ROOT_CHECK_SECONDS)
