@@ -122,8 +122,8 @@ class ReviewState:
 
     def put_back(self, groups: list[Group]) -> bool:
         """Groups an undone action had taken away, back in view (the cursor stays on its photo). False: none."""
-        here = {(g.kind, frozenset(g.paths)) for g in self.groups}  # a regroup may have brought it back already
-        back = [g for g in groups if (g.kind, frozenset(g.paths)) not in here]
+        here = {Place.of(g) for g in self.groups}  # a regroup may have brought it back already
+        back = [g for g in groups if Place.of(g) not in here]
         if not back:
             return False
         self.groups += back
@@ -248,7 +248,8 @@ class ReviewState:
         """After rows went: the cursor's group if it is still shown, else the same row number (the next group)."""
         row = self.row
         # rows only went, in order: its group is on its row, or one up (a group above it went), or gone
-        # (a group that lost files is there too, with fewer contents: the likest one, if it shares any)
+        # (a group that lost files is there too, with fewer contents: the likest one, if it shares any).
+        # Not _row_of's search of every row: that cost 40 ms of each M at 12,000 groups
         nearby = [r for r in (row, row - 1) if 0 <= r < len(self.shown)]
         likeness = {r: cursor.likeness(self.shown[r]) for r in nearby} if cursor is not None else {}
         best = max(likeness, key=likeness.get, default=None)

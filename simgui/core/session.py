@@ -16,7 +16,7 @@ from simgui.core.files.actions import ActionOutcome, MergePlan
 from simgui.core.matching.grouping import Group
 from simgui.core.jobs import JobContext, JobQueue, queued_watcher
 from simgui.core.files.journal import ActionRecord
-from simgui.core.review import ReviewState
+from simgui.core.review import Place, ReviewState
 from simgui.core.matching.rule import Kind, thresholds_at
 from simgui.core.indexing.watch import LibraryWatcher
 
@@ -62,7 +62,7 @@ class ReviewSession:
         self._taken: dict[int, list[Group]] = {}  # action id -> the groups it took off the screen, for its undo
         # groups taken off the screen by actions not answered yet: a regroup the engine ran before them
         # (queued earlier) still has them, and must not show them again
-        self._pending: dict[int, set[tuple[str, frozenset[str]]]] = {}
+        self._pending: dict[int, set[Place]] = {}
         self._asked = 0
         self._listeners: list[Callable[[str], None]] = []
 
@@ -90,7 +90,7 @@ class ReviewSession:
         groups, overview = found
         dealt = set().union(*self._pending.values())
         if dealt:
-            groups = [g for g in groups if (g.kind, frozenset(g.paths)) not in dealt]
+            groups = [g for g in groups if Place.of(g) not in dealt]
         self.grouped = True
         self.state.set_groups(groups)
         self._tell(GROUPS)
@@ -174,7 +174,7 @@ class ReviewSession:
         self._asked += 1
         asked = self._asked
         if taken:
-            self._pending[asked] = {(g.kind, frozenset(g.paths)) for g in taken}
+            self._pending[asked] = {Place.of(g) for g in taken}
 
         def done(outcome: ActionOutcome) -> None:
             self._pending.pop(asked, None)
