@@ -177,3 +177,17 @@ def test_not_duplicates_is_an_action_that_undo_takes_back(library):
 def coffee_group_or_none(library):
     return next((g for g in library.groups() if g.kind == "near" and "coffee" in g.members[0].image.path
                  and len(g.members) == 3), None)
+
+
+def test_the_journal_alone_says_which_vectors_the_trash_keeps(library, photo_folder):
+    vectors = library.stats()["vectors"]
+    actions = FileActions(library)
+    outcome = actions.merge_group(coffee_group(library))
+    assert len(outcome.moved) == 2
+    library.update()  # drops the vectors no photo holds any more: not those of the photos in the trash
+    assert library.stats()["vectors"] == vectors
+    tables = {row[0] for row in library.store.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "trashed" not in tables  # no second record of the trash to disagree with the journal
+    actions.undo()
+    assert library.update().embedded == 0  # the photos came back to the vectors they had
+    actions.close()

@@ -35,7 +35,8 @@ def test_images_embeddings_and_orphans(store):
                            NewImage("/photos/bad.jpg", root, 3, 1, error="empty file")])
     assert store.counts() == {"images": 2, "skipped": 1, "unique": 1, "roots": 1}
     assert [r.path for r in store.images_by_hash(["h1"])["h1"]] == ["/photos/a.jpg", "/photos/b.jpg"]
-    assert store.orphan_embeddings() == [labels[1]]  # nobody holds h2
+    assert store.orphan_embeddings(kept=set()) == [labels[1]]  # nobody holds h2
+    assert store.orphan_embeddings(kept={"h2"}) == []  # ... but a file in the trash does
     assert [r.path for r in store.skipped()] == ["/photos/bad.jpg"]
     # the same content saved again keeps its label
     with store.transaction():

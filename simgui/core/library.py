@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from simgui.core.files.journal import JOURNAL_FILE, JournalError, MoveJournal
 from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair_kind
 from simgui.core.media.decode import DecodeError, DecodedImage, decode_file
@@ -194,12 +195,6 @@ class Library:
         except (sqlite3.Error, OSError) as exc:  # per-file problems are caught inside: this is the library's own
             raise LibraryError(storage_problem(self.folder, exc)) from exc
 
-    def forget_trashed(self, paths: list[str]) -> None:
-        """Drops the rows of files the app moved to the trash; their vectors stay, so an undo needs no model."""
-        images = [self.store.image_by_path(p) for p in paths]
-        with self.store.transaction():
-            self.store.mark_trashed(i for i in images if i is not None)
-
     def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured_at: str | None) -> None:
         """simgui rewrote a photo's EXIF only: the same pixels, so the new content takes the old vector
         (no model run) and the row its new size, time and hash."""
@@ -214,7 +209,20 @@ class Library:
             self.index.add([label], vectors)
 
     def drop_orphan_vectors(self) -> None:
-        orphans = self.store.orphan_embeddings()
+        """Vectors no photo holds any more go, except those of photos in simgui's trash (an undo needs them):
+        the journal says which those are. With no journal readable, every vector stays."""
+        kept: set[str] = set()
+        if (self.folder / JOURNAL_FILE).exists():
+            try:
+                journal = MoveJournal(self.folder / JOURNAL_FILE)
+            except JournalError as exc:
+                log.warning("unused vectors kept: %s", exc)
+                return
+            try:
+                kept = journal.contents_in_trash()
+            finally:
+                journal.close()
+        orphans = self.store.orphan_embeddings(kept)
         if orphans:
             with self.store.transaction():
                 self.store.delete_embeddings(orphans)

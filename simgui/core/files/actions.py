@@ -27,7 +27,7 @@ from simgui.core.storage.config import APP_NAME
 from simgui.core.media.decode import DecodeError, read_image_bytes
 from simgui.core.matching.grouping import Group
 from simgui.core.media.hashes import content_hash
-from simgui.core.files.journal import ActionRecord, JournalError, Move, MoveJournal
+from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
@@ -37,7 +37,6 @@ from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
 
-JOURNAL_FILE = "journal.db"
 # how long an action waits for another simgui process's action on the same library (a 10,000-file merge)
 ACTION_WAIT_SECONDS = 300
 SYSTEM_TRASH_WAIT_SECONDS = 60
@@ -241,7 +240,7 @@ class FileActions:
         if rewritten is None:
             return
         with self.library.store.transaction():
-            self.library.store.mark_trashed([keeper])  # its vector stays for an undo, like the others'
+            self.library.store.delete_images([keeper.id])  # its vector stays for an undo, like the others'
         self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured_at)
         outcome.enriched = rewritten.copied
 
@@ -367,16 +366,12 @@ class FileActions:
             return
         store = self.library.store
         moves = [m for a in action_ids for m in self.journal.moves(a)]
-        # a path an action restored or emptied that a later action trashed again stays marked
-        in_trash = self.journal.sources_in_trash([m.source for m in moves if m.state in ("restored", "emptied")])
-        going = [self._trashed_row(m) for m in moves if m.state == "moved" and m.record]
+        going = [row.id for row in (self._trashed_row(m) for m in moves if m.state == "moved" and m.record) if row.id]
         back = [row for row in (self._restored_row(m) for m in moves if m.state == "restored") if row]
-        settled = [m.source for m in moves if m.state in ("restored", "emptied") and m.source not in in_trash]
         try:
-            with store.transaction():
-                store.mark_trashed(going)
+            with store.transaction():  # the vectors stay: the journal lists the contents in the trash
+                store.delete_images(going)
                 store.save_images(back)
-                store.unmark_trashed(settled)
         except sqlite3.Error as exc:  # the files are where the journal says; the next start tries again
             if outcome is None:
                 raise

@@ -24,6 +24,8 @@ from simgui.core.files.moves import remove_partial_copy, same_content
 from simgui.core.storage.pathtext import from_db, to_db
 from simgui.core.storage.sqlite_setup import open_database
 
+JOURNAL_FILE = "journal.db"  # in the library's folder
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS actions (
     id INTEGER PRIMARY KEY,
@@ -198,13 +200,13 @@ class MoveJournal:
                                f"WHERE {where} ORDER BY id", params)
         return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5], r[6]) for r in rows]
 
-    def sources_in_trash(self, paths: list[str]) -> set[str]:
-        """Those of `paths` that some action has in simgui's trash now (looked up by path, not by scanning)."""
+    def contents_in_trash(self) -> set[str]:
+        """The content hashes of the photos in simgui's trash (or on their way in or out): their vectors are
+        kept so that an undo needs no model run. The journal is the only record of what is in the trash."""
         found = set()
-        for path in set(paths):
-            if self.db.execute("SELECT 1 FROM moves WHERE source = ? AND state = 'moved' LIMIT 1",
-                               (to_db(path),)).fetchone():
-                found.add(path)
+        for (record,) in self.db.execute("SELECT record FROM moves WHERE state IN ('planned', 'moved', 'restoring') "
+                                         "AND record IS NOT NULL"):
+            found.add(json.loads(record)["content_hash"])
         return found
 
     def rewrites(self) -> list[Move]:

@@ -95,10 +95,6 @@ CREATE TABLE IF NOT EXISTS turned_pairs (
     PRIMARY KEY (first, second)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS turned_pairs_by_second ON turned_pairs(second);
-CREATE TABLE IF NOT EXISTS trashed (
-    path TEXT PRIMARY KEY,
-    content_hash TEXT NOT NULL
-);
 -- the copy the user chose to keep ("Keep this one"): it heads every group it is in, newest choice first
 CREATE TABLE IF NOT EXISTS keeper_choices (
     path TEXT PRIMARY KEY,
@@ -217,6 +213,9 @@ class LibraryStore:
                         self.db.execute(statement)
                 self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
                 self._add_missing_columns()
+                # which files are in the trash was kept here too, beside the journal, and never reconciled:
+                # the journal alone says it now (files/journal.py)
+                self.db.execute("DROP TABLE IF EXISTS trashed")
                 self._compact_old_embeddings()
         except BaseException:
             self.db.close()
@@ -358,22 +357,13 @@ class LibraryStore:
         row = self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?", (new_hash, model)).fetchone()
         return row[0] if row else None
 
-    def orphan_embeddings(self) -> list[int]:
-        """Embeddings whose content no image holds any more, and no file in the trash either."""
-        return [row[0] for row in self.db.execute(
-            "SELECT e.id FROM embeddings e WHERE NOT EXISTS "
-            "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL) "
-            "AND NOT EXISTS (SELECT 1 FROM trashed t WHERE t.content_hash = e.content_hash)")]
-
-    def mark_trashed(self, images: Iterable[ImageRecord]) -> None:
-        """The files moved to the trash: their rows go, their vectors stay for an undo."""
-        images = list(images)
-        self.db.executemany("INSERT OR REPLACE INTO trashed (path, content_hash) VALUES (?, ?)",
-                            [(to_db(i.path), i.content_hash) for i in images])
-        self.delete_images(i.id for i in images)
-
-    def unmark_trashed(self, paths: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM trashed WHERE path = ?", [(to_db(p),) for p in paths])
+    def orphan_embeddings(self, kept: set[str]) -> list[int]:
+        """Embeddings whose content no image holds any more, except the contents in `kept` (the journal's
+        files in the trash, whose vectors an undo needs)."""
+        return [label for label, content in self.db.execute(
+            "SELECT e.id, e.content_hash FROM embeddings e WHERE NOT EXISTS "
+            "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL)")
+            if content not in kept]
 
     def hashes_with_files(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT DISTINCT content_hash FROM images WHERE content_hash IS NOT NULL")}
