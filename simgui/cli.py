@@ -10,6 +10,7 @@ import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
@@ -20,6 +21,8 @@ from simgui.core.matching.differences import draw_differences
 from simgui.core.media.embed import ModelError
 from simgui.core.library import Library, LibraryError
 from simgui.core.indexing.pipeline import Progress
+
+T = TypeVar("T")
 
 READY_SECONDS = 30  # how long `watch` waits for its folders to be watched before saying so
 
@@ -237,13 +240,17 @@ def cmd_compare(library: Library, args) -> int:
     return 0
 
 
-@contextmanager
-def _file_actions(library: Library):
-    actions = FileActions(library)  # settles what a crash left half done, before anything else
+def _file_action(library: Library, action: Callable[[FileActions], T]) -> T:
+    """Runs `action` with the library's file actions as a job of the engine thread, the way the app, `watch`
+    and the HTTP API do (core/jobs.py): one serialisation rule everywhere. The file actions settle what a
+    crash left half done before anything else; an interrupted command still lets the running action finish."""
+    from simgui.core.jobs import JobQueue
+
+    jobs = JobQueue(library, deliver=lambda function, *args: function(*args))
     try:
-        yield actions
+        return jobs.submit("file action", lambda context: action(context.actions)).result()
     finally:
-        actions.close()
+        jobs.close()
 
 
 def _report_action(outcome: ActionOutcome, args, done: str) -> int:
@@ -263,34 +270,33 @@ def _report_action(outcome: ActionOutcome, args, done: str) -> int:
 
 
 def cmd_delete(library: Library, args) -> int:
-    with _file_actions(library) as actions:
-        outcome = actions.delete_paths(args.paths)
+    outcome = _file_action(library, lambda actions: actions.delete_paths(args.paths))
     return _report_action(outcome, args, "to the trash")
 
 
 def cmd_merge(library: Library, args) -> int:
-    with _file_actions(library) as actions:
-        outcome = actions.merge_paths(args.keeper, args.paths)
+    outcome = _file_action(library, lambda actions: actions.merge_paths(args.keeper, args.paths))
     return _report_action(outcome, args, "to the trash")
 
 
 def cmd_undo(library: Library, args) -> int:
-    with _file_actions(library) as actions:
+    def undo(actions: FileActions) -> ActionOutcome:
         if args.action_id is not None and not actions.journal.actions(1, args.action_id):
             raise LibraryError(f"no action {args.action_id} in this library's history (see simgui-cli history)")
-        outcome = actions.undo(args.action_id)
+        return actions.undo(args.action_id)
+
+    outcome = _file_action(library, undo)
     return _report_action(outcome, args, "restored")
 
 
 def cmd_empty_trash(library: Library, args) -> int:
-    with _file_actions(library) as actions:
-        outcome = actions.empty_trash()
+    outcome = _file_action(library, lambda actions: actions.empty_trash())
     return _report_action(outcome, args, "to the system trash")
 
 
 def cmd_history(library: Library, args) -> int:
-    with _file_actions(library) as actions:
-        answers = [history_answer(a, actions.journal.moves(a.id)) for a in actions.history(args.limit)]
+    answers = _file_action(library, lambda actions: [history_answer(a, actions.journal.moves(a.id))
+                                                     for a in actions.history(args.limit)])
     if args.json:
         _print_json(answers)
         return 0
