@@ -13,6 +13,7 @@ from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.jobs import Inbox, JobQueue
 from simgui.core.review import ReviewState
 from simgui.core.matching.rule import Kind
+from simgui.core import session as session_module
 from simgui.core.session import ReviewSession
 from simgui.core.storage.store import ImageRecord
 
@@ -203,6 +204,23 @@ def test_m_m_m_merges_three_groups_in_a_row(driver):
     history = driver.session.overview.history
     assert [h.kind for h in history[:3]] == ["merge"] * 3 and not any(h.undone for h in history)
     assert driver.session.overview.stats["images"] == 15 - sum(len(g.members) - 1 for g in expected)
+
+
+def test_undoing_an_action_older_than_those_kept_in_memory_still_brings_its_group_back(driver, monkeypatch):
+    monkeypatch.setattr(session_module, "TAKEN_KEPT", 1)  # a long review, in short
+    state = driver.session.state
+    first, second = state.shown[0], state.shown[1]
+    driver.session.move_to(0)
+    driver.session.merge_current()
+    driver.session.merge_current()
+    driver.settle()
+    older = driver.session.overview.history[1]
+    assert older.kind == "merge" and len(driver.session._taken) == 1
+    driver.session.undo(older.id)
+    driver.settle()
+    assert all(os.path.exists(m.image.path) for m in first.members)
+    assert any(_stems(g) == _stems(first) for g in state.shown)
+    assert not any(_stems(g) == _stems(second) for g in state.shown)
 
 
 def test_a_file_the_watcher_adds_keeps_the_selection_and_the_scroll(driver, photo_folder, tmp_path):

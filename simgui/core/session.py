@@ -21,6 +21,9 @@ from simgui.core.matching.rule import Kind, thresholds_at
 from simgui.core.indexing.watch import LibraryWatcher
 
 HISTORY_ITEMS = 15
+# the groups of this many recent actions are kept to put back at once on their undo; an older undo shows
+# its groups when the regroup that follows every undo is done
+TAKEN_KEPT = 50
 
 # what listeners hear
 GROUPS = "groups"  # the ReviewState changed: redraw the groups, cursor and scroll
@@ -181,6 +184,8 @@ class ReviewSession:
             self.last_report = _report(name, outcome)
             if taken and outcome.action_id is not None:
                 self._taken[outcome.action_id] = list(taken)
+                while len(self._taken) > TAKEN_KEPT:  # the oldest: its undo's regroup shows them again
+                    del self._taken[next(iter(self._taken))]
             if name == "undo":
                 changed = self.state.put_back(self._taken.pop(outcome.action_id, []))
             else:
