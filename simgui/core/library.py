@@ -307,8 +307,10 @@ class Library:
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         scores = [best_cosine(query_vector, vector, turned_vectors) for vector in vectors]
         # the patches are checked for the pairs grouping checks: candidates by cosine, and turned copies
-        checked = [label for label, score in zip(ids.tolist(), scores)
-                   if score >= self.thresholds.candidate or label in turned_labels]
+        # (the RERANK_POOL closest of them: the app shows 24 and searches twice that, and the patch checks
+        # are most of a query's time)
+        closest = sorted(zip(scores, ids.tolist()), reverse=True)[:RERANK_POOL]
+        checked = [label for score, label in closest if score >= self.thresholds.candidate] + sorted(turned_labels)
         patches = self.store.patches(checked, self.patch_shape)
         their_turned = self.store.turned_patches(checked, self.patch_shape)
         query_tokens = as_unit_tokens(query_patches)
