@@ -19,23 +19,26 @@ import sys  # noqa: E402
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from simgui.core.files.actions import FileActions  # noqa: E402
 from simgui.core.library import Library  # noqa: E402
 from simgui.gui.main_window import MainWindow  # noqa: E402
 
-ENGINE_QUERIES: list[float] = []  # seconds each Library.query took on the engine thread
+ENGINE: dict[str, float] = {}  # seconds the engine thread took for the last query and undo
 
 
-def _timed_query(query=Library.query):
+def _timed(name: str, method):
     def timed(self, *args, **kwargs):
         started = time.perf_counter()
         try:
-            return query(self, *args, **kwargs)
+            return method(self, *args, **kwargs)
         finally:
-            ENGINE_QUERIES.append(time.perf_counter() - started)
+            ENGINE[name] = time.perf_counter() - started
     return timed
 
 
-Library.query = _timed_query()  # to tell the engine's share of a drop from the GUI's
+# to tell the engine's share of a drop or an undo from the GUI's
+Library.query = _timed("query", Library.query)
+FileActions.undo = _timed("undo", FileActions.undo)
 
 
 IDLE_SECONDS = 3.0
@@ -83,7 +86,8 @@ def main() -> None:
                 return False
             window.repaint()
             marks[name] = time.perf_counter() - marks[started]
-            engine = f" (the query itself: {ENGINE_QUERIES[-1] * 1000:.0f} ms)" if "drop" in what else ""
+            engine = next((f" (the engine's {job}: {ENGINE[job] * 1000:.0f} ms)" for job in ENGINE if job in what
+                           or "drop" in what and job == "query"), "")
             print(f"{what}: {marks[name] * 1000:.0f} ms{engine}", flush=True)
             return True
 

@@ -7,6 +7,7 @@ tests drive a whole review through it. Places are remembered by content, not by 
 """
 from __future__ import annotations
 
+import bisect
 import os
 from dataclasses import dataclass
 
@@ -126,8 +127,13 @@ class ReviewState:
         back = [g for g in groups if Place.of(g) not in here]
         if not back:
             return False
+        cursor = self.place()
         self.groups += back
-        self._shown_anew()
+        for group in back:  # into their sorted places: sorting 12,000 groups again took most of an undo
+            if self._shown_here(group):
+                bisect.insort(self.shown, group, key=self._sort_key)
+        self.row = self._row_of(cursor, self.row)
+        self.member = self._member_of(cursor)
         return True
 
     # what the user asks ---------------------------------------------------------
@@ -204,9 +210,10 @@ class ReviewState:
         return inside is None or any(path.startswith(inside) for path in group.paths)
 
     def _filter(self) -> None:
-        last = len(self._found_at)
-        self.shown = sorted((g for g in self.groups if self._shown_here(g)),
-                            key=lambda g: (SORTS[self.sort](g), self._found_at.get(id(g), last)))
+        self.shown = sorted((g for g in self.groups if self._shown_here(g)), key=self._sort_key)
+
+    def _sort_key(self, group: Group) -> tuple:
+        return SORTS[self.sort](group), self._found_at.get(id(group), len(self._found_at))
 
     def _place_of_row(self, row: int, member: int | None = None) -> Place | None:
         if not 0 <= row < len(self.shown):

@@ -1,7 +1,9 @@
 """The Duplicates view: groups and their photos as rows of one list model (no widget per photo)."""
 from __future__ import annotations
 
+import bisect
 import functools
+import itertools
 import os
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
@@ -40,8 +42,8 @@ class GroupsModel(QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
         self.groups: list[Group] = []
-        self.rows: list[tuple[int, int | None]] = []  # (group, member), None on the group's own row
-        self.group_rows: list[int] = []  # the row of each group's own row
+        self.group_rows: list[int] = []  # the row of each group's own row; its photos' rows follow it
+        self.row_count = 0
         self.thumbnails = thumbnails
         thumbnails.changed.connect(self._thumbnail_arrived)
         self._rows_by_hash: dict[str, list[int]] | None = None
@@ -49,20 +51,22 @@ class GroupsModel(QAbstractListModel):
     def set_groups(self, groups: list[Group]) -> None:
         self.beginResetModel()
         self.groups = list(groups)
-        self.rows, self.group_rows = [], []
-        for g, group in enumerate(self.groups):
-            self.group_rows.append(len(self.rows))
-            self.rows.append((g, None))
-            self.rows.extend((g, m) for m in range(len(group.members)))
+        # rows are worked out from the groups' first rows, not listed one by one (36,000 rows at 100,000 photos)
+        ends = list(itertools.accumulate((1 + len(g.members) for g in self.groups), initial=0))
+        self.group_rows, self.row_count = ends[:-1], ends[-1]
         self._rows_by_hash = None  # made when a thumbnail first arrives: 140 ms for 12,000 groups
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
+        return 0 if parent.isValid() else self.row_count
 
     def place_at(self, index: QModelIndex) -> tuple[int, int | None] | None:
         """(group, member or None) of a row."""
-        return self.rows[index.row()] if index.isValid() and index.row() < len(self.rows) else None
+        if not index.isValid() or index.row() >= self.row_count:
+            return None
+        group = bisect.bisect_right(self.group_rows, index.row()) - 1
+        offset = index.row() - self.group_rows[group]
+        return group, None if offset == 0 else offset - 1
 
     def index_of(self, group: int, member: int | None = None) -> QModelIndex:
         return self.index(self.group_rows[group] + (0 if member is None else member + 1))
@@ -103,9 +107,9 @@ class GroupsModel(QAbstractListModel):
     def _thumbnail_arrived(self, content_hash: str) -> None:
         if self._rows_by_hash is None:
             self._rows_by_hash = {}
-            for row, (g, m) in enumerate(self.rows):
-                if m is not None:
-                    self._rows_by_hash.setdefault(self.groups[g].members[m].image.content_hash, []).append(row)
+            for group, first in zip(self.groups, self.group_rows):
+                for row, member in enumerate(group.members, first + 1):
+                    self._rows_by_hash.setdefault(member.image.content_hash, []).append(row)
         for row in self._rows_by_hash.get(content_hash, []):
             index = self.index(row)
             self.dataChanged.emit(index, index, [Qt.DecorationRole])
