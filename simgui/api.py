@@ -230,14 +230,14 @@ def openapi_document() -> dict:
                         "top": {"type": "integer", "minimum": 1, "maximum": MAX_TOP}}}},
                     "image/*": {"schema": {"type": "string", "format": "binary"}}}},
                 "responses": {"200": {"description": '[{"query", "results": [{"path", "score", "verdict", '
-                                                     '"agreement"}], "error"?}]'},
+                                                     '"agreement", "another_moment"}], "error"?}]'},
                               "413": error, "422": error, **auth_errors}}},
             "/v1/compare": {"post": {
                 "summary": "How alike two image files are",
                 "requestBody": {"content": {"application/json": {"schema": {
                     "type": "object", "required": ["a", "b"],
                     "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}}},
-                "responses": {"200": {"description": '{"score", "verdict", "agreement"}'},
+                "responses": {"200": {"description": '{"score", "verdict", "agreement", "another_moment", "differing_share"}'},
                               "413": error, "422": error, **auth_errors}}},
             "/v1/delete": _file_action_doc("Move photos to simgui's trash (undo brings them back)",
                                            {"paths": {"type": "array", "items": {"type": "string"}}}, error),

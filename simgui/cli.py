@@ -236,7 +236,8 @@ def cmd_compare(library: Library, args) -> int:
     if args.json:
         _print_json(comparison_answer(result))
     else:
-        print(f"{result.verdict} (similarity {result.score:.3f}, patch agreement {result.agreement:.2f})")
+        moment = "; another moment of the same scene, not the same photo" if result.another_moment else ""
+        print(f"{result.verdict} (similarity {result.score:.3f}, patch agreement {result.agreement:.2f}{moment})")
     return 0
 
 

@@ -24,15 +24,17 @@ def query_answer(path: str, result: list[Match] | str) -> dict:
     if isinstance(result, str):
         return {"query": path, "results": [], "error": result}
     return {"query": path, "results": [{"path": m.image.path, "score": m.score, "verdict": m.verdict,
-                                        "agreement": m.agreement} for m in result]}
+                                        "agreement": m.agreement, "another_moment": m.another_moment}
+                                       for m in result]}
 
 
 def comparison_answer(comparison: Comparison) -> dict:
-    """`differing_share`: the share of the first photo (inside its bars) not found in place in the second."""
+    """`another_moment`: the patches line up but the pixels show two moments of one scene (a burst, a
+    tripod), so not the same photo. `differing_share`: the share of the first photo (inside its bars) not found in place in the second."""
     grid = comparison.differences
     differing = round(float((grid < 0).mean()), 4) if grid is not None and grid.any() else None
     return {"score": comparison.score, "verdict": comparison.verdict, "agreement": comparison.agreement,
-            "differing_share": differing}
+            "another_moment": comparison.another_moment, "differing_share": differing}
 
 
 def action_answer(outcome: ActionOutcome) -> dict:

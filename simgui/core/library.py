@@ -23,6 +23,7 @@ from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair
 from simgui.core.media.decode import DecodeError, DecodedImage, decode_file
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.media.sketch import make_sketch, read_sketch
 from simgui.core.media.orientation import proposals, signature
 from simgui.core.matching.turn_check import TurnFinder, embed_turned
 from simgui.core.matching.grouping import Group, GroupFinder
@@ -32,7 +33,8 @@ from simgui.core.matching.learning import forget as forget_preferences
 from simgui.core.indexing.pipeline import Indexer, IndexReport, Progress
 from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.storage.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
-from simgui.core.matching.verify import METHOD as VERIFY_METHOD, best_agreement, best_cosine, difference_grid
+from simgui.core.matching.verify import METHOD as VERIFY_METHOD
+from simgui.core.matching.verify import ANOTHER_MOMENT, best_agreement, best_cosine, difference_grid
 from simgui.core.storage.tokens import GRID, as_unit_tokens
 
 
@@ -47,6 +49,7 @@ class Match:
     score: float  # cosine similarity of the global vectors
     verdict: Kind  # as compare() would say
     agreement: float = 0.0  # share of patches that line up (see verify.py)
+    another_moment: bool = False  # they line up, but their pixels show two moments of one scene (moments.py)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class Comparison:
     # bars, whose box is given as fractions of the whole picture (left, top, right, bottom)
     differences: np.ndarray | None = None
     content_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    another_moment: bool = False  # as Match's
 
 
 def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int, int]]:
@@ -162,6 +166,32 @@ class Library:
 
     def protected_folders(self) -> list[str]:
         return self.store.protected_folders()
+
+    def sketch(self, label: int) -> np.ndarray | None:
+        """A content's sketch (media/sketch.py). Contents indexed before sketches were kept get theirs from
+        one of their files the first time it is asked for (only pairs whose patches line up ask); None when
+        no file of it can be read now."""
+        blob = self.store.sketch(label)
+        if blob is None:
+            blob = self._sketch_from_file(label)
+        return None if blob is None else read_sketch(blob)
+
+    def _sketch_from_file(self, label: int) -> bytes | None:
+        content = self.store.content_of(label)
+        for image in self.store.images_by_hash([content]).get(content, []) if content else []:
+            try:
+                blob = make_sketch(photo_inside(decode_file(image.path).picture))
+            except DecodeError as exc:  # moved or changed since: another file of it, or no check
+                log.info("no sketch from %s: %s", image.path, exc)
+                continue
+            try:
+                with self.store.transaction():
+                    self.store.save_sketches({label: blob})
+            except sqlite3.Error as exc:  # a read-only library: made again next time
+                if not is_read_only(exc):
+                    raise LibraryError(storage_problem(self.folder, exc)) from exc
+            return blob
+        return None
 
     def set_protected(self, paths: list[str], protected: bool = True) -> list[str]:
         """Protects folders (or lifts their protection); returns them as stored, links resolved."""
@@ -293,12 +323,14 @@ class Library:
             turned = self.turns.find(np.stack([signature(c) for c in contents]), inputs, [None] * len(inputs))
             for n, path in enumerate(readable):
                 answers.append((path, self._matches(decoded[n].content_hash, embeddings.vectors[n],
-                                                    embeddings.patches[n], found[n], top, turned.of_row(n))))
+                                                    embeddings.patches[n], found[n], top, turned.of_row(n),
+                                                    read_sketch(make_sketch(contents[n])))))
         order = {os.path.abspath(p): i for i, p in enumerate(paths)}
         return sorted(answers, key=lambda a: order[a[0]])
 
     def _matches(self, query_hash: str, query_vector: np.ndarray, query_patches: np.ndarray, labels: np.ndarray,
-                 top: int, turned: tuple[list[np.ndarray], list[np.ndarray], set[int]]) -> list[Match]:
+                 top: int, turned: tuple[list[np.ndarray], list[np.ndarray], set[int]],
+                 query_sketch: np.ndarray) -> list[Match]:
         """Candidates from the index, and the photos the query turned or mirrored lines up with: verified copies
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
@@ -319,16 +351,23 @@ class Library:
         for label, score, content in zip(ids.tolist(), scores, hashes):
             agreement = 0.0 if label not in patches else best_agreement(
                 query_tokens, as_unit_tokens(patches[label]), turned_tokens,
-                [as_unit_tokens(p) for p in their_turned.get(label, ())])
+                [as_unit_tokens(p) for p in their_turned.get(label, ())], self._sketch_pair(query_sketch, label))
             verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
             if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
             tier = list(Kind).index(verdict)
             for image in files.get(content, []):
                 ranked.append((tier, -(agreement + score), image.path,
-                               Match(image, round(min(1.0, score), 4), verdict, round(agreement, 4))))
+                               Match(image, round(min(1.0, score), 4), verdict, round(max(0.0, agreement), 4),
+                                     agreement == ANOTHER_MOMENT)))
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
+
+    def _sketch_pair(self, sketch: np.ndarray, label: int) -> Callable[[], tuple[np.ndarray, np.ndarray] | None]:
+        def pair() -> tuple[np.ndarray, np.ndarray] | None:
+            theirs = self.sketch(label)
+            return None if theirs is None else (sketch, theirs)
+        return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
         a, b = decode_file(os.path.abspath(path_a)), decode_file(os.path.abspath(path_b))
@@ -342,11 +381,12 @@ class Library:
         first, second = (d.content_hash for d in ordered)
         score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
                             evidence.turned_vectors[second])
+        sketches = {d.content_hash: read_sketch(make_sketch(photo_inside(d.picture))) for d in ordered}
         agreement = best_agreement(evidence.tokens[first], evidence.tokens[second], evidence.turned[first],
-                                   evidence.turned[second])
+                                   evidence.turned[second], lambda: (sketches[first], sketches[second]))
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
-        return Comparison(round(min(1.0, score), 4), round(agreement, 4), pair_kind(score, agreement, self.thresholds),
-                          differences, box)
+        return Comparison(round(min(1.0, score), 4), round(max(0.0, agreement), 4),
+                          pair_kind(score, agreement, self.thresholds), differences, box, agreement == ANOTHER_MOMENT)
 
     def _evidence_of(self, decoded: list[DecodedImage]) -> "_PairEvidence":
         """Vectors and unit tokens, as they are and turned, of two pictures by content: those the library holds

@@ -68,8 +68,9 @@ class CompareDialog(PhotoDialog):
         self.comparison = comparison
         differing = "" if comparison.differences is None else \
             f" · {(comparison.differences < 0).mean():.0%} of the left photo differs"
+        moment = " · another moment of the same scene, not the same photo" if comparison.another_moment else ""
         self.verdict.setText(f"{comparison.verdict} · similarity {comparison.score:.3f} · "
-                             f"patches agreeing {comparison.agreement:.0%}{differing}")
+                             f"patches agreeing {comparison.agreement:.0%}{differing}{moment}")
         self._shade()
 
     def _shade(self) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 
 from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes
 from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash
 from simgui.core.storage.lock import indexing_lock
@@ -85,6 +86,7 @@ class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
     signature: np.ndarray | None = None  # ... and its orientation signature
+    sketch: bytes | None = None  # ... and its sketch
     unsettled: bool = False
 
 
@@ -252,7 +254,7 @@ class Indexer:
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share))
-        return _Outcome(record, self.library.model.preprocess_content(content), signature(content))
+        return _Outcome(record, self.library.model.preprocess_content(content), signature(content), make_sketch(content))
 
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
         fresh: dict[str, _Outcome] = {}
@@ -266,6 +268,7 @@ class Indexer:
             if embeddings is not None:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
                 self.store.save_signatures(labels, signatures)
+                self.store.save_sketches({label: fresh[h].sketch for label, h in zip(labels, hashes)})
             self._fill_known_metadata(batch)
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:

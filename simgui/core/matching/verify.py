@@ -5,24 +5,31 @@ two close-up textures). Copies share many patches, and the matches obey one
 geometric transform (a crop is a scale plus a shift). Look-alikes also match
 patches, but scattered. So: mutual nearest neighbours between the two 16x16
 token grids, then RANSAC for a scale+translation, and the score is the share of
-the grid that agrees with it.
+the grid that agrees with it. Two moments of one scene (a burst, a tripod) line up too: for a pair that
+lines up, their sketches say which it is (moments.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
 
-from simgui.core.storage.tokens import GRID, as_unit_tokens
+from simgui.core.matching.moments import another_moment
+from simgui.core.matching.rule import DEFAULT_THRESHOLDS
+from simgui.core.storage.tokens import GRID
 
 
-METHOD = "mnn-ransac-2-signs-turns-0.15"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-2-signs-turns-0.15-moments-1"  # change it with anything below that changes scores: stored agreements are then redone
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
 TURNED_AGREEMENT = 0.15  # a turned copy's agreement counts from here (turned copies measured 0.2-1.0)
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
+MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
+ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
+SketchPair = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
 
 
@@ -96,14 +103,23 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
-                   b_turned: list[np.ndarray] = ()) -> float:
+                   b_turned: list[np.ndarray] = (), sketches: SketchPair | None = None) -> float:
     """The agreement of A and B as they are, or with either one turned or mirrored (orientation.py): the
     largest. `*_turned` are unit tokens of the turns that were worth embedding (for most photos: none).
     A turn counts from TURNED_AGREEMENT up: the best of several tries at the noise floor of two textures
-    (grass and gravel agree 0.05-0.08 any way up) would otherwise pass for a copy."""
-    found = geometric_agreement(a, b)
-    turned = [geometric_agreement(t, b) for t in a_turned] + [geometric_agreement(a, t) for t in b_turned]
-    return max([found] + [value for value in turned if value >= TURNED_AGREEMENT])
+    (grass and gravel agree 0.05-0.08 any way up) would otherwise pass for a copy.
+    `sketches()`: A's and B's sketches (media/sketch.py), asked for only when the two line up as they are well
+    enough to be called one photo; if those show two moments of one scene (moments.py), the patches that
+    line up say nothing: ANOTHER_MOMENT is returned, evidence that the two are different photos."""
+    matches = match_patches(a, b)
+    found = len(matches.agreeing) / len(a)
+    turned = [value for value in [geometric_agreement(t, b) for t in a_turned] +
+              [geometric_agreement(a, t) for t in b_turned] if value >= TURNED_AGREEMENT]
+    if found >= MOMENT_CHECK_FROM and found >= max(turned, default=0.0) and sketches is not None:
+        pair = sketches()
+        if pair is not None and another_moment(*pair, matches.transform):
+            return ANOTHER_MOMENT
+    return max([found] + turned)
 
 
 def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),

@@ -77,6 +77,11 @@ CREATE INDEX IF NOT EXISTS candidate_pairs_by_second ON candidate_pairs(second);
 CREATE TABLE IF NOT EXISTS searched (
     label INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE
 );
+-- what the model was shown, at 64x64 as a JPEG (media/sketch.py): tells a copy from another moment
+CREATE TABLE IF NOT EXISTS sketches (
+    label INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
+    jpeg BLOB NOT NULL
+);
 -- copies turned by 90/180/270 degrees or mirrored (orientation.py): each content's orientation signature,
 -- the tokens of a new content as turned when its signature, turned, matched another's, and those pairs
 CREATE TABLE IF NOT EXISTS orientation_signatures (
@@ -355,6 +360,9 @@ class LibraryStore:
                         "SELECT ?, model, vector, patches FROM embeddings WHERE content_hash = ? AND model = ?",
                         (new_hash, content_hash, model))
         row = self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?", (new_hash, model)).fetchone()
+        if row:
+            self.db.execute("INSERT OR IGNORE INTO sketches SELECT ?, s.jpeg FROM sketches s JOIN embeddings e "
+                            "ON e.id = s.label WHERE e.content_hash = ? AND e.model = ?", (row[0], content_hash, model))
         return row[0] if row else None
 
     def orphan_embeddings(self, kept: set[str]) -> list[int]:
@@ -407,6 +415,17 @@ class LibraryStore:
     def signatures_version(self) -> int:
         """The newest label with a signature: it changes whenever one is added (labels are never reused)."""
         return self.db.execute("SELECT COALESCE(MAX(label), 0) FROM orientation_signatures").fetchone()[0]
+
+    def save_sketches(self, sketches: dict[int, bytes]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO sketches VALUES (?, ?)", list(sketches.items()))
+
+    def sketch(self, label: int) -> bytes | None:
+        row = self.db.execute("SELECT jpeg FROM sketches WHERE label = ?", (label,)).fetchone()
+        return row[0] if row else None
+
+    def content_of(self, label: int) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM embeddings WHERE id = ?", (label,)).fetchone()
+        return row[0] if row else None
 
     def save_turned(self, tokens: dict[tuple[int, int], np.ndarray], pairs: Iterable[tuple[int, int]]) -> None:
         """tokens: (label, turn) -> the model's int8 tokens of that content turned so; pairs: label pairs it

@@ -1,0 +1,140 @@
+"""Another moment or the same photo (matching/moments.py), on sketches of real photos: no model, no Qt."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
+
+from conftest import photo
+from simgui.core.matching.moments import another_moment, changed_and_alike
+from simgui.core.media.sketch import make_sketch, read_sketch
+
+SAME_FRAMING = (1.0, 0.0, 0.0)  # the patches' transform of two pictures that line up cell for cell
+SIDE = 640
+
+
+def _picture(name: str) -> Image.Image:
+    return Image.open(photo(name)).convert("RGB").resize((SIDE, SIDE * 3 // 4))
+
+
+def _sketch(picture: Image.Image):
+    return read_sketch(make_sketch(picture))
+
+
+def _jpeg(picture: Image.Image, quality: int) -> Image.Image:
+    out = io.BytesIO()
+    picture.save(out, "JPEG", quality=quality)
+    return Image.open(out).convert("RGB")
+
+
+def _chessboard(side: int) -> Image.Image:
+    board = Image.new("RGB", (side, side), "white")
+    draw = ImageDraw.Draw(board)
+    square = side // 8
+    for row in range(8):
+        for col in range((row % 2), 8, 2):
+            draw.rectangle((col * square, row * square, (col + 1) * square - 1, (row + 1) * square - 1), "black")
+    return board
+
+
+def _with(background: Image.Image, thing: Image.Image, at: tuple[int, int]) -> Image.Image:
+    shot = background.copy()
+    shot.paste(thing, at)
+    return shot
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+@pytest.mark.parametrize("edit", ["recompressed", "smaller", "grey", "brighter", "logo"])
+def test_an_edited_copy_is_the_same_photo(name, edit):
+    original = _picture(name)
+    copy = {"recompressed": lambda p: _jpeg(p, 15),
+            "smaller": lambda p: p.resize((SIDE // 4, SIDE * 3 // 16), Image.BILINEAR),
+            "grey": lambda p: ImageOps.grayscale(p).convert("RGB"),
+            "brighter": lambda p: ImageEnhance.Contrast(ImageEnhance.Brightness(p).enhance(1.3)).enhance(1.4),
+            "logo": lambda p: _with(p, Image.new("RGB", (90, 90), (200, 40, 40)), (SIDE - 100, SIDE * 3 // 4 - 100)),
+            }[edit](original)
+    assert not another_moment(_sketch(original), _sketch(copy), SAME_FRAMING)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+def test_a_copy_under_a_big_watermark_is_the_same_photo(name):
+    original = _picture(name)
+    layer = Image.new("RGBA", original.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    font = ImageFont.load_default(size=90)
+    for y in (60, 150, 300):  # three lines of big text across the picture, as stock photo sites do
+        draw.text((20, y), "(c) STUDIO", font=font, fill=(255, 255, 255, 170))
+    marked = Image.alpha_composite(original.convert("RGBA"), layer).convert("RGB")
+    assert not another_moment(_sketch(original), _sketch(marked), SAME_FRAMING)
+    assert not another_moment(_sketch(marked), _sketch(original), SAME_FRAMING)
+
+
+@pytest.mark.unit
+def test_an_overlay_changes_colours_one_way_a_moved_subject_both_ways():
+    original = _picture("astronaut")
+    layer = Image.new("RGBA", original.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for y in (120, 150, 180, 210):  # a thick band of white text
+        draw.text((10, y), "SAMPLE", font=ImageFont.load_default(size=120), fill=(255, 255, 255, 200))
+    marked = Image.alpha_composite(original.convert("RGBA"), layer).convert("RGB")
+    assert changed_and_alike(_sketch(original), _sketch(marked), SAME_FRAMING)[2] == 1.0  # all lighter
+    assert changed_and_alike(_sketch(marked), _sketch(original), SAME_FRAMING)[2] == 0.0  # all darker
+    board = _chessboard(200)
+    moved = changed_and_alike(_sketch(_with(original, board, (40, 40))), _sketch(_with(original, board, (360, 200))),
+                              SAME_FRAMING)
+    assert 0.2 < moved[2] < 0.8
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["coffee", "astronaut", "chelsea"])
+def test_a_chessboard_moved_in_front_of_one_background_is_another_moment(name):
+    background, board = _picture(name), _chessboard(260)
+    first, second = _with(background, board, (40, 60)), _with(background, board, (330, 180))
+    assert another_moment(_sketch(first), _sketch(second), SAME_FRAMING)
+
+
+@pytest.mark.unit
+def test_another_object_on_the_same_table_is_another_moment():
+    table = _picture("hubble_deep_field")
+    cup, rocket = (_picture(name).resize((360, 270)) for name in ("coffee", "rocket"))  # a third of the frame
+    assert another_moment(_sketch(_with(table, cup, (150, 110))), _sketch(_with(table, rocket, (150, 110))),
+                          SAME_FRAMING)
+
+
+@pytest.mark.unit
+def test_pictures_that_cannot_be_aligned_are_left_to_the_patches():
+    flat = Image.new("RGB", (SIDE, SIDE), (90, 120, 150))
+    assert not another_moment(_sketch(flat), _sketch(_picture("coffee")), (1.0, 20.0, 20.0))
+
+
+def test_two_shots_from_a_tripod_are_never_one_photo_in_groups_compare_or_a_search(tmp_path, library_dir):
+    """The engine whole, with the model: the moved board's two shots are told apart, their copies are not."""
+    from simgui.core.library import Library
+    from simgui.core.matching.rule import Kind
+
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    background, board = _picture("astronaut"), _chessboard(200)
+    first, second = _with(background, board, (40, 40)), _with(background, board, (360, 200))
+    first.save(folder / "shot1.jpg", quality=92)
+    second.save(folder / "shot2.jpg", quality=92)
+    first.resize((320, 240), Image.BILINEAR).save(folder / "shot1_small.jpg", quality=80)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        near = [sorted(Path(m.image.path).name for m in g.members) for g in library.groups() if g.kind == Kind.NEAR]
+        assert near == [["shot1.jpg", "shot1_small.jpg"]]
+        moments = library.compare(str(folder / "shot1.jpg"), str(folder / "shot2.jpg"))
+        assert moments.another_moment and moments.verdict != Kind.NEAR
+        copies = library.compare(str(folder / "shot1.jpg"), str(folder / "shot1_small.jpg"))
+        assert copies.verdict == Kind.NEAR and not copies.another_moment
+        (_, found), = library.query([str(folder / "shot2.jpg")], top=3)
+        verdicts = {Path(m.image.path).name: m.verdict for m in found}
+        assert verdicts["shot2.jpg"] == Kind.EXACT and verdicts["shot1.jpg"] != Kind.NEAR
+    finally:
+        library.close()
