@@ -229,3 +229,19 @@ def test_compare_reports_the_agreement_grouping_used_for_the_same_pair(library):
             assert result.verdict == "near"
         checked += 1
     assert checked >= 3
+
+
+def test_an_upgrade_of_the_patch_check_measures_the_pairs_again_and_loses_none(library, library_dir):
+    """A new verification method drops the stored agreements: the pairs they were measured for must be
+    measured again, not forgotten (their contents were searched already and are not searched again)."""
+    before = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
+    assert len(before) == 5
+    with library.store.transaction():
+        library.store.db.execute("UPDATE meta SET value = 'an earlier method' WHERE key = 'pair_method'")
+    library.close()
+    upgraded = Library(library_dir)
+    try:
+        assert not upgraded.store.pair_agreements()  # dropped: measured by the earlier method
+        assert sorted(sorted(m.image.path for m in g.members) for g in upgraded.groups()) == before
+    finally:
+        upgraded.close()

@@ -446,8 +446,14 @@ class LibraryStore:
         return self.db.execute("SELECT first, second FROM turned_pairs").fetchall()
 
     def keep_pair_agreements_only_from(self, method: str) -> None:
-        """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew."""
-        self._keep_only_from("pair_method", method, ("pair_agreement",))
+        """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew:
+        their pairs go back to the queue of candidates (their contents are not searched again)."""
+        with self.transaction():
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'pair_method'").fetchone()
+            if row is not None and row[0] != method:
+                self.db.execute("INSERT OR IGNORE INTO candidate_pairs SELECT MIN(first, second), MAX(first, second) "
+                                "FROM pair_agreement")
+            self._keep_only_from("pair_method", method, ("pair_agreement",))
 
     def keep_candidates_only_from(self, search: str) -> None:
         """Candidates found with other search settings (a new default) are dropped, to be searched anew."""
