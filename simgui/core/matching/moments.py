@@ -18,6 +18,8 @@ chessboard pairs caught, 11 copy pairs (mostly under big watermarks) lost; whole
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 from scipy import ndimage
 
@@ -90,8 +92,14 @@ def _pixel_transform(transform: tuple[float, float, float], cell: float) -> np.n
     return np.array([scale, cell * dx + centre * (1 - scale), cell * dy + centre * (1 - scale), 1.0, 0.0])
 
 
+@lru_cache(maxsize=4)
+def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """(y, x) of every pixel of a side x side picture."""
+    return tuple(np.mgrid[0:side, 0:side].astype(np.float32))
+
+
 def _coordinates(side: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+    ys, xs = _grid(side)
     bx, by = p[0] * xs + p[1], p[0] * ys + p[2]
     inside = (bx >= 0) & (bx <= side - 1) & (by >= 0) & (by <= side - 1)
     return bx, by, inside
@@ -107,24 +115,25 @@ def _align(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray | None:
     """Scale, shift, gain and offset refined by Gauss-Newton on blurred greys (coarse, then finer): the
     patches place B to within a cell, 4 pixels, too coarse to compare textures."""
     side = a.shape[0]
-    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+    ys, xs = _grid(side)
     for sigma in (2.0, 1.0):
         target, moving = ndimage.gaussian_filter(a, sigma), ndimage.gaussian_filter(b, sigma)
         grad_y, grad_x = np.gradient(moving)
         for _ in range(10):
-            warped, inside = _warp(moving, p)
+            bx, by, inside = _coordinates(side, p)
             if inside.sum() < _MIN_OVERLAP:
                 return None
-            wx, wy = _warp(grad_x, p)[0][inside], _warp(grad_y, p)[0][inside]
+            at = [by[inside], bx[inside]]  # only where B is: the rest would be thrown away
+            values, wx, wy = (ndimage.map_coordinates(image, at, order=1, mode="nearest")
+                              for image in (moving, grad_x, grad_y))
             gain = p[3]
-            values = warped[inside]
             jacobian = np.stack([gain * (wx * xs[inside] + wy * ys[inside]), gain * wx, gain * wy, values,
                                  np.ones_like(values)], 1)
             miss = target[inside] - gain * values - p[4]
             # robust (Cauchy weights): the changed region of another moment must not pull the alignment
             spread = 1.4826 * float(np.median(np.abs(miss))) + 1e-3
             weight = np.sqrt(1 / (1 + (miss / (2 * spread)) ** 2))
-            step = np.linalg.lstsq(jacobian * weight[:, None], miss * weight, rcond=None)[0]
+            step = _least_squares(jacobian * weight[:, None], miss * weight)
             p = p + step
             if not (np.isfinite(p).all() and 0.25 < p[0] < 4):  # flat pictures: nothing to align on
                 return None
@@ -158,11 +167,18 @@ def _map_miss(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.nd
     features = np.concatenate([source, source * source, np.ones((len(source), 1), np.float32)], 1)
     kept = np.ones(len(source), bool)
     for _ in range(2):
-        fit = np.linalg.lstsq(features[kept], target[kept], rcond=None)[0]
+        fit = _least_squares(features[kept], target[kept])
         signed = features @ fit - target
         miss = np.linalg.norm(signed, axis=1)
         kept = miss <= np.quantile(miss, 0.75)
     return miss, signed
+
+
+def _least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """x minimising |a x - b|, by the normal equations: a few unknowns, thousands of rows (lstsq's SVD
+    took half of the check)."""
+    normal = a.T @ a
+    return np.linalg.solve(normal + 1e-9 * np.trace(normal) * np.eye(len(normal)), a.T @ b)
 
 
 def _blocks(image: np.ndarray) -> np.ndarray:
