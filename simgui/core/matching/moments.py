@@ -37,6 +37,7 @@ _ALIKE_COLOUR = 0.04
 _CHANGED_STRUCTURE = 0.3  # a textured block whose correlation with its partner is below this is changed
 _ALIKE_STRUCTURE = 0.6
 _TEXTURE = 0.02  # grey spread (0..1) below which a block is flat: its correlation says nothing
+ALIGN_STEPS = 6  # Gauss-Newton steps at each blur, at most: 10 took 12 ms a pair, 6 take 8, and veto the same pairs
 _MIN_OVERLAP = 300  # pixels both sketches must show for the alignment to count
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)
 
@@ -119,7 +120,7 @@ def _align(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray | None:
     for sigma in (2.0, 1.0):
         target, moving = ndimage.gaussian_filter(a, sigma), ndimage.gaussian_filter(b, sigma)
         grad_y, grad_x = np.gradient(moving)
-        for _ in range(10):
+        for _ in range(ALIGN_STEPS):
             bx, by, inside = _coordinates(side, p)
             if inside.sum() < _MIN_OVERLAP:
                 return None
@@ -137,7 +138,7 @@ def _align(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray | None:
             p = p + step
             if not (np.isfinite(p).all() and 0.25 < p[0] < 4):  # flat pictures: nothing to align on
                 return None
-            if abs(step[1]) + abs(step[2]) < 0.01:
+            if abs(step[1]) + abs(step[2]) < 0.05:  # a twentieth of a pixel
                 break
     return p
 
