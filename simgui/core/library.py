@@ -382,11 +382,13 @@ class Library:
         score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
                             evidence.turned_vectors[second])
         sketches = {d.content_hash: read_sketch(make_sketch(photo_inside(d.picture))) for d in ordered}
-        agreement = best_agreement(evidence.tokens[first], evidence.tokens[second], evidence.turned[first],
-                                   evidence.turned[second], lambda: (sketches[first], sketches[second]))
+        tokens = evidence.tokens[first], evidence.tokens[second], evidence.turned[first], evidence.turned[second]
+        agreement = best_agreement(*tokens, lambda: (sketches[first], sketches[second]))
+        moment = agreement == ANOTHER_MOMENT
+        shown = best_agreement(*tokens) if moment else agreement  # how much lines up, said beside "another moment"
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
-        return Comparison(round(min(1.0, score), 4), round(max(0.0, agreement), 4),
-                          pair_kind(score, agreement, self.thresholds), differences, box, agreement == ANOTHER_MOMENT)
+        return Comparison(round(min(1.0, score), 4), round(shown, 4), pair_kind(score, agreement, self.thresholds),
+                          differences, box, moment)
 
     def _evidence_of(self, decoded: list[DecodedImage]) -> "_PairEvidence":
         """Vectors and unit tokens, as they are and turned, of two pictures by content: those the library holds
