@@ -76,6 +76,8 @@ def test_a_copy_in_two_groups_is_counted_once_among_the_photos_that_could_go():
     near.members.append(_member("/p/x1 copy.jpg", "x1"))
     state.set_groups([exact, near])
     assert state.summary() == "2 groups · 3 photos could go"  # x1, x2 and x1 copy: not 4
+    state.set_groups([_group("y")])
+    assert state.summary() == "1 group · 1 photo could go"
 
 
 @pytest.mark.unit

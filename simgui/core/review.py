@@ -200,7 +200,8 @@ class ReviewState:
     def summary(self) -> str:
         if not self.shown:
             return "No duplicates found"
-        return f"{len(self.shown)} groups · {_could_go(self.shown)} photos could go"
+        groups, going = len(self.shown), _could_go(self.shown)
+        return f"{groups} group{'s' * (groups != 1)} · {going} photo{'s' * (going != 1)} could go"
 
     # inside -----------------------------------------------------------------------
     def _shown_here(self, group: Group) -> bool:
