@@ -26,6 +26,7 @@ T = TypeVar("T")
 
 READY_SECONDS = 30  # how long `watch` waits for its folders to be watched before saying so
 
+
 def _print_json(value) -> None:
     text = json.dumps(value, indent=1, ensure_ascii=False)
     try:

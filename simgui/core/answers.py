@@ -30,7 +30,8 @@ def query_answer(path: str, result: list[Match] | str) -> dict:
 
 def comparison_answer(comparison: Comparison) -> dict:
     """`another_moment`: the patches line up but the pixels show two moments of one scene (a burst, a
-    tripod), so not the same photo. `differing_share`: the share of the first photo (inside its bars) not found in place in the second."""
+    tripod), so not the same photo. `differing_share`: the share of the first photo (inside its bars) not
+    found in place in the second."""
     grid = comparison.differences
     differing = round(float((grid < 0).mean()), 4) if grid is not None and grid.any() else None
     return {"score": comparison.score, "verdict": comparison.verdict, "agreement": comparison.agreement,

@@ -4,6 +4,7 @@ The CLI and the desktop app both talk to the engine through this class.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -241,6 +242,8 @@ class Library:
     def drop_orphan_vectors(self) -> None:
         """Vectors no photo holds any more go, except those of photos in simgui's trash (an undo needs them):
         the journal says which those are. With no journal readable, every vector stays."""
+        if not self.store.orphan_embeddings(kept=set()):  # nearly always: no need to read the journal
+            return
         kept: set[str] = set()
         if (self.folder / JOURNAL_FILE).exists():
             try:
@@ -324,13 +327,13 @@ class Library:
             for n, path in enumerate(readable):
                 answers.append((path, self._matches(decoded[n].content_hash, embeddings.vectors[n],
                                                     embeddings.patches[n], found[n], top, turned.of_row(n),
-                                                    read_sketch(make_sketch(contents[n])))))
+                                                    functools.cache(lambda c=contents[n]: read_sketch(make_sketch(c))))))
         order = {os.path.abspath(p): i for i, p in enumerate(paths)}
         return sorted(answers, key=lambda a: order[a[0]])
 
     def _matches(self, query_hash: str, query_vector: np.ndarray, query_patches: np.ndarray, labels: np.ndarray,
                  top: int, turned: tuple[list[np.ndarray], list[np.ndarray], set[int]],
-                 query_sketch: np.ndarray) -> list[Match]:
+                 query_sketch: Callable[[], np.ndarray]) -> list[Match]:
         """Candidates from the index, and the photos the query turned or mirrored lines up with: verified copies
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
@@ -363,10 +366,12 @@ class Library:
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
-    def _sketch_pair(self, sketch: np.ndarray, label: int) -> Callable[[], tuple[np.ndarray, np.ndarray] | None]:
+    def _sketch_pair(self, sketch: Callable[[], np.ndarray],
+                     label: int) -> Callable[[], tuple[np.ndarray, np.ndarray] | None]:
+        """The query's sketch (made the first time a pair needs it) and a stored photo's, for verify."""
         def pair() -> tuple[np.ndarray, np.ndarray] | None:
             theirs = self.sketch(label)
-            return None if theirs is None else (sketch, theirs)
+            return None if theirs is None else (sketch(), theirs)
         return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
@@ -381,9 +386,9 @@ class Library:
         first, second = (d.content_hash for d in ordered)
         score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
                             evidence.turned_vectors[second])
-        sketches = {d.content_hash: read_sketch(make_sketch(photo_inside(d.picture))) for d in ordered}
         tokens = evidence.tokens[first], evidence.tokens[second], evidence.turned[first], evidence.turned[second]
-        agreement = best_agreement(*tokens, lambda: (sketches[first], sketches[second]))
+        agreement = best_agreement(*tokens, lambda: tuple(read_sketch(make_sketch(photo_inside(d.picture)))
+                                                          for d in ordered))
         moment = agreement == ANOTHER_MOMENT
         shown = best_agreement(*tokens) if moment else agreement  # how much lines up, said beside "another moment"
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])

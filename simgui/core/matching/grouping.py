@@ -129,12 +129,20 @@ class UnitTokens:
         self.turned_patches = turned
         self.sketch_of = sketch_of
         self._unpacked: dict[int, np.ndarray] = {}
+        self._sketches: dict[int, np.ndarray | None] = {}  # read (or found missing) once for all their pairs
 
     def sketches(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
         if self.sketch_of is None:
             return None
-        first, second = self.sketch_of(a), self.sketch_of(b)
+        first, second = self._sketch(a), self._sketch(b)
         return None if first is None or second is None else (first, second)
+
+    def _sketch(self, label: int) -> np.ndarray | None:
+        if label not in self._sketches:
+            if len(self._sketches) >= UNPACKED_TOKENS:
+                self._sketches.clear()
+            self._sketches[label] = self.sketch_of(label)
+        return self._sketches[label]
 
     def turned(self, label: int) -> list[np.ndarray]:
         return [as_unit_tokens(p) for p in self.turned_patches.get(label, ())]

@@ -70,10 +70,11 @@ def changed_and_alike(a: np.ndarray, b: np.ndarray,
     residual[inside], lightness[inside] = _colour_residual(_smooth(a)[inside], warped[inside])
     correlation = _block_correlation(ndimage.gaussian_filter(a @ _GREY, 1.0),
                                      _warp(ndimage.gaussian_filter(b @ _GREY, 1.0), aligned)[0])
-    shown = _blocks(inside.astype(np.float32)).mean(-1) >= 0.9
+    covered = _blocks(inside.astype(np.float32)).sum(-1)  # pixels of each block that B shows
+    shown = covered >= 0.9 * BLOCK * BLOCK
     if shown.sum() < 8:
         return None
-    colour = _blocks(residual).sum(-1) / np.maximum(_blocks(inside.astype(np.float32)).sum(-1), 1)
+    colour = _blocks(residual).sum(-1) / np.maximum(covered, 1)
     typical = float(np.median(colour[shown]))
     changed = shown & ((colour > max(_CHANGED_COLOUR, 3 * typical)) | (correlation < _CHANGED_STRUCTURE))
     alike = shown & ~changed & (colour <= max(_ALIKE_COLOUR, 2 * typical)) & (
