@@ -14,7 +14,7 @@ does not explain are the change. A moment: a quarter of the blocks or more chang
 of the rest alike, and the change going both ways (see ONE_WAY). On benchmarks/accuracy.py, pairs of
 benchmark traps vs copies (seeds 53 and 17, 2,643 pairs of copies): 27 of 48 burst pairs and 25 of 46
 chessboard pairs caught, 11 copy pairs (mostly under big watermarks) lost; whole groups on the unseen seed
-71: burst 24 -> 0 wrong pairs, chessboard 24 -> 4, 3 of 25 watermarked copies lost.
+71: burst 24 -> 0 wrong pairs, chessboard 24 -> 0, 3 of 25 watermarked copies lost.
 """
 from __future__ import annotations
 
