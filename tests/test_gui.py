@@ -94,6 +94,9 @@ def test_drop_a_photo_on_search(qtbot, window, photo_folder, tmp_path):
     enter = QDragEnterEvent(zone.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     QApplication.sendEvent(zone, enter)
     assert enter.isAccepted()
+    # the engine reads and embeds the photo while it is dragged over, before the drop asks for it
+    read_ahead = window.jobs.submit("peek", lambda ctx: [key[0] for key in ctx.library._read_ahead]).result()
+    assert str(dropped) in read_ahead
     QApplication.sendEvent(zone, QDropEvent(QPointF(zone.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
                                             Qt.NoModifier))
     qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)

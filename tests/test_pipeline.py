@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from conftest import photo
+from conftest import photo, save_edit, stem_of
 from simgui.core.library import Library
 
 
@@ -106,3 +106,21 @@ def test_offline_root_is_kept(library, photo_folder, tmp_path):
     photo_folder.rename(tmp_path / "unplugged")
     report = index(library)
     assert report.offline_roots == [str(photo_folder)] and library.stats()["images"] == 15
+
+
+def test_a_photo_read_ahead_of_its_drop_is_answered_alike_and_read_again_once_changed(library, photo_folder,
+                                                                                     tmp_path):
+    index(library, photo_folder)
+    dropped = tmp_path / "dropped.jpg"
+    save_edit(photo("coffee"), dropped, "crop")
+    library.read_ahead(str(dropped))  # the app does it while the file is dragged over its window
+    [(_, ahead)] = library.query([str(dropped)], top=3)
+    assert [stem_of(m.image.path) for m in ahead] == ["coffee"] * 3
+
+    shutil.copy(photo("rocket"), dropped)  # another photo saved under the same name before the drop
+    os.utime(dropped, ns=(time.time_ns(), time.time_ns() + 10**9))
+    [(_, changed)] = library.query([str(dropped)], top=3)
+    assert stem_of(changed[0].image.path) == "rocket"
+    dropped.write_bytes(b"")
+    [(_, reason)] = library.query([str(dropped)], top=3)
+    assert reason == "empty file"

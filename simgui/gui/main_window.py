@@ -63,6 +63,8 @@ class MainWindow(QMainWindow):
         self.compare_dialog: CompareDialog | None = None
         self.search = SearchView(self.thumbnails)
         self.search.query_requested.connect(self.query)
+        self.search.drop_zone.hovered.connect(
+            lambda path: self.jobs.submit("read ahead", lambda ctx: ctx.library.read_ahead(path)))
         self.search.compare_requested.connect(self.compare)
         self.map = MapView(self.thumbnails)
         self.map.refresh_requested.connect(self.draw_map)

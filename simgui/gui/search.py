@@ -52,6 +52,7 @@ class ResultsModel(QAbstractListModel):
 class DropZone(QLabel):
     dropped = Signal(str)  # one photo: find its look-alikes
     dropped_pair = Signal(str, str)  # two photos: compare them
+    hovered = Signal(str)  # one photo dragged over: it can be read before it is dropped
 
     def __init__(self):
         super().__init__("Drop a photo here to find its look-alikes, or two photos to compare them\n"
@@ -66,8 +67,11 @@ class DropZone(QLabel):
         return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and os.path.isfile(url.toLocalFile())]
 
     def dragEnterEvent(self, event) -> None:
-        if self.local_files(event.mimeData()):
+        files = self.local_files(event.mimeData())
+        if files:
             event.acceptProposedAction()
+        if len(files) == 1:
+            self.hovered.emit(files[0])
 
     def dropEvent(self, event) -> None:
         files = self.local_files(event.mimeData())
