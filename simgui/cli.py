@@ -193,7 +193,8 @@ def cmd_groups(library: Library, args) -> int:
         print(f"group {n} ({g.kind}, {len(g.members)} photos)")
         for m in g.members:
             mark = "keep" if m.keeper else f"{m.score:.3f}"
-            print(f"  {mark:>6}  {m.image.width}x{m.image.height}  {m.image.size:>10}  {m.image.path}")
+            print(f"  {mark:>6}  {m.image.width}x{m.image.height}  {m.size:>10}  "
+                  + " + ".join(f.path for f in m.files))
     if not groups:
         print("no duplicates found")
     return 0

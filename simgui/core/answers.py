@@ -14,7 +14,9 @@ def group_answer(group: Group) -> dict:
         "kind": group.kind,
         "keeper": group.keeper.image.path,
         "members": [{"path": m.image.path, "score": m.score, "keeper": m.keeper, "size": m.image.size,
-                     "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at}
+                     "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at,
+                     # the other files of its shot (a RAW's JPEG): they go and stay with it
+                     "stacked": [f.path for f in m.stacked]}
                     for m in group.members],
     }
 

@@ -17,7 +17,7 @@ from simgui.core.matching.rule import GROUP_KINDS, Kind
 # what the groups can be sorted by: the key of a group, smallest first
 SORTS = {
     "kind": lambda g: GROUP_KINDS.index(g.kind),  # exact copies first: the safest to resolve
-    "space": lambda g: -sum(m.image.size for m in g.members if not m.keeper),  # most space freed first
+    "space": lambda g: -sum(m.size for m in g.members if not m.keeper),  # most space freed first
     "photos": lambda g: -len(g.members),
     "folder": lambda g: g.keeper.image.path,
 }

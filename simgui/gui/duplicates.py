@@ -30,7 +30,9 @@ REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a 
 def member_text(member: GroupMember) -> str:
     image = member.image
     mark = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
-    return (f"{readable(os.path.basename(image.path))}   {mark}\n{image.width}×{image.height} · {size_text(image.size)} · {date_text(image)}\n"
+    # a shot's RAW+JPEG show as one photo: its files named, their sizes together
+    names = " + ".join(readable(os.path.basename(f.path)) for f in member.files)
+    return (f"{names}   {mark}\n{image.width}×{image.height} · {size_text(member.size)} · {date_text(image)}\n"
             f"{readable(os.path.dirname(image.path))}")
 
 
@@ -86,7 +88,7 @@ class GroupsModel(QAbstractListModel):
         group = self.groups[place[0]]
         if place[1] is None:
             if role == Qt.DisplayRole:
-                freed = size_text(sum(m.image.size for m in group.members if not m.keeper))
+                freed = size_text(sum(m.size for m in group.members if not m.keeper))
                 return (f"{group.kind} · {len(group.members)} photos · {freed} to free · "
                         f"keep {readable(os.path.basename(group.keeper.image.path))}")
             if role == Qt.FontRole:

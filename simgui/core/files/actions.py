@@ -33,6 +33,7 @@ from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import sidecars_of
+from simgui.core.matching.stacks import stack_with
 from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
@@ -177,7 +178,8 @@ class FileActions:
         return rows, refused
 
     def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord]) -> ActionOutcome:
-        refused = self._refusals(images, keepers)
+        images, refused = self._with_their_shots(images, keepers)
+        refused = refused or self._refusals(images, keepers)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
         action_id = self.journal.start_action(kind, label)
@@ -196,6 +198,23 @@ class FileActions:
                 outcome.moved.append(image.path)
         self._sync_store([action_id], outcome)
         return outcome
+
+    def _with_their_shots(self, images: list[ImageRecord],
+                          keepers: list[ImageRecord]) -> tuple[list[ImageRecord], dict[str, str]]:
+        """The images and the other files of their shots (stacks.py: a RAW and its JPEG go together), and
+        why any cannot go: the other file of its shot is one to keep."""
+        kept = {keeper.path for keeper in keepers}
+        going = {image.path for image in images}
+        found, refused = list(images), {}
+        for image in images:
+            for partner in stack_with(image, self.library.store):
+                if partner.path in kept:
+                    refused[image.path] = (f"one shot with {os.path.basename(partner.path)}, the file to keep "
+                                           f"(RAW+JPEG): the two go or stay together; nothing was moved")
+                elif partner.path not in going:
+                    going.add(partner.path)
+                    found.append(partner)
+        return found, refused
 
     def _move_to_trash(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome) -> str | None:
         """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back."""

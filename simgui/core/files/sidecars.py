@@ -1,9 +1,11 @@
-"""Sidecars: the small files beside a photo that belong to it (edits, ratings, iPhone edit lists, thumbnails).
+"""Sidecars: the files beside a photo that belong to it (edits, ratings, iPhone edit lists, thumbnails, and a
+Live Photo's motion part).
 
 `IMG_0001.JPG.xmp` names its photo whole and always belongs to it. `IMG_0001.xmp`,
-`IMG_0001.AAE` and `IMG_0001.THM` name only the stem: they belong to the photo only
-while no other file of that stem stays beside it (a RAW and its JPEG share one XMP,
-which must stay with the RAW when the JPEG goes).
+`IMG_0001.AAE`, `IMG_0001.THM` and `IMG_0001.MOV` (the video half of a Live Photo,
+IMG_0001.HEIC) name only the stem: they belong to the photo only while no other
+file of that stem stays beside it (a RAW and its JPEG share one XMP, which must
+stay with the RAW when the JPEG goes).
 """
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ import os
 import stat
 
 SIDECAR_EXTENSIONS = (".xmp", ".aae", ".thm")
+LIVE_PHOTO_MOTION = ".mov"  # by its stem only: IMG_0001.HEIC.MOV is no camera's name
 
 
 def is_sidecar(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in SIDECAR_EXTENSIONS
+    return os.path.splitext(name)[1].lower() in SIDECAR_EXTENSIONS + (LIVE_PHOTO_MOTION,)
 
 
 def sidecars_of(path: str, going: set[str]) -> list[str]:
@@ -31,7 +34,8 @@ def sidecars_of(path: str, going: set[str]) -> list[str]:
     found = []
     for candidate in sorted(names):
         base, ext = os.path.splitext(candidate)
-        if ext.lower() not in SIDECAR_EXTENSIONS or not (base == name or (base == stem and not stem_shared)):
+        whole_name = base == name and ext.lower() in SIDECAR_EXTENSIONS
+        if not is_sidecar(candidate) or not (whole_name or (base == stem and not stem_shared)):
             continue
         full = os.path.join(folder, candidate)
         if stat.S_ISREG(os.lstat(full).st_mode):

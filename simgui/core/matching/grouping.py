@@ -27,6 +27,7 @@ import numpy as np
 from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.matching.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
 from simgui.core.matching.learning import LearnedPreferences
+from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
@@ -42,6 +43,16 @@ class GroupMember:
     image: ImageRecord
     score: float  # cosine similarity to the keeper (1.0 for the keeper and its exact copies)
     keeper: bool = False
+    stacked: list[ImageRecord] = field(default_factory=list)  # the other files of its shot (stacks.py)
+
+    @property
+    def files(self) -> list[ImageRecord]:
+        """What this item is on disk: its photo, and the files of its shot that go and stay with it."""
+        return [self.image, *self.stacked]
+
+    @property
+    def size(self) -> int:
+        return sum(image.size for image in self.files)
 
 
 @dataclass
@@ -162,9 +173,11 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
             for a, b in keys]
 
 
-def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str, float] | None = None) -> tuple:
-    """The copy the user chose to keep (the newest choice), then a copy in a protected folder, then one without framing, then largest resolution, then largest file,
-    then oldest capture, then path: the first one is kept.
+def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str, float] | None = None,
+                 stacked: bool = False) -> tuple:
+    """The copy the user chose to keep (the newest choice), then a copy in a protected folder, then one without
+    framing, then a shot's RAW+JPEG stack (stacked: it holds the camera's original), then largest resolution,
+    then largest file, then oldest capture, then path: the first one is kept.
 
     Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
     2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides.
@@ -175,7 +188,8 @@ def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str
     resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
     in_protected = protected_folder_of(image.path, protected) is not None
     framed = pixels < FRAMED_SHARE * whole
-    return (-(chosen or {}).get(image.path, 0.0), not in_protected, framed, -resolution_step, -image.size, image.captured_at or "9999", image.path)
+    return (-(chosen or {}).get(image.path, 0.0), not in_protected, framed, not stacked, -resolution_step, -image.size,
+            image.captured_at or "9999", image.path)
 
 
 class GroupingSource(Protocol):
@@ -381,24 +395,30 @@ class GroupFinder:
         self._remember(evidence.take_fresh())
 
         files = self.library.store.images_by_hash(h)
+        stacks = stacks_among(image for images in files.values() for image in images)
         # identical bytes always get their own group, even inside a near group: that is what a
         # one-click "resolve exact copies" acts on, with no judgement of the model involved
-        groups = [self._group(Kind.EXACT, [n], evidence, files) for n in range(len(h)) if len(files.get(h[n], [])) > 1]
-        groups += [self._group(kind, c, evidence, files) for kind, found in clusters.items() for c in found]
-        return groups
+        groups = [self._group(Kind.EXACT, [n], evidence, files, stacks) for n in range(len(h))
+                  if len(files.get(h[n], [])) > 1]
+        groups += [self._group(kind, c, evidence, files, stacks) for kind, found in clusters.items() for c in found]
+        return [group for group in groups if len(group.members) > 1]  # a shot's own files are not duplicates
 
-    def _group(self, kind: Kind, nodes: list[int], evidence: PairEvidence, files: dict) -> Group:
+    def _group(self, kind: Kind, nodes: list[int], evidence: PairEvidence, files: dict,
+               stacks: dict[str, list[ImageRecord]]) -> Group:
+        """The files of these contents, each shot (stacks.py) one member, in keeper order."""
         images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
-        if not images:
-            return Group(kind)
-        images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen))
-        keeper_node = images[0][0]
-        members = []
+        images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen,
+                                                  stacked=pair[1].path in stacks))
+        members, shots = [], set()
         for n, image in images:
-            score = 1.0 if n == keeper_node else float(evidence.vectors[n] @ evidence.vectors[keeper_node])
-            members.append(GroupMember(image, round(min(1.0, score), 4), keeper=not members))
+            stack = stacks.get(image.path, [image])
+            if stack[0].path in shots:
+                continue  # its shot is a member already
+            shots.add(stack[0].path)
+            score = 1.0 if n == images[0][0] else float(evidence.vectors[n] @ evidence.vectors[images[0][0]])
+            members.append(GroupMember(image, round(min(1.0, score), 4), keeper=not members,
+                                       stacked=[f for f in stack if f.path != image.path]))
         return Group(kind, members)
-
 
 def _components(edges: list[tuple[int, int]]) -> list[list[int]]:
     neighbours: dict[int, set[int]] = defaultdict(set)

@@ -329,6 +329,14 @@ class LibraryStore:
         found = self.images("path = ?", (to_db(path),))
         return found[0] if found else None
 
+    def images_starting(self, prefix: str) -> list[ImageRecord]:
+        """The files whose paths start with `prefix` (a range of the path index, not a scan)."""
+        end = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        raw = os.fsencode(prefix)
+        # names that are not UTF-8 are stored as bytes (pathtext.py), which sort after every text
+        return self.images("(path >= ? AND path < ?) OR (path >= ? AND path < ?)",
+                           (to_db(prefix), to_db(end), raw, raw[:-1] + bytes([raw[-1] + 1])))
+
     def skipped(self) -> list[ImageRecord]:
         return self.images("error IS NOT NULL")
 

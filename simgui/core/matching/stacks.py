@@ -1,0 +1,60 @@
+"""Stacks: the files of one shot, which are one item and never duplicates of each other.
+
+A camera set to RAW+JPEG writes IMG_0001.CR2 and IMG_0001.JPG side by side at the same moment: one
+photo in two files. A stack is the pictures of one folder that share a stem, exactly one of them a
+camera RAW and the others taken at the same time as it (where both say when). It shows as one item,
+and it goes or stays whole: trashing either file takes both. A RAW and a JPEG exported elsewhere are
+two items, found as `near` like any copy.
+
+A Live Photo's motion part (IMG_0001.MOV beside IMG_0001.HEIC) is not a picture simgui reads: it
+travels with its photo as sidecars do (sidecars.py).
+"""
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from typing import Iterable
+
+from simgui.core.storage.store import ImageRecord, LibraryStore
+
+RAW_FORMAT = "RAW"  # formats.py's name for every camera RAW
+
+
+def shot_name(path: str) -> tuple[str, str]:
+    """(folder, stem): what the files of one shot share."""
+    folder, name = os.path.split(path)
+    return folder, os.path.splitext(name)[0]
+
+
+def stacks_among(images: Iterable[ImageRecord]) -> dict[str, list[ImageRecord]]:
+    """Path -> every file of its stack (the RAW first, then by path), for each of these files in a stack."""
+    by_shot: dict[tuple[str, str], list[ImageRecord]] = defaultdict(list)
+    for image in images:
+        if image.error is None:
+            by_shot[shot_name(image.path)].append(image)
+    found: dict[str, list[ImageRecord]] = {}
+    for files in by_shot.values():
+        stack = _stack_of(files)
+        found.update((image.path, stack) for image in stack)
+    return found
+
+
+def stack_with(image: ImageRecord, store: LibraryStore) -> list[ImageRecord]:
+    """The files of the stack `image` is in, as the library holds them now; empty when it is in none."""
+    shot = shot_name(image.path)
+    files = [f for f in store.images_starting(os.path.join(*shot) + ".") if shot_name(f.path) == shot]
+    return stacks_among(files).get(image.path, [])
+
+
+def _stack_of(files: list[ImageRecord]) -> list[ImageRecord]:
+    raws = [image for image in files if image.format == RAW_FORMAT]
+    if len(raws) != 1:  # a RAW beside its DNG conversion is a copy, not one shot
+        return []
+    raw = raws[0]
+    others = sorted((image for image in files if image is not raw and _same_moment(raw, image)),
+                    key=lambda image: image.path)
+    return [raw, *others] if others else []
+
+
+def _same_moment(a: ImageRecord, b: ImageRecord) -> bool:
+    return a.captured_at is None or b.captured_at is None or a.captured_at == b.captured_at
