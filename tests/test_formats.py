@@ -87,6 +87,46 @@ def test_a_heic_is_read_from_its_own_thumbnail_when_it_shows_the_photo():
     assert _alike(fast.picture, full.picture) > 0.98
 
 
+def _boxes(data: bytes, start: int, end: int):
+    """(type, offset of its content, end) of each ISO base media box between start and end."""
+    while start + 8 <= end:
+        size, kind = int.from_bytes(data[start:start + 4], "big"), data[start + 4:start + 8]
+        yield kind, start + 8, start + size
+        start += size
+
+
+def _with_thumbnail_of_another_picture(photo_size: tuple[int, int], other_size: tuple[int, int]) -> bytes:
+    """A HEIC whose thumbnail shows another picture, as an editor that rewrites the photo and keeps the old
+    thumbnail leaves it: the photo (no thumbnail) and a second picture with one are written, then the
+    thumbnail's reference ('thmb' in the iref box) is pointed at the photo, in place."""
+    import pillow_heif
+
+    written = pillow_heif.from_pillow(_photo().resize(photo_size))
+    written.add_from_pillow(Image.open(photo("rocket")).convert("RGB").resize(other_size))
+    written[0].info["thumbnails"], written[1].info["thumbnails"] = [], [320]
+    out = io.BytesIO()
+    written.save(out, quality=80)
+    data = bytearray(out.getvalue())
+    meta_at, meta_end = next((at, end) for kind, at, end in _boxes(data, 0, len(data)) if kind == b"meta")
+    children = list(_boxes(data, meta_at + 4, meta_end))  # meta is a full box: version and flags first
+    primary = next(int.from_bytes(data[at + 4:at + 6], "big") for kind, at, _ in children if kind == b"pitm")
+    iref_at, iref_end = next((at, end) for kind, at, end in children if kind == b"iref")
+    for kind, at, _ in _boxes(data, iref_at + 4, iref_end):
+        if kind == b"thmb":  # the thumbnail's id, a count, then the pictures it shows (16 bits each)
+            data[at + 4:at + 6] = primary.to_bytes(2, "big")
+            return bytes(data)
+    raise AssertionError("no thumbnail was written")
+
+
+def test_a_heic_thumbnail_of_another_picture_is_not_read_for_the_photo():
+    stale = _with_thumbnail_of_another_picture((2016, 1512), (1600, 1600))
+    import pillow_heif
+    assert pillow_heif.open_heif(io.BytesIO(stale)).info["thumbnails"] == [320]  # the photo's thumbnail now
+    decoded = decode_bytes(stale)
+    assert decoded.picture.size != (320, 320)  # not the thumbnail: the photo, decoded whole
+    assert _alike(decoded.picture, _photo().resize((2016, 1512))) > 0.97
+
+
 @pytest.mark.parametrize("kind", ["JXL", "AVIF"])
 def test_jpeg_xl_and_avif_decode(kind):
     source = _photo()
