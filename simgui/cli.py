@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import signal
@@ -14,7 +16,8 @@ from typing import Callable, TypeVar
 
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
-from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
+from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, group_rows,
+                                 history_answer, query_answer)
 from simgui.core.storage.config import default_library_dir
 from simgui.core.media.decode import DecodeError, decode_file
 from simgui.core.matching.differences import draw_differences
@@ -34,6 +37,16 @@ def _print_json(value) -> None:
     except UnicodeEncodeError:  # a file name that is not UTF-8: \u escapes keep the JSON valid and exact
         text = json.dumps(value, indent=1)
     sys.stdout.write(text + "\n")
+
+
+def _print_csv(header: tuple, rows: list[tuple]) -> None:
+    """RFC 4180 CSV on stdout, paths byte for byte (a name that is not UTF-8 keeps its bytes)."""
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape", newline="")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    out.flush()
+    out.detach()
 
 
 class ProgressLine:
@@ -188,6 +201,9 @@ def cmd_groups(library: Library, args) -> int:
     groups = library.groups()
     if args.json:
         _print_json({"groups": [group_answer(g) for g in groups]})
+        return 0
+    if getattr(args, "csv", False):
+        _print_csv(CSV_COLUMNS, group_rows(groups))
         return 0
     for n, g in enumerate(groups, 1):
         print(f"group {n} ({g.kind}, {len(g.members)} photos)")
@@ -372,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
                             ("groups", cmd_groups, "duplicate and similar groups")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--json", action="store_true")
+        if name == "groups":
+            p.add_argument("--csv", action="store_true", help="one row a file: " + ", ".join(CSV_COLUMNS))
         p.set_defaults(run=run)
 
     p = sub.add_parser("query", help="photos that look like the given images")

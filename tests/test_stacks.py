@@ -127,3 +127,22 @@ def test_a_merge_never_keeps_one_file_of_a_shot_and_trashes_the_other(card_libra
     merged = actions.merge_group(library.groups()[0])  # the export goes, the whole shot stays
     assert [os.path.basename(p) for p in merged.moved] == ["holiday.jpg"]
     assert os.path.exists(folder / "card" / "IMG_0001.dng") and os.path.exists(folder / "card" / "IMG_0001.jpg")
+
+
+def test_groups_export_as_csv_one_row_a_file_with_the_files_of_a_shot_marked(card_library):
+    import csv
+    import io
+
+    from conftest import cli
+
+    library, _, folder = card_library
+    run = cli(library.folder, "groups", "--csv")
+    assert run.returncode == 0
+    rows = list(csv.DictReader(io.StringIO(run.stdout)))
+    card = str(folder / "card")
+    assert [(r["group"], r["kind"], r["keeper"], r["path"], r["stack_of"]) for r in rows] == [
+        ("1", "near", "keep", f"{card}/IMG_0001.dng", ""),
+        ("1", "near", "keep", f"{card}/IMG_0001.jpg", f"{card}/IMG_0001.dng"),
+        ("1", "near", "", str(folder / "exports" / "holiday.jpg"), "")]
+    assert rows[0]["format"] == "RAW" and rows[0]["captured_at"] == "2024-05-06T07:08:09"
+    assert int(rows[2]["size"]) == os.path.getsize(folder / "exports" / "holiday.jpg")

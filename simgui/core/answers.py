@@ -21,6 +21,23 @@ def group_answer(group: Group) -> dict:
     }
 
 
+CSV_COLUMNS = ("group", "kind", "keeper", "path", "score", "size", "width", "height", "format", "captured_at",
+               "stack_of")
+
+
+def group_rows(groups: list[Group]) -> list[tuple]:
+    """The groups as CSV rows (CSV_COLUMNS), one a file: the other files of a member's shot (a RAW's JPEG)
+    follow it with its path in `stack_of`, its keeper mark and its group."""
+    rows = []
+    for number, group in enumerate(groups, 1):
+        for member in group.members:
+            for image in member.files:
+                rows.append((number, group.kind.value, "keep" if member.keeper else "", image.path, member.score,
+                             image.size, image.width or "", image.height or "", image.format or "",
+                             image.captured_at or "", "" if image is member.image else member.image.path))
+    return rows
+
+
 def query_answer(path: str, result: list[Match] | str) -> dict:
     """One query image's matches, or the reason it could not be read."""
     if isinstance(result, str):
