@@ -1,3 +1,4 @@
+import io
 import os
 import struct
 import zlib
@@ -127,3 +128,18 @@ def test_a_tiff_that_makes_pillow_raise_a_type_error_is_just_damaged():
                          "060100a401000000ffffffff0200000011010b00010000008c0000001501030001000000030000")
     with pytest.raises(DecodeError, match="damaged TIFF file"):
         decode_bytes(tiff)
+
+
+def test_the_shutter_moment_is_read_from_date_time_original_and_its_sub_seconds_alone():
+    def jpeg(tags: dict, details: dict) -> bytes:
+        exif = Image.Exif()
+        exif.update(tags)
+        exif.get_ifd(0x8769).update(details)
+        out = io.BytesIO()
+        Image.new("RGB", (64, 48), (90, 60, 30)).save(out, "JPEG", exif=exif.tobytes())
+        return out.getvalue()
+
+    shot = decode_bytes(jpeg({0x0132: "2024:06:01 10:00:00"}, {0x9003: "2024:05:06 07:08:09", 0x9291: "045"}))
+    assert (shot.captured_at, shot.shot_at) == ("2024-05-06T07:08:09", "2024-05-06T07:08:09.045")
+    edited = decode_bytes(jpeg({0x0132: "2024:06:01 10:00:00"}, {}))  # an editor's save time: no shot
+    assert (edited.captured_at, edited.shot_at) == ("2024-06-01T10:00:00", None)

@@ -138,3 +138,39 @@ def test_two_shots_from_a_tripod_are_never_one_photo_in_groups_compare_or_a_sear
         assert verdicts["shot2.jpg"] == Kind.EXACT and verdicts["shot1.jpg"] != Kind.NEAR
     finally:
         library.close()
+
+
+def _exif(shot: str, subsec: str) -> bytes:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769).update({0x9003: shot, 0x9291: subsec})  # DateTimeOriginal, SubSecTimeOriginal
+    return exif.tobytes()
+
+
+def test_two_shots_of_a_burst_are_told_apart_by_their_shutter_times_and_their_copies_are_not(tmp_path, library_dir):
+    """A small subject moved between two frames of a burst: too little for the pixels to tell, but the camera
+    recorded two shutter moments. A copy keeps its original's; one whose clock was set an hour on is a copy."""
+    from simgui.core.library import Library
+    from simgui.core.matching.rule import Kind
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    background, cup = _picture("astronaut"), _picture("coffee").resize((110, 80))
+    first, second = _with(background, cup, (300, 200)), _with(background, cup, (318, 206))
+    first.save(folder / "IMG_0001.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "12"))
+    second.save(folder / "IMG_0002.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "57"))
+    first.resize((320, 240), Image.BILINEAR).save(folder / "IMG_0001_small.jpg", quality=80,
+                                                  exif=_exif("2024:05:06 07:08:09", "12"))
+    first.save(folder / "IMG_0001_clock_set_right.jpg", quality=70, exif=_exif("2024:05:06 08:08:09", "12"))
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        kinds = {g.kind: sorted(Path(m.image.path).name for m in g.members) for g in library.groups()}
+        assert kinds[Kind.NEAR] == ["IMG_0001.jpg", "IMG_0001_clock_set_right.jpg", "IMG_0001_small.jpg"]
+        two_shots = library.compare(str(folder / "IMG_0001.jpg"), str(folder / "IMG_0002.jpg"))
+        assert two_shots.another_moment and two_shots.verdict != Kind.NEAR and two_shots.agreement > 0.3
+        (_, found), = library.query([str(folder / "IMG_0002.jpg")], top=4)
+        verdicts = {Path(m.image.path).name: m.verdict for m in found}
+        assert verdicts["IMG_0002.jpg"] == Kind.EXACT and Kind.NEAR not in verdicts.values()
+    finally:
+        library.close()

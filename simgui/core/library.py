@@ -20,8 +20,8 @@ from PIL import Image
 
 from simgui.core.files.journal import JOURNAL_FILE, JournalError, MoveJournal
 from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
-from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, pair_kind
-from simgui.core.media.decode import DecodeError, DecodedImage, decode_file
+from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, pair_kind
+from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode_file
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.media.framing import content_box, photo_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
@@ -247,7 +247,7 @@ class Library:
         except (sqlite3.Error, OSError) as exc:  # per-file problems are caught inside: this is the library's own
             raise LibraryError(storage_problem(self.folder, exc)) from exc
 
-    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured_at: str | None) -> None:
+    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured: Captured) -> None:
         """simgui rewrote a photo's EXIF only: the same pixels, so the new content takes the old vector
         (no model run) and the row its new size, time and hash."""
         st = os.stat(image.path)
@@ -255,7 +255,8 @@ class Library:
             label = self.store.share_embedding(self.model_id, image.content_hash, new_hash)
             self.store.save_images([NewImage(image.path, image.root_id, st.st_size, st.st_mtime_ns, new_hash,
                                              image.perceptual_hash, image.width, image.height, image.format,
-                                             captured_at, content_pixels=image.content_pixels)])
+                                             captured.at, content_pixels=image.content_pixels,
+                                             shot_at=captured.shot)])
         if label is not None:
             _, vectors, _ = self.store.vectors(self.model_id, self.dim, [label])
             self.index.add([label], vectors)
@@ -369,22 +370,20 @@ class Library:
             turned = self.turns.find(np.stack([signature(r.content) for _, r in inputs]),
                                      [r.model_input for _, r in inputs], [None] * len(inputs))
             for n, (path, r) in enumerate(inputs):
-                answers.append((path, self._matches(r.decoded.content_hash, r.vector, r.patches, found[n], top,
-                                                    turned.of_row(n),
-                                                    functools.cache(lambda c=r.content: read_sketch(make_sketch(c))))))
+                answers.append((path, self._matches(r, found[n], top, turned.of_row(n))))
         order = {p: i for i, p in enumerate(absolute)}
         return sorted(answers, key=lambda a: order[a[0]])
 
-    def _matches(self, query_hash: str, query_vector: np.ndarray, query_patches: np.ndarray, labels: np.ndarray,
-                 top: int, turned: tuple[list[np.ndarray], list[np.ndarray], set[int]],
-                 query_sketch: Callable[[], np.ndarray]) -> list[Match]:
+    def _matches(self, query: _QueryInput, labels: np.ndarray, top: int,
+                 turned: tuple[list[np.ndarray], list[np.ndarray], set[int]]) -> list[Match]:
         """Candidates from the index, and the photos the query turned or mirrored lines up with: verified copies
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
         turned_vectors, turned_tokens, turned_labels = turned
+        query_sketch = functools.cache(lambda: read_sketch(make_sketch(query.content)))
         label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
-        scores = [best_cosine(query_vector, vector, turned_vectors) for vector in vectors]
+        scores = [best_cosine(query.vector, vector, turned_vectors) for vector in vectors]
         # the patches are checked for the pairs grouping checks: candidates by cosine, and turned copies
         # (the RERANK_POOL closest of them: the app shows 24 and searches twice that, and the patch checks
         # are most of a query's time)
@@ -392,13 +391,18 @@ class Library:
         checked = [label for score, label in closest if score >= self.thresholds.candidate] + sorted(turned_labels)
         patches = self.store.patches(checked, self.patch_shape)
         their_turned = self.store.turned_patches(checked, self.patch_shape)
-        query_tokens = as_unit_tokens(query_patches)
+        query_tokens = as_unit_tokens(query.patches)
+        query_hash = query.decoded.content_hash
         files = self.store.images_by_hash(hashes)
         ranked = []
         for label, score, content in zip(ids.tolist(), scores, hashes):
-            agreement = 0.0 if label not in patches else best_agreement(
-                query_tokens, as_unit_tokens(patches[label]), turned_tokens,
-                [as_unit_tokens(p) for p in their_turned.get(label, ())], self._sketch_pair(query_sketch, label))
+            if files.get(content) and content != query_hash and \
+                    other_shots(query.decoded.shot_at, files[content][0].shot_at):
+                agreement = ANOTHER_MOMENT  # two shots, as their cameras recorded (rule.other_shots)
+            else:
+                agreement = 0.0 if label not in patches else best_agreement(
+                    query_tokens, as_unit_tokens(patches[label]), turned_tokens,
+                    [as_unit_tokens(p) for p in their_turned.get(label, ())], self._sketch_pair(query_sketch, label))
             verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
             if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
@@ -431,8 +435,11 @@ class Library:
         score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
                             evidence.turned_vectors[second])
         tokens = evidence.tokens[first], evidence.tokens[second], evidence.turned[first], evidence.turned[second]
-        agreement = best_agreement(*tokens, lambda: tuple(read_sketch(make_sketch(photo_inside(d.picture)))
-                                                          for d in ordered))
+        if other_shots(a.shot_at, b.shot_at):  # two shots, as their cameras recorded
+            agreement = ANOTHER_MOMENT
+        else:
+            agreement = best_agreement(*tokens, lambda: tuple(read_sketch(make_sketch(photo_inside(d.picture)))
+                                                              for d in ordered))
         moment = agreement == ANOTHER_MOMENT
         shown = best_agreement(*tokens) if moment else agreement  # how much lines up, said beside "another moment"
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])

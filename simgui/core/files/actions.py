@@ -24,7 +24,7 @@ from send2trash import send2trash
 from send2trash.exceptions import TrashPermissionError
 
 from simgui.core.storage.config import APP_NAME
-from simgui.core.media.decode import DecodeError, read_image_bytes
+from simgui.core.media.decode import Captured, DecodeError, read_image_bytes
 from simgui.core.matching.grouping import Group
 from simgui.core.media.hashes import content_hash
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
@@ -92,7 +92,7 @@ class ActingLibrary(Protocol):
 
     def take_back(self, kind: str, pairs: list[tuple[str, str]]) -> None: ...
 
-    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured_at: str | None) -> None: ...
+    def note_metadata_rewrite(self, image: ImageRecord, new_hash: str, captured: Captured) -> None: ...
 
     def drop_orphan_vectors(self) -> None: ...
 
@@ -260,7 +260,7 @@ class FileActions:
             return
         with self.library.store.transaction():
             self.library.store.delete_images([keeper.id])  # its vector stays for an undo, like the others'
-        self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured_at)
+        self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured)
         outcome.enriched = rewritten.copied
 
     def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import Callable
 
 from simgui.core.media.hashes import content_hash
 from simgui.core.files.journal import MoveJournal
+from simgui.core.media.decode import Captured
 from simgui.core.media.metadata import enriched_keeper
 from simgui.core.files.moves import move_file, rename_no_replace
 from simgui.core.storage.store import ImageRecord
@@ -25,7 +26,7 @@ from simgui.core.storage.store import ImageRecord
 @dataclass
 class Rewritten:
     new_hash: str
-    captured_at: str | None
+    captured: Captured
     copied: list[str]  # "capture date", "GPS position"
 
 
@@ -59,7 +60,7 @@ def rewrite_keeper(journal: MoveJournal, action_id: int, keeper: ImageRecord, do
         _remove(temp)
         raise OSError(exc.errno, "another file took the keeper's name; its original is in the trash, "
                                  "and undo brings it back") from exc
-    return Rewritten(new_hash, enriched.captured_at, enriched.copied)
+    return Rewritten(new_hash, enriched.captured, enriched.copied)
 
 
 def finish_interrupted_rewrites(journal: MoveJournal) -> None:

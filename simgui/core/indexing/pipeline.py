@@ -253,7 +253,7 @@ class Indexer:
         content = photo_inside(decoded.picture, box)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
-                          content_pixels=round(decoded.width * decoded.height * share))
+                          content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at)
         return _Outcome(record, self.library.model.preprocess_content(content), signature(content), make_sketch(content))
 
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
@@ -300,3 +300,4 @@ class Indexer:
                 t = twins[0]
                 record.perceptual_hash, record.width, record.height = t.perceptual_hash, t.width, t.height
                 record.format, record.captured_at, record.content_pixels = t.format, t.captured_at, t.content_pixels
+                record.shot_at = t.shot_at

@@ -25,7 +25,8 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from simgui.core.storage.errors import LibraryError, storage_problem
-from simgui.core.matching.rule import CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, threshold, thresholds_at
+from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
+                                       thresholds_at)
 from simgui.core.matching.learning import LearnedPreferences
 from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.protection import protected_folder_of
@@ -369,10 +370,15 @@ class GroupFinder:
         def cosine(a: int, b: int) -> float:
             return float(evidence.vectors[a] @ evidence.vectors[b])
 
+        shot_of = self.library.store.shot_times()
+        shots = [shot_of.get(content) for content in h]
+
         def agreement(a: int, b: int) -> float:
-            """The patch agreement, unless what this user taught says the two are not one photo to them:
-            then, like their own "Not duplicates", no mean can absorb it (a 0 would be outvoted by the
-            strong agreements of a copy's other pairs)."""
+            """The patch agreement, unless what this user taught says the two are not one photo to them, or
+            their cameras recorded two shots (rule.other_shots): then, like their own "Not duplicates", no mean
+            can absorb it (a 0 would be outvoted by the strong agreements of a copy's other pairs)."""
+            if other_shots(shots[a], shots[b]):
+                return REFUSED
             prefs = self.preferences
             if prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff:
                 return REFUSED
@@ -393,7 +399,11 @@ class GroupFinder:
                               for c in average_linkage(comp, scores(comp, measure), least)]
             taken |= {n for c in clusters[kind] for n in c}
         self._remember(evidence.take_fresh())
+        return self._groups(clusters, evidence)
 
+    def _groups(self, clusters: dict[Kind, list[list[int]]], evidence: PairEvidence) -> list[Group]:
+        """The groups of these clusters of contents, and an exact group for each content held by several files."""
+        h = evidence.hashes
         files = self.library.store.images_by_hash(h)
         stacks = stacks_among(image for images in files.values() for image in images)
         # identical bytes always get their own group, even inside a near group: that is what a

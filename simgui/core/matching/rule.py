@@ -7,6 +7,7 @@ threshold in `CLUSTERED`, the defaults in `Thresholds`.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -70,3 +71,26 @@ def thresholds_at(looseness: int) -> Thresholds:
     step = (min(100, max(0, looseness)) - 50) / 50  # -1 strict .. +1 loose
     return replace(DEFAULT_THRESHOLDS, near_agreement=round(DEFAULT_THRESHOLDS.near_agreement * 2 ** -min(step, 0.0), 4),
                    similar=round(DEFAULT_THRESHOLDS.similar - 0.04 * step, 4))
+
+
+# a camera clock set right on one copy (a time zone, a summer time) moves its time by whole quarter hours
+_CLOCK_STEP_SECONDS = 15 * 60
+
+
+def other_shots(a: str | None, b: str | None) -> bool:
+    """Whether two photos' shutter moments (decode.Captured.shot: EXIF DateTimeOriginal with its sub-seconds,
+    which edits and exports keep) say they are two shots, as a burst's or a tripod series' frames are: both
+    known and different, to the sub-second where both have one. Such a pair is never `near`, however well it
+    lines up (as firm as the moment check's verdict, moments.py). Most copies that travel without EXIF
+    (messengers, screenshots) say nothing here, and vision alone decides.
+
+    A difference of whole quarter hours is a clock set right on one copy, not two shots."""
+    if a is None or b is None:
+        return False
+    (a_second, _, a_fraction), (b_second, _, b_fraction) = a.partition("."), b.partition(".")
+    try:
+        apart = abs((datetime.fromisoformat(a_second) - datetime.fromisoformat(b_second)).total_seconds())
+    except ValueError:  # stored by decode, so always ISO: never a reason to split a group
+        return False
+    fractions_differ = bool(a_fraction and b_fraction) and float("0." + a_fraction) != float("0." + b_fraction)
+    return fractions_differ or apart % _CLOCK_STEP_SECONDS != 0

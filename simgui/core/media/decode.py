@@ -19,7 +19,7 @@ import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import simplejpeg
@@ -57,6 +57,7 @@ EXIF_ORIENTATION = 0x0112
 EXIF_IFD = 0x8769
 EXIF_DATETIME_ORIGINAL = 0x9003
 EXIF_DATETIME = 0x0132
+EXIF_SUBSEC_ORIGINAL = 0x9291
 
 # Pillow's own bomb check raises only above 2x its limit and warns below; ours is the one that counts.
 Image.MAX_IMAGE_PIXELS = None
@@ -81,6 +82,7 @@ class DecodedImage:
     content_hash: str
     perceptual_hash: int
     captured_at: str | None  # ISO 8601 from EXIF, when the camera recorded it
+    shot_at: str | None = None  # the shutter's moment alone (Captured.shot): tells two shots of a burst apart
 
 
 def _readable_size(path: str) -> int:
@@ -135,21 +137,38 @@ def held_image_bytes(path: str) -> Iterator[bytes]:
         READ_BUDGET.release(size)
 
 
-def capture_time(img: Image.Image) -> str | None:
+class Captured(NamedTuple):
+    """When a photo was taken, as its EXIF says."""
+    at: str | None  # DateTimeOriginal, else DateTime (ISO 8601): the date to show and sort by
+    # DateTimeOriginal with SubSecTimeOriginal, as the camera wrote them ("2024-05-06T07:08:09.123"): the
+    # moment of the shot, which edits and exports keep; DateTime is left out, as editors rewrite it
+    shot: str | None = None
+
+
+def capture_time(img: Image.Image) -> Captured:
     try:
         return exif_capture_time(img.getexif())
     except Exception:  # malformed EXIF is common and never a reason to skip a photo
-        return None
+        return Captured(None)
 
 
-def exif_capture_time(exif: Image.Exif) -> str | None:
-    """DateTimeOriginal, else DateTime, as ISO 8601; None when neither is there or readable."""
+def exif_capture_time(exif: Image.Exif) -> Captured:
+    """The capture time in these EXIF tags; Captured(None) when neither date is there or readable."""
     try:
-        raw = exif.get_ifd(EXIF_IFD).get(EXIF_DATETIME_ORIGINAL) or exif.get(EXIF_DATETIME)
-        if not raw:
-            return None
-        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat()
+        details = exif.get_ifd(EXIF_IFD)
+        original, subsec = details.get(EXIF_DATETIME_ORIGINAL), details.get(EXIF_SUBSEC_ORIGINAL)
+        shot = _exif_date(original)
+        if shot is not None and subsec is not None and str(subsec).strip("\x00 ").isdigit():
+            shot += "." + str(subsec).strip("\x00 ")
+        return Captured(_exif_date(original) or _exif_date(exif.get(EXIF_DATETIME)), shot)
     except Exception:  # malformed EXIF is common and never a reason to skip a photo
+        return Captured(None)
+
+
+def _exif_date(raw) -> str | None:
+    try:
+        return datetime.strptime(str(raw).strip("\x00 "), "%Y:%m:%d %H:%M:%S").isoformat() if raw else None
+    except ValueError:  # "0000:00:00 00:00:00", a date in another layout: no date
         return None
 
 
@@ -272,7 +291,7 @@ def decode_cost(img: Image.Image) -> int:
             + converted * _CONVERSION_BYTES + pixels // (factor * factor) * 12)
 
 
-def _decode_picture(img: Image.Image, data: bytes) -> tuple[Image.Image, str | None, int]:
+def _decode_picture(img: Image.Image, data: bytes) -> tuple[Image.Image, Captured, int]:
     """With the memory for img held: its picture (RGB, upright, short side about WORKING_SIZE), capture time
     and EXIF orientation."""
     picture = _decode_jpeg_scaled(data) if img.format in ("JPEG", "MPO") and img.mode in ("RGB", "L") else None
@@ -305,7 +324,7 @@ def _open(data: bytes, kind: str) -> Image.Image:
     return img
 
 
-def _decode_within_budget(data: bytes, kind: str) -> tuple[Image.Image, str | None, int, tuple[int, int]]:
+def _decode_within_budget(data: bytes, kind: str) -> tuple[Image.Image, Captured, int, tuple[int, int]]:
     img = _open(data, kind)
     size = img.size
     cost = 0
@@ -358,10 +377,10 @@ def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None
         width, height = height, width
     return DecodedImage(picture=picture, width=width, height=height, format=kind,
                         content_hash=digest or content_hash(data), perceptual_hash=difference_hash(picture),
-                        captured_at=captured_at)
+                        captured_at=captured_at.at, shot_at=captured_at.shot)
 
 
-def _decode_raw(data: bytes) -> tuple[Image.Image, str | None, tuple[int, int]]:
+def _decode_raw(data: bytes) -> tuple[Image.Image, Captured, tuple[int, int]]:
     """A camera RAW through LibRaw (raw.py): upright picture, capture time, upright full size."""
     try:
         picture, size, preview = decode_raw(data, DECODE_BUDGET, _shrink_to_rgb, WORKING_SIZE, MODEL_SIDE)
@@ -375,16 +394,16 @@ def _decode_raw(data: bytes) -> tuple[Image.Image, str | None, tuple[int, int]]:
     return picture, _raw_capture_time(data, preview), size
 
 
-def _raw_capture_time(data: bytes, preview: bytes | None) -> str | None:
+def _raw_capture_time(data: bytes, preview: bytes | None) -> Captured:
     """The capture time in a RAW's own tags (TIFF-based RAWs: DNG, CR2, NEF, ARW...), else its preview's."""
     tags = _tiff_tags(data) if data[:4] in (b"II*\x00", b"MM\x00*") else None
-    found = exif_capture_time(tags) if tags is not None else None
-    if found is None and preview is not None:
+    found = exif_capture_time(tags) if tags is not None else Captured(None)
+    if found.at is None and preview is not None:
         try:
             with Image.open(io.BytesIO(preview)) as img:
                 found = capture_time(img)
         except Exception:  # a preview Pillow cannot parse: the date is optional
-            return None
+            return Captured(None)
     return found
 
 

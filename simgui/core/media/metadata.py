@@ -12,10 +12,11 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from simgui.core.media.decode import capture_time
+from simgui.core.media.decode import Captured, capture_time
 
 EXIF_IFD, GPS_IFD = 0x8769, 0x8825
-CAPTURE_TAGS = (0x9003, 0x9004, 0x9010, 0x9011)  # DateTimeOriginal, DateTimeDigitized and their UTC offsets
+# DateTimeOriginal, DateTimeDigitized, their UTC offsets and sub-seconds
+CAPTURE_TAGS = (0x9003, 0x9004, 0x9010, 0x9011, 0x9291, 0x9292)
 JPEG_START, APP1 = b"\xff\xd8", 0xE1
 MAX_SEGMENT = 65533  # an APP1 segment's length field is 16 bits, and counts itself
 
@@ -40,7 +41,7 @@ def _has_position(exif: Image.Exif) -> bool:
 class Enriched:
     data: bytes  # the keeper's new bytes: its own pixels and segments, with the EXIF segment swapped
     copied: list[str]  # what it gained, for the user: "capture date", "GPS position"
-    captured_at: str | None
+    captured: Captured
 
 
 def enriched_keeper(keeper_path: str, donor_paths: list[str]) -> Enriched | None:

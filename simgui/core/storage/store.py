@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS images (
     format TEXT,
     captured_at TEXT,
     error TEXT,
-    content_pixels INTEGER
+    content_pixels INTEGER,
+    shot_at TEXT
 );
 CREATE INDEX IF NOT EXISTS images_by_hash ON images(content_hash);
 CREATE INDEX IF NOT EXISTS images_by_root ON images(root_id);
@@ -152,6 +153,7 @@ class ImageRecord:
     captured_at: str | None
     error: str | None
     content_pixels: int | None = None  # pixels of the photo itself, letterbox bars and frames left out
+    shot_at: str | None = None  # the shutter's moment (decode.Captured.shot)
 
 
 @dataclass
@@ -169,6 +171,7 @@ class NewImage:
     captured_at: str | None = None
     error: str | None = None
     content_pixels: int | None = None
+    shot_at: str | None = None
 
 
 log = logging.getLogger(__name__)
@@ -194,7 +197,7 @@ def is_read_only(exc: sqlite3.Error) -> bool:
 
 
 _IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, "
-                  "captured_at, error, content_pixels")
+                  "captured_at, error, content_pixels, shot_at")
 
 
 class LibraryStore:
@@ -262,6 +265,8 @@ class LibraryStore:
         present = {row[1] for row in self.db.execute("PRAGMA table_info(images)")}
         if "content_pixels" not in present:
             self.db.execute("ALTER TABLE images ADD COLUMN content_pixels INTEGER")
+        if "shot_at" not in present:
+            self.db.execute("ALTER TABLE images ADD COLUMN shot_at TEXT")
 
     def transaction(self):
         return _Transaction(self.db)
@@ -297,15 +302,15 @@ class LibraryStore:
     def save_images(self, images: Iterable[NewImage]) -> None:
         self.db.executemany(
             """INSERT INTO images (path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height,
-                                   format, captured_at, error, content_pixels)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
+                                   format, captured_at, error, content_pixels, shot_at)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET root_id=excluded.root_id, size=excluded.size,
                  mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash,
                  perceptual_hash=excluded.perceptual_hash, width=excluded.width, height=excluded.height,
                  format=excluded.format, captured_at=excluded.captured_at, error=excluded.error,
-                 content_pixels=excluded.content_pixels""",
+                 content_pixels=excluded.content_pixels, shot_at=excluded.shot_at""",
             [(to_db(i.path), i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
-              i.format, i.captured_at, i.error, i.content_pixels) for i in images],
+              i.format, i.captured_at, i.error, i.content_pixels, i.shot_at) for i in images],
         )
 
     def delete_images(self, image_ids: Iterable[int]) -> None:
@@ -336,6 +341,11 @@ class LibraryStore:
         # names that are not UTF-8 are stored as bytes (pathtext.py), which sort after every text
         return self.images("(path >= ? AND path < ?) OR (path >= ? AND path < ?)",
                            (to_db(prefix), to_db(end), raw, raw[:-1] + bytes([raw[-1] + 1])))
+
+    def shot_times(self) -> dict[str, str]:
+        """Content hash -> the shutter moment its files recorded (ImageRecord.shot_at), where one did."""
+        return dict(self.db.execute("SELECT content_hash, shot_at FROM images WHERE shot_at IS NOT NULL "
+                                    "AND content_hash IS NOT NULL"))
 
     def skipped(self) -> list[ImageRecord]:
         return self.images("error IS NOT NULL")
