@@ -153,6 +153,23 @@ def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
     assert near == [["IMG_0001.dng", "holiday.jpg"]]
 
 
+def test_a_phone_heic_read_from_its_thumbnail_and_its_jpeg_export_are_near(tmp_path):
+    import pillow_heif
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shot = _photo().resize((2016, 1512))  # 4:3 as a phone's: its thumbnail is 320x240
+    pillow_heif.from_pillow(shot).save(folder / "IMG_0001.HEIC", quality=60, thumbnails=[320])
+    shot.resize((1200, 900)).save(folder / "IMG_0001 export.jpg", quality=85)
+    for name in ("coffee", "rocket"):
+        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
+    library = tmp_path / "library"
+    assert cli(library, "index", str(folder)).returncode == 0
+    groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
+    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
+    assert near == [["IMG_0001 export.jpg", "IMG_0001.HEIC"]]
+
+
 def test_a_broken_or_truncated_raw_is_skipped_with_a_reason(tmp_path):
     """(A RAW cut after its preview still shows its preview: that part of it is whole.)"""
     from simgui.core.media.decode import DecodeError
