@@ -245,3 +245,27 @@ def test_an_upgrade_of_the_patch_check_measures_the_pairs_again_and_loses_none(l
         assert sorted(sorted(m.image.path for m in g.members) for g in upgraded.groups()) == before
     finally:
         upgraded.close()
+
+
+def test_a_new_moment_rule_judges_again_only_the_pairs_it_looks_at(library, library_dir):
+    from simgui.core.matching.verify import MOMENT_CHECK_FROM
+
+    before = sorted(sorted(m.image.path for m in g.members) for g in library.groups())
+    labels = sorted(library.store.live_labels(library.model_id))
+    weak = next((a, b) for a in labels for b in labels if a < b and (a, b) not in library.store.pair_agreements())
+    with library.store.transaction():
+        library.store.save_pair_agreements({weak: 0.02})  # a weak pair: the moment check never looks at it
+        library.store.db.execute("UPDATE meta SET value = 'an earlier rule' WHERE key = 'moment_rule'")
+    stored = library.store.pair_agreements()
+    judged = {pair for pair, value in stored.items() if value >= MOMENT_CHECK_FROM or value < 0}
+    assert judged and weak not in judged
+    library.close()
+    upgraded = Library(library_dir)
+    try:
+        kept = upgraded.store.pair_agreements()
+        assert set(kept) == set(stored) - judged  # the rest are queued, to be measured anew
+        assert sorted(sorted(m.image.path for m in g.members) for g in upgraded.groups()) == before
+        again = upgraded.store.pair_agreements()
+        assert {pair: again[pair] for pair in judged} == {pair: stored[pair] for pair in judged}  # measured anew
+    finally:
+        upgraded.close()

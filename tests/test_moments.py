@@ -106,6 +106,22 @@ def test_another_object_on_the_same_table_is_another_moment():
 
 
 @pytest.mark.unit
+@pytest.mark.parametrize("table", ["hubble_deep_field", "astronaut"])
+def test_a_small_object_laid_in_turn_in_the_middle_of_one_table_is_another_moment(table):
+    background = _picture(table)
+    cup, rocket = (_picture(name).resize((180, 135)) for name in ("coffee", "rocket"))  # 8 % of the frame
+    assert another_moment(_sketch(_with(background, cup, (230, 170))), _sketch(_with(background, rocket, (230, 170))),
+                          SAME_FRAMING)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+def test_a_photo_logo_as_big_in_a_corner_is_an_edit(name):
+    original, logo = _picture(name), _picture("rocket").resize((180, 135))
+    assert not another_moment(_sketch(original), _sketch(_with(original, logo, (SIDE - 190, 10))), SAME_FRAMING)
+
+
+@pytest.mark.unit
 def test_pictures_that_cannot_be_aligned_are_left_to_the_patches():
     flat = Image.new("RGB", (SIDE, SIDE), (90, 120, 150))
     assert not another_moment(_sketch(flat), _sketch(_picture("coffee")), (1.0, 20.0, 20.0))

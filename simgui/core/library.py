@@ -35,7 +35,8 @@ from simgui.core.indexing.pipeline import Indexer, IndexReport, Progress
 from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.storage.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
 from simgui.core.matching.verify import METHOD as VERIFY_METHOD
-from simgui.core.matching.verify import ANOTHER_MOMENT, best_agreement, best_cosine, difference_grid
+from simgui.core.matching.moments import MOMENT_RULE
+from simgui.core.matching.verify import ANOTHER_MOMENT, MOMENT_CHECK_FROM, best_agreement, best_cosine, difference_grid
 from simgui.core.storage.tokens import GRID, as_unit_tokens
 
 
@@ -119,6 +120,8 @@ class Library:
         self.model_id, self.dim, self.patch_shape = read_model_identity()
         try:
             self.store.keep_pair_agreements_only_from(f"{self.model_id} {VERIFY_METHOD}")
+            # a new moment rule judges again only the pairs that line up enough for it to look at
+            self.store.measure_again_from(MOMENT_CHECK_FROM, "moment_rule", MOMENT_RULE)
             self.store.keep_candidates_only_from(
                 f"{self.model_id} k={DEFAULT_THRESHOLDS.neighbours} cosine>={DEFAULT_THRESHOLDS.candidate}")
         except sqlite3.Error as exc:  # "locked" or "full" must not pass for read-only

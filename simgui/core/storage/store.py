@@ -473,6 +473,20 @@ class LibraryStore:
                                 "FROM pair_agreement")
             self._keep_only_from("pair_method", method, ("pair_agreement",))
 
+    def measure_again_from(self, least: float, key: str, rule: str) -> None:
+        """Agreements from `least` up (and vetoes, stored as negative) that another version of a rule judged
+        (`rule`, recorded in meta under `key`) go back to the queue of candidates, to be measured anew; the
+        weaker ones, which that rule never looked at, stay."""
+        with self.transaction():
+            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+            if row is not None and row[0] == rule:
+                return
+            judged = "FROM pair_agreement WHERE agreement >= ? OR agreement < 0"
+            self.db.execute("INSERT OR IGNORE INTO candidate_pairs SELECT MIN(first, second), MAX(first, second) "
+                            + judged, (least,))
+            self.db.execute("DELETE " + judged, (least,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, rule))
+
     def keep_candidates_only_from(self, search: str) -> None:
         """Candidates found with other search settings (a new default) are dropped, to be searched anew."""
         self._keep_only_from("candidate_search", search, ("candidate_pairs", "searched"))
