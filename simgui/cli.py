@@ -440,6 +440,11 @@ def main(argv: list[str] | None = None) -> int:
     except (LibraryError, DecodeError, ModelError, JournalError) as exc:
         print(f"simgui-cli: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader left (`simgui-cli history | head`): the rest of the listing is unread, nothing else is
+        # lost; stdout goes to /dev/null so that Python's own flush at exit does not fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     finally:
         library.close()
 
