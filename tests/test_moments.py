@@ -163,7 +163,8 @@ def _exif(shot: str, subsec: str) -> bytes:
 
 
 def test_two_shots_of_a_burst_are_told_apart_by_their_shutter_times_and_their_copies_are_not(tmp_path, library_dir):
-    """A small subject moved between two frames of a burst: too little for the pixels to tell, but the camera
+    """A small subject moved at the edge of the frame between two frames of a burst: too little, and too far
+    from the middle, for the pixels to tell (they line up 0.90 and are near without EXIF), but the camera
     recorded two shutter moments. A copy keeps its original's; one whose clock was set an hour on is a copy."""
     from simgui.core.library import Library
     from simgui.core.matching.rule import Kind
@@ -171,7 +172,7 @@ def test_two_shots_of_a_burst_are_told_apart_by_their_shutter_times_and_their_co
     folder = tmp_path / "burst"
     folder.mkdir()
     background, cup = _picture("astronaut"), _picture("coffee").resize((110, 80))
-    first, second = _with(background, cup, (300, 200)), _with(background, cup, (318, 206))
+    first, second = _with(background, cup, (20, 20)), _with(background, cup, (38, 26))
     first.save(folder / "IMG_0001.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "12"))
     second.save(folder / "IMG_0002.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "57"))
     first.resize((320, 240), Image.BILINEAR).save(folder / "IMG_0001_small.jpg", quality=80,
@@ -188,5 +189,32 @@ def test_two_shots_of_a_burst_are_told_apart_by_their_shutter_times_and_their_co
         (_, found), = library.query([str(folder / "IMG_0002.jpg")], top=4)
         verdicts = {Path(m.image.path).name: m.verdict for m in found}
         assert verdicts["IMG_0002.jpg"] == Kind.EXACT and Kind.NEAR not in verdicts.values()
+    finally:
+        library.close()
+
+
+def test_photos_indexed_before_shutter_times_were_read_get_theirs_at_the_next_update(tmp_path, library_dir):
+    from simgui.core.library import Library
+    from simgui.core.matching.rule import Kind
+
+    folder = tmp_path / "burst"
+    folder.mkdir()
+    background, cup = _picture("astronaut"), _picture("coffee").resize((110, 80))
+    _with(background, cup, (20, 20)).save(folder / "IMG_0001.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "12"))
+    _with(background, cup, (38, 26)).save(folder / "IMG_0002.jpg", quality=92, exif=_exif("2024:05:06 07:08:09", "57"))
+    _picture("rocket").save(folder / "no_exif.jpg", quality=90)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        with library.store.transaction():  # as an earlier version left them: never read
+            library.store.db.execute("UPDATE images SET shot_at = NULL")
+        assert [g.kind for g in library.groups()] == [Kind.NEAR]  # the burst's two shots, as one photo
+        report = library.update()
+        assert report.added == report.updated == 0  # no file was read again, only their EXIF
+        shots = {Path(r.path).name: r.shot_at for r in library.store.images()}
+        assert shots == {"IMG_0001.jpg": "2024-05-06T07:08:09.12", "IMG_0002.jpg": "2024-05-06T07:08:09.57",
+                         "no_exif.jpg": ""}
+        assert Kind.NEAR not in [g.kind for g in library.groups()]
     finally:
         library.close()

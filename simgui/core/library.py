@@ -259,7 +259,7 @@ class Library:
             self.store.save_images([NewImage(image.path, image.root_id, st.st_size, st.st_mtime_ns, new_hash,
                                              image.perceptual_hash, image.width, image.height, image.format,
                                              captured.at, content_pixels=image.content_pixels,
-                                             shot_at=captured.shot)])
+                                             shot_at=captured.shot or "")])
         if label is not None:
             _, vectors, _ = self.store.vectors(self.model_id, self.dim, [label])
             self.index.add([label], vectors)

@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes
+from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes, read_shot_time
 from simgui.core.media.framing import content_box, photo_inside
 from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
@@ -32,6 +32,7 @@ from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
 SETTLE_SECONDS = 2.0  # a file changed this recently and unreadable is probably still being written
+SHOT_TIME_BATCH = 500  # photos whose EXIF is read between two progress reports (~1 ms each)
 
 
 @dataclass
@@ -139,6 +140,7 @@ class Indexer:
                 self.store.assign_roots(moved)
         if work:
             self._process(work, report, started)
+        self._read_shot_times(report)
         if self.new_labels:
             self._check_look_alikes(report)
         if gone:  # after the new files: a moved file copies its metadata from the row it leaves
@@ -188,6 +190,21 @@ class Indexer:
         gone = [row[0] for path, row in rows.items()
                 if path not in seen and not any(_inside(path, folder) for folder in kept)]
         return work, gone, moved
+
+    def _read_shot_times(self, report: IndexReport) -> None:
+        """Photos indexed before shutter times were read get theirs from their EXIF alone (no pixel decoded),
+        a batch at a time: a cancel keeps what was read, and the next run reads the rest."""
+        missing = self.store.images_without_shot_time()
+        started = time.monotonic()
+        for start in range(0, len(missing), SHOT_TIME_BATCH):
+            if self.cancel.is_set():
+                return
+            batch = missing[start:start + SHOT_TIME_BATCH]
+            found = [(image_id, read_shot_time(path, picture_format)) for image_id, path, picture_format in batch]
+            with self.store.transaction():
+                self.store.set_shot_times(found)
+            self.progress(Progress(start + len(batch), len(missing), report.skipped, time.monotonic() - started,
+                                   "reading shutter times of photos indexed before"))
 
     def _check_look_alikes(self, report: IndexReport) -> None:
         """The new photos' look-alikes, searched once all of them are in the index (as a search of
@@ -253,7 +270,7 @@ class Indexer:
         content = photo_inside(decoded.picture, box)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
-                          content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at)
+                          content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
         return _Outcome(record, self.library.model.preprocess_content(content), signature(content), make_sketch(content))
 
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:

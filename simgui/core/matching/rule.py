@@ -85,7 +85,7 @@ def other_shots(a: str | None, b: str | None) -> bool:
     (messengers, screenshots) say nothing here, and vision alone decides.
 
     A difference of whole quarter hours is a clock set right on one copy, not two shots."""
-    if a is None or b is None:
+    if not a or not b:  # None: not read yet; "": the photo has none
         return False
     (a_second, _, a_fraction), (b_second, _, b_fraction) = a.partition("."), b.partition(".")
     try:

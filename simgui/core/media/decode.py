@@ -417,6 +417,22 @@ def _tiff_tags(data: bytes) -> Image.Exif | None:
     return tags
 
 
+# formats whose EXIF Pillow reads without a pixel (a PNG's may follow its pixels, and load them)
+_EXIF_BEFORE_PIXELS = frozenset({"JPEG", "MPO", "HEIF", "TIFF", "RAW"})
+
+
+def read_shot_time(path: str, picture_format: str | None) -> str:
+    """A photo's shutter moment (Captured.shot) from its EXIF alone, no pixel decoded; "" when it has none or
+    it cannot be read now (as for a new photo without one: the indexer looks again when the file changes)."""
+    if picture_format not in _EXIF_BEFORE_PIXELS:
+        return ""
+    try:
+        with Image.open(path) as img:
+            return capture_time(img).shot or ""
+    except Exception:  # a file changed or gone since, a RAW Pillow cannot open (CR3, RAF): no shutter time
+        return ""
+
+
 def decode_file(path: str) -> DecodedImage:
     with held_image_bytes(path) as data:
         return decode_bytes(data, name=path)

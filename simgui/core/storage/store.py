@@ -153,7 +153,7 @@ class ImageRecord:
     captured_at: str | None
     error: str | None
     content_pixels: int | None = None  # pixels of the photo itself, letterbox bars and frames left out
-    shot_at: str | None = None  # the shutter's moment (decode.Captured.shot)
+    shot_at: str | None = None  # the shutter's moment (decode.Captured.shot); "": none; None: not read yet
 
 
 @dataclass
@@ -344,8 +344,18 @@ class LibraryStore:
 
     def shot_times(self) -> dict[str, str]:
         """Content hash -> the shutter moment its files recorded (ImageRecord.shot_at), where one did."""
-        return dict(self.db.execute("SELECT content_hash, shot_at FROM images WHERE shot_at IS NOT NULL "
+        return dict(self.db.execute("SELECT content_hash, shot_at FROM images WHERE shot_at != '' "
                                     "AND content_hash IS NOT NULL"))
+
+    def images_without_shot_time(self) -> list[tuple[int, str, str | None]]:
+        """(id, path, format) of the photos whose shutter time was never read (indexed by an earlier version)."""
+        rows = self.db.execute("SELECT id, path, format FROM images WHERE shot_at IS NULL AND error IS NULL "
+                               "AND content_hash IS NOT NULL ORDER BY path")
+        return [(image_id, from_db(path), picture_format) for image_id, path, picture_format in rows]
+
+    def set_shot_times(self, found: Iterable[tuple[int, str]]) -> None:
+        """(id, shutter time, "" for none) of photos read since."""
+        self.db.executemany("UPDATE images SET shot_at = ? WHERE id = ?", [(shot, image_id) for image_id, shot in found])
 
     def skipped(self) -> list[ImageRecord]:
         return self.images("error IS NOT NULL")
