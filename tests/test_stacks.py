@@ -146,3 +146,22 @@ def test_groups_export_as_csv_one_row_a_file_with_the_files_of_a_shot_marked(car
         ("1", "near", "", str(folder / "exports" / "holiday.jpg"), "")]
     assert rows[0]["format"] == "RAW" and rows[0]["captured_at"] == "2024-05-06T07:08:09"
     assert int(rows[2]["size"]) == os.path.getsize(folder / "exports" / "holiday.jpg")
+
+
+def test_resolving_exact_copies_never_takes_a_shot_whose_other_file_is_no_copy(card_library):
+    import shutil
+
+    from simgui.core.files.actions import MergePlan
+    from simgui.core.matching.rule import Kind
+
+    library, actions, folder = card_library
+    backup = folder / "backup"
+    backup.mkdir()
+    shutil.copy2(folder / "card" / "IMG_0001.jpg", backup / "IMG_0001.jpg")  # the JPEG alone, byte for byte
+    library.update()
+    library.choose_keeper(str(backup / "IMG_0001.jpg"), [str(backup / "IMG_0001.jpg"), str(folder / "card" / "IMG_0001.jpg")])
+    exact = next(g for g in library.groups() if g.kind is Kind.EXACT)
+    assert _names(exact) == [["IMG_0001.jpg"], ["IMG_0001.dng", "IMG_0001.jpg"]]  # the backup kept (K)
+    assert MergePlan.of_group(exact).others == []  # the card's RAW is no copy of anything: the shot stays
+    outcome = actions.merge([MergePlan.of_group(exact)])
+    assert outcome.moved == [] and (folder / "card" / "IMG_0001.dng").exists()

@@ -146,11 +146,12 @@ class ReviewSession:
 
     def merge_groups(self, groups: list[Group], label: str) -> None:
         """Several groups as one action (resolve every exact copy): one undo takes it all back."""
-        plans = [MergePlan.of_group(g) for g in groups]
+        plans = [plan for plan in (MergePlan.of_group(g) for g in groups) if plan.others]
         for group in groups:
             self.state.drop(group)
         self._tell(GROUPS)
-        self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label), taken=groups)
+        if plans:  # else every copy is kept whole with its shot (MergePlan.of_group): nothing to do
+            self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label), taken=groups)
 
     def delete(self, images: list) -> None:
         self._act("delete", lambda ctx: ctx.actions.delete(images))

@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QFont, QKeySequence
 from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QListView,
                                QMessageBox, QPushButton, QSizePolicy, QSlider, QToolBar, QVBoxLayout, QWidget)
 
+from simgui.core.files.actions import MergePlan
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.storage.pathtext import readable
 from simgui.core.matching.rule import GROUP_KINDS, Kind
@@ -311,7 +312,7 @@ class DuplicatesView(QWidget):
         if not exact:
             QMessageBox.information(self, "simgui", "There are no exact copies.")
             return
-        files = [m.image for g in exact for m in g.members if not m.keeper]
+        files = [image for g in exact for image in MergePlan.of_group(g).others]
         answer = QMessageBox.question(
             self, "Resolve exact copies",
             f"Move {len(files)} identical copies ({size_text(sum(i.size for i in files))}) to the trash, "

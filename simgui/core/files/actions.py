@@ -26,6 +26,7 @@ from send2trash.exceptions import TrashPermissionError
 from simgui.core.storage.config import APP_NAME
 from simgui.core.media.decode import Captured, DecodeError, read_image_bytes
 from simgui.core.matching.grouping import Group
+from simgui.core.matching.rule import Kind
 from simgui.core.media.hashes import content_hash
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
@@ -53,8 +54,11 @@ class MergePlan:
 
     @classmethod
     def of_group(cls, group: Group) -> "MergePlan":
+        """Keep the keeper, trash the other members (the other files of their shots go with them). In an
+        `exact` group a member that brings other files of its shot stays: only its photo is an identical copy."""
         keeper = group.keeper.image
-        return cls(keeper, [m.image for m in group.members if m.image.path != keeper.path])
+        others = [m for m in group.members if m.image.path != keeper.path]
+        return cls(keeper, [m.image for m in others if group.kind is not Kind.EXACT or not m.stacked])
 
 
 @dataclass
