@@ -165,3 +165,110 @@ def test_resolving_exact_copies_never_takes_a_shot_whose_other_file_is_no_copy(c
     assert MergePlan.of_group(exact).others == []  # the card's RAW is no copy of anything: the shot stays
     outcome = actions.merge([MergePlan.of_group(exact)])
     assert outcome.moved == [] and (folder / "card" / "IMG_0001.dng").exists()
+
+
+def _library_of(base, make):
+    """A library indexed from the folder `make(photos)` fills, and its file actions."""
+    from simgui.core.files.actions import FileActions
+    from simgui.core.library import Library
+
+    photos = base / "p"
+    photos.mkdir()
+    make(photos)
+    library = Library(base / "lib")
+    library.add_roots([str(photos)])
+    library.update()
+    return library, FileActions(library), photos
+
+
+def test_an_identical_copy_kept_elsewhere_never_takes_a_raw_or_a_live_photo_motion_with_the_other(tmp_path):
+    """Found by an attacker's pass: keeping a backup of the JPEG (or the HEIC) alone and trashing the card's
+    took the card's RAW (and the Live Photo's only MOV) along."""
+    import shutil
+
+    from PIL import Image
+
+    from conftest import photo, snapshot
+    from raw_files import write_dng
+    from simgui.core.files.actions import MergePlan
+    from simgui.core.matching.rule import Kind
+
+    def make(photos):
+        card, backup = photos / "card", photos / "backup"
+        card.mkdir(), backup.mkdir()
+        shot = Image.open(photo("chelsea")).convert("RGB").resize((1200, 800))
+        exif = Image.Exif()
+        exif[0x0132] = "2024:05:06 07:08:09"
+        write_dng(shot, card / "IMG_0001.dng", preview=True, captured="2024:05:06 07:08:09")
+        shot.save(card / "IMG_0001.jpg", exif=exif.tobytes())
+        Image.open(photo("coffee")).save(card / "IMG_0002.heic", "HEIF")
+        (card / "IMG_0002.mov").write_bytes(os.urandom(50_000))
+        for name in ("IMG_0001.jpg", "IMG_0002.heic"):
+            shutil.copy2(card / name, backup / name)  # the still alone, byte for byte
+
+    library, actions, photos = _library_of(tmp_path, make)
+    try:
+        before = snapshot(photos)
+        card, backup = photos / "card", photos / "backup"
+        kept_backup = actions.merge_paths(str(backup / "IMG_0001.jpg"), [str(card / "IMG_0001.jpg")])
+        assert kept_backup.moved == [] and "IMG_0001.dng beside it is no copy" in kept_backup.notes[0]
+        exact = [g for g in library.groups() if g.kind is Kind.EXACT]
+        for group in exact:  # the backup kept, as K (or a protected folder) would have it
+            library.choose_keeper(str(backup / os.path.basename(group.paths[0])), group.paths)
+        plans = [MergePlan.of_group(g) for g in library.groups() if g.kind is Kind.EXACT]
+        outcome = actions.merge([plan for plan in plans if plan.others])
+        assert outcome.moved == [] and any("IMG_0002.mov beside it is no copy" in note for note in outcome.notes)
+        assert snapshot(photos) == before
+    finally:
+        actions.close()
+        library.close()
+
+
+def test_a_video_beside_a_photo_that_no_phone_pairs_with_it_stays_and_every_moved_file_is_said(tmp_path):
+    from PIL import Image
+
+    from conftest import photo
+
+    def make(photos):
+        Image.open(photo("rocket")).save(photos / "launch.png")
+        (photos / "launch.mov").write_bytes(os.urandom(20_000))  # a video of its own
+        Image.open(photo("coffee")).save(photos / "IMG_0002.heic", "HEIF")
+        (photos / "IMG_0002.mov").write_bytes(os.urandom(20_000))  # a Live Photo's motion
+
+    library, actions, photos = _library_of(tmp_path, make)
+    try:
+        png = actions.delete_paths([str(photos / "launch.png")])
+        assert png.moved == [str(photos / "launch.png")] and (photos / "launch.mov").exists()
+        live = actions.delete_paths([str(photos / "IMG_0002.heic")])
+        assert live.moved == [str(photos / "IMG_0002.heic"), str(photos / "IMG_0002.mov")]
+    finally:
+        actions.close()
+        library.close()
+
+
+def test_a_shot_keeps_one_date_and_its_files_are_one_whatever_the_case_of_their_names(tmp_path):
+    """Found by an attacker's pass: a merge gave the camera's JPEG the date of a copy, which parted it from
+    its RAW; names differing in case only were two shots."""
+    from PIL import Image
+
+    from conftest import photo
+    from raw_files import write_dng
+
+    def make(photos):
+        shot = Image.open(photo("chelsea")).convert("RGB").resize((1200, 800))
+        write_dng(shot, photos / "img_0001.dng", preview=True, captured="2024:05:06 07:08:09")
+        shot.save(photos / "IMG_0001.JPG", quality=92)  # the camera's JPEG, without a date
+        exif = Image.Exif()
+        exif.get_ifd(0x8769)[0x9003] = "2024:06:01 12:00:00"
+        shot.resize((900, 600)).save(photos / "copy.jpg", quality=80, exif=exif.tobytes())
+
+    library, actions, photos = _library_of(tmp_path, make)
+    try:
+        assert [_names(g) for g in library.groups()] == [[["IMG_0001.JPG", "img_0001.dng"], ["copy.jpg"]]]
+        merged = actions.merge_paths(str(photos / "IMG_0001.JPG"), [str(photos / "copy.jpg")])
+        assert merged.moved == [str(photos / "copy.jpg")] and merged.enriched == []
+        library.update()
+        assert library.groups() == []  # still one shot, not a near group of itself
+    finally:
+        actions.close()
+        library.close()

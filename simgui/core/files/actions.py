@@ -33,8 +33,8 @@ from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrit
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.protection import protected_folder_of
-from simgui.core.files.sidecars import sidecars_of
-from simgui.core.matching.stacks import stack_with
+from simgui.core.files.sidecars import LIVE_PHOTO_MOTION, sidecars_of
+from simgui.core.matching.stacks import stacks_in_folder
 from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
@@ -182,12 +182,14 @@ class FileActions:
         return rows, refused
 
     def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord]) -> ActionOutcome:
-        images, refused = self._with_their_shots(images, keepers)
+        images, refused, kept = self._with_their_shots(images, keepers)
         refused = refused or self._refusals(images, keepers)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
+        if not images:
+            return ActionOutcome(None, notes=kept)
         action_id = self.journal.start_action(kind, label)
-        outcome = ActionOutcome(action_id)
+        outcome = ActionOutcome(action_id, notes=kept)
         going = {i.path for i in images}
         for n, image in enumerate(images):
             try:
@@ -198,27 +200,39 @@ class FileActions:
                 break
             if problem:
                 outcome.refused[image.path] = problem
-            else:
-                outcome.moved.append(image.path)
         self._sync_store([action_id], outcome)
         return outcome
 
-    def _with_their_shots(self, images: list[ImageRecord],
-                          keepers: list[ImageRecord]) -> tuple[list[ImageRecord], dict[str, str]]:
-        """The images and the other files of their shots (stacks.py: a RAW and its JPEG go together), and
-        why any cannot go: the other file of its shot is one to keep."""
-        kept = {keeper.path for keeper in keepers}
+    def _with_their_shots(self, images: list[ImageRecord], keepers: list[ImageRecord]
+                          ) -> tuple[list[ImageRecord], dict[str, str], list[str]]:
+        """The images and the other files of their shots (stacks.py: a RAW and its JPEG go together); why any
+        cannot go (the other file of its shot is one to keep); and what is left alone, said as notes: an
+        identical copy of a file kept (a merge of exact copies) that brings more than its bytes (its shot's
+        RAW, a Live Photo's motion) is no copy whole."""
+        kept_paths, kept_contents = {k.path for k in keepers}, {k.content_hash for k in keepers}
         going = {image.path for image in images}
-        found, refused = list(images), {}
+        found, refused, left = [], {}, []
+        shots: dict[str, dict[str, list[ImageRecord]]] = {}  # folder -> its stacks, read once an action
         for image in images:
-            for partner in stack_with(image, self.library.store):
-                if partner.path in kept:
+            folder = os.path.dirname(image.path)
+            if folder not in shots:
+                shots[folder] = stacks_in_folder(folder, self.library.store)
+            partners = [f for f in shots[folder].get(image.path, []) if f.path != image.path]
+            more = [] if image.content_hash not in kept_contents else [os.path.basename(f.path) for f in partners] + [
+                os.path.basename(p) for p in sidecars_of(image.path, going) if p.lower().endswith(LIVE_PHOTO_MOTION)]
+            if more:
+                left.append(f"{os.path.basename(image.path)} kept: an identical copy is kept, but "
+                            f"{', '.join(more)} beside it {'is' if len(more) == 1 else 'are'} no copy")
+                continue
+            found.append(image)
+            for partner in partners:
+                if partner.path in kept_paths:
                     refused[image.path] = (f"one shot with {os.path.basename(partner.path)}, the file to keep "
                                            f"(RAW+JPEG): the two go or stay together; nothing was moved")
                 elif partner.path not in going:
                     going.add(partner.path)
                     found.append(partner)
-        return found, refused
+        return found, refused, left
 
     def _move_to_trash(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome) -> str | None:
         """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back."""
@@ -226,10 +240,13 @@ class FileActions:
         problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)))
         if problem:
             return problem
+        outcome.moved.append(image.path)
         for sidecar in sidecars:
             problem = self._journaled_move(action_id, sidecar, None)
             if problem:  # the photo went: an undo brings it back to its sidecar
                 outcome.notes.append(f"{os.path.basename(sidecar)} stays beside where its photo was: {problem}")
+            else:
+                outcome.moved.append(sidecar)  # every file that moves is said
         return None
 
     def _journaled_move(self, action_id: int, path: str, record: str | None) -> str | None:
@@ -251,6 +268,8 @@ class FileActions:
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
         if self._check(keeper):
             return  # changed since the check: leave it as it is
+        if stacks_in_folder(os.path.dirname(keeper.path), self.library.store).get(keeper.path):
+            return  # one shot with a RAW: a date of its own would part it from its RAW (stacks.py)
         donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",))]
         try:
             rewritten = rewrite_keeper(self.journal, outcome.action_id, keeper, donors, lambda: make_trash_place(

@@ -14,6 +14,7 @@ import stat
 
 SIDECAR_EXTENSIONS = (".xmp", ".aae", ".thm")
 LIVE_PHOTO_MOTION = ".mov"  # by its stem only: IMG_0001.HEIC.MOV is no camera's name
+LIVE_PHOTO_STILLS = (".heic", ".heif", ".jpg", ".jpeg")  # what a phone writes beside a Live Photo's motion
 
 
 def is_sidecar(name: str) -> bool:
@@ -37,6 +38,8 @@ def sidecars_of(path: str, going: set[str]) -> list[str]:
         whole_name = base == name and ext.lower() in SIDECAR_EXTENSIONS
         if not is_sidecar(candidate) or not (whole_name or (base == stem and not stem_shared)):
             continue
+        if ext.lower() == LIVE_PHOTO_MOTION and os.path.splitext(name)[1].lower() not in LIVE_PHOTO_STILLS:
+            continue  # a video named like a PNG or a RAW is a video of its own
         full = os.path.join(folder, candidate)
         if stat.S_ISREG(os.lstat(full).st_mode):
             found.append(full)

@@ -12,6 +12,7 @@ travels with its photo as sidecars do (sidecars.py).
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections import defaultdict
 from typing import Iterable
 
@@ -21,9 +22,10 @@ RAW_FORMAT = "RAW"  # formats.py's name for every camera RAW
 
 
 def shot_name(path: str) -> tuple[str, str]:
-    """(folder, stem): what the files of one shot share."""
+    """(folder, stem): what the files of one shot share. A card's file system ignores case (IMG_0001.CR2 and
+    img_0001.jpg are one shot) and macOS writes names decomposed: the stem is compared folded."""
     folder, name = os.path.split(path)
-    return folder, os.path.splitext(name)[0]
+    return folder, unicodedata.normalize("NFC", os.path.splitext(name)[0]).casefold()
 
 
 def stacks_among(images: Iterable[ImageRecord]) -> dict[str, list[ImageRecord]]:
@@ -39,11 +41,9 @@ def stacks_among(images: Iterable[ImageRecord]) -> dict[str, list[ImageRecord]]:
     return found
 
 
-def stack_with(image: ImageRecord, store: LibraryStore) -> list[ImageRecord]:
-    """The files of the stack `image` is in, as the library holds them now; empty when it is in none."""
-    shot = shot_name(image.path)
-    files = [f for f in store.images_starting(os.path.join(*shot) + ".") if shot_name(f.path) == shot]
-    return stacks_among(files).get(image.path, [])
+def stacks_in_folder(folder: str, store: LibraryStore) -> dict[str, list[ImageRecord]]:
+    """stacks_among the photos the library holds now in this folder (not in its subfolders)."""
+    return stacks_among(f for f in store.images_starting(folder.rstrip("/") + "/") if os.path.dirname(f.path) == folder)
 
 
 def _stack_of(files: list[ImageRecord]) -> list[ImageRecord]:
