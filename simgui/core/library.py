@@ -182,7 +182,10 @@ class Library:
                 raise LibraryError(f"not a folder: {p}")
             if Path(root) == self.folder:
                 raise LibraryError(f"{p} is the library's own folder")
-            self.store.add_root(root)
+            try:
+                self.store.add_root(root)
+            except sqlite3.Error as exc:  # a full disk or a read-only folder: said, not a traceback
+                raise LibraryError(storage_problem(self.folder, exc)) from exc
             added.append(root)
         return added
 
