@@ -137,6 +137,15 @@ def test_jpeg_xl_and_avif_decode(kind):
     assert _alike(decoded.picture, source) > 0.97
 
 
+def _near_groups_beside_two_others(folder, library) -> list[list[str]]:
+    """The near groups (file names) simgui-cli finds in `folder` once two unrelated photos are added to it."""
+    for name in ("coffee", "rocket"):
+        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
+    assert cli(library, "index", str(folder)).returncode == 0
+    groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
+    return [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
+
+
 def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
     folder = tmp_path / "photos"
     (folder / "raw").mkdir(parents=True)
@@ -144,13 +153,7 @@ def test_a_raw_and_its_jpeg_export_in_another_folder_are_near(tmp_path):
     source = _photo().resize((1800, 1200))
     write_dng(source, folder / "raw" / "IMG_0001.dng", preview=True)
     source.resize((900, 600)).save(folder / "exports" / "holiday.jpg", quality=80)
-    for name in ("coffee", "rocket"):
-        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
-    library = tmp_path / "library"
-    assert cli(library, "index", str(folder)).returncode == 0
-    groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
-    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
-    assert near == [["IMG_0001.dng", "holiday.jpg"]]
+    assert _near_groups_beside_two_others(folder, tmp_path / "library") == [["IMG_0001.dng", "holiday.jpg"]]
 
 
 def test_a_phone_heic_read_from_its_thumbnail_and_its_jpeg_export_are_near(tmp_path):
@@ -161,13 +164,7 @@ def test_a_phone_heic_read_from_its_thumbnail_and_its_jpeg_export_are_near(tmp_p
     shot = _photo().resize((2016, 1512))  # 4:3 as a phone's: its thumbnail is 320x240
     pillow_heif.from_pillow(shot).save(folder / "IMG_0001.HEIC", quality=60, thumbnails=[320])
     shot.resize((1200, 900)).save(folder / "IMG_0001 export.jpg", quality=85)
-    for name in ("coffee", "rocket"):
-        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
-    library = tmp_path / "library"
-    assert cli(library, "index", str(folder)).returncode == 0
-    groups = json.loads(cli(library, "groups", "--json").stdout)["groups"]
-    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
-    assert near == [["IMG_0001 export.jpg", "IMG_0001.HEIC"]]
+    assert _near_groups_beside_two_others(folder, tmp_path / "library") == [["IMG_0001 export.jpg", "IMG_0001.HEIC"]]
 
 
 def test_a_broken_or_truncated_raw_is_skipped_with_a_reason(tmp_path):
