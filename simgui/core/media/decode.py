@@ -417,14 +417,10 @@ def _tiff_tags(data: bytes) -> Image.Exif | None:
     return tags
 
 
-# formats whose EXIF Pillow reads without a pixel (a PNG's may follow its pixels, and load them)
-_EXIF_BEFORE_PIXELS = frozenset({"JPEG", "MPO", "HEIF", "TIFF", "RAW"})
-
-
 def read_shot_time(path: str, picture_format: str | None) -> str:
     """A photo's shutter moment (Captured.shot) from its EXIF alone, no pixel decoded; "" when it has none or
     it cannot be read now (as for a new photo without one: the indexer looks again when the file changes)."""
-    if picture_format not in _EXIF_BEFORE_PIXELS:
+    if picture_format not in BY_NAME or not BY_NAME[picture_format].exif_before_pixels:
         return ""
     try:
         with Image.open(path) as img:

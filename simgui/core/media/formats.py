@@ -17,6 +17,8 @@ class PictureFormat:
     # what starts a file of this format: any one signature, each a set of (offset, bytes) that all must be there
     signatures: tuple[tuple[tuple[int, bytes], ...], ...] = ()
     metadata_writable: bool = False  # a merge may swap in the capture date and GPS (metadata.py)
+    # Pillow reads its EXIF without a pixel (a PNG's may follow its pixels, and load them): decode.read_shot_time
+    exif_before_pixels: bool = False
     reader: str = "pillow"  # what opens it: "pillow", or "libraw" (raw.py)
     plugin: str | None = None  # the module that teaches Pillow the format, when Pillow lacks it
 
@@ -32,17 +34,17 @@ def _brands(*brands: bytes) -> tuple[tuple[tuple[int, bytes], ...], ...]:
 
 FORMATS = (
     PictureFormat("JPEG", "JPEG", (".jpg", ".jpeg", ".jpe", ".jfif"), (((0, b"\xff\xd8\xff"),),),
-                  metadata_writable=True),
+                  metadata_writable=True, exif_before_pixels=True),
     # Pillow names a multi-picture JPEG "MPO"; its bytes are a JPEG's, so the bytes say JPEG
-    PictureFormat("MPO", "JPEG", (".mpo",)),
+    PictureFormat("MPO", "JPEG", (".mpo",), exif_before_pixels=True),
     PictureFormat("PNG", "PNG", (".png",), (((0, b"\x89PNG\r\n\x1a\n"),),)),
     PictureFormat("GIF", "GIF", (".gif",), (((0, b"GIF87a"),), ((0, b"GIF89a"),))),
     PictureFormat("WEBP", "WebP", (".webp",), (((0, b"RIFF"), (8, b"WEBP")),)),
-    PictureFormat("TIFF", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),))),
+    PictureFormat("TIFF", "TIFF", (".tif", ".tiff"), (((0, b"II*\x00"),), ((0, b"MM\x00*"),)), exif_before_pixels=True),
     PictureFormat("BMP", "BMP", (".bmp", ".dib"), (((0, b"BM"),),)),
     PictureFormat("HEIF", "HEIC", (".heic", ".heif", ".hif"),
                   _brands(b"heic", b"heix", b"hevc", b"hevx", b"mif1", b"msf1", b"heim", b"heis"),
-                  plugin="pillow_heif.HeifImagePlugin"),
+                  plugin="pillow_heif.HeifImagePlugin", exif_before_pixels=True),
     PictureFormat("AVIF", "AVIF", (".avif",), _brands(b"avif", b"avis")),
     PictureFormat("JXL", "JPEG XL", (".jxl",), (((0, b"\xff\x0a"),), ((0, b"\x00\x00\x00\x0cJXL \r\n\x87\n"),)),
                   plugin="pillow_jxl"),
@@ -52,7 +54,7 @@ FORMATS = (
         ".dng", ".cr2", ".nef", ".nrw", ".arw", ".srf", ".sr2", ".pef", ".srw", ".erf", ".kdc", ".dcr",
         ".mos", ".mef", ".3fr", ".iiq", ".rwl", ".raw", ".cr3", ".raf", ".orf", ".rw2"),
         _brands(b"crx ") + (((0, b"FUJIFILMCCD-RAW"),), ((0, b"IIRO"),), ((0, b"IIRS"),), ((0, b"MMOR"),),
-                            ((0, b"IIU\x00"),)), reader="libraw"),
+                            ((0, b"IIU\x00"),)), reader="libraw", exif_before_pixels=True),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 SCANNED_EXTENSIONS = frozenset(e for f in FORMATS for e in f.extensions)
