@@ -479,8 +479,7 @@ class LibraryStore:
         with self.transaction():
             row = self.db.execute("SELECT value FROM meta WHERE key = 'pair_method'").fetchone()
             if row is not None and row[0] != method:
-                self.db.execute("INSERT OR IGNORE INTO candidate_pairs SELECT MIN(first, second), MAX(first, second) "
-                                "FROM pair_agreement")
+                self._queue_measured_pairs("1")
             self._keep_only_from("pair_method", method, ("pair_agreement",))
 
     def measure_again_from(self, least: float, key: str, rule: str) -> None:
@@ -491,11 +490,15 @@ class LibraryStore:
             row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
             if row is not None and row[0] == rule:
                 return
-            judged = "FROM pair_agreement WHERE agreement >= ? OR agreement < 0"
-            self.db.execute("INSERT OR IGNORE INTO candidate_pairs SELECT MIN(first, second), MAX(first, second) "
-                            + judged, (least,))
-            self.db.execute("DELETE " + judged, (least,))
+            judged = "agreement >= ? OR agreement < 0"
+            self._queue_measured_pairs(judged, (least,))
+            self.db.execute(f"DELETE FROM pair_agreement WHERE {judged}", (least,))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, rule))
+
+    def _queue_measured_pairs(self, where: str, params: tuple = ()) -> None:
+        """Measured pairs (those `where` picks) back to the queue of candidates, to be measured anew."""
+        self.db.execute("INSERT OR IGNORE INTO candidate_pairs SELECT MIN(first, second), MAX(first, second) "
+                        f"FROM pair_agreement WHERE {where}", params)
 
     def keep_candidates_only_from(self, search: str) -> None:
         """Candidates found with other search settings (a new default) are dropped, to be searched anew."""
