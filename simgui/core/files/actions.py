@@ -34,7 +34,7 @@ from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import LIVE_PHOTO_MOTION, sidecars_of
-from simgui.core.matching.stacks import stacks_in_folder
+from simgui.core.matching.stacks import ShotsByFolder
 from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
                                       remove_empty_folders, trash_problem)
@@ -125,7 +125,7 @@ class FileActions:
     @_one_mover
     def delete(self, images: list[ImageRecord], label: str | None = None) -> ActionOutcome:
         label = label or f"delete {len(images)} photo{'s' * (len(images) != 1)}"
-        return self._trash_all("delete", label, images, keepers=[])
+        return self._trash_all("delete", label, images, [], ShotsByFolder(self.library.store))
 
     @_one_mover
     def merge(self, plans: list[MergePlan], label: str | None = None) -> ActionOutcome:
@@ -133,11 +133,13 @@ class FileActions:
         if label is None:
             label = (f"merge into {os.path.basename(plans[0].keeper.path)}" if len(plans) == 1
                      else f"merge {len(plans)} groups")
-        outcome = self._trash_all("merge", label, [i for p in plans for i in p.others], [p.keeper for p in plans])
+        shots = ShotsByFolder(self.library.store)
+        outcome = self._trash_all("merge", label, [i for p in plans for i in p.others], [p.keeper for p in plans],
+                                  shots)
         moved = set(outcome.moved)
         for plan in plans:
             if any(i.path in moved for i in plan.others):
-                self._enrich_keeper(outcome, plan.keeper)
+                self._enrich_keeper(outcome, plan.keeper, shots)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
             self.journal.set_taught(outcome.action_id, "same_photo", self.library.decide("same_photo", pairs))
@@ -181,8 +183,9 @@ class FileActions:
                 rows.append(record)
         return rows, refused
 
-    def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord]) -> ActionOutcome:
-        images, refused, kept = self._with_their_shots(images, keepers)
+    def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord],
+                   shots: ShotsByFolder) -> ActionOutcome:
+        images, refused, kept = self._with_their_shots(images, keepers, shots)
         refused = refused or self._refusals(images, keepers)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
@@ -203,7 +206,8 @@ class FileActions:
         self._sync_store([action_id], outcome)
         return outcome
 
-    def _with_their_shots(self, images: list[ImageRecord], keepers: list[ImageRecord]
+    @staticmethod
+    def _with_their_shots(images: list[ImageRecord], keepers: list[ImageRecord], shots: ShotsByFolder
                           ) -> tuple[list[ImageRecord], dict[str, str], list[str]]:
         """The images and the other files of their shots (stacks.py: a RAW and its JPEG go together); why any
         cannot go (the other file of its shot is one to keep); and what is left alone, said as notes: an
@@ -212,12 +216,8 @@ class FileActions:
         kept_paths, kept_contents = {k.path for k in keepers}, {k.content_hash for k in keepers}
         going = {image.path for image in images}
         found, refused, left = [], {}, []
-        shots: dict[str, dict[str, list[ImageRecord]]] = {}  # folder -> its stacks, read once an action
         for image in images:
-            folder = os.path.dirname(image.path)
-            if folder not in shots:
-                shots[folder] = stacks_in_folder(folder, self.library.store)
-            partners = [f for f in shots[folder].get(image.path, []) if f.path != image.path]
+            partners = [f for f in shots.stack_of(image.path) if f.path != image.path]
             more = [] if image.content_hash not in kept_contents else [os.path.basename(f.path) for f in partners] + [
                 os.path.basename(p) for p in sidecars_of(image.path, going) if p.lower().endswith(LIVE_PHOTO_MOTION)]
             if more:
@@ -263,12 +263,12 @@ class FileActions:
         self.journal.set_state(move_id, "moved")
         return None
 
-    def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord) -> None:
+    def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord, shots: ShotsByFolder) -> None:
         """Gives the keeper the capture date and GPS it lacks from the photos merged into it. The copies have
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
         if self._check(keeper):
             return  # changed since the check: leave it as it is
-        if stacks_in_folder(os.path.dirname(keeper.path), self.library.store).get(keeper.path):
+        if shots.stack_of(keeper.path):
             return  # one shot with a RAW: a date of its own would part it from its RAW (stacks.py)
         donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",))]
         try:

@@ -45,9 +45,20 @@ def stacks_among(images: Iterable[ImageRecord]) -> dict[str, list[ImageRecord]]:
     return found
 
 
-def stacks_in_folder(folder: str, store: LibraryStore) -> dict[str, list[ImageRecord]]:
-    """stacks_among the photos the library holds now in this folder (not in its subfolders)."""
-    return stacks_among(f for f in store.images_starting(folder.rstrip("/") + "/") if os.path.dirname(f.path) == folder)
+class ShotsByFolder:
+    """The stacks of the folders one action touches, as the library holds them now: each folder read once."""
+
+    def __init__(self, store: LibraryStore):
+        self.store = store
+        self._folders: dict[str, dict[str, list[ImageRecord]]] = {}
+
+    def stack_of(self, path: str) -> list[ImageRecord]:
+        """Every file of the stack this file is in (itself included); empty when it is in none."""
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            self._folders[folder] = stacks_among(f for f in self.store.images_starting(folder.rstrip("/") + "/")
+                                                 if os.path.dirname(f.path) == folder)
+        return self._folders[folder].get(path, [])
 
 
 def _stack_of(files: list[ImageRecord]) -> list[ImageRecord]:
