@@ -202,7 +202,7 @@ def cmd_groups(library: Library, args) -> int:
     if args.json:
         _print_json({"groups": [group_answer(g) for g in groups]})
         return 0
-    if getattr(args, "csv", False):
+    if args.csv:
         _print_csv(CSV_COLUMNS, group_rows(groups))
         return 0
     for n, g in enumerate(groups, 1):
