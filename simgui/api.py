@@ -36,6 +36,7 @@ from simgui.core.answers import action_answer, comparison_answer, group_answer, 
 from simgui.core.media.decode import DecodeError
 from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library import Library, LibraryError
+from simgui.core.matching.keep_rules import KeepRules, KeepRulesError
 from simgui.core.matching.rule import GROUP_KINDS
 
 log = logging.getLogger(__name__)
@@ -247,12 +248,25 @@ def openapi_document() -> dict:
             "/v1/undo": _file_action_doc("Put back the newest action that can come back, or action ID",
                                          {"action": {"type": "integer"}}, error),
             "/v1/empty-trash": _file_action_doc("Send simgui's trash on to the system trash", {}, error),
+            "/v1/keep-rules": _keep_rules_doc(auth_errors),
             "/v1/history": {"get": {"summary": "File actions, newest first, each file and where it is now",
                                     "responses": {"200": {"description": '[{"id", "kind", "label", "files", '
                                                                          '"moves", "undone", "at"}]'},
                                                   "503": error, **auth_errors}}},
         },
     }
+
+
+def _keep_rules_doc(auth_errors: dict) -> dict:
+    return {
+        "get": {"summary": "Which copy of each group is kept: the rules in order, the formats and folders they "
+                           "prefer (a K choice and protected folders always come first)",
+                "responses": {"200": {"description": '{"order": [...], "formats": [...], "folders": [...]}'},
+                              **auth_errors}},
+        "post": {"summary": "Change the keep rules: any of order, formats, folders (lists of strings)",
+                 "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                     key: {"type": "array", "items": {"type": "string"}} for key in ("order", "formats", "folders")}}}}},
+                 "responses": {"200": {"description": "the rules as saved"}, **auth_errors}}}
 
 
 def _file_action_doc(summary: str, properties: dict, error: dict) -> dict:
@@ -379,6 +393,25 @@ class ApiServer:
             raise ApiError(HTTPStatus.UNPROCESSABLE_ENTITY, f"cannot read an image: {exc}") from exc
 
 
+    def keep_rules(self, request: Request) -> dict:
+        return json.loads(self._run("keep rules", lambda ctx: ctx.library.keep_rules()).to_json())
+
+    def set_keep_rules(self, request: Request) -> dict:
+        body = _json_object(request.body)
+        lists = {key: body.get(key) for key in ("order", "formats", "folders")}
+        if any(v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v))
+               for v in lists.values()):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"order", "formats" and "folders" must be lists of strings')
+
+        def change(ctx: JobContext) -> KeepRules:
+            rules = ctx.library.keep_rules().with_changes(**lists)
+            ctx.library.set_keep_rules(rules)
+            return rules
+        try:
+            return json.loads(self._run("keep rules", change).to_json())
+        except (KeepRulesError, LibraryError) as exc:
+            raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from exc
+
     # file actions: the same calls, checks and answers as simgui-cli's ------------------------------------
     def delete(self, request: Request) -> dict:
         paths = _paths(_json_object(request.body), "paths")
@@ -421,7 +454,8 @@ ROUTES = {("GET", "/v1/stats"): ApiServer.stats, ("GET", "/v1/groups"): ApiServe
           ("POST", "/v1/query"): ApiServer.query, ("POST", "/v1/compare"): ApiServer.compare,
           ("POST", "/v1/delete"): ApiServer.delete, ("POST", "/v1/merge"): ApiServer.merge,
           ("POST", "/v1/undo"): ApiServer.undo, ("POST", "/v1/empty-trash"): ApiServer.empty_trash,
-          ("GET", "/v1/history"): ApiServer.history}
+          ("GET", "/v1/history"): ApiServer.history,
+          ("GET", "/v1/keep-rules"): ApiServer.keep_rules, ("POST", "/v1/keep-rules"): ApiServer.set_keep_rules}
 
 
 def _paths(body: dict, key: str, one: bool = False):

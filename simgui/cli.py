@@ -23,6 +23,7 @@ from simgui.core.media.decode import DecodeError, decode_file
 from simgui.core.matching.differences import draw_differences
 from simgui.core.media.embed import ModelError
 from simgui.core.library import Library, LibraryError
+from simgui.core.matching.keep_rules import DEFAULT_RULES, KeepRule, KeepRulesError
 from simgui.core.indexing.pipeline import Progress
 
 T = TypeVar("T")
@@ -175,6 +176,28 @@ def cmd_protect(library: Library, args) -> int:
         for folder in folders:
             print(folder)
     return 0
+
+
+def cmd_keep_rules(library: Library, args) -> int:
+    rules = DEFAULT_RULES if args.reset else library.keep_rules()
+    try:
+        rules = rules.with_changes(order=_listed(args.order), formats=_listed(args.formats), folders=args.folders)
+    except KeepRulesError as exc:
+        print(f"simgui-cli: {exc}", file=sys.stderr)
+        return 2
+    if rules != library.keep_rules():
+        library.set_keep_rules(rules)
+    if args.json:
+        _print_json(json.loads(rules.to_json()))
+    else:
+        for n, line in enumerate(rules.describe(), 1):
+            print(f"{n}. {line}")
+    return 0
+
+
+def _listed(text: str | None) -> list[str] | None:
+    """"a,b, c" as a list; None (not given) as None."""
+    return None if text is None else [part for part in text.split(",") if part.strip()]
 
 
 def cmd_stats(library: Library, args) -> int:
@@ -367,6 +390,17 @@ def _add_file_action_commands(sub) -> None:
     p.add_argument("--remove", action="store_true", help="lift the protection of these folders")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_protect)
+
+    p = sub.add_parser("keep-rules", help="which copy of a group is kept: show the rules, or change them "
+                                          "(a K choice and protected folders always come first)")
+    p.add_argument("--order", metavar="RULE,RULE...",
+                   help=f"the rules, most important first: {', '.join(r.value for r in KeepRule)}")
+    p.add_argument("--formats", metavar="FORMAT,FORMAT...",
+                   help="the formats rule's order, best first (e.g. RAW,HEIC,JPEG,PNG,WebP)")
+    p.add_argument("--folders", nargs="*", metavar="FOLDER", help="the folders rule's folders, best first")
+    p.add_argument("--reset", action="store_true", help="back to the default rules before any change given")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_keep_rules)
 
     p = sub.add_parser("empty-trash", help="send everything in simgui's trash on to the system trash")
     p.add_argument("--json", action="store_true")

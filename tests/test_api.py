@@ -60,7 +60,7 @@ def test_listens_on_loopback_only_and_wants_the_token(server):
     status, document = call(server, "GET", "/openapi.json", token=None)  # the description is public
     assert status == 200 and set(document["paths"]) == {
         "/v1/stats", "/v1/groups", "/v1/query", "/v1/compare", "/v1/delete", "/v1/merge", "/v1/undo",
-        "/v1/empty-trash", "/v1/history"}
+        "/v1/empty-trash", "/v1/history", "/v1/keep-rules"}
 
 
 def test_malformed_requests_get_4xx_with_a_message(server):
@@ -78,6 +78,26 @@ def test_malformed_requests_get_4xx_with_a_message(server):
         content_type = "image/jpeg" if body == b"not an image at all" else "application/json"
         got, answer = call(server, method, path, body, content_type=content_type)
         assert (got, words in answer.get("error", "")) == (status, True), (method, path, got, answer)
+
+
+def test_keep_rules_over_http_pick_the_keepers_the_app_and_the_cli_pick(server):
+    from simgui.core.matching.keep_rules import DEFAULT_RULES
+    status, rules = call(server, "GET", "/v1/keep-rules")
+    assert status == 200 and rules == json.loads(DEFAULT_RULES.to_json())
+    status, answer = call(server, "GET", "/v1/groups?kind=near")
+    assert all("_downscale" not in g["keeper"] for g in answer["groups"])  # the largest copy, by default
+    try:
+        status, rules = call(server, "POST", "/v1/keep-rules", {"order": ["file-size"]})
+        assert status == 200 and rules["order"] == ["file-size"] and rules["formats"] == list(DEFAULT_RULES.formats)
+        status, answer = call(server, "GET", "/v1/groups?kind=near")
+        for group in answer["groups"]:
+            assert group["keeper"] == max(group["members"], key=lambda m: m["size"])["path"]
+        for body, words in (({"order": ["prettiest"]}, "prettiest"), ({"formats": "JPEG"}, "lists of strings"),
+                            ({"folders": ["/no/such/folder"]}, "not a folder")):
+            status, answer = call(server, "POST", "/v1/keep-rules", body)
+            assert status == 400 and words in answer["error"], answer
+    finally:
+        call(server, "POST", "/v1/keep-rules", json.loads(DEFAULT_RULES.to_json()))
 
 
 def test_query_compare_and_groups(server, tmp_path):

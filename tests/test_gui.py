@@ -78,12 +78,12 @@ def test_gui_thread_never_stalls_while_indexing(qtbot, window, tmp_path):
     assert len(gaps) > 100 and late < 250 and beats[-1] < 2000, f"95 % within {late} ms, longest {beats[-1]} ms"
 
 
-def test_drop_a_photo_on_search(qtbot, window, photo_folder, tmp_path):
+def test_drop_a_photo_on_search_or_anywhere_on_the_window(qtbot, window, photo_folder, tmp_path):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDragEnterEvent, QDropEvent
     from PySide6.QtWidgets import QApplication
 
-    from conftest import photo, save_edit, stem_of
+    from conftest import photo, save_edit
 
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
@@ -100,6 +100,29 @@ def test_drop_a_photo_on_search(qtbot, window, photo_folder, tmp_path):
     QApplication.sendEvent(zone, QDropEvent(QPointF(zone.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
                                             Qt.NoModifier))
     qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
+    check_results(window)
+
+    # the whole window takes a drop, on any tab, and reads the photo from the moment it enters the window
+    window.search.model.set_matches([])
+    window.tabs.setCurrentWidget(window.duplicates)
+    again = save_edit(photo("chelsea"), tmp_path / "dragged_over_the_groups.jpg", "downscale")
+    mime.setUrls([QUrl.fromLocalFile(str(again))])
+    enter = QDragEnterEvent(window.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    QApplication.sendEvent(window, enter)
+    assert enter.isAccepted()
+    read_ahead = window.jobs.submit("peek", lambda ctx: [key[0] for key in ctx.library._read_ahead]).result()
+    assert str(again) in read_ahead
+    QApplication.sendEvent(window, QDropEvent(QPointF(window.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
+                                              Qt.NoModifier))
+    assert window.tabs.currentWidget() is window.search
+    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
+    check_results(window)
+
+
+def check_results(window) -> None:
+    """The search for a downscaled copy of chelsea: the library's chelsea first, as near; best first."""
+    from conftest import stem_of
+
     top = window.search.model.matches[0]
     assert stem_of(top.image.path) == "chelsea" and top.verdict == "near"
     tiers = ["exact", "near", "similar", "different"]
@@ -377,3 +400,39 @@ def test_not_duplicates_and_its_undo_from_the_keyboard(qtbot, window, photo_fold
     assert window.history_menu.actions()[0].text().endswith("undo")
     qtbot.keyClick(view.rows, Qt.Key_Z, Qt.ControlModifier)
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=30_000)
+
+
+def test_keep_rules_dialog_orders_the_rules_by_keyboard_and_saving_picks_the_keepers_again(qtbot, window,
+                                                                                        photo_folder):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from conftest import stem_of
+    from simgui.core.matching.keep_rules import DEFAULT_RULES, KeepRule
+
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+
+    def coffee_keeper() -> str:
+        group = next(g for g in near_groups(window) if stem_of(g.members[0].image.path) == "coffee")
+        return group.keeper.image.path
+    assert coffee_keeper() == str(photo_folder / "coffee.jpg")  # the largest, by the default rules
+
+    qtbot.keyClick(window, Qt.Key_K, Qt.ControlModifier)  # Edit > Keep rules…
+    qtbot.waitUntil(lambda: window.duplicates.keep_rules_dialog is not None
+                    and window.duplicates.keep_rules_dialog.isVisible(), timeout=30_000)
+    dialog = window.duplicates.keep_rules_dialog
+    assert dialog.rules() == DEFAULT_RULES
+    rules = dialog.rule_list
+    rules.setFocus()
+    rules.setCurrentRow(rules.values().index(KeepRule.FOLDERS.value))
+    qtbot.keyClick(rules, Qt.Key_Space)  # tick it
+    for _ in range(len(DEFAULT_RULES.order)):
+        qtbot.keyClick(rules, Qt.Key_Up, Qt.AltModifier)
+    dialog.add_folder(str(photo_folder / "edits"))
+    assert dialog.rules().order[0] is KeepRule.FOLDERS
+    assert dialog.rules().order[1:] == DEFAULT_RULES.order
+    dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.Save).click()
+    # every group's keeper is picked again: coffee's is now its copy in the preferred folder
+    qtbot.waitUntil(lambda: os.path.dirname(coffee_keeper()) == str(photo_folder / "edits"), timeout=30_000)
+    saved = window.jobs.submit("peek", lambda ctx: ctx.library.keep_rules()).result()
+    assert saved.order[0] is KeepRule.FOLDERS and saved.folders == (str(photo_folder / "edits"),)

@@ -28,6 +28,7 @@ from simgui.core.media.sketch import make_sketch, read_sketch
 from simgui.core.media.orientation import proposals, signature
 from simgui.core.matching.turn_check import TurnFinder, embed_turned
 from simgui.core.matching.grouping import Group, GroupFinder
+from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.storage.index import VectorIndex
 from simgui.core.matching.learning import LearnedPreferences, learn, load_preferences
 from simgui.core.matching.learning import forget as forget_preferences
@@ -229,6 +230,16 @@ class Library:
                 raise LibraryError(f"not a folder: {given}")
         self.store.set_protected(folders, protected)
         return folders
+
+    def keep_rules(self) -> KeepRules:
+        return KeepRules.from_json(self.store.keep_rules())
+
+    def set_keep_rules(self, rules: KeepRules) -> None:
+        """The rules that pick each group's keeper from now on (keep_rules.py), for the app, the CLI and the API."""
+        for given in rules.folders:
+            if not os.path.isdir(given):
+                raise LibraryError(f"not a folder: {given}")
+        self.store.set_keep_rules(rules.to_json())
 
     def choose_keeper(self, path: str, group_paths: list[str]) -> None:
         """"Keep this one": the photo heads its group in every regroup to come (grouping.keeper_order)."""

@@ -14,6 +14,7 @@ from typing import Callable
 
 from simgui.core.files.actions import ActionOutcome, MergePlan
 from simgui.core.matching.grouping import Group
+from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.jobs import JobContext, JobQueue, queued_watcher
 from simgui.core.files.journal import ActionRecord
 from simgui.core.review import Place, ReviewState
@@ -107,6 +108,14 @@ class ReviewSession:
         """A watcher of the library's folders whose updates run as jobs here; `on_update()` runs on the face's
         thread after each one (the app regroups then, keeping the cursor and the scroll)."""
         return queued_watcher(self.jobs, lambda report: on_update())
+
+    def ask_keep_rules(self, then: Callable[[KeepRules], None]) -> None:
+        """The library's keep rules, handed to `then` on the face's thread (they are read from the library)."""
+        self.jobs.submit("keep rules", lambda ctx: ctx.library.keep_rules(), then)
+
+    def set_keep_rules(self, rules: KeepRules) -> None:
+        """New keep rules: saved in the library, then every group's keeper picked again by them."""
+        self.jobs.submit("keep rules", lambda ctx: ctx.library.set_keep_rules(rules), lambda _: self.refresh())
 
     # the view -------------------------------------------------------------------------
     def move_to(self, row: int, member: int | None = None) -> None:

@@ -13,10 +13,12 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBox
 
 from simgui.core.files.actions import MergePlan
 from simgui.core.matching.grouping import Group, GroupMember
+from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.storage.pathtext import readable
 from simgui.core.matching.rule import GROUP_KINDS, Kind
 from simgui.core.session import GROUPS, KEEPER, OVERVIEW, ReviewSession
 from simgui.gui.compare import PreviewDialog
+from simgui.gui.keep_rules_dialog import KeepRulesDialog
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.texts import date_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
@@ -25,6 +27,7 @@ ALL_KINDS = "all kinds"
 SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
 LAYOUT_BATCH = 2000  # rows laid out between two looks at the event queue
+KEEP_RULES_KEY = "Ctrl+K"  # the Edit menu's
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
 
 
@@ -167,23 +170,28 @@ class DuplicatesView(QWidget):
         self.summary = QLabel("No duplicates found yet")
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text is cut, not the sidebar
         self.preview: PreviewDialog | None = None
-        toolbar = self._toolbar()
-        resolve = QPushButton("Resolve exact copies…")  # a bulk action: beside the counts it acts on
-        resolve.clicked.connect(self._resolve_exact)
-        filters = QHBoxLayout()  # a row of its own: beside the actions, they pushed actions out of sight
-        filters.addWidget(self.summary, 1)
-        filters.addWidget(resolve)
-        filters.addWidget(QLabel("strict"))
-        filters.addWidget(self.looseness)
-        filters.addWidget(QLabel("loose"))
-        filters.addWidget(self.kind_filter)
-        filters.addWidget(self.folder_filter)
-        filters.addWidget(self.sort)
+        self.keep_rules_dialog: KeepRulesDialog | None = None
         layout = QVBoxLayout(self)
-        layout.addWidget(toolbar)
-        layout.addLayout(filters)
+        layout.addWidget(self._toolbar())
+        layout.addLayout(self._filters())
         layout.addWidget(self.rows)
         session.subscribe(self._session_changed)
+
+    def _filters(self) -> QHBoxLayout:
+        """The counts, the bulk action and the keep rules beside them, the slider, the filters and the sort: a
+        row of its own (beside the actions, they pushed actions out of sight)."""
+        resolve = QPushButton("Resolve exact copies…")
+        resolve.clicked.connect(self._resolve_exact)
+        rules = QPushButton("Keep rules…")
+        rules.setToolTip("Which copy of each group is kept: largest, best format, preferred folders… "
+                         f"({QKeySequence(KEEP_RULES_KEY).toString(QKeySequence.NativeText)})")
+        rules.clicked.connect(self.edit_keep_rules)
+        filters = QHBoxLayout()
+        filters.addWidget(self.summary, 1)
+        for widget in (rules, resolve, QLabel("strict"), self.looseness, QLabel("loose"), self.kind_filter,
+                       self.folder_filter, self.sort):
+            filters.addWidget(widget)
+        return filters
 
     def _toolbar(self) -> QToolBar:
         """The review's actions and their keys (shortcuts for this view and the widgets inside it)."""
@@ -306,6 +314,14 @@ class DuplicatesView(QWidget):
                 return
             chosen = [group.keeper, current]
         self.compare_requested.emit(chosen[0].image, chosen[1].image)
+
+    def edit_keep_rules(self) -> None:
+        """The keep rules dialog, once the library's rules are read; Save picks every keeper again by them."""
+        def show(rules: KeepRules) -> None:
+            self.keep_rules_dialog = KeepRulesDialog(rules, self)
+            self.keep_rules_dialog.accepted.connect(lambda: self.session.set_keep_rules(self.keep_rules_dialog.rules()))
+            self.keep_rules_dialog.open()
+        self.session.ask_keep_rules(show)
 
     def _resolve_exact(self) -> None:
         exact = [g for g in self.all_groups if g.kind is Kind.EXACT]

@@ -21,7 +21,7 @@ from simgui.core.session import DONE, OVERVIEW, ReviewSession
 from simgui.core.storage.store import ImageRecord
 from simgui.core.indexing.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
-from simgui.gui.duplicates import DuplicatesView
+from simgui.gui.duplicates import KEEP_RULES_KEY, DuplicatesView
 from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
@@ -61,11 +61,7 @@ class MainWindow(QMainWindow):
         self.duplicates.compare_requested.connect(self.compare)
         self.duplicates.looseness.valueChanged.connect(lambda value: self.settings.setValue("looseness", value))
         self.compare_dialog: CompareDialog | None = None
-        self.search = SearchView(self.thumbnails)
-        self.search.query_requested.connect(self.query)
-        self.search.drop_zone.hovered.connect(
-            lambda path: self.jobs.submit("read ahead", lambda ctx: ctx.library.read_ahead(path)))
-        self.search.compare_requested.connect(self.compare)
+        self.search = self._search_view()
         self.map = MapView(self.thumbnails)
         self.map.refresh_requested.connect(self.draw_map)
         self.tabs = QTabWidget()
@@ -97,6 +93,17 @@ class MainWindow(QMainWindow):
             self.index_now()
         # the model and the index load while the user looks, not when the first photo is dropped
         self.jobs.submit("warm up", lambda ctx: ctx.library.warm_up())
+
+    def _search_view(self) -> SearchView:
+        search = SearchView(self.thumbnails)
+        search.query_requested.connect(self.query)
+        search.drop_zone.hovered.connect(
+            lambda path: self.jobs.submit("read ahead", lambda ctx: ctx.library.read_ahead(path)))
+        search.compare_requested.connect(self.compare)
+        # a photo dropped anywhere on the window is searched for, whatever the tab; and it is read from the moment
+        # it crosses the window's edge, which leaves the engine more time before the drop than the zone's edge
+        self.setAcceptDrops(True)
+        return search
 
     def _sidebar(self) -> QWidget:
         """The library's folders, their buttons and the counts."""
@@ -146,6 +153,7 @@ class MainWindow(QMainWindow):
         self.history_menu = edit_menu.addMenu("History")
         self.history_menu.setToolTipsVisible(True)  # why an undo got stuck is said in the tooltip
         edit_menu.addSeparator()
+        self._add_action(edit_menu, "Keep rules…", self.duplicates.edit_keep_rules, KEEP_RULES_KEY)
         self._add_action(edit_menu, "Forget what simgui learnt from my decisions", self.forget_learning)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
         view_menu = self.menuBar().addMenu("&View")
@@ -352,6 +360,13 @@ class MainWindow(QMainWindow):
             self.progress_timer.start()
         else:
             self.progress_timer.stop()
+
+    def dragEnterEvent(self, event) -> None:
+        self.search.drop_zone.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:
+        self.tabs.setCurrentWidget(self.search)
+        self.search.drop_zone.dropEvent(event)
 
     def closeEvent(self, event) -> None:
         self.settings.setValue("geometry", self.saveGeometry())

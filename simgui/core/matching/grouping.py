@@ -15,7 +15,6 @@ from __future__ import annotations
 import functools
 import heapq
 import logging
-import math
 import sqlite3
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -28,8 +27,8 @@ from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
                                        thresholds_at)
 from simgui.core.matching.learning import LearnedPreferences
+from simgui.core.matching.keep_rules import KeepRules, keeper_order
 from simgui.core.matching.stacks import stacks_among
-from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
 from simgui.core.matching.verify import ANOTHER_MOMENT, best_agreement
@@ -75,7 +74,6 @@ class Group:
         return frozenset(m.image.content_hash for m in self.members)
 
 
-FRAMED_SHARE = 0.9  # a picture whose photo covers less of it than this has framing (framing.content_box)
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
@@ -174,25 +172,6 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
             for a, b in keys]
 
 
-def keeper_order(image: ImageRecord, protected: list[str] = (), chosen: dict[str, float] | None = None,
-                 stacked: bool = False) -> tuple:
-    """The copy the user chose to keep (the newest choice), then a copy in a protected folder, then one without
-    framing, then a shot's RAW+JPEG stack (stacked: it holds the camera's original), then largest resolution,
-    then largest file, then oldest capture, then path: the first one is kept.
-
-    Resolution counts the photo itself: a letterboxed copy is bigger only by its bars. Sizes within
-    2 % count as equal (the bars are found on a small decode, to a few pixels), so the file decides.
-    A copy with bars or a phone's chrome around it (a screenshot: its photo is often shown upscaled)
-    is kept only when every copy has some."""
-    whole = (image.width or 0) * (image.height or 0)
-    pixels = image.content_pixels or whole
-    resolution_step = int(math.log(pixels) / math.log(1.02)) if pixels > 0 else 0
-    in_protected = protected_folder_of(image.path, protected) is not None
-    framed = pixels < FRAMED_SHARE * whole
-    return (-(chosen or {}).get(image.path, 0.0), not in_protected, framed, not stacked, -resolution_step, -image.size,
-            image.captured_at or "9999", image.path)
-
-
 class GroupingSource(Protocol):
     """What grouping reads of a library (core/library.py's Library is one)."""
     folder: Path
@@ -218,6 +197,7 @@ class GroupFinder:
         self.preferences = preferences
         self.protected = library.protected_folders()
         self.chosen = library.store.keeper_choices()
+        self.rules = KeepRules.from_json(library.store.keep_rules())
 
     def evidence(self) -> PairEvidence:
         store, model_id = self.library.store, self.library.model_id
@@ -418,7 +398,7 @@ class GroupFinder:
         """The files of these contents, each shot (stacks.py) one member, in keeper order."""
         images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
         images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen,
-                                                  stacked=pair[1].path in stacks))
+                                                  stacked=pair[1].path in stacks, rules=self.rules))
         members, shots = [], set()
         for n, image in images:
             stack = stacks.get(image.path, [image])

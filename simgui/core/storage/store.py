@@ -580,6 +580,15 @@ class LibraryStore:
         with self.transaction():
             self.db.executemany(sql, [(to_db(p),) for p in paths])
 
+    def keep_rules(self) -> str | None:
+        """The user's keep rules as saved (keep_rules.KeepRules' JSON), or None: the defaults."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'keep_rules'").fetchone()
+        return row[0] if row else None
+
+    def set_keep_rules(self, saved: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('keep_rules', ?)", (saved,))
+
 
 def _refuse_emptied(path: Path) -> None:
     """An empty library.db beside the rest of a library (its vector index, its journal...) lost its content:
