@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import signal
@@ -16,8 +14,9 @@ from typing import Callable, TypeVar
 
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
-from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, group_rows,
-                                 history_answer, query_answer)
+from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, history_answer,
+                                 query_answer)
+from simgui.core.export import library_thumbnails, write_csv, write_export
 from simgui.core.storage.config import default_library_dir
 from simgui.core.media.decode import DecodeError, decode_file
 from simgui.core.matching.differences import draw_differences
@@ -40,16 +39,6 @@ def _print_json(value) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _print_csv(header: tuple, rows: list[tuple]) -> None:
-    """RFC 4180 CSV on stdout, paths byte for byte (a name that is not UTF-8 keeps its bytes)."""
-    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="surrogateescape", newline="")
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    out.flush()
-    out.detach()
-
-
 class ProgressLine:
     """Progress on stderr: one rewritten line on a terminal, a line every few seconds in a log."""
 
@@ -66,6 +55,8 @@ class ProgressLine:
         left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
         if p.total == 0:
             line = p.current
+        elif p.step:
+            line = f"{p.step}: {p.done}/{p.total}{left}"
         elif p.checking:
             line = f"checking look-alikes: {p.done}/{p.total} pairs ({p.rate:.0f} pairs/s{left})"
         else:
@@ -226,7 +217,11 @@ def cmd_groups(library: Library, args) -> int:
         _print_json({"groups": [group_answer(g) for g in groups]})
         return 0
     if args.csv:
-        _print_csv(CSV_COLUMNS, group_rows(groups))
+        write_csv(groups, sys.stdout.buffer)
+        return 0
+    if args.html:
+        write_export(groups, args.html, library_thumbnails(library.folder), ProgressLine())
+        print(f"{len(groups)} groups written to {args.html}", file=sys.stderr)
         return 0
     for n, g in enumerate(groups, 1):
         print(f"group {n} ({g.kind}, {len(g.members)} photos)")
@@ -424,6 +419,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
         if name == "groups":
             p.add_argument("--csv", action="store_true", help="one row a file: " + ", ".join(CSV_COLUMNS))
+            p.add_argument("--html", type=Path, metavar="FILE",
+                           help="a report with every photo's thumbnail, in one file a browser opens offline")
         p.set_defaults(run=run)
 
     p = sub.add_parser("query", help="photos that look like the given images")

@@ -64,6 +64,7 @@ class Place:
 class ReviewState:
     def __init__(self):
         self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
+        self.group_folders: list[str] = []  # the folders of their photos, as found
         self._found_at: dict[int, int] = {}  # id(group) -> its place in the engine's order (ties in a sort)
         self._chosen: dict[str, int] = {}  # path -> when it was chosen with K in this session (a count)
         self._choices = 0
@@ -81,6 +82,8 @@ class ReviewState:
         """Groups found anew: the cursor and the top row stay where they were, by content."""
         cursor, top = self.place(), self._place_of_row(self.top, self.top_member)
         self.groups = list(groups)
+        # the folders the folder filter offers beside the library's own: every one holding a grouped photo
+        self.group_folders = sorted({os.path.dirname(path) for g in self.groups for path in g.paths})
         for group in self.groups:
             self._keep_chosen(group)
         self._found_at = {id(g): n for n, g in enumerate(self.groups)}

@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
-from simgui.core.files.actions import ActionOutcome, MergePlan
+from simgui.core.files.actions import ActionOutcome, MergePlan, MergePreview
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.jobs import JobContext, JobQueue, queued_watcher
@@ -50,6 +50,19 @@ class ActionReport:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass
+class BulkMerge:
+    """Many groups merged as one action, as previewed: the plans that will run and what they would move."""
+    groups: list[Group]
+    plans: list[MergePlan]
+    label: str
+    preview: MergePreview
+
+    @property
+    def size(self) -> int:
+        return sum(self.preview.files.values())
+
+
 def _overview(ctx: JobContext) -> Overview:
     history = [] if ctx.journal_problem else ctx.actions.history(HISTORY_ITEMS)
     return Overview(ctx.library.folders(), ctx.library.stats(), history)
@@ -82,6 +95,13 @@ class ReviewSession:
         """Groups, folders and counts anew (from stored evidence: no model, no patch work)."""
         thresholds = thresholds_at(self.looseness)
         self.jobs.submit("groups", lambda ctx: (ctx.library.groups(thresholds), _overview(ctx)), self._regrouped)
+
+    def add_folder(self, folder: str) -> None:
+        """A folder into the library; it shows with the other folders at once, before its photos are read."""
+        def add(ctx: JobContext) -> Overview:
+            ctx.library.add_roots([folder])
+            return _overview(ctx)
+        self.jobs.submit("add folder", add, self._overview_arrived)
 
     def refresh_overview(self) -> None:
         self.jobs.submit("overview", _overview, self._overview_arrived)
@@ -153,14 +173,24 @@ class ReviewSession:
         self._tell(GROUPS)
         self._act("merge", lambda ctx: ctx.actions.merge_group(group), taken=[group])
 
-    def merge_groups(self, groups: list[Group], label: str) -> None:
-        """Several groups as one action (resolve every exact copy): one undo takes it all back."""
-        plans = [plan for plan in (MergePlan.of_group(g) for g in groups) if plan.others]
-        for group in groups:
+    def preview_bulk(self, groups: list[Group], label: str, then: Callable[["BulkMerge"], None]) -> None:
+        """What merging all these groups would move, looked at on disk (a job); `then` gets it on the face's
+        thread, to be shown before anything moves. Files in protected folders are never among them."""
+        groups = list(groups)
+
+        def look(ctx: JobContext) -> BulkMerge:
+            protected = ctx.library.protected_folders()
+            plans = [plan for plan in (MergePlan.of_group(g, protected) for g in groups) if plan.others]
+            return BulkMerge(groups, plans, label, ctx.actions.preview_merge(plans) if plans else MergePreview())
+        self.jobs.submit("preview", look, then)
+
+    def merge_bulk(self, bulk: "BulkMerge") -> None:
+        """The previewed merge, as one action of the very plans shown: one undo takes it all back."""
+        for group in bulk.groups:
             self.state.drop(group)
         self._tell(GROUPS)
-        if plans:  # else every copy is kept whole with its shot (MergePlan.of_group): nothing to do
-            self._act("merge", lambda ctx: ctx.actions.merge(plans, label=label), taken=groups)
+        if bulk.plans:  # else every copy is kept whole with its shot (MergePlan.of_group): nothing to do
+            self._act("merge", lambda ctx: ctx.actions.merge(bulk.plans, label=bulk.label), taken=bulk.groups)
 
     def delete(self, images: list) -> None:
         self._act("delete", lambda ctx: ctx.actions.delete(images))

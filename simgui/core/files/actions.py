@@ -42,7 +42,7 @@ from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_tra
 # how long an action waits for another simgui process's action on the same library (a 10,000-file merge)
 ACTION_WAIT_SECONDS = 300
 SYSTEM_TRASH_WAIT_SECONDS = 60
-__all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "ActionOutcome", "JournalError"]
+__all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "MergePreview", "ActionOutcome", "JournalError"]
 log = logging.getLogger(__name__)
 
 
@@ -53,12 +53,23 @@ class MergePlan:
     others: list[ImageRecord]
 
     @classmethod
-    def of_group(cls, group: Group) -> "MergePlan":
+    def of_group(cls, group: Group, protected: list[str] = ()) -> "MergePlan":
         """Keep the keeper, trash the other members (the other files of their shots go with them). In an
-        `exact` group a member that brings other files of its shot stays: only its photo is an identical copy."""
+        `exact` group a member that brings other files of its shot stays: only its photo is an identical copy.
+        A member in a protected folder is never marked (a bulk merge must not be refused for it)."""
         keeper = group.keeper.image
-        others = [m for m in group.members if m.image.path != keeper.path]
+        others = [m for m in group.members if m.image.path != keeper.path
+                  and protected_folder_of(m.image.path, list(protected)) is None]
         return cls(keeper, [m.image for m in others if group.kind is not Kind.EXACT or not m.stacked])
+
+
+@dataclass
+class MergePreview:
+    """What a merge would move, looked at just now: every file (photos, the other files of their shots, their
+    sidecars) with its size; or why it would move nothing; and what it leaves alone."""
+    files: dict[str, int] = field(default_factory=dict)  # path -> bytes, in the order they would move
+    refused: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -183,10 +194,33 @@ class FileActions:
                 rows.append(record)
         return rows, refused
 
+    def preview_merge(self, plans: list[MergePlan]) -> MergePreview:
+        """What merge(plans) would move if asked now, moving nothing: the bulk merge's confirmation shows it.
+        merge() checks every file again when it runs (a file changed since is refused, and nothing moves)."""
+        images, refused, kept = self._vetted([i for p in plans for i in p.others], [p.keeper for p in plans],
+                                             ShotsByFolder(self.library.store))
+        if refused:
+            return MergePreview(refused=refused, notes=kept)
+        going = {i.path for i in images}
+        files = {}
+        for image in images:
+            for path in [image.path, *sidecars_of(image.path, going)]:
+                try:
+                    files[path] = os.lstat(path).st_size
+                except OSError as exc:  # gone this very moment: merge() will say so too
+                    refused[path] = f"cannot be looked at: {exc.strerror}"
+        return MergePreview(files, refused, kept)
+
+    def _vetted(self, images: list[ImageRecord], keepers: list[ImageRecord], shots: ShotsByFolder
+                ) -> tuple[list[ImageRecord], dict[str, str], list[str]]:
+        """The files an action would move (the other files of their shots added), why any must not, and what it
+        leaves alone: the checks every action and its preview make."""
+        images, refused, kept = self._with_their_shots(images, keepers, shots)
+        return images, refused or self._refusals(images, keepers), kept
+
     def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord],
                    shots: ShotsByFolder) -> ActionOutcome:
-        images, refused, kept = self._with_their_shots(images, keepers, shots)
-        refused = refused or self._refusals(images, keepers)
+        images, refused, kept = self._vetted(images, keepers, shots)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
         if not images:

@@ -43,6 +43,7 @@ class Progress:
     elapsed: float
     current: str = ""
     checking: bool = False  # the last step: done / total count look-alike pairs checked, not photos
+    step: str = ""  # work other than indexing ("exporting groups"): what done / total count
 
     @property
     def rate(self) -> float:
