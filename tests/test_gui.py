@@ -20,6 +20,12 @@ def window(qtbot, library_dir):
     w.close()
 
 
+def back_to(qtbot, window) -> None:
+    """A dialog closed: its window takes the keys again (offscreen, nothing gives it back by itself)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10_000)
+
+
 def near_groups(window):
     return [g for g in window.duplicates.model.groups if g.kind == "near"]
 
@@ -87,39 +93,27 @@ def test_drop_a_photo_on_search_or_anywhere_on_the_window(qtbot, window, photo_f
 
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
-    dropped = save_edit(photo("chelsea"), tmp_path / "from_the_file_manager.jpg", "downscale")  # not in the library
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(dropped))])
-    zone = window.search.drop_zone
-    enter = QDragEnterEvent(zone.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(zone, enter)
-    assert enter.isAccepted()
-    # the engine reads and embeds the photo while it is dragged over, before the drop asks for it
-    read_ahead = window.jobs.submit("peek", lambda ctx: [key[0] for key in ctx.library._read_ahead]).result()
-    assert str(dropped) in read_ahead
-    QApplication.sendEvent(zone, QDropEvent(QPointF(zone.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
-                                            Qt.NoModifier))
-    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
-    check_results(window)
-
-    # the whole window takes a drop, on any tab, and reads the photo from the moment it enters the window
-    window.search.model.set_matches([])
-    window.tabs.setCurrentWidget(window.duplicates)
-    again = save_edit(photo("chelsea"), tmp_path / "dragged_over_the_groups.jpg", "downscale")
-    mime.setUrls([QUrl.fromLocalFile(str(again))])
-    enter = QDragEnterEvent(window.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
-    QApplication.sendEvent(window, enter)
-    assert enter.isAccepted()
-    read_ahead = window.jobs.submit("peek", lambda ctx: [key[0] for key in ctx.library._read_ahead]).result()
-    assert str(again) in read_ahead
-    QApplication.sendEvent(window, QDropEvent(QPointF(window.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
-                                              Qt.NoModifier))
-    assert window.tabs.currentWidget() is window.search
-    qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
-    check_results(window)
+    # the drop zone, then the whole window: it takes a drop on any tab, read from the moment it enters the window
+    for target, name in ((window.search.drop_zone, "from_the_file_manager.jpg"), (window, "dragged_over_the_groups.jpg")):
+        window.search.model.set_matches([])
+        window.tabs.setCurrentWidget(window.duplicates)
+        dropped = save_edit(photo("chelsea"), tmp_path / name, "downscale")  # not in the library
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(dropped))])
+        enter = QDragEnterEvent(target.rect().center(), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+        QApplication.sendEvent(target, enter)
+        assert enter.isAccepted()
+        # the engine reads and embeds the photo while it is dragged over, before the drop asks for it
+        read_ahead = window.jobs.submit("peek", lambda ctx: [key[0] for key in ctx.library._read_ahead]).result()
+        assert str(dropped) in read_ahead
+        QApplication.sendEvent(target, QDropEvent(QPointF(target.rect().center()), Qt.CopyAction, mime, Qt.LeftButton,
+                                                  Qt.NoModifier))
+        assert target is window.search.drop_zone or window.tabs.currentWidget() is window.search
+        qtbot.waitUntil(lambda: window.search.model.rowCount() > 0, timeout=30_000)
+        check_results(qtbot, window)
 
 
-def check_results(window) -> None:
+def check_results(qtbot, window) -> None:
     """The search for a downscaled copy of chelsea: the library's chelsea first, as near; best first."""
     from conftest import stem_of
 
@@ -128,25 +122,64 @@ def check_results(window) -> None:
     tiers = ["exact", "near", "similar", "different"]
     keys = [(tiers.index(m.verdict), -(m.agreement + m.score)) for m in window.search.model.matches]
     assert keys == sorted(keys)  # best first
-    assert window.search.model.rowCount() == min(15, window.search.top.value())
+    model = window.search.model
+    assert len(model.found) == min(15, window.search.top.value())
+    # different photos are hidden until asked for; copies come first, then look-alikes
+    assert model.matches == [m for m in model.found if m.verdict != "different"] and model.rowCount() < len(model.found)
+    assert window.search.status.text().startswith("3 copies and ")  # chelsea and its two edited copies
+    window.search.show_different.setChecked(True)
+    assert model.rowCount() == len(model.found)
+    window.search.show_different.setChecked(False)
+    qtbot.waitUntil(lambda: not window.search.query_photo.isHidden(), timeout=30_000)  # the photo searched for
 
 
-def test_resolve_all_exact_copies_after_confirmation(qtbot, window, photo_folder, monkeypatch):
-    from PySide6.QtWidgets import QMessageBox
+def test_merge_every_exact_group_shows_what_will_go_moves_just_that_and_one_undo_brings_it_back(
+        qtbot, window, photo_folder):
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from conftest import snapshot
 
     for name in ("rocket", "coffee"):
         shutil.copy(photo_folder / f"{name}.jpg", photo_folder / f"{name} (copy).jpg")
+        for sidecar in (f"{name}.xmp", f"{name} (copy).jpg.xmp"):  # each photo's own, by the two naming styles
+            (photo_folder / sidecar).write_text(f"<x:xmpmeta>{sidecar}</x:xmpmeta>")
+    archive = photo_folder / "archive"  # protected: its files are never marked, even by a bulk merge
+    archive.mkdir()
+    for name in ("chelsea 1.jpg", "chelsea 2.jpg"):
+        shutil.copy(photo_folder / "chelsea.jpg", archive / name)
+    window.jobs.submit("protect", lambda ctx: ctx.library.set_protected([str(archive)])).result()
     window.add_folder(str(photo_folder))
-    qtbot.waitUntil(lambda: sum(g.kind == "exact" for g in window.duplicates.all_groups) == 2, timeout=120_000)
-    asked = []
-    monkeypatch.setattr(QMessageBox, "question", lambda *args: asked.append(args[2]) or QMessageBox.Yes)
-    window.duplicates._resolve_exact()
+    qtbot.waitUntil(lambda: sum(g.kind == "exact" for g in window.duplicates.all_groups) == 3, timeout=120_000)
+    before = snapshot(photo_folder)
+
+    qtbot.keyClick(window, Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier)  # Edit > Merge every exact group…
+    qtbot.waitUntil(lambda: window.duplicates.bulk_dialog is not None and window.duplicates.bulk_dialog.isVisible(),
+                    timeout=30_000)
+    dialog = window.duplicates.bulk_dialog
+    listed = set(dialog.listed())
+    going = {str(photo_folder / "chelsea.jpg")}  # the protected copies stay, one of them kept
+    for name in ("rocket", "coffee"):
+        group = next(g for g in window.duplicates.all_groups if g.kind == "exact" and name in g.keeper.image.path)
+        other = next(m.image.path for m in group.members if not m.keeper)
+        going |= {other, other + ".xmp" if "(copy)" in other else str(photo_folder / f"{name}.xmp")}
+    assert listed == going
+    assert f"{len(going)} file(s)" in dialog.summary.text() and "3 group(s)" in dialog.summary.text()
+    assert all(path in before for path in going) and snapshot(photo_folder) == before  # nothing moved yet
+
+    go = next(b for b in dialog.findChild(QDialogButtonBox).buttons() if b.text().startswith("Move "))
+    go.click()
     assert not any(g.kind == "exact" for g in window.duplicates.all_groups)  # gone from view at once
-    assert "Move 2 identical copies" in asked[0]
-    qtbot.waitUntil(lambda: len(list(photo_folder.glob("*.jpg"))) == 5, timeout=30_000)
-    left = sorted(p.name for p in photo_folder.glob("*.jpg"))
-    assert left.count("rocket.jpg") + left.count("rocket (copy).jpg") == 1  # one of each pair stays
-    assert left.count("coffee.jpg") + left.count("coffee (copy).jpg") == 1
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert set(window.session.last_report.files) == listed  # what moved is what was shown, no more, no less
+    after = snapshot(photo_folder)
+    assert set(before) - set(after) == listed and all(after[p] == before[p] for p in after)
+
+    window.session.last_report = None
+    back_to(qtbot, window)
+    window.duplicates.rows.setFocus()
+    qtbot.keyClick(window.duplicates.rows, Qt.Key_Z, Qt.ControlModifier)  # one undo takes it all back
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert snapshot(photo_folder) == before  # byte for byte
 
 
 def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_folder):
@@ -154,7 +187,7 @@ def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_f
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
     view = window.duplicates
     view.rows.setFocus()
-    view.rows.setCurrentIndex(view.model.index_of(0, 1))  # a copy: compared with the keeper
+    view.select(0, 1)  # a copy: compared with the keeper
     qtbot.keyClick(view.rows, Qt.Key_C)
     dialog = window.compare_dialog
     assert dialog is not None
@@ -209,7 +242,7 @@ def test_slider_regroups_and_filters_narrow_the_view(qtbot, window, photo_folder
     assert len(view.model.groups) == len(view.all_groups)
 
     view.rows.setFocus()
-    view.rows.setCurrentIndex(view.model.index_of(0, 0))
+    view.select(0, 0)
     qtbot.keyClick(view.rows, Qt.Key_Space)
     assert view.preview is not None
     qtbot.waitUntil(lambda: view.preview.loaded == 1, timeout=30_000)
@@ -436,3 +469,81 @@ def test_keep_rules_dialog_orders_the_rules_by_keyboard_and_saving_picks_the_kee
     qtbot.waitUntil(lambda: os.path.dirname(coffee_keeper()) == str(photo_folder / "edits"), timeout=30_000)
     saved = window.jobs.submit("peek", lambda ctx: ctx.library.keep_rules()).result()
     assert saved.order[0] is KeepRule.FOLDERS and saved.folders == (str(photo_folder / "edits"),)
+
+
+def test_skipped_files_are_listed_with_why_and_f1_lists_every_key(qtbot, window, photo_folder):
+    from simgui.gui.table_dialog import shown_rows
+
+    (photo_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not a whole photo")
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: "1 skipped" in window.counts.text(), timeout=120_000)
+    window.counts.linkActivated.emit("skipped")  # a click on the count
+    qtbot.waitUntil(lambda: window.table_dialog is not None and window.table_dialog.isVisible(), timeout=30_000)
+    [(path, why)] = shown_rows(window.table_dialog.rows)
+    assert path == str(photo_folder / "broken.jpg") and why  # and the reason, as the CLI's `skipped` says it
+    window.table_dialog.close()
+
+    back_to(qtbot, window)
+    qtbot.keyClick(window, Qt.Key_F1)
+    qtbot.waitUntil(lambda: window.table_dialog.windowTitle() == "Keyboard shortcuts", timeout=30_000)
+    keys = dict(shown_rows(window.table_dialog.rows))
+    assert keys["Merge"] == "M" and keys["Keep this one"] == "K" and keys["Keep rules…"] == "Ctrl+K"
+    assert keys["Export groups…"] == "Ctrl+E" and keys["Merge every exact group…"] == "Ctrl+Shift+E"
+
+
+def test_groups_show_their_photos_side_by_side_walked_with_arrows_clicked_and_picked(qtbot, window, photo_folder):
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    view, state = window.duplicates, window.session.state
+    view.kind_filter.setCurrentText("near")
+    view.rows.setFocus()
+    view.select(0)
+    assert (state.row, state.member) == (0, None)
+    members = len(state.current_group().members)
+    qtbot.keyClick(view.rows, Qt.Key_Right)  # from the group as a whole: the photo right of its keeper
+    assert state.member == 1
+    for _ in range(members):
+        qtbot.keyClick(view.rows, Qt.Key_Right)
+    assert state.member == members - 1  # the last photo stops it
+    qtbot.keyClick(view.rows, Qt.Key_Left)
+    assert state.member == members - 2
+    qtbot.keyClick(view.rows, Qt.Key_Down)  # the next group, as a whole
+    assert (state.row, state.member) == (1, None)
+
+    # a group's photos are cards on one line: a click on the second one puts the cursor on it
+    window.resize(1366, 768)
+    view.select(0)
+    qtbot.waitUntil(lambda: view.rows.visualRect(view.model.index(0)).top() >= 0, timeout=10_000)
+    index = view.model.index(0)
+    rect = view.rows.visualRect(index)
+    cards = view.rows.groups_delegate.geometry(rect, view.model.groups[0]).cards
+    assert len({card.top() for card in cards}) == 1 and cards[0].right() < cards[1].left()
+    qtbot.mouseClick(view.rows.viewport(), Qt.LeftButton, pos=cards[1].center())
+    assert (state.row, state.member) == (0, 1)
+    # Ctrl+click picks photos; Delete moves the picked ones, and an undo brings them back
+    group = view.model.groups[0]
+    picked = [group.members[1].image.path, group.members[2 % members].image.path]
+    for card in (cards[1], cards[2 % members]):
+        qtbot.mouseClick(view.rows.viewport(), Qt.LeftButton, Qt.ControlModifier, card.center())
+    assert view.picked == set(picked)
+    window.session.last_report = None
+    qtbot.keyClick(view.rows, Qt.Key_Delete)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert sorted(window.session.last_report.files) == sorted(picked)
+    assert not any(os.path.exists(p) for p in picked)
+    window.session.last_report = None
+    qtbot.keyClick(view.rows, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert all(os.path.exists(p) for p in picked)
+
+
+def test_a_group_row_is_as_tall_as_its_cards_need_at_every_width():
+    from PySide6.QtCore import QRect
+
+    from simgui.gui.group_cards import PAD, row_geometry, row_height
+    for width in (200, 900, 1366, 2560):
+        for members in (2, 3, 7, 13):
+            for side in (96, 128, 160):
+                cards = row_geometry(QRect(0, 0, width, 0), members, side, 17).cards
+                assert row_height(width, members, side, 17) == cards[-1].bottom() + PAD
+                assert all(card.right() < width for card in cards)  # no card cut at the right edge

@@ -1,131 +1,32 @@
-"""The Duplicates view: groups and their photos as rows of one list model (no widget per photo)."""
+"""The Duplicates view: the review's actions, filters and counts above a list of groups, a row a group with its
+photos side by side (groups_list.py; no widget per photo)."""
 from __future__ import annotations
 
-import bisect
-import functools
-import itertools
 import os
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPoint, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QApplication, QComboBox, QHBoxLayout, QLabel, QListView,
-                               QMessageBox, QPushButton, QSizePolicy, QSlider, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QMenu, QMessageBox, QPushButton,
+                               QSizePolicy, QSlider, QSplitter, QToolBar, QToolButton, QVBoxLayout, QWidget)
 
-from simgui.core.files.actions import MergePlan
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.matching.keep_rules import KeepRules
-from simgui.core.storage.pathtext import readable
 from simgui.core.matching.rule import GROUP_KINDS, Kind
-from simgui.core.session import GROUPS, KEEPER, OVERVIEW, ReviewSession
+from simgui.core.session import GROUPS, KEEPER, OVERVIEW, BulkMerge, ReviewSession
+from simgui.gui.bulk_dialog import BulkMergeDialog
 from simgui.gui.compare import PreviewDialog
 from simgui.gui.keep_rules_dialog import KeepRulesDialog
+from simgui.gui.photo_pane import PhotoPane
 from simgui.gui.photo_view import open_in_desktop
-from simgui.gui.texts import date_text, size_text
-from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
+from simgui.gui.groups_list import GroupsList, GroupsModel
+from simgui.gui.thumbnails import ThumbnailCache
 
 ALL_KINDS = "all kinds"
 SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
-LAYOUT_BATCH = 2000  # rows laid out between two looks at the event queue
 KEEP_RULES_KEY = "Ctrl+K"  # the Edit menu's
+BULK_KEYS = {Kind.EXACT: "Ctrl+Shift+E", Kind.NEAR: "Ctrl+Shift+M"}  # the Edit menu's "Merge every ... group"
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
-
-
-def member_text(member: GroupMember) -> str:
-    image = member.image
-    mark = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
-    # a shot's RAW+JPEG show as one photo: its files named, their sizes together
-    names = " + ".join(readable(os.path.basename(f.path)) for f in member.files)
-    return (f"{names}   {mark}\n{image.width}×{image.height} · {size_text(member.size)} · {date_text(image)}\n"
-            f"{readable(os.path.dirname(image.path))}")
-
-
-class GroupsModel(QAbstractListModel):
-    """Groups as one flat list of rows: each group's own row, then a row per photo. Flat, because a tree of
-    12,000 groups took 250 ms to expand after each reset, and removing one group's rows twice that: Qt walked
-    every row through this Python model. A flat list of rows of one height is laid out without asking."""
-
-    def __init__(self, thumbnails: ThumbnailCache):
-        super().__init__()
-        self.groups: list[Group] = []
-        self.group_rows: list[int] = []  # the row of each group's own row; its photos' rows follow it
-        self.row_count = 0
-        self.thumbnails = thumbnails
-        thumbnails.changed.connect(self._thumbnail_arrived)
-        self._rows_by_hash: dict[str, list[int]] | None = None
-
-    def set_groups(self, groups: list[Group]) -> None:
-        self.beginResetModel()
-        self.groups = list(groups)
-        # rows are worked out from the groups' first rows, not listed one by one (36,000 rows at 100,000 photos)
-        ends = list(itertools.accumulate((1 + len(g.members) for g in self.groups), initial=0))
-        self.group_rows, self.row_count = ends[:-1], ends[-1]
-        self._rows_by_hash = None  # made when a thumbnail first arrives: 140 ms for 12,000 groups
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else self.row_count
-
-    def place_at(self, index: QModelIndex) -> tuple[int, int | None] | None:
-        """(group, member or None) of a row."""
-        if not index.isValid() or index.row() >= self.row_count:
-            return None
-        group = bisect.bisect_right(self.group_rows, index.row()) - 1
-        offset = index.row() - self.group_rows[group]
-        return group, None if offset == 0 else offset - 1
-
-    def index_of(self, group: int, member: int | None = None) -> QModelIndex:
-        return self.index(self.group_rows[group] + (0 if member is None else member + 1))
-
-    def group_at(self, index: QModelIndex) -> Group | None:
-        place = self.place_at(index)
-        return None if place is None else self.groups[place[0]]
-
-    def member_at(self, index: QModelIndex) -> GroupMember | None:
-        place = self.place_at(index)
-        return None if place is None or place[1] is None else self.groups[place[0]].members[place[1]]
-
-    def data(self, index: QModelIndex, role: int = Qt.DisplayRole):
-        place = self.place_at(index)
-        if place is None:
-            return None
-        group = self.groups[place[0]]
-        if place[1] is None:
-            if role == Qt.DisplayRole:
-                freed = size_text(sum(m.size for m in group.members if not m.keeper))
-                return (f"{group.kind} · {len(group.members)} photos · {freed} to free · "
-                        f"keep {readable(os.path.basename(group.keeper.image.path))}")
-            if role == Qt.FontRole:
-                return _bold()
-            if role == Qt.BackgroundRole:
-                return QApplication.palette().alternateBase()
-            return None
-        member = group.members[place[1]]
-        if role == Qt.DisplayRole:
-            return member_text(member)
-        return image_role_data(self.thumbnails, member.image, role)
-
-    def group_changed(self, group: int) -> None:
-        """A group's own row and its photos' rows, drawn again (its keeper changed)."""
-        first = self.group_rows[group]
-        self.dataChanged.emit(self.index(first), self.index(first + len(self.groups[group].members)))
-
-    def _thumbnail_arrived(self, content_hash: str) -> None:
-        if self._rows_by_hash is None:
-            self._rows_by_hash = {}
-            for group, first in zip(self.groups, self.group_rows):
-                for row, member in enumerate(group.members, first + 1):
-                    self._rows_by_hash.setdefault(member.image.content_hash, []).append(row)
-        for row in self._rows_by_hash.get(content_hash, []):
-            index = self.index(row)
-            self.dataChanged.emit(index, index, [Qt.DecorationRole])
-
-
-@functools.cache
-def _bold() -> QFont:
-    font = QFont(QApplication.font())
-    font.setBold(True)
-    return font
 
 
 class DuplicatesView(QWidget):
@@ -136,22 +37,23 @@ class DuplicatesView(QWidget):
         super().__init__()
         self.session = session
         self.model = GroupsModel(thumbnails)
-        self.rows = QListView()
-        self.rows.setModel(self.model)
-        self.rows.setUniformItemSizes(True)  # one height, a thumbnail's: no row is measured
-        self.rows.setLayoutMode(QListView.Batched)  # rows off the screen are laid out while the user looks
-        self.rows.setBatchSize(LAYOUT_BATCH)
-        self.rows.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
-        self.rows.setSelectionMode(QAbstractItemView.ExtendedSelection)
+        self.picked: set[str] = set()  # photos picked with Ctrl+click, for Delete and Compare
+        self.rows = GroupsList(self.model, thumbnails, lambda: (session.state.row, session.state.member),
+                               self.picked.__contains__)
         self.rows.doubleClicked.connect(lambda index: self._open())
         self.rows.selectionModel().currentChanged.connect(self._cursor_moved)
         self.rows.verticalScrollBar().valueChanged.connect(self._scrolled)
+        self.rows.member_clicked.connect(self._member_clicked)
+        self.rows.member_step.connect(self._member_step)
         self._drawing = False  # a redraw's own cursor and scroll moves are not the user's
         self.kind_filter = QComboBox()
         self.kind_filter.addItems([ALL_KINDS, *GROUP_KINDS])
         self.kind_filter.currentIndexChanged.connect(self._filter_changed)
         self.folder_filter = QComboBox()
         self.folder_filter.addItem(ALL_FOLDERS)
+        self.folder_filter.setToolTip("Only the groups with a photo in this folder (or below it)")
+        self.folder_filter.setMaximumWidth(320)  # long paths are cut, not the row of filters
+        self._folders_offered: list[str] = []
         self.folder_filter.currentIndexChanged.connect(self._filter_changed)
         self.sort = QComboBox()
         self.sort.addItems(list(SORT_NAMES))
@@ -171,17 +73,32 @@ class DuplicatesView(QWidget):
         self.summary.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # long text is cut, not the sidebar
         self.preview: PreviewDialog | None = None
         self.keep_rules_dialog: KeepRulesDialog | None = None
+        self.bulk_dialog: BulkMergeDialog | None = None
+        self.pane = PhotoPane(thumbnails)
+        split = QSplitter()
+        split.addWidget(self.rows)
+        split.addWidget(self.pane)
+        split.setStretchFactor(0, 7)  # at 1366x768: four photos a line beside a pane a third as wide
+        split.setStretchFactor(1, 3)
         layout = QVBoxLayout(self)
         layout.addWidget(self._toolbar())
         layout.addLayout(self._filters())
-        layout.addWidget(self.rows)
+        layout.addWidget(split, 1)
         session.subscribe(self._session_changed)
 
     def _filters(self) -> QHBoxLayout:
         """The counts, the bulk action and the keep rules beside them, the slider, the filters and the sort: a
         row of its own (beside the actions, they pushed actions out of sight)."""
-        resolve = QPushButton("Resolve exact copies…")
-        resolve.clicked.connect(self._resolve_exact)
+        resolve = QToolButton()
+        resolve.setText("Merge all…")
+        resolve.setToolTip("Merge every exact (or near) group into its keeper, after a look at every file that "
+                           "would go")
+        resolve.setPopupMode(QToolButton.InstantPopup)
+        menu = QMenu(resolve)
+        for kind, key in BULK_KEYS.items():  # the keys belong to the Edit menu's twins: shown here, not bound twice
+            menu.addAction(f"Every {kind} group…\t{QKeySequence(key).toString(QKeySequence.NativeText)}",
+                           lambda kind=kind: self.merge_every(kind))
+        resolve.setMenu(menu)
         rules = QPushButton("Keep rules…")
         rules.setToolTip("Which copy of each group is kept: largest, best format, preferred folders… "
                          f"({QKeySequence(KEEP_RULES_KEY).toString(QKeySequence.NativeText)})")
@@ -220,10 +137,12 @@ class DuplicatesView(QWidget):
     def _session_changed(self, what: str) -> None:
         if what == GROUPS:
             self.draw()
+            self._set_folders()
         elif what == KEEPER:
             self.model.group_changed(self.session.state.row)
+            self._show_current()
         elif what == OVERVIEW:
-            self._set_folders([path for path, _, _ in self.session.overview.folders])
+            self._set_folders()
 
     def draw(self) -> None:
         """The state's groups, with its cursor and its top row (kept by content across regroups)."""
@@ -231,19 +150,27 @@ class DuplicatesView(QWidget):
         self._drawing = True
         try:
             self.model.set_groups(state.shown)
+            shown = {path for g in state.shown for path in g.paths}
+            self.picked.intersection_update(shown)  # a picked photo that left the view is no longer picked
             if state.shown:
-                current = self.model.index_of(state.row, state.member)
+                current = self.model.index(state.row)
                 self.rows.setCurrentIndex(current)
-                self.rows.scrollTo(self.model.index_of(state.top, state.top_member), QAbstractItemView.PositionAtTop)
+                self.rows.scrollTo(self.model.index(state.top), QAbstractItemView.PositionAtTop)
                 self.rows.scrollTo(current)  # the cursor in sight, the scroll kept if it is
         finally:
             self._drawing = False
+        self._show_current()
         if not self.session.overview.folders and self.session.grouped and not state.groups:
             self.summary.setText("No folders yet: add one on the left")  # the first start: say what to do
         else:
             self.summary.setText(state.summary())
 
-    def _set_folders(self, folders: list[str]) -> None:
+    def _set_folders(self) -> None:
+        """The folder filter offers the library's folders and every folder below them holding a grouped photo."""
+        folders = sorted({path for path, _, _ in self.session.overview.folders} | set(self.session.state.group_folders))
+        if folders == self._folders_offered:
+            return  # thousands of folders: the list is built again only when it changed
+        self._folders_offered = folders
         chosen = self.folder_filter.currentText()
         self.folder_filter.blockSignals(True)
         self.folder_filter.clear()
@@ -254,22 +181,49 @@ class DuplicatesView(QWidget):
             self._filter_changed()
 
     def set_icon_size(self, side: int) -> None:
-        self.rows.setIconSize(QSize(side, side))
+        self.rows.groups_delegate.icon_side = side
         self.rows.doItemsLayout()  # row heights follow the icon size
+
+    def select(self, row: int, member: int | None = None) -> None:
+        """The cursor on a group (member None: the group as a whole, its keeper for K, C and Space) or a photo."""
+        self.rows.setCurrentIndex(self.model.index(row))
+        self.session.move_to(row, member)
+        self.model.group_changed(row)
+        self._show_current()
+
+    def _show_current(self) -> None:
+        """The photo under the cursor, large, in the pane beside the groups."""
+        member = self.session.state.current_member()
+        self.pane.show_photo(None if member is None else member.image)
 
     def _filter_changed(self) -> None:
         kind, folder = self.kind_filter.currentText(), self.folder_filter.currentText()
         self.session.set_filter(None if kind == ALL_KINDS else Kind(kind), None if folder == ALL_FOLDERS else folder)
 
-    def _cursor_moved(self, index: QModelIndex) -> None:
-        place = self.model.place_at(index)
-        if not self._drawing and place is not None:
-            self.session.move_to(*place)
+    def _cursor_moved(self, index: QModelIndex, previous: QModelIndex) -> None:
+        if not self._drawing and index.isValid():
+            self.session.move_to(index.row(), None)
+            self.model.group_changed(previous.row())  # its cursor band goes
+            self._show_current()
+
+    def _member_clicked(self, row: int, member: int, pick: bool) -> None:
+        if pick:
+            self.picked.symmetric_difference_update({self.model.groups[row].members[member].image.path})
+        self.select(row, member)
+
+    def _member_step(self, step: int) -> None:
+        """Left and Right: the photo beside the one under the cursor (from a group as a whole: its keeper's)."""
+        state = self.session.state
+        group = state.current_group()
+        if group is None:
+            return
+        here = state.member if state.member is not None else next(n for n, m in enumerate(group.members) if m.keeper)
+        self.select(state.row, min(max(here + step, 0), len(group.members) - 1))
 
     def _scrolled(self) -> None:
-        place = self.model.place_at(self.rows.indexAt(QPoint(0, 0)))
+        place = self.rows.place_at(QPoint(0, 0))
         if not self._drawing and place is not None:
-            self.session.scrolled_to(*place)
+            self.session.scrolled_to(place[0], None)
 
     def current_group(self) -> Group | None:
         return self.session.state.current_group()
@@ -297,19 +251,24 @@ class DuplicatesView(QWidget):
         self.preview = PreviewDialog(member.image, self)
         self.preview.show()
 
+    def _chosen_photos(self) -> list[GroupMember]:
+        """The photos picked with Ctrl+click, or else the one under the cursor (not a group as a whole)."""
+        members = [m for g in self.session.state.shown for m in g.members if m.image.path in self.picked]
+        if members:
+            return list({m.image.path: m for m in members}.values())  # a photo in two groups: once
+        member = self.session.state.current_member(keeper_on_group_row=False)
+        return [] if member is None else [member]
+
     def _delete(self) -> None:
-        chosen = [self.model.member_at(i) for i in self.rows.selectionModel().selectedIndexes()]
-        images = [m.image for m in chosen if m is not None]
+        images = [m.image for m in self._chosen_photos()]
         if images:
             self.session.delete(images)
 
     def _compare(self) -> None:
-        """The two selected photos, or the current one against its group's keeper."""
-        chosen = [self.model.member_at(i) for i in self.rows.selectionModel().selectedIndexes()]
-        chosen = [m for m in chosen if m is not None]
+        """The two picked photos, or the one under the cursor against its group's keeper."""
+        chosen = self._chosen_photos()
         if len(chosen) != 2:
-            current = self.model.member_at(self.rows.currentIndex())
-            group = self.current_group()
+            group, current = self.current_group(), self.session.state.current_member(keeper_on_group_row=False)
             if current is None or group is None or current.keeper:
                 return
             chosen = [group.keeper, current]
@@ -323,15 +282,16 @@ class DuplicatesView(QWidget):
             self.keep_rules_dialog.open()
         self.session.ask_keep_rules(show)
 
-    def _resolve_exact(self) -> None:
-        exact = [g for g in self.all_groups if g.kind is Kind.EXACT]
-        if not exact:
-            QMessageBox.information(self, "simgui", "There are no exact copies.")
+    def merge_every(self, kind: Kind) -> None:
+        """Every group of a kind merged into its keeper, as one action, once the user has seen every file that
+        would go (a preview looked at on disk) and said yes."""
+        groups = [g for g in self.all_groups if g.kind is kind]
+        if not groups:
+            QMessageBox.information(self, "simgui", f"There are no {kind} groups.")
             return
-        files = [image for g in exact for image in MergePlan.of_group(g).others]
-        answer = QMessageBox.question(
-            self, "Resolve exact copies",
-            f"Move {len(files)} identical copies ({size_text(sum(i.size for i in files))}) to the trash, "
-            f"keeping one file of each of {len(exact)} groups?\nUndo (Ctrl+Z) puts them back.")
-        if answer == QMessageBox.Yes:
-            self.session.merge_groups(exact, label=f"resolve {len(exact)} groups of exact copies")
+
+        def ask(bulk: BulkMerge) -> None:
+            self.bulk_dialog = BulkMergeDialog(bulk, f"Merge every {kind} group ({len(groups)})", self)
+            self.bulk_dialog.accepted.connect(lambda: self.session.merge_bulk(bulk))
+            self.bulk_dialog.open()
+        self.session.preview_bulk(groups, f"merge {len(groups)} {kind} groups", ask)

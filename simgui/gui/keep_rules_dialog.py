@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFi
 from simgui.core.matching.keep_rules import DEFAULT_RULES, KeepRule, KeepRules
 from simgui.core.media.formats import BY_NAME, FORMATS
 
+ORDER_KEYS = {"Alt+Up": -1, "Alt+Down": 1}  # move the item under the cursor up or down its list
 FORMAT_NAMES = list(dict.fromkeys(f.name for f in FORMATS if f.name != "MPO"))  # an MPO counts as a JPEG
 
 
@@ -25,7 +26,7 @@ class OrderedList(QListWidget):
         super().__init__(parent)
         self.setDragDropMode(QAbstractItemView.InternalMove)
         self.setDefaultDropAction(Qt.MoveAction)
-        for keys, step in (("Alt+Up", -1), ("Alt+Down", 1)):
+        for keys, step in ORDER_KEYS.items():
             shortcut = QShortcut(QKeySequence(keys), self, context=Qt.WidgetShortcut)
             shortcut.activated.connect(lambda step=step: self.move_current(step))
 

@@ -1,8 +1,8 @@
 """Main window: folders on the left, the Duplicates view, indexing progress in the status bar."""
 from __future__ import annotations
 
+import gc
 import sys
-import threading
 from pathlib import Path
 
 from datetime import datetime
@@ -13,15 +13,18 @@ from PySide6.QtWidgets import (QFileDialog, QLabel, QListWidget, QListWidgetItem
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from simgui.core.storage.config import DATABASE_FILE
+from simgui.core.export import EXPORT_FORMATS, library_thumbnails, write_export
 from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.matching.library_map import library_map
 from simgui.core.library import LibraryError
 from simgui.core.storage.pathtext import readable
-from simgui.core.session import DONE, OVERVIEW, ReviewSession
+from simgui.core.session import DONE, GROUPS, OVERVIEW, ReviewSession
 from simgui.core.storage.store import ImageRecord
 from simgui.core.indexing.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
-from simgui.gui.duplicates import KEEP_RULES_KEY, DuplicatesView
+from simgui.gui.keep_rules_dialog import ORDER_KEYS
+from simgui.gui.table_dialog import TableDialog
+from simgui.gui.duplicates import BULK_KEYS, KEEP_RULES_KEY, DuplicatesView
 from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
@@ -30,6 +33,9 @@ from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thumbnails": THUMB_SIZE}
 INDEXING_JOBS = ("index", "watch update")
+PROGRESS_JOBS = (*INDEXING_JOBS, "export")  # long work: a progress bar and Cancel in the status bar
+EXPORT_KEY = "Ctrl+E"
+ORDERING_KEYS = {"Move a keep rule up / down (Keep rules dialog)": " / ".join(ORDER_KEYS)}
 # how long a busy Python thread (a regroup on the engine thread, thumbnail loads) may hold the interpreter
 # before the GUI thread gets a turn: Python's 5 ms default let a regroup's start double the time to paint
 # an undo's answer (110 -> 333 ms at 100,000 photos)
@@ -48,7 +54,7 @@ class MainWindow(QMainWindow):
         except LibraryError:
             self.deleteLater()  # a window without its engine must never be shown or closed
             raise
-        self.thumbnails = ThumbnailCache(self.library_dir / "thumbnails")
+        self.thumbnails = ThumbnailCache(self.library_dir)
         self.settings = QSettings("simgui", "simgui")
         self.session = ReviewSession(self.jobs, int(self.settings.value("looseness", 50)))
         self.session.subscribe(self._session_changed)
@@ -61,6 +67,7 @@ class MainWindow(QMainWindow):
         self.duplicates.compare_requested.connect(self.compare)
         self.duplicates.looseness.valueChanged.connect(lambda value: self.settings.setValue("looseness", value))
         self.compare_dialog: CompareDialog | None = None
+        self.table_dialog: TableDialog | None = None  # the skipped files, the keys
         self.search = self._search_view()
         self.map = MapView(self.thumbnails)
         self.map.refresh_requested.connect(self.draw_map)
@@ -114,6 +121,8 @@ class MainWindow(QMainWindow):
         self.remove_button.setToolTip("Stop looking at this folder: its photos leave the library, the files stay")
         self.remove_button.clicked.connect(self.remove_folder)
         self.counts = QLabel()
+        self.counts.linkActivated.connect(lambda _: self.show_skipped())
+        self.counts.setToolTip("Photos in the library, and files that could not be read (click to see why)")
         sidebar = QWidget()
         sidebar.setMinimumWidth(220)
         side = QVBoxLayout(sidebar)
@@ -146,6 +155,8 @@ class MainWindow(QMainWindow):
         self._add_action(file_menu, "Add folder…", self.choose_folder, QKeySequence.Open)
         self._add_action(file_menu, "Remove folder", self.remove_folder)
         self._add_action(file_menu, "Empty simgui's trash…", self.empty_trash)
+        self._add_action(file_menu, "Export groups…", self.export_groups, EXPORT_KEY)
+        self._add_action(file_menu, "Skipped files…", self.show_skipped)
         file_menu.addSeparator()
         self._add_action(file_menu, "Quit", self.close, QKeySequence.Quit)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -154,6 +165,9 @@ class MainWindow(QMainWindow):
         self.history_menu.setToolTipsVisible(True)  # why an undo got stuck is said in the tooltip
         edit_menu.addSeparator()
         self._add_action(edit_menu, "Keep rules…", self.duplicates.edit_keep_rules, KEEP_RULES_KEY)
+        for kind, key in BULK_KEYS.items():
+            self._add_action(edit_menu, f"Merge every {kind} group…",
+                             lambda checked=False, kind=kind: self._merge_every(kind), key)
         self._add_action(edit_menu, "Forget what simgui learnt from my decisions", self.forget_learning)
         self.history_menu.aboutToShow.connect(self._fill_history_menu)
         view_menu = self.menuBar().addMenu("&View")
@@ -168,6 +182,12 @@ class MainWindow(QMainWindow):
         index_menu = self.menuBar().addMenu("&Indexing")
         self.pause_action = self._add_action(index_menu, "Pause indexing", self.toggle_pause)
         self._add_action(index_menu, "Check folders now", self.index_now)
+        help_menu = self.menuBar().addMenu("&Help")
+        self._add_action(help_menu, "Keyboard shortcuts", self.show_keys, QKeySequence.HelpContents)
+
+    def _merge_every(self, kind) -> None:
+        self.tabs.setCurrentWidget(self.duplicates)
+        self.duplicates.merge_every(kind)
 
     def _add_action(self, menu, text: str, slot, shortcut=None) -> QAction:
         action = QAction(text, self)
@@ -228,6 +248,49 @@ class MainWindow(QMainWindow):
             self.jobs.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
             self.refresh()
 
+    def show_skipped(self) -> None:
+        """The files that could not be read, each with why (read from the library: a job)."""
+        def show(skipped: list[ImageRecord]) -> None:
+            said = (f"{len(skipped)} file(s) could not be read, so they are in no group. A file fixed or replaced "
+                    "is read again at the next check of its folder.") if skipped else "No file was skipped."
+            self.table_dialog = TableDialog("Skipped files", said, ["File", "Why"],
+                                            [(readable(r.path), r.error or "") for r in skipped], self)
+            self.table_dialog.open()
+        self.jobs.submit("skipped", lambda ctx: ctx.library.store.skipped(), show)
+
+    def show_keys(self) -> None:
+        """Every key the window answers, from the actions themselves (so the list cannot go stale)."""
+        rows = {}
+        for action in [*self.findChildren(QAction), *self.duplicates.actions()]:
+            key = action.shortcut().toString(QKeySequence.NativeText)
+            if key:
+                rows.setdefault(action.text().split("\t")[0].replace("&", ""), key)
+        rows.update(ORDERING_KEYS)
+        self.table_dialog = TableDialog("Keyboard shortcuts", "Keys of the review (Duplicates) work where its list "
+                                        "has the focus; the others anywhere in the window.", ["What", "Key"],
+                                        sorted(rows.items()), self)
+        self.table_dialog.open()
+
+    def export_groups(self) -> None:
+        """The groups on screen (filters applied) as an HTML report with thumbnails, or CSV for a spreadsheet."""
+        groups = list(self.session.state.shown)
+        if not groups:
+            QMessageBox.information(self, "simgui", "There are no groups to export.")
+            return
+        chosen, kind = QFileDialog.getSaveFileName(self, f"Export {len(groups)} groups", "simgui-groups.html",
+                                                   "HTML report with thumbnails (*.html);;CSV for spreadsheets (*.csv)")
+        if not chosen:
+            return
+        target = Path(chosen)
+        if target.suffix.lower() not in EXPORT_FORMATS:  # a name typed without its extension
+            target = target.with_name(target.name + (".csv" if "csv" in kind else ".html"))
+
+        def written(done: bool) -> None:
+            self.statusBar().showMessage(f"{len(groups)} groups exported to {target}" if done else "export cancelled",
+                                         10000)
+        self.jobs.submit("export", lambda ctx: write_export(groups, target, library_thumbnails(ctx.library.folder),
+                                                            ctx.progress, ctx.cancel.is_set), written)
+
     def empty_trash(self) -> None:
         """Asks the engine what the trash holds; the confirmation follows when it answers."""
         self.jobs.submit("trash size", lambda ctx: ctx.actions.trash_size(), lambda found: self._confirm_empty_trash(*found))
@@ -275,7 +338,7 @@ class MainWindow(QMainWindow):
             self.add_folder(folder)
 
     def add_folder(self, folder: str) -> None:
-        self.jobs.submit("add folder", lambda ctx: ctx.library.add_roots([folder]))
+        self.session.add_folder(folder)
         self.index_now()
 
     def compare(self, left, right) -> None:
@@ -297,10 +360,18 @@ class MainWindow(QMainWindow):
 
     # results -----------------------------------------------------------------
     def _session_changed(self, what: str) -> None:
-        if what == OVERVIEW:
+        if what == GROUPS:
+            # the groups and their photos (a million objects at 100,000 photos) live until the next regroup and
+            # hold no cycles: out of the cyclic collector's sight, whose full passes over them took 110-190 ms
+            # of a keypress's answer, at random (freeze is a splice of lists, not a walk)
+            gc.freeze()
+        elif what == OVERVIEW:
             overview = self.session.overview
             self._show_folders(overview.folders)
-            self.counts.setText(f"{photos_text(overview.stats['images'])} · {overview.stats['skipped']} skipped")
+            skipped = overview.stats["skipped"]
+            # the skipped count opens their list, with why each one was skipped
+            self.counts.setText(f"{photos_text(overview.stats['images'])} · " +
+                                (f"<a href='skipped'>{skipped} skipped</a>" if skipped else "0 skipped"))
         elif what == DONE:
             report = self.session.last_report
             said = "\n".join([f"Left alone: {'; '.join(report.left_alone)}"] * bool(report.left_alone) + report.notes)
@@ -345,17 +416,19 @@ class MainWindow(QMainWindow):
         self.progress.setMaximum(p.total)
         self.progress.setValue(p.done)
         left = f", {p.seconds_left:.0f} s left" if p.seconds_left is not None else ""
-        if p.checking:
+        if p.step:
+            self.progress.setFormat(f"{p.step} %v / %m{left}")
+        elif p.checking:
             self.progress.setFormat(f"checking look-alikes %v / %m pairs ({p.rate:.0f}/s{left})")
         else:
             self.progress.setFormat(f"indexing %v / %m ({p.rate:.0f} photos/s{left})")
 
     def _busy(self, name: str) -> None:
-        indexing = name in INDEXING_JOBS
-        self.progress.setVisible(indexing)
-        self.cancel_button.setVisible(indexing)
-        self.pause_button.setVisible(indexing or self.paused)
-        if indexing:
+        long_work = name in PROGRESS_JOBS
+        self.progress.setVisible(long_work)
+        self.cancel_button.setVisible(long_work)
+        self.pause_button.setVisible(name in INDEXING_JOBS or self.paused)
+        if long_work:
             self.progress.setMaximum(0)  # busy until the first figures arrive
             self.progress_timer.start()
         else:
@@ -374,5 +447,6 @@ class MainWindow(QMainWindow):
             self.watcher.stop()
         self.jobs.close()
         self.inbox.close()
+        self.duplicates.pane.shutdown()
         self.thumbnails.shutdown()
         super().closeEvent(event)

@@ -5,12 +5,13 @@ import os
 import tempfile
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtGui import QAction, QGuiApplication, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (QCheckBox, QFileDialog, QHBoxLayout, QLabel, QListView, QPushButton, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from simgui.core.media.formats import open_dialog_filter
 from simgui.core.library import Match
+from simgui.core.matching.rule import Kind
 from simgui.core.storage.pathtext import readable
 from simgui.gui.photo_view import open_in_desktop
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
@@ -19,16 +20,40 @@ from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache, image_role_data
 IMAGE_FILTER = open_dialog_filter()
 
 
+# what each verdict means to someone looking at the results
+VERDICT_WORDS = {Kind.EXACT: "identical copy", Kind.NEAR: "copy", Kind.SIMILAR: "look-alike",
+                 Kind.DIFFERENT: "different"}
+
+
+def results_text(matches: list[Match], shown: int, name: str) -> str:
+    """"2 copies and 5 look-alikes of NAME", and how many different photos are hidden."""
+    copies = sum(m.verdict in (Kind.EXACT, Kind.NEAR) for m in matches)
+    alike = sum(m.verdict is Kind.SIMILAR for m in matches)
+    hidden = len(matches) - shown
+    said = f"{copies} cop{'y' if copies == 1 else 'ies'} and {alike} look-alike{'s' * (alike != 1)} of {name}"
+    return said + (f" ({hidden} different photo{'s' * (hidden != 1)} hidden)" if hidden else "")
+
+
 class ResultsModel(QAbstractListModel):
     def __init__(self, thumbnails: ThumbnailCache):
         super().__init__()
-        self.matches: list[Match] = []
+        self.found: list[Match] = []  # all the engine answered, best first
+        self.matches: list[Match] = []  # those shown
+        self.show_different = False
         self.thumbnails = thumbnails
         thumbnails.changed.connect(self._thumbnail_arrived)
 
     def set_matches(self, matches: list[Match]) -> None:
+        self.found = list(matches)
+        self._show()
+
+    def set_show_different(self, show: bool) -> None:
+        self.show_different = show
+        self._show()
+
+    def _show(self) -> None:
         self.beginResetModel()
-        self.matches = matches
+        self.matches = [m for m in self.found if self.show_different or m.verdict is not Kind.DIFFERENT]
         self.endResetModel()
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:
@@ -38,9 +63,8 @@ class ResultsModel(QAbstractListModel):
         if not index.isValid():
             return None
         match = self.matches[index.row()]
-        if role == Qt.DisplayRole:
-            # one line in icon mode: what matters first
-            return f"{match.verdict} {match.score:.2f} · {readable(os.path.basename(match.image.path))}"
+        if role == Qt.DisplayRole:  # what it is first, then its name whole (wrapped, not cut in the middle)
+            return f"{VERDICT_WORDS[match.verdict]} · {match.score:.2f}\n{readable(os.path.basename(match.image.path))}"
         return image_role_data(self.thumbnails, match.image, role)
 
     def _thumbnail_arrived(self, content_hash: str) -> None:
@@ -108,7 +132,7 @@ class SearchView(QWidget):
         self.results.setViewMode(QListView.IconMode)
         self.results.setIconSize(QSize(THUMB_SIZE, THUMB_SIZE))
         self.results.setGridSize(QSize(THUMB_SIZE + 56, THUMB_SIZE + 64))
-        self.results.setTextElideMode(Qt.ElideMiddle)
+        self.results.setTextElideMode(Qt.ElideRight)
         self.results.setResizeMode(QListView.Adjust)
         self.results.setUniformItemSizes(True)
         self.results.setWordWrap(True)
@@ -122,12 +146,24 @@ class SearchView(QWidget):
         controls.addWidget(open_button)
         controls.addWidget(compare_button)
         controls.addWidget(self.top)
+        self.show_different = QCheckBox("show different photos too")
+        self.show_different.setToolTip("The closest photos that are neither copies nor look-alikes")
+        self.show_different.toggled.connect(self._show_different)
+        controls.addWidget(self.show_different)
         controls.addStretch()
         controls.addWidget(self.status)
+        self.thumbnails = thumbnails
+        self.query_photo = QLabel()  # the photo searched for, beside its results
+        self.query_photo.setFixedSize(THUMB_SIZE + 16, THUMB_SIZE + 16)
+        self.query_photo.setAlignment(Qt.AlignCenter)
+        self.query_photo.setVisible(False)
+        answers = QHBoxLayout()
+        answers.addWidget(self.query_photo, 0, Qt.AlignTop)
+        answers.addWidget(self.results, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.drop_zone)
         layout.addLayout(controls)
-        layout.addWidget(self.results)
+        layout.addLayout(answers)
         self.last_query: str | None = None
         self.top.valueChanged.connect(lambda _: self.last_query and self.search(self.last_query))
 
@@ -141,8 +177,23 @@ class SearchView(QWidget):
             self.status.setText(f"cannot read {os.path.basename(path)}: {result}")
             self.model.set_matches([])
             return
-        self.status.setText(f"{len(result)} look-alikes of {os.path.basename(path)}")
         self.model.set_matches(result)
+        self.status.setText(results_text(result, len(self.model.matches), os.path.basename(path)))
+        # its thumbnail once the results are on screen: decoding it earlier would slow the query down
+        self.thumbnails.thumbnail_of_file(path, lambda image: self._show_query(path, image))
+
+    def _show_query(self, path: str, image: QImage) -> None:
+        if path != self.last_query or image.isNull():
+            return
+        self.query_photo.setPixmap(QPixmap.fromImage(image))
+        self.query_photo.setToolTip(f"searched for: {readable(path)}")
+        self.query_photo.setVisible(True)
+
+    def _show_different(self, show: bool) -> None:
+        self.model.set_show_different(show)
+        if self.last_query and self.model.found:
+            self.status.setText(results_text(self.model.found, len(self.model.matches),
+                                             os.path.basename(self.last_query)))
 
     def _open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Find look-alikes of…", "", IMAGE_FILTER)

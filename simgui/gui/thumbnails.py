@@ -7,37 +7,25 @@ GUI thread when the image arrives (through GuiInbox).
 """
 from __future__ import annotations
 
-import os
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 
-from simgui.core.media.decode import DecodeError, decode_file
+from simgui.core.media.thumbnails import THUMB_SIZE, make_thumbnail, thumbnail_file, thumbnail_jpeg
 from simgui.core.storage.pathtext import readable
 from simgui.gui.inbox import GuiInbox
 
-THUMB_SIZE = 160
 MEMORY_ITEMS = 2000
 
 
 def _load_thumbnail(path: str, cache_file: Path) -> QImage:
     """Runs on a loader thread: the cached thumbnail, or a new one decoded and saved (null if unreadable)."""
-    image = QImage(str(cache_file)) if cache_file.exists() else QImage()
-    if image.isNull():
-        try:
-            picture = decode_file(path).picture
-        except DecodeError:
-            return QImage()
-        picture.thumbnail((THUMB_SIZE, THUMB_SIZE))
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp")
-        picture.save(tmp, "JPEG", quality=85)
-        os.replace(tmp, cache_file)
-        image = QImage(str(cache_file))
-    return image
+    made = thumbnail_jpeg(path, cache_file)
+    return QImage() if made is None else QImage.fromData(made)
 
 
 def image_role_data(thumbnails: "ThumbnailCache", image, role: int):
@@ -52,9 +40,9 @@ def image_role_data(thumbnails: "ThumbnailCache", image, role: int):
 class ThumbnailCache(QObject):
     changed = Signal(str)  # content hash whose thumbnail just arrived
 
-    def __init__(self, folder: Path):
+    def __init__(self, library_folder: Path):
         super().__init__()
-        self.folder = folder
+        self.library_folder = library_folder
         # plain Python threads: Python QRunnables in a QThreadPool crashed PySide6 6.12 at exit
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="simgui-thumbs")
         # icons, not pixmaps: views scale an icon to their icon size (a pixmap is drawn as it is)
@@ -71,13 +59,21 @@ class ThumbnailCache(QObject):
             return pixmap
         if content_hash not in self.pending:
             self.pending.add(content_hash)
-            cache_file = self.folder / content_hash[:2] / f"{content_hash}.jpg"
+            cache_file = thumbnail_file(self.library_folder, content_hash)
             self.pool.submit(lambda: self.inbox.post(self._arrived, content_hash, _load_thumbnail(path, cache_file)))
         if self.placeholder is None:
             blank = QPixmap(THUMB_SIZE, THUMB_SIZE)
             blank.fill(QColor(128, 128, 128, 40))
             self.placeholder = QIcon(blank)
         return self.placeholder
+
+    def thumbnail_of_file(self, path: str, then: Callable[[QImage], None]) -> None:
+        """A thumbnail of a file the library need not hold (a query), made on a loader thread and handed to
+        `then` on the GUI thread; not kept."""
+        def load() -> QImage:
+            made = make_thumbnail(path)
+            return QImage() if made is None else QImage.fromData(made)
+        self.pool.submit(lambda: self.inbox.post(then, load()))
 
     def shutdown(self) -> None:
         """Drops queued loads and waits for running ones: none may outlive the objects they signal."""
