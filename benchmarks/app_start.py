@@ -110,13 +110,16 @@ def main() -> None:
             print(f"{what}: {marks[name] * 1000:.0f} ms{engine}", flush=True)
             return True
 
-        if arrived("dropped", "results", window.search.model.rowCount() > 0,
-                   f"drag ({HOVER_SECONDS * 1000:.0f} ms over the window) and drop to results on screen"):
-            # a photo not read before: as Open… or a paste asks, with no drag to read it ahead
+        arrived("dropped", "results", bool(window.search.model.found),
+                f"drag ({HOVER_SECONDS * 1000:.0f} ms over the window) and drop to results on screen")
+        # then, the app idle again (the photo searched for shown beside its results), a photo not read before:
+        # as Open… or a paste asks, with no drag to read it ahead
+        if "results" in marks and "dropped again" not in marks and not window.search.query_photo.isHidden() and \
+                now - marks["dropped"] > 1.0:
             window.search.model.set_matches([])
             marks["dropped again"] = time.perf_counter()
             window.search.drop_zone.dropped.emit(unread_copy(query))
-        if arrived("dropped again", "results again", window.search.model.rowCount() > 0,
+        if arrived("dropped again", "results again", bool(window.search.model.found),
                    "photo not read ahead (Open…, paste) to results on screen"):
             merge_first_group(window, marks)
         if arrived("merged", "merge answered", window.session.last_report is not None,
