@@ -129,3 +129,25 @@ def test_cli_shows_and_sets_the_keep_rules(indexed_library_dir, photo_folder):
     assert wrong.returncode == 2 and "prettiest" in wrong.stderr and "Traceback" not in wrong.stderr
     reset = cli(indexed_library_dir, "keep-rules", "--reset", "--json")
     assert json.loads(reset.stdout)["order"] == [r.value for r in DEFAULT_RULES.order]
+
+
+def test_a_tilted_repost_inside_black_corners_is_not_kept_over_its_original(tmp_path):
+    from PIL import Image
+
+    from conftest import photo
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    original = Image.open(photo("coffee")).convert("RGB")
+    original.save(folder / "coffee.jpg", quality=92)
+    # turned 20 degrees on a larger canvas: more pixels than the original, a third of them black corners
+    original.rotate(20, expand=True, fillcolor=(0, 0, 0)).save(folder / "coffee_reposted.jpg", quality=92)
+    library = Library(tmp_path / "library")
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        [group] = [g for g in library.groups() if g.kind == "near"]
+        assert group.keeper.image.path == str(folder / "coffee.jpg")
+        tilted = next(m.image for m in group.members if not m.keeper)
+        assert tilted.content_pixels < 0.9 * tilted.width * tilted.height  # its photo, not its canvas
+    finally:
+        library.close()

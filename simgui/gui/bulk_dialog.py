@@ -1,6 +1,8 @@
 """The bulk merge's preview: every file that would go, before anything moves (the session's BulkMerge)."""
 from __future__ import annotations
 
+import os
+
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from simgui.core.session import BulkMerge
@@ -25,7 +27,11 @@ class BulkMergeDialog(QDialog):
                     f"{len(bulk.plans)} group(s); each group keeps its marked copy (your keep rules, or K). "
                     f"Undo (Ctrl+Z) puts them all back at once.") if preview.files else \
                 "Nothing to move: every copy is kept whole with the other files of its shot."
-            self.files = rows_view(["File", "Size"], [(readable(p), size_text(n)) for p, n in preview.files.items()])
+            # each photo beside the copy kept in its place; a RAW's JPEG or a sidecar that goes along, beside nothing
+            kept = {other.path: plan.keeper.path for plan in bulk.plans for other in plan.others}
+            self.files = rows_view(["File", "Size", "Kept copy"], [
+                (readable(p), size_text(n), readable(os.path.basename(kept[p])) if p in kept else "")
+                for p, n in preview.files.items()])
         if preview.files and not preview.refused:
             go = buttons.addButton(f"Move {len(preview.files)} file(s) to the trash", QDialogButtonBox.AcceptRole)
             go.setDefault(True)

@@ -78,8 +78,9 @@ class DuplicatesView(QWidget):
         split = QSplitter()
         split.addWidget(self.rows)
         split.addWidget(self.pane)
-        split.setStretchFactor(0, 7)  # at 1366x768: four photos a line beside a pane a third as wide
+        split.setStretchFactor(0, 7)  # at 1366x768: four photos a line beside a pane half as wide
         split.setStretchFactor(1, 3)
+        split.setSizes([700, 300])
         layout = QVBoxLayout(self)
         layout.addWidget(self._toolbar())
         layout.addLayout(self._filters())

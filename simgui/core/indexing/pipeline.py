@@ -17,7 +17,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes, read_shot_time
-from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.media.framing import photo_inside
 from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash
@@ -266,9 +266,10 @@ class Indexer:
             if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
                 return _Outcome(self._skip(item, str(exc)), unsettled=True)
             return _Outcome(self._skip(item, str(exc)))
-        box = left, top, right, bottom = content_box(decoded.picture)
-        share = (right - left) * (bottom - top) / (decoded.picture.width * decoded.picture.height)
-        content = photo_inside(decoded.picture, box)
+        content = photo_inside(decoded.picture)
+        # the photo's own share of the picture: inside bars and chrome, and inside a tilted repost's corner
+        # wedges (its bounding box is the whole canvas): the keep rules' "whole photo" and resolution use it
+        share = content.width * content.height / (decoded.picture.width * decoded.picture.height)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
