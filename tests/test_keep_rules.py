@@ -32,6 +32,8 @@ def test_each_rule_alone_picks_its_copy():
     heic, jpeg, png = _image("/p/x.heic", format="HEIF"), _image("/p/x.jpg"), _image("/p/x.png", format="PNG")
     assert _kept([jpeg, png, heic], _only(KeepRule.FORMATS)) is heic
     assert _kept([jpeg, png, heic], _only(KeepRule.FORMATS, formats=("PNG", "JPEG"))) is png
+    converted = _image("/p/x_palette.png", format="PNG", size=5000)  # a PNG made of the JPEG: larger, no better
+    assert _kept([converted, jpeg]) is jpeg  # by default the same resolution's JPEG comes first
     mpo, webp = _image("/p/y.mpo", format="MPO"), _image("/p/y.webp", format="WEBP")
     assert _kept([webp, mpo], _only(KeepRule.FORMATS)) is mpo  # a multi-picture JPEG is a JPEG
     in_b, in_a, elsewhere = _image("/photos/b/1.jpg"), _image("/photos/z/sub/1.jpg"), _image("/photos/a/1.jpg")

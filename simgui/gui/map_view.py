@@ -18,7 +18,7 @@ from simgui.gui.photo_view import ZoomView, open_in_desktop
 from simgui.gui.thumbnails import ThumbnailCache
 
 SPREAD = 4000.0  # scene units across the map: room for ~60 thumbnails side by side before zooming
-ITEM_SIDE = 64.0
+ITEM_SIDE = 56.0  # on screen, in pixels
 
 
 class PhotoItem(QGraphicsItem):
@@ -30,6 +30,9 @@ class PhotoItem(QGraphicsItem):
         self.setPos(point.x * SPREAD, point.y * SPREAD)
         self.setToolTip(readable(point.path))
         self.setAcceptHoverEvents(True)
+        # a thumbnail is ITEM_SIDE pixels on screen at every zoom: readable when the whole map shows (it was
+        # ~12 px there), and zooming in spreads a cluster apart instead of enlarging its pile
+        self.setFlag(QGraphicsItem.ItemIgnoresTransformations)
 
     def boundingRect(self) -> QRectF:
         return QRectF(-ITEM_SIDE / 2, -ITEM_SIDE / 2, ITEM_SIDE, ITEM_SIDE)
@@ -38,7 +41,7 @@ class PhotoItem(QGraphicsItem):
         icon = self.thumbnails.get(self.point.path, self.point.content_hash)  # loads on first paint
         icon.paint(painter, self.boundingRect().toRect())
         if self.frame is not None:
-            painter.setPen(QPen(self.frame, 4))
+            painter.setPen(QPen(self.frame, 3))
             painter.drawRect(self.boundingRect())
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from simgui.core.storage.store import ImageRecord
@@ -65,6 +65,10 @@ class PhotoPane(QWidget):
         self.view.resetTransform()
         self.view.show_image(photo.image)
         self.loaded = path
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.view.fitInView(self.view.scene().itemsBoundingRect(), Qt.KeepAspectRatio)  # the splitter moved
 
     def shutdown(self) -> None:
         """Drops a queued load and waits for a running one: none may land on a closed window."""

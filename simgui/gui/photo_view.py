@@ -79,6 +79,8 @@ class ZoomView(QGraphicsView):
 
     def show_image(self, image: QImage) -> None:
         self.scene().addItem(QGraphicsPixmapItem(QPixmap.fromImage(image)))
+        # the scene's own rect only ever grows: a portrait photo after a landscape one would scroll
+        self.scene().setSceneRect(self.scene().itemsBoundingRect())
         self.fitInView(self.scene().itemsBoundingRect(), Qt.KeepAspectRatio)
 
 

@@ -52,7 +52,9 @@ RULE_LABELS = {
 # the defaults keep the most photo: a clean, full-size copy; a RAW (or RAW+JPEG shot) over a JPEG of its size,
 # then the larger file (less compressed), then the original capture
 DEFAULT_ORDER = (KeepRule.WHOLE, KeepRule.RESOLUTION, KeepRule.FORMATS, KeepRule.FILE_SIZE, KeepRule.OLDEST)
-DEFAULT_FORMATS = ("RAW", "HEIF", "JXL", "AVIF", "TIFF", "PNG", "JPEG", "WEBP", "GIF", "BMP")
+# a camera's own formats first; a PNG or a TIFF of a photo is most often a conversion of its JPEG (a palette PNG
+# a worse one), and WebP, GIF and BMP are made for the web or by old tools
+DEFAULT_FORMATS = ("RAW", "HEIF", "JPEG", "JXL", "AVIF", "TIFF", "PNG", "WEBP", "GIF", "BMP")
 SAME_FORMAT = {"MPO": "JPEG"}  # a multi-picture JPEG is a JPEG to the user
 
 
