@@ -16,11 +16,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--version", action="version", version=f"simgui {__version__}")
     parser.add_argument("--library", type=Path, default=None,
                         help="library folder (default: $SIMGUI_LIBRARY or the per-user data folder)")
+    parser.add_argument("--install-desktop-entry", action="store_true",
+                        help="add simgui to your desktop's menu (a .desktop file and its icon, for you alone), then exit")
     return parser.parse_args(argv)
 
 
 def run(argv: list[str]) -> int:
     args = parse_args(argv)
+    if args.install_desktop_entry:
+        from simgui.desktop_entry import install_desktop_entry
+        try:
+            written = install_desktop_entry()
+        except OSError as exc:
+            print(f"simgui: the menu entry could not be written: {exc}", file=sys.stderr)
+            return 1
+        print("simgui is in your desktop's menu now:", *written, sep="\n  ")
+        return 0
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication, QMessageBox
 
