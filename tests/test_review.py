@@ -123,6 +123,23 @@ def test_filters_and_sort_keep_the_cursor_on_its_group():
     assert len(state.shown) == 1 and state.current_group().members[0].image.path == "/p/b0.jpg"
 
 
+@pytest.mark.unit
+def test_groups_sort_by_size_and_by_date_newest_first_undated_last():
+    from dataclasses import replace
+    dated = {"a": "2019-05-01T10:00:00", "b": None, "c": "2021-01-02T08:00:00", "d": "2019-05-01T09:00:00"}
+    groups = []
+    for name, date in dated.items():
+        group = _group(name, 2 if name != "d" else 3)
+        group.members[0].image = replace(group.members[0].image, captured_at=date)
+        groups.append(group)
+    state = ReviewState()
+    state.set_groups(groups)
+    state.set_sort("date")
+    assert [g.members[0].image.path[3] for g in state.shown] == ["c", "a", "d", "b"]
+    state.set_sort("size")
+    assert state.shown[0].members[0].image.path == "/p/d0.jpg"  # 3 files of 1000 bytes: the most bytes
+
+
 # the session on a real library --------------------------------------------------------------------------
 class Driver:
     """The session and the inbox its answers arrive in, drained on this (the test's) thread."""

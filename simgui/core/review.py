@@ -19,8 +19,16 @@ SORTS = {
     "kind": lambda g: GROUP_KINDS.index(g.kind),  # exact copies first: the safest to resolve
     "space": lambda g: -sum(m.size for m in g.members if not m.keeper),  # most space freed first
     "photos": lambda g: -len(g.members),
+    "size": lambda g: -sum(m.size for m in g.members),  # the most bytes first
+    # newest capture first, by its keeper's date; undated groups last
+    "date": lambda g: (g.keeper.image.captured_at is None, _negated(g.keeper.image.captured_at or "")),
     "folder": lambda g: g.keeper.image.path,
 }
+
+
+def _negated(text: str) -> tuple[int, ...]:
+    """A key that sorts ISO dates newest first."""
+    return tuple(-ord(c) for c in text)
 
 
 def _could_go(groups: list[Group]) -> int:

@@ -22,7 +22,8 @@ from simgui.gui.groups_list import GroupsList, GroupsModel
 from simgui.gui.thumbnails import ThumbnailCache
 
 ALL_KINDS = "all kinds"
-SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by folder": "folder"}
+SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by size": "size",
+              "by date, newest": "date", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
 KEEP_RULES_KEY = "Ctrl+K"  # the Edit menu's
 BULK_KEYS = {Kind.EXACT: "Ctrl+Shift+E", Kind.NEAR: "Ctrl+Shift+M"}  # the Edit menu's "Merge every ... group"
