@@ -167,7 +167,8 @@ def test_merge_every_exact_group_shows_what_will_go_moves_just_that_and_one_undo
     assert all(path in before for path in going) and snapshot(photo_folder) == before  # nothing moved yet
 
     go = next(b for b in dialog.findChild(QDialogButtonBox).buttons() if b.text().startswith("Move "))
-    go.click()
+    assert go.isDefault()
+    qtbot.keyClick(dialog, Qt.Key_Return)  # Enter moves them
     assert not any(g.kind == "exact" for g in window.duplicates.all_groups)  # gone from view at once
     qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
     assert set(window.session.last_report.files) == listed  # what moved is what was shown, no more, no less

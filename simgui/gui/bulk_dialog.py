@@ -32,9 +32,9 @@ class BulkMergeDialog(QDialog):
             self.files = rows_view(["File", "Size", "Kept copy"], [
                 (readable(p), size_text(n), readable(os.path.basename(kept[p])) if p in kept else "")
                 for p, n in preview.files.items()])
+        go = None
         if preview.files and not preview.refused:
             go = buttons.addButton(f"Move {len(preview.files)} file(s) to the trash", QDialogButtonBox.AcceptRole)
-            go.setDefault(True)
         self.summary = QLabel(said)
         self.summary.setWordWrap(True)
         notes = QLabel("\n".join(preview.notes))
@@ -48,6 +48,9 @@ class BulkMergeDialog(QDialog):
         layout.addWidget(notes)
         layout.addWidget(buttons)
         self.resize(820, 520)
+        if go is not None:  # Enter moves them (the default is only taken once the button is in the dialog)
+            go.setDefault(True)
+            go.setFocus()
 
     def listed(self) -> list[str]:
         """The paths the dialog shows, as the user reads them."""
