@@ -238,7 +238,8 @@ def openapi_document() -> dict:
                 "requestBody": {"content": {"application/json": {"schema": {
                     "type": "object", "required": ["a", "b"],
                     "properties": {"a": {"type": "string"}, "b": {"type": "string"}}}}}},
-                "responses": {"200": {"description": '{"score", "verdict", "agreement", "another_moment", "differing_share"}'},
+                "responses": {"200": {"description": '{"score", "verdict", "agreement", "another_moment", '
+                                                     '"differing_share", "changed_share", "cut_away_share"}'},
                               "413": error, "422": error, **auth_errors}}},
             "/v1/delete": _file_action_doc("Move photos to simgui's trash (undo brings them back)",
                                            {"paths": {"type": "array", "items": {"type": "string"}}}, error),

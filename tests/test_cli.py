@@ -155,6 +155,8 @@ def test_compare_says_how_much_differs_and_draws_it(library_dir, tmp_path):
     answer = json.loads(cli(library_dir, "compare", str(photo("coffee")), str(marked), "--json",
                             "--overlay", str(overlay)).stdout)
     assert answer["verdict"] == "near" and 0.05 < answer["differing_share"] < 0.25
+    # nothing was cropped: what differs is changed content (the green square), not content cut away
+    assert answer["changed_share"] == answer["differing_share"] and answer["cut_away_share"] == 0.0
     shaded = np.asarray(Image.open(overlay).convert("RGB"), np.int16) - \
         np.asarray(Image.open(photo("coffee")).convert("RGB").resize(Image.open(overlay).size), np.int16)
     changed = np.abs(shaded).sum(2) > 60

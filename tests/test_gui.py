@@ -548,3 +548,27 @@ def test_a_group_row_is_as_tall_as_its_cards_need_at_every_width():
                 cards = row_geometry(QRect(0, 0, width, 0), members, side, 17).cards
                 assert row_height(width, members, side, 17) == cards[-1].bottom() + PAD
                 assert all(card.right() < width for card in cards)  # no card cut at the right edge
+
+
+def test_compare_of_two_loose_files_says_their_real_sizes_and_a_crop_is_cut_away_not_changed(qtbot, window,
+                                                                                         photo_folder, tmp_path):
+    from PIL import Image
+
+    from conftest import photo
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    big = Image.open(photo("chelsea")).convert("RGB").resize((2560, 1600), Image.BICUBIC)
+    whole, crop = tmp_path / "chelsea big.jpg", tmp_path / "chelsea centre.jpg"
+    big.save(whole, quality=92)
+    big.crop((256, 160, 2304, 1440)).save(crop, quality=92)  # the centre 80 %: a copy, cropped
+    window.compare(str(whole), str(crop))  # as "Compare two…" on the Search tab asks
+    dialog = window.compare_dialog
+    qtbot.waitUntil(lambda: dialog.loaded == 2 and "cut away" in dialog.verdict.text(), timeout=60_000)
+    assert "2560×1600" in dialog.labels[0].text() and "2048×1280" in dialog.labels[1].text()  # not as shown
+    grid = dialog.comparison.differences
+    from simgui.core.matching.verify import CHANGED, CUT_AWAY
+    # the border a crop took off is cut away, told apart from changed content (of which a plain crop has
+    # little: cells its scale puts between two of the crop's)
+    assert (grid == CUT_AWAY).mean() > 0.2 and (grid == CHANGED).mean() < (grid == CUT_AWAY).mean(), \
+        dialog.verdict.text()
+    dialog.close()

@@ -5,6 +5,7 @@ from datetime import datetime
 
 from simgui.core.files.actions import ActionOutcome
 from simgui.core.matching.grouping import Group
+from simgui.core.matching.verify import CHANGED, CUT_AWAY
 from simgui.core.files.journal import ActionRecord, Move
 from simgui.core.library import Comparison, Match
 
@@ -50,11 +51,15 @@ def query_answer(path: str, result: list[Match] | str) -> dict:
 def comparison_answer(comparison: Comparison) -> dict:
     """`another_moment`: the patches line up but the pixels show two moments of one scene (a burst, a
     tripod), so not the same photo. `differing_share`: the share of the first photo (inside its bars) not
-    found in place in the second."""
+    found in place in the second: `changed_share` of it holds other content there, `cut_away_share` is
+    outside the second photo (cropped away)."""
     grid = comparison.differences
-    differing = round(float((grid < 0).mean()), 4) if grid is not None and grid.any() else None
+    shares = dict.fromkeys(("differing_share", "changed_share", "cut_away_share"))  # None: not aligned at all
+    if grid is not None and grid.any():
+        shares = {name: round(float(cells.mean()), 4) for name, cells in (
+            ("differing_share", grid < 0), ("changed_share", grid == CHANGED), ("cut_away_share", grid == CUT_AWAY))}
     return {"score": comparison.score, "verdict": comparison.verdict, "agreement": comparison.agreement,
-            "another_moment": comparison.another_moment, "differing_share": differing}
+            "another_moment": comparison.another_moment, **shares}
 
 
 def action_answer(outcome: ActionOutcome) -> dict:

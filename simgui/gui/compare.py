@@ -8,7 +8,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPen
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QGraphicsRectItem, QHBoxLayout, QLabel, QVBoxLayout
 
-from simgui.core.matching.differences import DIFFERS_RGBA, cell_rectangles
+from simgui.core.matching.differences import SHADES, cell_rectangles
+from simgui.core.matching.verify import CHANGED, CUT_AWAY
 from simgui.core.storage.pathtext import readable
 from simgui.core.storage.store import ImageRecord
 from simgui.gui.photo_view import LoadedPhoto, PhotoDialog, ZoomView
@@ -33,7 +34,7 @@ class CompareDialog(PhotoDialog):
         self.views[1].link(self.views[0])
         self.verdict = QLabel("comparing…")
         self.verdict.setAlignment(Qt.AlignCenter)
-        self.show_differences = QCheckBox("Shade where the left photo differs (D)")
+        self.show_differences = QCheckBox("Shade where the left photo differs (D): magenta changed, grey cut away")
         self.show_differences.setShortcut("D")
         self.show_differences.setChecked(True)
         self.show_differences.toggled.connect(self._toggle_differences)
@@ -59,15 +60,15 @@ class CompareDialog(PhotoDialog):
     def photo_shown(self, view: ZoomView, photo: LoadedPhoto) -> None:
         side = self.views.index(view)
         if not self.described[side]:  # a loose file: what the loader learnt is all there is to say
-            size = photo.image.size()
-            self.labels[side].setText(f"{self.labels[side].text()}\n{size.width()}×{size.height()} shown · "
+            self.labels[side].setText(f"{self.labels[side].text()}\n{photo.width}×{photo.height} · "
                                       f"{size_text(photo.file_size)}")
         self._shade()
 
     def show_comparison(self, comparison) -> None:
         self.comparison = comparison
-        differing = "" if comparison.differences is None else \
-            f" · {(comparison.differences < 0).mean():.0%} of the left photo differs"
+        grid = comparison.differences
+        differing = "" if grid is None or not grid.any() else \
+            f" · left photo: {(grid == CHANGED).mean():.0%} changed, {(grid == CUT_AWAY).mean():.0%} cut away"
         moment = " · another moment of the same scene, not the same photo" if comparison.another_moment else ""
         self.verdict.setText(f"{comparison.verdict} · similarity {comparison.score:.3f} · "
                              f"patches agreeing {comparison.agreement:.0%}{differing}{moment}")
@@ -79,12 +80,13 @@ class CompareDialog(PhotoDialog):
         if self.comparison is None or self.comparison.differences is None or self.shading or not items:
             return
         bounds = self.views[0].scene().itemsBoundingRect()
-        colour = QColor(*DIFFERS_RGBA)
-        for x0, y0, x1, y1 in cell_rectangles(int(bounds.width()), int(bounds.height()), self.comparison.content_box,
-                                              self.comparison.differences):
-            item = self.views[0].scene().addRect(QRectF(x0, y0, x1 - x0, y1 - y0), QPen(Qt.NoPen), QBrush(colour))
-            item.setVisible(self.show_differences.isChecked())
-            self.shading.append(item)
+        for value, rgba in SHADES.items():  # changed content, and content cut away, each its own shade
+            for x0, y0, x1, y1 in cell_rectangles(int(bounds.width()), int(bounds.height()),
+                                                  self.comparison.content_box, self.comparison.differences, value):
+                item = self.views[0].scene().addRect(QRectF(x0, y0, x1 - x0, y1 - y0), QPen(Qt.NoPen),
+                                                     QBrush(QColor(*rgba)))
+                item.setVisible(self.show_differences.isChecked())
+                self.shading.append(item)
 
     def _toggle_differences(self, shown: bool) -> None:
         for item in self.shading:

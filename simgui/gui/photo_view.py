@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QImage, QImageReader, QPainter, QPixmap
+from PySide6.QtGui import QDesktopServices, QImage, QImageIOHandler, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
 from simgui.core.media.decode import DecodeError, decode_file
@@ -25,6 +25,8 @@ def open_in_desktop(path: str) -> None:
 class LoadedPhoto:
     image: QImage  # upright, at most MAX_SIDE on its long side (null if unreadable)
     file_size: int
+    width: int = 0  # the photo's own size, upright (the image may be shown smaller)
+    height: int = 0
 
 
 def load_upright_image(path: str) -> LoadedPhoto:
@@ -40,10 +42,13 @@ def load_upright_image(path: str) -> LoadedPhoto:
     size = reader.size()
     if size.isValid() and max(size.width(), size.height()) > MAX_SIDE:
         reader.setScaledSize(size.scaled(MAX_SIDE, MAX_SIDE, Qt.KeepAspectRatio))
+    turned = bool(reader.transformation() & QImageIOHandler.TransformationRotate90)  # EXIF: stored on its side
+    width, height = (size.height(), size.width()) if turned else (size.width(), size.height())
     image = reader.read()
     if image.isNull():  # a format Qt lacks (RAW, HEIC, JPEG XL...): the engine's own decode, at its working size
         image = _engine_picture(path)
-    return LoadedPhoto(image, data.size())
+        width, height = image.width(), image.height()
+    return LoadedPhoto(image, data.size(), max(width, 0), max(height, 0))
 
 
 def _engine_picture(path: str) -> QImage:

@@ -28,6 +28,7 @@ DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a grad
 TURNED_AGREEMENT = 0.15  # a turned copy's agreement counts from here (turned copies measured 0.2-1.0)
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
+SAME, CHANGED, CUT_AWAY = 1, -1, -2  # difference_grid's cells: below 0, the first photo's content is not there
 ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
 SketchPair = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
@@ -130,15 +131,20 @@ def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
 
 
 def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Where photo A differs from B, on A's 16x16 grid, once aligned by the best scale+shift: 1 where B holds
-    the same content at the matching place, -1 where it holds something else or nothing (cropped away),
-    0 everywhere when the two cannot be aligned at all."""
+    """Where photo A differs from B, on A's 16x16 grid, once aligned by the best scale+shift: SAME where B holds
+    the same content at the matching place (or a cell beside it: a scaled copy's cells fall between B's),
+    CHANGED where it holds something else, CUT_AWAY where the place is outside B (cropped away); 0 everywhere
+    when the two cannot be aligned at all."""
     transform = match_patches(a, b).transform
     if transform is None:
         return np.zeros((GRID, GRID), np.int8)
     scale, dx, dy = transform
     target = np.rint(scale * _CELLS + (dx, dy)).astype(np.int64)  # (x, y) of each A cell in B's grid
     inside = ((target >= 0) & (target < GRID)).all(1)
-    index = np.where(inside, target[:, 1] * GRID + target[:, 0], 0)
-    same = (a * b[index]).sum(1) >= SAME_CONTENT
-    return np.where(inside & same, 1, -1).astype(np.int8).reshape(GRID, GRID)
+    best = np.full(len(a), -1.0, np.float32)
+    for step_x in (-1, 0, 1):
+        for step_y in (-1, 0, 1):
+            near = np.clip(target + (step_x, step_y), 0, GRID - 1)
+            best = np.maximum(best, (a * b[near[:, 1] * GRID + near[:, 0]]).sum(1))
+    grid = np.where(inside, np.where(best >= SAME_CONTENT, SAME, CHANGED), CUT_AWAY)
+    return grid.astype(np.int8).reshape(GRID, GRID)
