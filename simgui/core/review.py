@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 
 from simgui.core.matching.grouping import Group, GroupMember
+from simgui.core.matching.keep_rules import capture_moment
 from simgui.core.matching.rule import GROUP_KINDS, Kind
 
 # what the groups can be sorted by: the key of a group, smallest first
@@ -20,15 +21,15 @@ SORTS = {
     "space": lambda g: -sum(m.size for m in g.members if not m.keeper),  # most space freed first
     "photos": lambda g: -len(g.members),
     "size": lambda g: -sum(m.size for m in g.members),  # the most bytes first
-    # newest capture first, by its keeper's date; undated groups last
-    "date": lambda g: (g.keeper.image.captured_at is None, _negated(g.keeper.image.captured_at or "")),
+    "date": lambda g: _newest_first(g),
     "folder": lambda g: g.keeper.image.path,
 }
 
 
-def _negated(text: str) -> tuple[int, ...]:
-    """A key that sorts ISO dates newest first."""
-    return tuple(-ord(c) for c in text)
+def _newest_first(group: Group) -> tuple[bool, int]:
+    """Newest capture first, by the keeper's date; undated groups last."""
+    moment = capture_moment(group.keeper.image)
+    return moment is None, -(moment or 0)
 
 
 def _could_go(groups: list[Group]) -> int:

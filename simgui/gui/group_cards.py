@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
 from simgui.core.matching.grouping import Group, GroupMember
+from simgui.core.matching.keep_rules import capture_moment, photo_pixels
 from simgui.core.storage.pathtext import readable
 from simgui.gui.texts import date_text, size_text
 from simgui.gui.thumbnails import ThumbnailCache
@@ -57,12 +58,12 @@ def row_height(width: int, members: int, icon_side: int, line_height: int) -> in
 def best_members(group: Group) -> dict[str, set[int]]:
     """Which members hold the best value of each fact that decides a keeper, where the members differ in it:
     the most pixels of photo, the largest file, the oldest capture date."""
+    moments = [capture_moment(m.image) for m in group.members]
     facts = {
-        RESOLUTION: [(m.image.content_pixels or (m.image.width or 0) * (m.image.height or 0)) for m in group.members],
+        RESOLUTION: [photo_pixels(m.image) for m in group.members],
         FILE_SIZE: [m.size for m in group.members],
         # oldest first: an undated copy never wins
-        DATE: [-int("".join(c for c in m.image.captured_at if c.isdigit()) or 0) if m.image.captured_at
-               else float("-inf") for m in group.members],
+        DATE: [float("-inf") if moment is None else -moment for moment in moments],
     }
     return {fact: {n for n, v in enumerate(values) if v == max(values)} for fact, values in facts.items()
             if len(set(values)) > 1}

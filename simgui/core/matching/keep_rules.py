@@ -83,7 +83,7 @@ class KeepRules:
 
     def _value(self, rule: KeepRule, image: ImageRecord, stacked: bool):
         whole = (image.width or 0) * (image.height or 0)
-        pixels = image.content_pixels or whole
+        pixels = photo_pixels(image)
         if rule is KeepRule.WHOLE:
             return pixels < FRAMED_SHARE * whole
         if rule is KeepRule.RESOLUTION:
@@ -97,7 +97,7 @@ class KeepRules:
         if rule is KeepRule.FILE_SIZE:
             return -image.size
         if rule in (KeepRule.OLDEST, KeepRule.NEWEST):
-            moment = _moment(image.captured_at)
+            moment = capture_moment(image)
             if moment is None:
                 return (True, 0)  # undated copies after dated ones, either way
             return (False, moment if rule is KeepRule.OLDEST else -moment)
@@ -152,9 +152,14 @@ class KeepRules:
 DEFAULT_RULES = KeepRules()
 
 
-def _moment(captured_at: str | None) -> int | None:
-    """A capture date as a number that sorts like it ("2001-01-01T10:00:00" -> 20010101100000)."""
-    digits = "".join(c for c in captured_at or "" if c.isdigit())[:14]
+def photo_pixels(image: ImageRecord) -> int:
+    """The pixels of the photo itself: inside bars, chrome and a tilted repost's wedges, where they were found."""
+    return image.content_pixels or (image.width or 0) * (image.height or 0)
+
+
+def capture_moment(image: ImageRecord) -> int | None:
+    """Its capture date as a number that sorts like it ("2001-01-01T10:00:00" -> 20010101100000); None: no date."""
+    digits = "".join(c for c in image.captured_at or "" if c.isdigit())[:14]
     return int(digits.ljust(14, "0")) if digits else None
 
 
