@@ -100,17 +100,16 @@ def write_export(groups: list[Group], target: Path, thumbnail: Callable[[GroupMe
 
 def _write(groups: list[Group], target: Path, thumbnail: Callable[[GroupMember], bytes | None],
            progress: Callable[[Progress], None] | None, cancelled: Callable[[], bool]) -> bool:
-    kind = EXPORT_FORMATS[target.suffix.lower()]
+    report = None
+    if EXPORT_FORMATS[target.suffix.lower()] != "CSV":  # made whole before any file is opened
+        report = html_report(groups, thumbnail, f"simgui: {len(groups)} duplicate groups", progress, cancelled)
+        if report is None:
+            return False
     partial = target.with_name(f".{target.name}.partial")
     with open(partial, "wb") as out:
-        if kind == "CSV":
+        if report is None:
             write_csv(groups, out)
         else:
-            report = html_report(groups, thumbnail, f"simgui: {len(groups)} duplicate groups", progress, cancelled)
-            if report is None:
-                out.close()
-                partial.unlink()
-                return False
             out.write(report.encode("utf-8", "surrogateescape"))
     os.replace(partial, target)
     return True

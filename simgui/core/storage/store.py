@@ -248,11 +248,11 @@ class LibraryStore:
         """Libraries of earlier versions stored float32 (then float16) vectors and int8 tokens: rewritten
         once as int8 vectors and sign bits (no model run: both come straight from what is stored).
         Marked done in meta, so an open never scans the table again."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'embedding_format'").fetchone()
-        if row is not None and row[0] == EMBEDDING_FORMAT:
+        stored = self._meta("embedding_format")
+        if stored == EMBEDDING_FORMAT:
             return
-        stored_as = np.float16 if row is not None and row[0] == _FLOAT16_FORMAT else np.float32
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('embedding_format', ?)", (EMBEDDING_FORMAT,))
+        stored_as = np.float16 if stored == _FLOAT16_FORMAT else np.float32
+        self._set_meta("embedding_format", EMBEDDING_FORMAT)
         updates = []
         for label, vector, patches in self.db.execute("SELECT id, vector, patches FROM embeddings").fetchall():
             if len(patches) > 1024:  # int8 tokens of the first layout: their signs are what is kept
@@ -477,8 +477,8 @@ class LibraryStore:
         """Agreements measured by another verification method (an upgrade) are dropped, to be measured anew:
         their pairs go back to the queue of candidates (their contents are not searched again)."""
         with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'pair_method'").fetchone()
-            if row is not None and row[0] != method:
+            stored = self._meta("pair_method")
+            if stored is not None and stored != method:
                 self._queue_measured_pairs("1")
             self._keep_only_from("pair_method", method, ("pair_agreement",))
 
@@ -487,13 +487,12 @@ class LibraryStore:
         (`rule`, recorded in meta under `key`) go back to the queue of candidates, to be measured anew; the
         weaker ones, which that rule never looked at, stay."""
         with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            if row is not None and row[0] == rule:
+            if self._meta(key) == rule:
                 return
             judged = "agreement >= ? OR agreement < 0"
             self._queue_measured_pairs(judged, (least,))
             self.db.execute(f"DELETE FROM pair_agreement WHERE {judged}", (least,))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, rule))
+            self._set_meta(key, rule)
 
     def _queue_measured_pairs(self, where: str, params: tuple = ()) -> None:
         """Measured pairs (those `where` picks) back to the queue of candidates, to be measured anew."""
@@ -507,11 +506,10 @@ class LibraryStore:
     def _keep_only_from(self, key: str, maker: str, tables: tuple[str, ...]) -> None:
         """Derived tables made by something else than `maker` (recorded in meta under `key`) are emptied."""
         with self.transaction():
-            row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-            if row is None or row[0] != maker:
+            if self._meta(key) != maker:
                 for table in tables:
                     self.db.execute(f"DELETE FROM {table}")
-                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, maker))
+                self._set_meta(key, maker)
 
     def _select_in(self, sql: str, values: Iterable, leading: tuple = ()) -> list[tuple]:
         """Rows of `sql`, whose `{marks}` is an IN list, for any number of values: 500 at a time (SQLite
@@ -582,12 +580,19 @@ class LibraryStore:
 
     def keep_rules(self) -> str | None:
         """The user's keep rules as saved (keep_rules.KeepRules' JSON), or None: the defaults."""
-        row = self.db.execute("SELECT value FROM meta WHERE key = 'keep_rules'").fetchone()
-        return row[0] if row else None
+        return self._meta("keep_rules")
 
     def set_keep_rules(self, saved: str) -> None:
         with self.transaction():
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('keep_rules', ?)", (saved,))
+            self._set_meta("keep_rules", saved)
+
+    def _meta(self, key: str) -> str | None:
+        """What meta records under `key`: a setting, or what made a derived table; None if nothing."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
 
 def _refuse_emptied(path: Path) -> None:
