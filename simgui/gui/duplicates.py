@@ -152,8 +152,8 @@ class DuplicatesView(QWidget):
         self._drawing = True
         try:
             self.model.set_groups(state.shown)
-            shown = {path for g in state.shown for path in g.paths}
-            self.picked.intersection_update(shown)  # a picked photo that left the view is no longer picked
+            if self.picked:  # a picked photo that left the view is no longer picked (not looked for at each M)
+                self.picked.intersection_update({path for g in state.shown for path in g.paths})
             if state.shown:
                 current = self.model.index(state.row)
                 self.rows.setCurrentIndex(current)
@@ -255,7 +255,8 @@ class DuplicatesView(QWidget):
 
     def _chosen_photos(self) -> list[GroupMember]:
         """The photos picked with Ctrl+click, or else the one under the cursor (not a group as a whole)."""
-        members = [m for g in self.session.state.shown for m in g.members if m.image.path in self.picked]
+        members = [m for g in self.session.state.shown for m in g.members if m.image.path in self.picked] \
+            if self.picked else []
         if members:
             return list({m.image.path: m for m in members}.values())  # a photo in two groups: once
         member = self.session.state.current_member(keeper_on_group_row=False)

@@ -178,7 +178,7 @@ class SearchView(QWidget):
             self.model.set_matches([])
             return
         self.model.set_matches(result)
-        self.status.setText(results_text(result, len(self.model.matches), os.path.basename(path)))
+        self._say_results(path)
         # its thumbnail once the results are on screen: decoding it earlier would slow the query down
         self.thumbnails.thumbnail_of_file(path, lambda image: self._show_query(path, image))
 
@@ -192,8 +192,10 @@ class SearchView(QWidget):
     def _show_different(self, show: bool) -> None:
         self.model.set_show_different(show)
         if self.last_query and self.model.found:
-            self.status.setText(results_text(self.model.found, len(self.model.matches),
-                                             os.path.basename(self.last_query)))
+            self._say_results(self.last_query)
+
+    def _say_results(self, path: str) -> None:
+        self.status.setText(results_text(self.model.found, len(self.model.matches), os.path.basename(path)))
 
     def _open(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Find look-alikes of…", "", IMAGE_FILTER)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 from contextlib import contextmanager
 import os
 import stat
@@ -40,6 +41,7 @@ for _format in FORMATS:
         except ImportError:  # pragma: no cover
             MISSING_READERS.add(_format.name)
 
+log = logging.getLogger(__name__)
 MAX_PIXELS = 180_000_000  # a 40000x40000 PNG is a bomb; the largest camera sensors are ~100 MP
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MODEL_SIDE = 224  # the model's input: a HEIF thumbnail or RAW preview this big is used instead of the photo
@@ -425,7 +427,8 @@ def read_shot_time(path: str, picture_format: str | None) -> str:
     try:
         with Image.open(path) as img:
             return capture_time(img).shot or ""
-    except Exception:  # a file changed or gone since, a RAW Pillow cannot open (CR3, RAF): no shutter time
+    except Exception as exc:  # a file changed or gone since, a RAW Pillow cannot open (CR3, RAF): no shutter time
+        log.info("no shutter time read from %s: %r", path, exc)
         return ""
 
 
