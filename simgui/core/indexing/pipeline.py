@@ -205,7 +205,7 @@ class Indexer:
             with self.store.transaction():
                 self.store.set_shot_times(found)
             self.progress(Progress(start + len(batch), len(missing), report.skipped, time.monotonic() - started,
-                                   "reading shutter times of photos indexed before"))
+                                   step="reading shutter times of photos indexed before"))
 
     def _check_look_alikes(self, report: IndexReport) -> None:
         """The new photos' look-alikes, searched once all of them are in the index (as a search of
