@@ -32,6 +32,7 @@ from urllib.parse import parse_qs, urlparse
 
 from simgui import __version__
 from simgui.core.files.actions import JournalError
+from simgui.core.files.disposal import Disposal
 from simgui.core.answers import action_answer, comparison_answer, group_answer, history_answer, query_answer
 from simgui.core.media.decode import DecodeError
 from simgui.core.jobs import JobContext, JobQueue
@@ -243,9 +244,12 @@ def openapi_document() -> dict:
                               "413": error, "422": error, **auth_errors}}},
             "/v1/delete": _file_action_doc("Move photos to simgui's trash (undo brings them back)",
                                            {"paths": {"type": "array", "items": {"type": "string"}}}, error),
-            "/v1/merge": _file_action_doc("Keep one photo, move the others to simgui's trash",
+            "/v1/merge": _file_action_doc("Keep one photo, move the others to simgui's trash (or to_folder, or "
+                                          "make identical copies hard links to the keeper: hard_link)",
                                           {"keeper": {"type": "string"},
-                                           "paths": {"type": "array", "items": {"type": "string"}}}, error),
+                                           "paths": {"type": "array", "items": {"type": "string"}},
+                                           "to_folder": {"type": "string"}, "hard_link": {"type": "boolean"}},
+                                          error),
             "/v1/undo": _file_action_doc("Put back the newest action that can come back, or action ID",
                                          {"action": {"type": "integer"}}, error),
             "/v1/empty-trash": _file_action_doc("Send simgui's trash on to the system trash", {}, error),
@@ -421,7 +425,13 @@ class ApiServer:
     def merge(self, request: Request) -> dict:
         body = _json_object(request.body)
         keeper, paths = _paths(body, "keeper", one=True), _paths(body, "paths")
-        return self._file_action(lambda actions: actions.merge_paths(keeper, paths))
+        folder, hard_link = body.get("to_folder"), body.get("hard_link", False)
+        if not (folder is None or isinstance(folder, str) and os.path.isabs(folder)) or not isinstance(hard_link, bool):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"to_folder" must be a full path, "hard_link" true or false')
+        if folder and hard_link:
+            raise ApiError(HTTPStatus.BAD_REQUEST, 'copies go "to_folder" or become hard links ("hard_link"), not both')
+        disposal = Disposal(folder, hard_link)
+        return self._file_action(lambda actions: actions.merge_paths(keeper, paths, disposal))
 
     def undo(self, request: Request) -> dict:
         action_id = _json_object(request.body or b"{}").get("action")

@@ -14,6 +14,7 @@ from typing import Callable, TypeVar
 
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
+from simgui.core.files.disposal import Disposal
 from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, history_answer,
                                  query_answer)
 from simgui.core.export import library_thumbnails, write_csv, write_export
@@ -312,8 +313,9 @@ def cmd_delete(library: Library, args) -> int:
 
 
 def cmd_merge(library: Library, args) -> int:
-    outcome = _file_action(library, lambda actions: actions.merge_paths(args.keeper, args.paths))
-    return _report_action(outcome, args, "to the trash")
+    disposal = Disposal(os.path.abspath(args.to_folder) if args.to_folder else None, args.hard_link)
+    outcome = _file_action(library, lambda actions: actions.merge_paths(args.keeper, args.paths, disposal))
+    return _report_action(outcome, args, disposal.said())
 
 
 def cmd_undo(library: Library, args) -> int:
@@ -363,9 +365,15 @@ def _add_file_action_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_delete)
 
-    p = sub.add_parser("merge", help="keep KEEPER, move the other photos to simgui's trash")
+    p = sub.add_parser("merge", help="keep KEEPER, move the other photos to simgui's trash (or a folder, or make "
+                                     "identical copies hard links to KEEPER)")
     p.add_argument("keeper", metavar="KEEPER")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--to-folder", metavar="DIR", help="move them to DIR (outside the library), under "
+                                                        "DIR/<the root's name>/<their path inside it>")
+    way.add_argument("--hard-link", action="store_true", help="identical copies only: each goes to the trash and "
+                                                              "a hard link to KEEPER takes its name")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_merge)
 

@@ -55,3 +55,34 @@ def test_a_refused_action_exits_1_moves_nothing_and_says_which_file_and_why(phot
     assert run.returncode == 1 and "no action 999" in run.stderr
     nothing = cli(library_dir, "undo", "--json")
     assert nothing.returncode == 0 and json.loads(nothing.stdout)["action"] is None
+
+
+def test_merge_to_a_folder_and_as_hard_links_then_undo(photo_folder, library_dir, tmp_path):
+    import shutil
+
+    from conftest import snapshot
+    photos = photo_folder
+    shutil.copy(photos / "rocket.jpg", photos / "edits" / "rocket copy.jpg")
+    assert cli(library_dir, "index", str(photos)).returncode == 0
+    before = snapshot(photos)
+    keeper, copy, near = photos / "rocket.jpg", photos / "edits" / "rocket copy.jpg", photos / "edits" / "coffee_grayscale.jpg"
+
+    aside = tmp_path / "aside"
+    run = cli(library_dir, "merge", str(photos / "coffee.jpg"), str(near), "--to-folder", str(aside), "--json")
+    assert run.returncode == 0, run.stderr
+    assert (aside / photos.name / "edits" / near.name).read_bytes() == before[str(near)] and not near.exists()
+    history = json.loads(cli(library_dir, "history", "--json").stdout)[0]
+    assert history["kind"] == "move" and history["moves"][0]["state"] == "in the folder it was moved to"
+    assert cli(library_dir, "undo").returncode == 0 and snapshot(photos) == before
+
+    run = cli(library_dir, "merge", str(keeper), str(near), "--hard-link")  # not an identical copy
+    assert run.returncode == 1 and "identical" in run.stderr and snapshot(photos) == before
+    run = cli(library_dir, "merge", str(keeper), str(copy), "--hard-link", "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["moved"] == [str(copy)] and os.path.samefile(keeper, copy)
+    assert snapshot(photos) == before
+    assert cli(library_dir, "undo").returncode == 0
+    assert snapshot(photos) == before and not os.path.samefile(keeper, copy)
+
+    run = cli(library_dir, "merge", str(keeper), str(copy), "--to-folder", str(photos / "doubles"))
+    assert run.returncode == 1 and "inside the library" in run.stderr and not (photos / "doubles").exists()

@@ -183,6 +183,70 @@ def test_merge_every_exact_group_shows_what_will_go_moves_just_that_and_one_undo
     assert snapshot(photo_folder) == before  # byte for byte
 
 
+def _bulk_dialog_for(qtbot, window, previous=None):
+    qtbot.waitUntil(lambda: window.duplicates.bulk_dialog not in (None, previous)
+                    and window.duplicates.bulk_dialog.isVisible(), timeout=30_000)
+    return window.duplicates.bulk_dialog
+
+
+def test_merge_every_exact_group_to_a_folder_or_as_hard_links_and_undo_each_byte_for_byte(
+        qtbot, window, photo_folder, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from conftest import snapshot
+    from simgui.gui.bulk_dialog import FOLDER_CHOICE, LINK_CHOICE
+
+    for name in ("rocket", "coffee"):
+        shutil.copy(photo_folder / f"{name}.jpg", photo_folder / "edits" / f"{name} (copy).jpg")
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: sum(g.kind == "exact" for g in window.duplicates.all_groups) == 2, timeout=120_000)
+    before = snapshot(photo_folder)
+    copies = {m.image.path for g in window.duplicates.all_groups if g.kind == "exact" for m in g.members if not m.keeper}
+
+    # a folder outside the library: the copies go there, their folders below the root kept
+    aside = tmp_path / "set aside"
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(aside))
+    qtbot.keyClick(window, Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier)
+    first = _bulk_dialog_for(qtbot, window)
+    first.destination.textActivated.emit(FOLDER_CHOICE)  # the user's pick in the list
+    dialog = _bulk_dialog_for(qtbot, window, first)
+    assert dialog.bulk.disposal.folder == str(aside) and set(dialog.listed()) == copies
+    assert str(aside) in dialog.summary.text() and snapshot(photo_folder) == before  # nothing moved yet
+    qtbot.keyClick(dialog, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert set(window.session.last_report.files) == copies
+    for path in copies:
+        assert (aside / photo_folder.name / os.path.relpath(path, photo_folder)).read_bytes() == before[path]
+    window.session.last_report = None
+    back_to(qtbot, window)
+    window.duplicates.rows.setFocus()
+    qtbot.keyClick(window.duplicates.rows, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert snapshot(photo_folder) == before and not any(f for _, _, f in os.walk(aside))
+
+    # hard links: every name stays and opens the same bytes, stored once
+    qtbot.waitUntil(lambda: sum(g.kind == "exact" for g in window.duplicates.all_groups) == 2, timeout=120_000)
+    window.session.last_report = None
+    back_to(qtbot, window)
+    qtbot.keyClick(window, Qt.Key_E, Qt.ControlModifier | Qt.ShiftModifier)
+    first = _bulk_dialog_for(qtbot, window, dialog)
+    first.destination.textActivated.emit(LINK_CHOICE)
+    dialog = _bulk_dialog_for(qtbot, window, first)
+    assert dialog.bulk.disposal.hard_links and set(dialog.listed()) == copies
+    qtbot.keyClick(dialog, Qt.Key_Return)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert snapshot(photo_folder) == before
+    for name in ("rocket", "coffee"):
+        assert os.path.samefile(photo_folder / f"{name}.jpg", photo_folder / "edits" / f"{name} (copy).jpg")
+    window.session.last_report = None
+    back_to(qtbot, window)
+    window.duplicates.rows.setFocus()
+    qtbot.keyClick(window.duplicates.rows, Qt.Key_Z, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    assert snapshot(photo_folder) == before
+    assert all(os.stat(path).st_nlink == 1 for path in copies)
+
+
 def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_folder):
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from simgui.core.files.actions import ActionOutcome
+from simgui.core.files.disposal import FOLDER_KIND
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.verify import CHANGED, CUT_AWAY
 from simgui.core.files.journal import ActionRecord, Move
@@ -73,7 +74,7 @@ def history_answer(record: ActionRecord, moves: list[Move]) -> dict:
     """One action of the journal, every file it trashed (`files`) and where each one is now (`moves`)."""
     moved = [m for m in moves if m.state not in ("planned", "cancelled")]
     return {"id": record.id, "kind": record.kind, "label": record.label, "files": [m.source for m in moved],
-            "moves": [{"path": m.source, "trash": m.target, "state": MOVE_STATES[m.state]} for m in moved],
+            "moves": [{"path": m.source, "trash": m.target, "state": where_now(record.kind, m)} for m in moved],
             "undone": record.undone, "undo_problem": record.undo_problem,
             "at": datetime.fromtimestamp(record.created_at).astimezone().isoformat(timespec="seconds")}
 
@@ -81,3 +82,10 @@ def history_answer(record: ActionRecord, moves: list[Move]) -> dict:
 # where a file of an action is, in words a script can test for
 MOVE_STATES = {"moved": "in simgui's trash", "restoring": "in simgui's trash", "restored": "restored",
                "emptying": "in simgui's trash", "emptied": "in the system trash"}
+
+
+def where_now(action_kind: str, move: Move) -> str:
+    """MOVE_STATES, for a move to a folder of the user's: "in the folder it was moved to" until undone."""
+    if action_kind == FOLDER_KIND and move.state in ("moved", "restoring"):
+        return "in the folder it was moved to"
+    return MOVE_STATES[move.state]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from simgui.core.files.actions import ActionOutcome, MergePlan, MergePreview
+from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.jobs import JobContext, JobQueue, queued_watcher
@@ -45,18 +46,20 @@ class ActionReport:
     """What the user is told when an action ends."""
     action: str  # merge | delete | not duplicates | undo
     files: list[str]  # the files it moved: to the trash, or back from it
-    done: str  # "merge: 2 file(s) moved to the trash"
+    done: str  # "merge: 2 file(s) moved to simgui's trash"
     left_alone: list[str] = field(default_factory=list)  # "photo.jpg: changed since it was indexed"
     notes: list[str] = field(default_factory=list)
 
 
 @dataclass
 class BulkMerge:
-    """Many groups merged as one action, as previewed: the plans that will run and what they would move."""
+    """Many groups merged as one action, as previewed: the plans that will run, where their copies go, and
+    what they would move."""
     groups: list[Group]
     plans: list[MergePlan]
     label: str
     preview: MergePreview
+    disposal: Disposal = TO_TRASH
 
     @property
     def size(self) -> int:
@@ -173,15 +176,18 @@ class ReviewSession:
         self._tell(GROUPS)
         self._act("merge", lambda ctx: ctx.actions.merge_group(group), taken=[group])
 
-    def preview_bulk(self, groups: list[Group], label: str, then: Callable[["BulkMerge"], None]) -> None:
-        """What merging all these groups would move, looked at on disk (a job); `then` gets it on the face's
-        thread, to be shown before anything moves. Files in protected folders are never among them."""
+    def preview_bulk(self, groups: list[Group], label: str, then: Callable[["BulkMerge"], None],
+                     disposal: Disposal = TO_TRASH) -> None:
+        """What merging all these groups would move (to the trash, or as `disposal` says), looked at on disk (a
+        job); `then` gets it on the face's thread, to be shown before anything moves. Files in protected folders
+        are never among them."""
         groups = list(groups)
 
         def look(ctx: JobContext) -> BulkMerge:
             protected = ctx.library.protected_folders()
             plans = [plan for plan in (MergePlan.of_group(g, protected) for g in groups) if plan.others]
-            return BulkMerge(groups, plans, label, ctx.actions.preview_merge(plans) if plans else MergePreview())
+            preview = ctx.actions.preview_merge(plans, disposal) if plans else MergePreview()
+            return BulkMerge(groups, plans, label, preview, disposal)
         self.jobs.submit("preview", look, then)
 
     def merge_bulk(self, bulk: "BulkMerge") -> None:
@@ -190,7 +196,8 @@ class ReviewSession:
             self.state.drop(group)
         self._tell(GROUPS)
         if bulk.plans:  # else every copy is kept whole with its shot (MergePlan.of_group): nothing to do
-            self._act("merge", lambda ctx: ctx.actions.merge(bulk.plans, label=bulk.label), taken=bulk.groups)
+            self._act("merge", lambda ctx: ctx.actions.merge(bulk.plans, bulk.label, bulk.disposal),
+                      taken=bulk.groups, went=bulk.disposal.said())
 
     def delete(self, images: list) -> None:
         self._act("delete", lambda ctx: ctx.actions.delete(images))
@@ -213,7 +220,7 @@ class ReviewSession:
         self._act("undo", lambda ctx: ctx.actions.undo(action_id), regroup=True)
 
     def _act(self, name: str, job: Callable[[JobContext], ActionOutcome], regroup: bool = False,
-             taken: list[Group] = ()) -> None:
+             taken: list[Group] = (), went: str = TO_TRASH.said()) -> None:
         self._asked += 1
         asked = self._asked
         if taken:
@@ -221,7 +228,7 @@ class ReviewSession:
 
         def done(outcome: ActionOutcome) -> None:
             self._pending.pop(asked, None)
-            self.last_report = _report(name, outcome)
+            self.last_report = _report(name, outcome, went)
             if taken and outcome.action_id is not None:
                 self._taken[outcome.action_id] = list(taken)
                 while len(self._taken) > TAKEN_KEPT:  # the oldest: its undo's regroup shows them again
@@ -244,8 +251,8 @@ class ReviewSession:
         self.jobs.submit(name, job, done, failed)
 
 
-def _report(name: str, outcome: ActionOutcome) -> ActionReport:
-    verb = "restored" if name == "undo" else "moved to the trash"
+def _report(name: str, outcome: ActionOutcome, went: str) -> ActionReport:
+    verb = "restored" if name == "undo" else f"moved {went}"
     done = f"{name}: {len(outcome.moved)} file(s) {verb}" if name != "not duplicates" else "not duplicates: remembered"
     if outcome.enriched:
         done += f"; the keeper gained its {' and '.join(outcome.enriched)}"

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.matching.rule import GROUP_KINDS, Kind
+from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.session import GROUPS, KEEPER, OVERVIEW, BulkMerge, ReviewSession
 from simgui.gui.bulk_dialog import BulkMergeDialog
 from simgui.gui.compare import PreviewDialog
@@ -294,7 +295,12 @@ class DuplicatesView(QWidget):
             return
 
         def ask(bulk: BulkMerge) -> None:
-            self.bulk_dialog = BulkMergeDialog(bulk, f"Merge every {kind} group ({len(groups)})", self)
+            self.bulk_dialog = BulkMergeDialog(bulk, f"Merge every {kind} group ({len(groups)})", self,
+                                               links_allowed=kind is Kind.EXACT)
             self.bulk_dialog.accepted.connect(lambda: self.session.merge_bulk(bulk))
+            self.bulk_dialog.disposal_wanted.connect(look)
             self.bulk_dialog.open()
-        self.session.preview_bulk(groups, f"merge {len(groups)} {kind} groups", ask)
+
+        def look(disposal: Disposal) -> None:
+            self.session.preview_bulk(groups, f"merge {len(groups)} {kind} groups", ask, disposal)
+        look(TO_TRASH)

@@ -17,7 +17,7 @@ import os
 import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Callable, Protocol
 
 import platformdirs
 from send2trash import send2trash
@@ -28,6 +28,8 @@ from simgui.core.media.decode import Captured, DecodeError, read_image_bytes
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.rule import Kind
 from simgui.core.media.hashes import content_hash
+from simgui.core.files.disposal import (FOLDER_KIND, TO_TRASH, Disposal, destination_problem, folder_place,
+                                        hard_link_problem, moved_aside_problem)
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
@@ -42,7 +44,8 @@ from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_tra
 # how long an action waits for another simgui process's action on the same library (a 10,000-file merge)
 ACTION_WAIT_SECONDS = 300
 SYSTEM_TRASH_WAIT_SECONDS = 60
-__all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "MergePreview", "ActionOutcome", "JournalError"]
+__all__ = ["TRASH_FOLDER", "JOURNAL_FILE", "FileActions", "MergePlan", "MergePreview", "ActionOutcome", "JournalError",
+           "Disposal", "TO_TRASH"]
 log = logging.getLogger(__name__)
 
 
@@ -136,20 +139,21 @@ class FileActions:
     @_one_mover
     def delete(self, images: list[ImageRecord], label: str | None = None) -> ActionOutcome:
         label = label or f"delete {len(images)} photo{'s' * (len(images) != 1)}"
-        return self._trash_all("delete", label, images, [], ShotsByFolder(self.library.store))
+        return self._send_all("delete", label, images, [], ShotsByFolder(self.library.store))
 
     @_one_mover
-    def merge(self, plans: list[MergePlan], label: str | None = None) -> ActionOutcome:
-        """Keeps each plan's keeper and trashes its others, as one action (one undo takes it all back)."""
+    def merge(self, plans: list[MergePlan], label: str | None = None, disposal: Disposal = TO_TRASH) -> ActionOutcome:
+        """Keeps each plan's keeper and lets its others go where `disposal` says (the trash by default), as one
+        action: one undo takes it all back."""
         if label is None:
             label = (f"merge into {os.path.basename(plans[0].keeper.path)}" if len(plans) == 1
                      else f"merge {len(plans)} groups")
         shots = ShotsByFolder(self.library.store)
-        outcome = self._trash_all("merge", label, [i for p in plans for i in p.others], [p.keeper for p in plans],
-                                  shots)
+        outcome = self._send_all(disposal.action_kind, label, [i for p in plans for i in p.others],
+                                 [p.keeper for p in plans], shots, disposal, _keepers_of(plans))
         moved = set(outcome.moved)
         for plan in plans:
-            if any(i.path in moved for i in plan.others):
+            if any(i.path in moved for i in plan.others) and not disposal.hard_links:  # identical: nothing to add
                 self._enrich_keeper(outcome, plan.keeper, shots)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
@@ -173,11 +177,13 @@ class FileActions:
         rows, refused = self._photos_named(paths)
         return ActionOutcome(None, refused=refused) if refused else self.delete(rows)
 
-    def merge_paths(self, keeper: str, paths: list[str]) -> ActionOutcome:
+    def merge_paths(self, keeper: str, paths: list[str], disposal: Disposal = TO_TRASH) -> ActionOutcome:
         rows, refused = self._photos_named([keeper, *paths])
         if not refused and rows[0].path in {r.path for r in rows[1:]}:
-            refused[rows[0].path] = "named as the file to keep and as a file to trash"
-        return ActionOutcome(None, refused=refused) if refused else self.merge([MergePlan(rows[0], rows[1:])])
+            refused[rows[0].path] = "named as the file to keep and as a file to let go"
+        if refused:
+            return ActionOutcome(None, refused=refused)
+        return self.merge([MergePlan(rows[0], rows[1:])], disposal=disposal)
 
     def _photos_named(self, paths: list[str]) -> tuple[list[ImageRecord], dict[str, str]]:
         """The library's rows for these paths, and why any path has none."""
@@ -194,33 +200,42 @@ class FileActions:
                 rows.append(record)
         return rows, refused
 
-    def preview_merge(self, plans: list[MergePlan]) -> MergePreview:
-        """What merge(plans) would move if asked now, moving nothing: the bulk merge's confirmation shows it.
-        merge() checks every file again when it runs (a file changed since is refused, and nothing moves)."""
+    def preview_merge(self, plans: list[MergePlan], disposal: Disposal = TO_TRASH) -> MergePreview:
+        """What merge(plans, disposal=...) would move if asked now, moving nothing: the bulk merge's confirmation
+        shows it. merge() checks every file again when it runs (a file changed since is refused, nothing moves)."""
         images, refused, kept = self._vetted([i for p in plans for i in p.others], [p.keeper for p in plans],
-                                             ShotsByFolder(self.library.store))
+                                             ShotsByFolder(self.library.store), disposal, _keepers_of(plans))
         if refused:
             return MergePreview(refused=refused, notes=kept)
         going = {i.path for i in images}
         files = {}
         for image in images:
-            for path in [image.path, *sidecars_of(image.path, going)]:
+            for path in [image.path, *self._sidecars_going(image, going, disposal)]:
                 try:
                     files[path] = os.lstat(path).st_size
                 except OSError as exc:  # gone this very moment: merge() will say so too
                     refused[path] = f"cannot be looked at: {exc.strerror}"
         return MergePreview(files, refused, kept)
 
-    def _vetted(self, images: list[ImageRecord], keepers: list[ImageRecord], shots: ShotsByFolder
+    def _vetted(self, images: list[ImageRecord], keepers: list[ImageRecord], shots: ShotsByFolder,
+                disposal: Disposal = TO_TRASH, keeper_of: dict[str, ImageRecord] | None = None
                 ) -> tuple[list[ImageRecord], dict[str, str], list[str]]:
         """The files an action would move (the other files of their shots added), why any must not, and what it
-        leaves alone: the checks every action and its preview make."""
+        leaves alone: the checks every action and its preview make. A copy that becomes a hard link keeps its
+        name, so its shot and sidecars stay whole where they are."""
+        if disposal.folder:
+            problem = destination_problem(disposal.folder, self.library.roots())
+            if problem:
+                return [], {disposal.folder: problem}, []
+        if disposal.hard_links:
+            return images, self._refusals(images, keepers, disposal, keeper_of or {}), []
         images, refused, kept = self._with_their_shots(images, keepers, shots)
-        return images, refused or self._refusals(images, keepers), kept
+        return images, refused or self._refusals(images, keepers, disposal), kept
 
-    def _trash_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord],
-                   shots: ShotsByFolder) -> ActionOutcome:
-        images, refused, kept = self._vetted(images, keepers, shots)
+    def _send_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord],
+                  shots: ShotsByFolder, disposal: Disposal = TO_TRASH,
+                  keeper_of: dict[str, ImageRecord] | None = None) -> ActionOutcome:
+        images, refused, kept = self._vetted(images, keepers, shots, disposal, keeper_of)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
         if not images:
@@ -230,7 +245,7 @@ class FileActions:
         going = {i.path for i in images}
         for n, image in enumerate(images):
             try:
-                problem = self._move_to_trash(action_id, image, going, outcome)
+                problem = self._send(action_id, image, going, outcome, disposal, (keeper_of or {}).get(image.path))
             except JournalError as exc:  # a full disk: no move without its journal record
                 for rest in images[n:]:
                     outcome.refused[rest.path] = f"not moved: {exc} What moved before it is in the trash, and undo brings it back."
@@ -268,27 +283,47 @@ class FileActions:
                     found.append(partner)
         return found, refused, left
 
-    def _move_to_trash(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome) -> str | None:
-        """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back."""
-        sidecars = sidecars_of(image.path, going)  # before the photo leaves: whether its stem stays is known now
-        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)))
+    def _send(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome,
+              disposal: Disposal, keeper: ImageRecord | None) -> str | None:
+        """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back. A
+        hard link to the keeper then takes the photo's name (its sidecars stay: the name still holds the photo)."""
+        sidecars = self._sidecars_going(image, going, disposal)  # before the photo leaves: whether its stem stays
+        if disposal.folder:
+            def place(path: str) -> Path:
+                return folder_place(disposal.folder, self._root_of(path), path)
+        else:
+            def place(path: str) -> Path:
+                return make_trash_place(self._root_of(path), action_id, path)
+        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place,
+                                       image.content_hash if disposal.hard_links else None)
         if problem:
             return problem
         outcome.moved.append(image.path)
+        if disposal.hard_links:
+            self._link_in_place(image, keeper, outcome)
         for sidecar in sidecars:
-            problem = self._journaled_move(action_id, sidecar, None)
+            problem = self._journaled_move(action_id, sidecar, None, place)
             if problem:  # the photo went: an undo brings it back to its sidecar
                 outcome.notes.append(f"{os.path.basename(sidecar)} stays beside where its photo was: {problem}")
             else:
                 outcome.moved.append(sidecar)  # every file that moves is said
         return None
 
-    def _journaled_move(self, action_id: int, path: str, record: str | None) -> str | None:
+    @staticmethod
+    def _sidecars_going(image: ImageRecord, going: set[str], disposal: Disposal) -> list[str]:
+        return [] if disposal.hard_links else sidecars_of(image.path, going)
+
+    def _journaled_move(self, action_id: int, path: str, record: str | None, place: Callable[[str], Path],
+                        replaced_by: str | None = None) -> str | None:
+        """`replaced_by`: the content of the file simgui puts at `path` once it has moved (a hard link to the
+        keeper), journaled first, so that an undo knows that file for its own and takes it away."""
         try:
-            target = make_trash_place(self._root_of(path), action_id, path)
+            target = place(path)
         except OSError as exc:
-            return f"could not make its place in the trash: {exc.strerror or exc}"
+            return f"could not make its place: {exc.strerror or exc}"
         move_id = self.journal.plan(action_id, path, str(target), record)
+        if replaced_by:
+            self.journal.set_replaced_by(move_id, replaced_by)
         try:
             move_file(path, str(target))
         except OSError as exc:
@@ -296,6 +331,26 @@ class FileActions:
             return f"could not move: {exc.strerror or exc}"
         self.journal.set_state(move_id, "moved")
         return None
+
+    def _link_in_place(self, image: ImageRecord, keeper: ImageRecord, outcome: ActionOutcome) -> None:
+        """A second name of the keeper's file where the copy was (which is in the trash now). os.link never
+        replaces a file; the link is checked to show the copy's very bytes (the keeper could have been swapped
+        since its check), else it goes again, and the copy waits in the trash for an undo."""
+        name = os.path.basename(image.path)
+        try:
+            os.link(keeper.path, image.path, follow_symlinks=False)
+        except OSError as exc:
+            outcome.notes.append(f"{name} is in simgui's trash: no hard link could take its place "
+                                 f"({exc.strerror or exc}); undo brings it back")
+            return
+        try:
+            same = content_hash(read_image_bytes(image.path)) == image.content_hash
+        except DecodeError:
+            same = False
+        if not same:
+            os.unlink(image.path)  # the name simgui just made, never the user's file
+            outcome.notes.append(f"{name} is in simgui's trash: the file to keep changed just now, so no hard link "
+                                 f"took its place; undo brings it back")
 
     def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord, shots: ShotsByFolder) -> None:
         """Gives the keeper the capture date and GPS it lacks from the photos merged into it. The copies have
@@ -320,7 +375,8 @@ class FileActions:
         self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured)
         outcome.enriched = rewritten.copied
 
-    def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord]) -> dict[str, str]:
+    def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord], disposal: Disposal = TO_TRASH,
+                  keeper_of: dict[str, ImageRecord] | None = None) -> dict[str, str]:
         """Why each file of an action must not go ahead (keepers included); empty when all may."""
         refused: dict[str, str] = {}
         seen: dict[tuple[int, int], str] = {}
@@ -339,13 +395,24 @@ class FileActions:
             problem, st = self._inspect(image)
             if problem is None and (st.st_dev, st.st_ino) in seen:
                 problem = f"the same file as {seen[(st.st_dev, st.st_ino)]}, seen through another path"
-            if problem is None:
+            if problem is None and disposal.hard_links:
+                problem = self._link_refusal(image, st, keeper_of[image.path])
+            if problem is None and not disposal.folder:
                 problem = trash_problem(self._root_of(image.path))
             if problem:
                 refused[image.path] = problem
             else:
                 seen[(st.st_dev, st.st_ino)] = image.path
         return refused
+
+    @staticmethod
+    def _link_refusal(image: ImageRecord, st: os.stat_result, keeper: ImageRecord) -> str | None:
+        if image.content_hash != keeper.content_hash:
+            return "not an identical copy of the file to keep: only identical copies become hard links"
+        try:
+            return hard_link_problem(st, os.stat(keeper.path))
+        except OSError as exc:
+            return f"the file to keep cannot be looked at: {exc.strerror}"
 
     def _inspect(self, image: ImageRecord) -> tuple[str | None, os.stat_result | None]:
         problem = self._check(image)
@@ -362,9 +429,10 @@ class FileActions:
             if action_id is None:
                 return ActionOutcome(None)
         outcome = ActionOutcome(action_id)
+        kind = self.journal.actions(action_id=action_id)[0].kind
         self.journal.set_synced([action_id], False)
         for move in reversed(self.journal.moves(action_id, states=("moved",))):
-            problem = self._restore(move)
+            problem = self._restore(move, kind)
             if problem:
                 outcome.refused[move.source] = problem
             else:
@@ -378,14 +446,14 @@ class FileActions:
             self.journal.set_taught(action_id, taught[0], [])
         return outcome
 
-    def _restore(self, move: Move) -> str | None:
+    def _restore(self, move: Move, kind: str) -> str | None:
         root = self._root_of(move.source)
         if root is None:
             return ("its folder is no longer one of the library's folders (moved, removed from the library, or "
                     "replaced by a link): add the folder again, then undo this action by its number")
         if not os.path.lexists(move.target):
-            return f"it is no longer in simgui's trash at {move.target}"
-        problem = self._trashed_file_problem(root, move)
+            return f"it is no longer at {move.target}"
+        problem = self._trashed_file_problem(root, move, kind)
         if problem:
             return problem
         if move.replaced_by and os.path.lexists(move.source):
@@ -407,10 +475,14 @@ class FileActions:
         return None
 
     @staticmethod
-    def _trashed_file_problem(root: str, move: Move) -> str | None:
+    def _trashed_file_problem(root: str, move: Move, kind: str) -> str | None:
         """Why the file at a move's target is not the photo the action put there (a link swapped in, other
         bytes), or None. Only what simgui moved may come back into the library."""
-        if not inside_trash(root, move.target):
+        if kind == FOLDER_KIND:
+            problem = moved_aside_problem(move.target)
+            if problem:
+                return problem
+        elif not inside_trash(root, move.target):
             return f"{move.target} is no longer inside simgui's own trash folder (a link?): left where it is"
         if not move.record:
             return None  # a journal of an earlier version: it kept no row to compare with
@@ -422,12 +494,13 @@ class FileActions:
         return None
 
     def _set_aside_rewrite(self, move: Move) -> str | None:
-        """Before a keeper's original comes back: its rewritten version goes. It is simgui's own file, byte for
-        byte what the merge wrote (the original's pixels with the date/GPS added), so nothing of the user's
-        goes with it; kept in a trash it piled up there, and a long name could not get in at all."""
+        """Before an original comes back: the file simgui put in its place goes. It is simgui's own, byte for
+        byte what the merge wrote (a keeper's pixels with the date/GPS added, or a hard link to the keeper: a
+        second name, whose removal leaves the keeper), so nothing of the user's goes with it; kept in a trash
+        it piled up there, and a long name could not get in at all."""
         try:
             if content_hash(read_image_bytes(move.source)) != move.replaced_by:
-                return "the keeper was edited after the merge; its original stays in the trash"
+                return "the file simgui put in its place was edited since; the original stays in the trash"
         except DecodeError as exc:
             return str(exc)
         os.unlink(move.source)
@@ -482,7 +555,7 @@ class FileActions:
     # emptying -----------------------------------------------------------------------------------
     def trash_size(self) -> tuple[int, int]:
         """(files, bytes) in simgui's trash, all roots together."""
-        sizes = [os.lstat(m.target).st_size for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
+        sizes = [os.lstat(m.target).st_size for m in self.journal.trash_moves() if os.path.lexists(m.target)]
         return len(sizes), sum(sizes)
 
     @_one_mover
@@ -490,7 +563,7 @@ class FileActions:
         """Sends every file in simgui's trash on to the system trash (send2trash): out of the library's way,
         still recoverable from the file manager. Those actions can no longer be undone here."""
         outcome = ActionOutcome(None)
-        moves = [m for m in self.journal.moves(states=("moved",)) if os.path.lexists(m.target)]
+        moves = [m for m in self.journal.trash_moves() if os.path.lexists(m.target)]
         self.journal.set_synced(sorted({m.action_id for m in moves}), False)
         for move in moves:
             root = self._root_of(move.source)
@@ -544,6 +617,10 @@ class FileActions:
         except DecodeError as exc:
             return str(exc)
         return None
+
+
+def _keepers_of(plans: list[MergePlan]) -> dict[str, ImageRecord]:
+    return {image.path: plan.keeper for plan in plans for image in plan.others}
 
 
 def _to_system_trash(path: str) -> str | None:

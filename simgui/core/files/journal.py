@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from simgui.core.files.disposal import FOLDER_KIND
 from simgui.core.files.moves import remove_partial_copy, same_content
 from simgui.core.storage.pathtext import from_db, to_db
 from simgui.core.storage.sqlite_setup import open_database
@@ -79,7 +80,7 @@ class ActionRecord:
     label: str
     created_at: float
     undone: bool
-    moved: int  # files in simgui's trash, that undo can put back
+    moved: int  # files in simgui's trash (or a folder it moved them to), that undo can put back
     emptied: int = 0  # files sent on to the system trash
     undo_problem: str | None = None
     taught: bool = False  # it taught the learner decisions that an undo takes back
@@ -194,6 +195,11 @@ class MoveJournal:
             where += f" AND state IN ({','.join('?' * len(states))})"
             params += list(states)
         return self._moves(where, params)
+
+    def trash_moves(self) -> list[Move]:
+        """The files in simgui's trash: the moved files of every action but a move to a folder of the user's."""
+        return self._moves("state = 'moved' AND action_id NOT IN (SELECT id FROM actions WHERE kind = ?)",
+                           [FOLDER_KIND])
 
     def _moves(self, where: str, params: list) -> list[Move]:
         rows = self.db.execute("SELECT id, action_id, source, target, state, replaced_by, record FROM moves "

@@ -15,8 +15,9 @@ from __future__ import annotations
 import functools
 import heapq
 import logging
+import os
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -400,7 +401,10 @@ class GroupFinder:
         images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen,
                                                   stacked=pair[1].path in stacks, rules=self.rules))
         members, shots = [], set()
+        second_names = _second_names([image for _, image in images])
         for n, image in images:
+            if image.path in second_names:
+                continue
             stack = stacks.get(image.path, [image])
             if stack[0].path in shots:
                 continue  # its shot is a member already
@@ -409,6 +413,25 @@ class GroupFinder:
             members.append(GroupMember(image, round(min(1.0, score), 4), keeper=not members,
                                        stacked=[f for f in stack if f.path != image.path]))
         return Group(kind, members)
+
+def _second_names(images: list[ImageRecord]) -> set[str]:
+    """The paths that are another name of a file listed before them (hard links: a merge's, or the user's own):
+    a second name takes no space, and there is nothing to merge. Only a content held by several paths is
+    looked at on disk; a file that cannot be looked at (an unplugged card) counts as a file of its own."""
+    held = Counter(image.content_hash for image in images)
+    seen, second = set(), set()
+    for image in images:
+        if held[image.content_hash] < 2:
+            continue
+        try:
+            st = os.stat(image.path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            second.add(image.path)
+        seen.add((st.st_dev, st.st_ino))
+    return second
+
 
 def _components(edges: list[tuple[int, int]]) -> list[list[int]]:
     neighbours: dict[int, set[int]] = defaultdict(set)

@@ -1,0 +1,139 @@
+"""Merges whose copies go to a folder of the user's, or become hard links to the keeper: on real files,
+through the real journal, undone byte for byte."""
+import os
+import shutil
+
+import pytest
+
+from conftest import coffee_group, snapshot
+from simgui.core.answers import history_answer
+from simgui.core.files.actions import FileActions, MergePlan
+from simgui.core.files.disposal import Disposal
+
+
+def test_a_merge_to_a_folder_keeps_paths_below_the_root_and_undo_brings_all_back(library, photo_folder, tmp_path):
+    before = snapshot(photo_folder)
+    elsewhere = tmp_path / "set aside"
+    actions = FileActions(library)
+    group = coffee_group(library)
+    outcome = actions.merge([MergePlan.of_group(group)], disposal=Disposal(str(elsewhere)))
+    assert len(outcome.moved) == 2 and not outcome.refused
+    for path in outcome.moved:  # each under <folder>/<root's name>/<its path inside the root>
+        inside = os.path.relpath(path, photo_folder)
+        with open(elsewhere / photo_folder.name / inside, "rb") as f:
+            assert f.read() == before[path]
+    assert actions.trash_size() == (0, 0)  # nothing of it is in simgui's trash: Empty trash leaves it alone
+    record = actions.history()[0]
+    assert record.kind == "move" and record.moved == 2
+    assert {m["state"] for m in history_answer(record, actions.journal.moves(record.id))["moves"]} == {
+        "in the folder it was moved to"}
+    assert actions.empty_trash().moved == [] and os.path.exists(elsewhere / photo_folder.name)
+
+    undone = actions.undo()
+    assert sorted(undone.moved) == sorted(outcome.moved) and not undone.refused
+    assert snapshot(photo_folder) == before  # same paths, same bytes
+    assert len(coffee_group(library).members) == 3
+    actions.close()
+
+
+def test_a_folder_inside_the_library_or_holding_it_is_refused_and_nothing_moves(library, photo_folder, tmp_path):
+    before = snapshot(photo_folder)
+    actions = FileActions(library)
+    plans = [MergePlan.of_group(coffee_group(library))]
+    for folder in (photo_folder / "doubles", tmp_path, "relative/folder"):
+        outcome = actions.merge(plans, disposal=Disposal(str(folder)))
+        assert outcome.moved == [] and outcome.action_id is None
+        assert "library" in next(iter(outcome.refused.values())) or "full path" in next(iter(outcome.refused.values()))
+        assert actions.preview_merge(plans, Disposal(str(folder))).refused
+    assert snapshot(photo_folder) == before and not (photo_folder / "doubles").exists()
+    actions.close()
+
+
+def test_a_file_already_at_the_folders_place_is_never_replaced(library, photo_folder, tmp_path):
+    group = coffee_group(library)
+    copy = next(m.image for m in group.members if not m.keeper)
+    place = tmp_path / "aside" / photo_folder.name / os.path.relpath(copy.path, photo_folder)
+    place.parent.mkdir(parents=True)
+    place.write_bytes(b"the user's own file")
+    actions = FileActions(library)
+    outcome = actions.merge([MergePlan(group.keeper.image, [copy])], disposal=Disposal(str(tmp_path / "aside")))
+    assert outcome.moved == [copy.path]
+    assert place.read_bytes() == b"the user's own file"
+    assert (place.parent / f"{place.stem} (1){place.suffix}").exists()
+    actions.undo()
+    assert os.path.exists(copy.path) and place.read_bytes() == b"the user's own file"
+    actions.close()
+
+
+@pytest.fixture
+def exact_copies(library, photo_folder):
+    """rocket.jpg with two identical copies (one with a sidecar), indexed."""
+    for name in ("rocket copy.jpg", "edits/rocket again.jpg"):
+        shutil.copy(photo_folder / "rocket.jpg", photo_folder / name)
+    (photo_folder / "rocket copy.xmp").write_text("<x:xmpmeta>the copy's own</x:xmpmeta>")
+    library.update()
+    return next(g for g in library.groups() if g.kind == "exact")
+
+
+def test_identical_copies_become_hard_links_to_the_keeper_and_undo_brings_the_originals_back(
+        library, photo_folder, exact_copies):
+    before = snapshot(photo_folder)
+    keeper = exact_copies.keeper.image
+    copies = [m.image.path for m in exact_copies.members if not m.keeper]
+    actions = FileActions(library)
+    disposal = Disposal(hard_links=True)
+    assert set(actions.preview_merge([MergePlan.of_group(exact_copies)], disposal).files) == set(copies)
+    outcome = actions.merge([MergePlan.of_group(exact_copies)], disposal=disposal)
+    assert sorted(outcome.moved) == sorted(copies) and not outcome.refused and not outcome.notes
+    assert snapshot(photo_folder) == before  # every name still opens the same bytes, the sidecar stays
+    for path in copies:
+        assert os.path.samefile(path, keeper.path)
+    assert os.stat(keeper.path).st_nlink == 3
+    assert actions.trash_size()[0] == 2  # the originals: the space comes free when the trash is emptied
+
+    library.update()  # the links are indexed again as files of the library: no group of one file's names
+    assert not [g for g in library.groups() if g.kind == "exact"]
+    assert all(library.store.image_by_path(p) for p in [keeper.path, *copies])
+
+    undone = actions.undo()
+    assert sorted(undone.moved) == sorted(copies) and not undone.refused
+    assert snapshot(photo_folder) == before
+    assert os.stat(keeper.path).st_nlink == 1 and not any(os.path.samefile(p, keeper.path) for p in copies)
+    library.update()
+    assert len([g for g in library.groups() if g.kind == "exact"][0].members) == 3
+    actions.close()
+
+
+def test_an_emptied_trash_leaves_the_hard_links_and_the_keeper(library, photo_folder, exact_copies):
+    before = snapshot(photo_folder)
+    actions = FileActions(library)
+    actions.merge([MergePlan.of_group(exact_copies)], disposal=Disposal(hard_links=True))
+    assert len(actions.empty_trash().moved) == 2
+    assert snapshot(photo_folder) == before and os.stat(exact_copies.keeper.image.path).st_nlink == 3
+    actions.close()
+
+
+def test_a_copy_that_is_not_identical_never_becomes_a_hard_link(library, photo_folder):
+    before = snapshot(photo_folder)
+    actions = FileActions(library)
+    group = coffee_group(library)  # near copies: other bytes
+    outcome = actions.merge([MergePlan.of_group(group)], disposal=Disposal(hard_links=True))
+    assert outcome.action_id is None and outcome.moved == []
+    assert all("identical" in why for why in outcome.refused.values())
+    assert snapshot(photo_folder) == before
+    actions.close()
+
+
+def test_a_link_edited_after_the_merge_keeps_its_original_in_the_trash(library, photo_folder, exact_copies):
+    actions = FileActions(library)
+    keeper = exact_copies.keeper.image
+    outcome = actions.merge([MergePlan.of_group(exact_copies)], disposal=Disposal(hard_links=True))
+    with open(keeper.path, "ab") as f:  # the keeper edited in place: its links show the edit too
+        f.write(b"an edit")
+    edited = open(keeper.path, "rb").read()
+    undone = actions.undo(outcome.action_id)
+    assert undone.moved == [] and all("edited" in why for why in undone.refused.values())
+    for path in [keeper.path, *outcome.moved]:
+        assert open(path, "rb").read() == edited  # nothing of the user's edit is lost either
+    assert actions.trash_size()[0] == 2  # the originals wait there
+    actions.close()
