@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import cli, coffee_group, photo, snapshot, stem_of
+from conftest import cli, coffee_group, photo, snapshot
 from simgui.core.files.actions import TRASH_FOLDER, FileActions, JournalError, MergePlan
 from simgui.core.library import Library
 from simgui.core.files.moves import move_file
