@@ -15,6 +15,7 @@ from typing import Callable, TypeVar
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
 from simgui.core.files.disposal import Disposal
+from simgui.core.media.exclusions import ExclusionError, Exclusions
 from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, history_answer,
                                  query_answer)
 from simgui.core.export import library_thumbnails, write_csv, write_export
@@ -167,6 +168,26 @@ def cmd_protect(library: Library, args) -> int:
     else:
         for folder in folders:
             print(folder)
+    return 0
+
+
+def cmd_exclude(library: Library, args) -> int:
+    if args.entries:
+        current = list(library.exclusions().entries)
+        try:
+            given = Exclusions.of(args.entries).entries
+            left_out = library.set_exclusions([e for e in current if e not in given] if args.remove
+                                              else current + list(given))
+        except ExclusionError as exc:
+            raise LibraryError(str(exc)) from exc
+        print(f"from the next index on, {len(left_out.entries)} folder(s) and pattern(s) are left out "
+              f"(their files stay on disk)", file=sys.stderr)
+    entries = list(library.exclusions().entries)
+    if args.json:
+        _print_json({"excluded": entries})
+    else:
+        for entry in entries:
+            print(entry)
     return 0
 
 
@@ -393,6 +414,13 @@ def _add_file_action_commands(sub) -> None:
     p.add_argument("--remove", action="store_true", help="lift the protection of these folders")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_protect)
+
+    p = sub.add_parser("exclude", help="leave folders (full paths) or name patterns (*.png, Screenshots, "
+                                       "*/cache/*) out of the library (no ENTRY: list them)")
+    p.add_argument("entries", nargs="*", metavar="ENTRY")
+    p.add_argument("--remove", action="store_true", help="take these back into the library")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_exclude)
 
     p = sub.add_parser("keep-rules", help="which copy of a group is kept: show the rules, or change them "
                                           "(a K choice and protected folders always come first)")

@@ -247,6 +247,37 @@ def test_merge_every_exact_group_to_a_folder_or_as_hard_links_and_undo_each_byte
     assert all(os.stat(path).st_nlink == 1 for path in copies)
 
 
+def test_protected_and_left_out_folders_set_in_the_app(qtbot, window, photo_folder, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    from conftest import snapshot
+    shutil.copy(photo_folder / "rocket.jpg", photo_folder / "edits" / "rocket (copy).jpg")
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    assert any(m.image.path.endswith(".webp") for g in window.duplicates.all_groups for m in g.members)
+    before = snapshot(photo_folder)
+
+    qtbot.keyClick(window, Qt.Key_P, Qt.ControlModifier | Qt.ShiftModifier)
+    qtbot.waitUntil(lambda: window.folder_settings_dialog is not None and window.folder_settings_dialog.isVisible(),
+                    timeout=30_000)
+    dialog = window.folder_settings_dialog
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(photo_folder / "edits"))
+    dialog.add_protected.click()
+    qtbot.keyClicks(dialog.pattern, "*.webp")
+    qtbot.keyClick(dialog.pattern, Qt.Key_Return)
+    assert dialog.settings().protected == [str(photo_folder / "edits")] and dialog.settings().excluded == ["*.webp"]
+    dialog.accept()
+    qtbot.waitUntil(lambda: window.session.overview.stats.get("images") == 15, timeout=120_000)  # the .webp left
+    qtbot.waitUntil(lambda: not any(m.image.path.endswith(".webp") for g in window.duplicates.all_groups
+                                    for m in g.members), timeout=120_000)
+    assert window.jobs.submit("look", lambda ctx: ctx.library.protected_folders()).result() == [
+        str(photo_folder / "edits")]
+    # the protected copy is the one kept: the exact group keeps the file in edits/, and a merge moves the other
+    exact = next(g for g in window.duplicates.all_groups if g.kind == "exact")
+    assert exact.keeper.image.path == str(photo_folder / "edits" / "rocket (copy).jpg")
+    assert snapshot(photo_folder) == before  # left out and protected: nothing on disk changed
+
+
 def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_folder):
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)

@@ -42,6 +42,12 @@ class Overview:
 
 
 @dataclass
+class FolderSettings:
+    protected: list[str]  # folders whose files are never moved, kept first
+    excluded: list[str]  # folders and name patterns left out of the library (exclusions.py)
+
+
+@dataclass
 class ActionReport:
     """What the user is told when an action ends."""
     action: str  # merge | delete | not duplicates | undo
@@ -139,6 +145,22 @@ class ReviewSession:
     def set_keep_rules(self, rules: KeepRules) -> None:
         """New keep rules: saved in the library, then every group's keeper picked again by them."""
         self.jobs.submit("keep rules", lambda ctx: ctx.library.set_keep_rules(rules), lambda _: self.refresh())
+
+    def ask_folder_settings(self, then: Callable[["FolderSettings"], None]) -> None:
+        """The protected folders and what is left out of the library, handed to `then` on the face's thread."""
+        self.jobs.submit("folders", lambda ctx: FolderSettings(ctx.library.protected_folders(),
+                                                               list(ctx.library.exclusions().entries)), then)
+
+    def set_folder_settings(self, settings: "FolderSettings", then: Callable[[None], None]) -> None:
+        """Saves them (a bad pattern fails the job, and the queue says why); `then` runs once they are saved:
+        the face scans again, so that left-out photos leave the library."""
+        def save(ctx: JobContext) -> None:
+            library = ctx.library
+            protected = set(settings.protected)
+            library.set_protected([f for f in library.protected_folders() if f not in protected], protected=False)
+            library.set_protected(sorted(protected))
+            library.set_exclusions(settings.excluded)
+        self.jobs.submit("folders", save, then)
 
     # the view -------------------------------------------------------------------------
     def move_to(self, row: int, member: int | None = None) -> None:

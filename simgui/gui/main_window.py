@@ -18,13 +18,14 @@ from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.matching.library_map import library_map
 from simgui.core.library import LibraryError
 from simgui.core.storage.pathtext import readable
-from simgui.core.session import DONE, GROUPS, OVERVIEW, ReviewSession
+from simgui.core.session import DONE, GROUPS, OVERVIEW, FolderSettings, ReviewSession
 from simgui.core.storage.store import ImageRecord
 from simgui.core.indexing.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
 from simgui.gui.keep_rules_dialog import ORDER_KEYS
 from simgui.gui.table_dialog import TableDialog
 from simgui.gui.duplicates import BULK_KEYS, KEEP_RULES_KEY, DuplicatesView
+from simgui.gui.folders_dialog import FolderSettingsDialog
 from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
@@ -35,6 +36,7 @@ THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thum
 INDEXING_JOBS = ("index", "watch update")
 PROGRESS_JOBS = (*INDEXING_JOBS, "export")  # long work: a progress bar and Cancel in the status bar
 EXPORT_KEY = "Ctrl+E"
+FOLDER_SETTINGS_KEY = "Ctrl+Shift+P"
 ORDERING_KEYS = {"Move a keep rule up / down (Keep rules dialog)": " / ".join(ORDER_KEYS)}
 # how long a busy Python thread (a regroup on the engine thread, thumbnail loads) may hold the interpreter
 # before the GUI thread gets a turn: Python's 5 ms default let a regroup's start double the time to paint
@@ -68,6 +70,7 @@ class MainWindow(QMainWindow):
         self.duplicates.looseness.valueChanged.connect(lambda value: self.settings.setValue("looseness", value))
         self.compare_dialog: CompareDialog | None = None
         self.table_dialog: TableDialog | None = None  # the skipped files, the keys
+        self.folder_settings_dialog: FolderSettingsDialog | None = None
         self.search = self._search_view()
         self.map = MapView(self.thumbnails)
         self.map.refresh_requested.connect(self.draw_map)
@@ -154,6 +157,7 @@ class MainWindow(QMainWindow):
         file_menu = self.menuBar().addMenu("&File")
         self._add_action(file_menu, "Add folder…", self.choose_folder, QKeySequence.Open)
         self._add_action(file_menu, "Remove folder", self.remove_folder)
+        self._add_action(file_menu, "Protected and left-out folders…", self.edit_folder_settings, FOLDER_SETTINGS_KEY)
         self._add_action(file_menu, "Empty simgui's trash…", self.empty_trash)
         self._add_action(file_menu, "Export groups…", self.export_groups, EXPORT_KEY)
         self._add_action(file_menu, "Skipped files…", self.show_skipped)
@@ -247,6 +251,16 @@ class MainWindow(QMainWindow):
         if answer == QMessageBox.Yes:
             self.jobs.submit("remove folder", lambda ctx: ctx.library.remove_root(folder))
             self.refresh()
+
+    def edit_folder_settings(self) -> None:
+        """Protected folders and what is left out, once read from the library; Save scans again (left-out
+        photos leave the library) and regroups."""
+        def show(settings: FolderSettings) -> None:
+            self.folder_settings_dialog = FolderSettingsDialog(settings, self)
+            self.folder_settings_dialog.accepted.connect(lambda: self.session.set_folder_settings(
+                self.folder_settings_dialog.settings(), lambda _: self.index_now()))
+            self.folder_settings_dialog.open()
+        self.session.ask_folder_settings(show)
 
     def show_skipped(self) -> None:
         """The files that could not be read, each with why (read from the library: a job)."""

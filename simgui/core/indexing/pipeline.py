@@ -23,6 +23,7 @@ from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signature
+from simgui.core.media.exclusions import Exclusions
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.store import NewImage
@@ -161,6 +162,7 @@ class Indexer:
         read, or a root that is offline, stay as they are: those photos are not known to be gone."""
         known = self.store.all_embedded_hashes(self.library.model_id)
         roots = self.store.roots()
+        left_out = Exclusions.from_json(self.store.exclusions())
         rows = self.store.file_states()
         work: list[_Work] = []
         moved: list[tuple[int, int]] = []
@@ -172,7 +174,7 @@ class Indexer:
                 kept.append(root)
                 continue
             nested = {other for _, other in roots if other != root and _inside(other, root)}
-            found = scan_root(root, exclude={str(self.library.folder)} | nested)
+            found = scan_root(root, exclude={str(self.library.folder)} | nested, left_out=left_out)
             report.scanned += len(found.files)
             report.unreadable_folders += found.unreadable_folders
             kept += found.unreadable_folders

@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Iterator
 
+from simgui.core.media.exclusions import Exclusions
 from simgui.core.media.formats import is_picture_name
 
 # Folders that hold caches and thumbnails of other tools, not the user's photos.
@@ -31,11 +32,12 @@ class ScanResult:
     unreadable_folders: list[str] = field(default_factory=list)
 
 
-def scan_root(root: str, exclude: set[str] | None = None) -> ScanResult:
+def scan_root(root: str, exclude: set[str] | None = None, left_out: Exclusions = Exclusions()) -> ScanResult:
+    """`exclude`: folders that are not this root's (the library's own, nested roots); `left_out`: the user's."""
     result = ScanResult()
     exclude = {os.path.abspath(p) for p in (exclude or set())}
-    for entry_path, entry in _walk(root, exclude, result):
-        if not is_picture_name(entry.name):
+    for entry_path, entry in _walk(root, exclude, left_out, result):
+        if not is_picture_name(entry.name) or left_out.leaves_out(entry_path):
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -51,7 +53,8 @@ def scan_root(root: str, exclude: set[str] | None = None) -> ScanResult:
     return result
 
 
-def _walk(folder: str, exclude: set[str], result: ScanResult) -> Iterator[tuple[str, os.DirEntry]]:
+def _walk(folder: str, exclude: set[str], left_out: Exclusions, result: ScanResult
+          ) -> Iterator[tuple[str, os.DirEntry]]:
     try:
         entries = list(os.scandir(folder))
     except OSError:
@@ -64,8 +67,9 @@ def _walk(folder: str, exclude: set[str], result: ScanResult) -> Iterator[tuple[
         except OSError:
             is_dir = False
         if is_dir:
-            if entry.name.startswith(".") or entry.name in IGNORED_FOLDERS or path in exclude:
+            if entry.name.startswith(".") or entry.name in IGNORED_FOLDERS or path in exclude \
+                    or left_out.leaves_out(path):
                 continue
-            yield from _walk(path, exclude, result)
+            yield from _walk(path, exclude, left_out, result)
         else:
             yield path, entry

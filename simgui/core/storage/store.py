@@ -586,6 +586,14 @@ class LibraryStore:
         with self.transaction():
             self._set_meta("keep_rules", saved)
 
+    def exclusions(self) -> str | None:
+        """What the user leaves out of the library (exclusions.Exclusions' JSON), or None: nothing."""
+        return self._meta("exclusions")
+
+    def set_exclusions(self, saved: str) -> None:
+        with self.transaction():
+            self._set_meta("exclusions", saved)
+
     def _meta(self, key: str) -> str | None:
         """What meta records under `key`: a setting, or what made a derived table; None if nothing."""
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
