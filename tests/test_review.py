@@ -124,6 +124,23 @@ def test_filters_and_sort_keep_the_cursor_on_its_group():
 
 
 @pytest.mark.unit
+def test_the_format_filter_shows_the_groups_with_a_photo_of_that_format():
+    from dataclasses import replace
+    heic = _group("h")
+    heic.members[1].image = replace(heic.members[1].image, format="HEIF")
+    state = ReviewState()
+    state.set_groups([_group("a"), heic, _group("z")])
+    assert state.group_formats == ["HEIF", "JPEG"]
+    state.move_to(2)
+    state.set_filter(None, None, "HEIF")
+    assert [g.members[0].image.path for g in state.shown] == ["/p/h0.jpg"]
+    state.set_filter(None, "/p", "JPEG")
+    assert len(state.shown) == 3 and state.current_group().members[0].image.path == "/p/h0.jpg"
+    state.set_filter(None, None, "PNG")
+    assert state.shown == [] and state.summary() == "No duplicates found"
+
+
+@pytest.mark.unit
 def test_groups_sort_by_size_and_by_date_newest_first_undated_last():
     from dataclasses import replace
     dated = {"a": "2019-05-01T10:00:00", "b": None, "c": "2021-01-02T08:00:00", "d": "2019-05-01T09:00:00"}

@@ -74,12 +74,14 @@ class ReviewState:
     def __init__(self):
         self.groups: list[Group] = []  # all the engine found (grouping.py), before filters
         self.group_folders: list[str] = []  # the folders of their photos, as found
+        self.group_formats: list[str] = []  # ... and their formats ("JPEG", "HEIF", ...)
         self._found_at: dict[int, int] = {}  # id(group) -> its place in the engine's order (ties in a sort)
         self._chosen: dict[str, int] = {}  # path -> when it was chosen with K in this session (a count)
         self._choices = 0
         self.shown: list[Group] = []
         self.kind: Kind | None = None  # None: every kind
         self.folder: str | None = None  # None: every folder
+        self.picture_format: str | None = None  # None: every format
         self.sort = "kind"
         self.row = 0  # the cursor: a row of `shown` ...
         self.member: int | None = None  # ... and a member of it, or None on the group's own row
@@ -93,6 +95,7 @@ class ReviewState:
         self.groups = list(groups)
         # the folders the folder filter offers beside the library's own: every one holding a grouped photo
         self.group_folders = sorted({os.path.dirname(path) for g in self.groups for path in g.paths})
+        self.group_formats = sorted({f.format for g in self.groups for m in g.members for f in m.files if f.format})
         for group in self.groups:
             self._keep_chosen(group)
         self._found_at = {id(g): n for n, g in enumerate(self.groups)}
@@ -155,8 +158,9 @@ class ReviewState:
     def scrolled_to(self, top: int, member: int | None = None) -> None:
         self.top, self.top_member = top, member
 
-    def set_filter(self, kind: Kind | None, folder: str | None) -> None:
-        self.kind, self.folder = kind, folder
+    def set_filter(self, kind: Kind | None, folder: str | None, picture_format: str | None = None) -> None:
+        """Only the groups of this kind, with a photo in this folder (or below), with a photo of this format."""
+        self.kind, self.folder, self.picture_format = kind, folder, picture_format
         self._shown_anew()
 
     def set_sort(self, sort: str) -> None:
@@ -218,6 +222,9 @@ class ReviewState:
     # inside -----------------------------------------------------------------------
     def _shown_here(self, group: Group) -> bool:
         if self.kind is not None and group.kind != self.kind:
+            return False
+        if self.picture_format is not None and not any(f.format == self.picture_format
+                                                       for m in group.members for f in m.files):
             return False
         inside = None if self.folder is None else self.folder.rstrip(os.sep) + os.sep
         return inside is None or any(path.startswith(inside) for path in group.paths)

@@ -169,8 +169,8 @@ class ReviewSession:
     def scrolled_to(self, top: int, member: int | None = None) -> None:
         self.state.scrolled_to(top, member)
 
-    def set_filter(self, kind: Kind | None, folder: str | None) -> None:
-        self.state.set_filter(kind, folder)
+    def set_filter(self, kind: Kind | None, folder: str | None, picture_format: str | None = None) -> None:
+        self.state.set_filter(kind, folder, picture_format)
         self._tell(GROUPS)
 
     def set_sort(self, sort: str) -> None:

@@ -26,6 +26,7 @@ ALL_KINDS = "all kinds"
 SORT_NAMES = {"by kind": "kind", "by space freed": "space", "by photos": "photos", "by size": "size",
               "by date, newest": "date", "by folder": "folder"}
 ALL_FOLDERS = "all folders"
+ALL_FORMATS = "all formats"
 KEEP_RULES_KEY = "Ctrl+K"  # the Edit menu's
 BULK_KEYS = {Kind.EXACT: "Ctrl+Shift+E", Kind.NEAR: "Ctrl+Shift+M"}  # the Edit menu's "Merge every ... group"
 REGROUP_DELAY_MS = 300  # regroup once the slider rests, not at every step of a drag
@@ -55,8 +56,11 @@ class DuplicatesView(QWidget):
         self.folder_filter.addItem(ALL_FOLDERS)
         self.folder_filter.setToolTip("Only the groups with a photo in this folder (or below it)")
         self.folder_filter.setMaximumWidth(320)  # long paths are cut, not the row of filters
-        self._folders_offered: list[str] = []
         self.folder_filter.currentIndexChanged.connect(self._filter_changed)
+        self.format_filter = QComboBox()
+        self.format_filter.addItem(ALL_FORMATS)
+        self.format_filter.setToolTip("Only the groups with a photo of this format")
+        self.format_filter.currentIndexChanged.connect(self._filter_changed)
         self.sort = QComboBox()
         self.sort.addItems(list(SORT_NAMES))
         self.sort.setToolTip("Order of the groups")
@@ -109,7 +113,7 @@ class DuplicatesView(QWidget):
         filters = QHBoxLayout()
         filters.addWidget(self.summary, 1)
         for widget in (rules, resolve, QLabel("strict"), self.looseness, QLabel("loose"), self.kind_filter,
-                       self.folder_filter, self.sort):
+                       self.folder_filter, self.format_filter, self.sort):
             filters.addWidget(widget)
         return filters
 
@@ -169,18 +173,12 @@ class DuplicatesView(QWidget):
             self.summary.setText(state.summary())
 
     def _set_folders(self) -> None:
-        """The folder filter offers the library's folders and every folder below them holding a grouped photo."""
-        folders = sorted({path for path, _, _ in self.session.overview.folders} | set(self.session.state.group_folders))
-        if folders == self._folders_offered:
-            return  # thousands of folders: the list is built again only when it changed
-        self._folders_offered = folders
-        chosen = self.folder_filter.currentText()
-        self.folder_filter.blockSignals(True)
-        self.folder_filter.clear()
-        self.folder_filter.addItems([ALL_FOLDERS] + folders)
-        self.folder_filter.setCurrentText(chosen if chosen in folders else ALL_FOLDERS)
-        self.folder_filter.blockSignals(False)
-        if chosen not in folders and self.session.state.folder is not None:
+        """The folder filter offers the library's folders and every folder below them holding a grouped photo;
+        the format filter, the formats of the grouped photos."""
+        state = self.session.state
+        folders = sorted({path for path, _, _ in self.session.overview.folders} | set(state.group_folders))
+        gone = _offer(self.folder_filter, ALL_FOLDERS, folders) and state.folder is not None
+        if _offer(self.format_filter, ALL_FORMATS, state.group_formats) and state.picture_format is not None or gone:
             self._filter_changed()
 
     def set_icon_size(self, side: int) -> None:
@@ -200,8 +198,9 @@ class DuplicatesView(QWidget):
         self.pane.show_photo(None if member is None else member.image)
 
     def _filter_changed(self) -> None:
-        kind, folder = self.kind_filter.currentText(), self.folder_filter.currentText()
-        self.session.set_filter(None if kind == ALL_KINDS else Kind(kind), None if folder == ALL_FOLDERS else folder)
+        kind, folder, shown = self.kind_filter.currentText(), self.folder_filter.currentText(), self.format_filter.currentText()
+        self.session.set_filter(None if kind == ALL_KINDS else Kind(kind), None if folder == ALL_FOLDERS else folder,
+                                None if shown == ALL_FORMATS else shown)
 
     def _cursor_moved(self, index: QModelIndex, previous: QModelIndex) -> None:
         if not self._drawing and index.isValid():
@@ -304,3 +303,18 @@ class DuplicatesView(QWidget):
         def look(disposal: Disposal) -> None:
             self.session.preview_bulk(groups, f"merge {len(groups)} {kind} groups", ask, disposal)
         look(TO_TRASH)
+
+
+def _offer(choices: QComboBox, everything: str, items: list[str]) -> bool:
+    """A filter's list: `everything`, then the items; the choice kept if still offered. True when the choice
+    is no longer offered (the filter then shows everything). Built again only when the items changed:
+    thousands of folders."""
+    if [choices.itemText(n) for n in range(1, choices.count())] == items:
+        return False
+    chosen = choices.currentText()
+    choices.blockSignals(True)
+    choices.clear()
+    choices.addItems([everything] + items)
+    choices.setCurrentText(chosen if chosen in items else everything)
+    choices.blockSignals(False)
+    return chosen != everything and chosen not in items
