@@ -278,6 +278,37 @@ def test_protected_and_left_out_folders_set_in_the_app(qtbot, window, photo_fold
     assert snapshot(photo_folder) == before  # left out and protected: nothing on disk changed
 
 
+def test_history_lists_every_file_of_each_action_and_undoes_an_older_one(qtbot, window, photo_folder):
+    from conftest import snapshot
+    window.add_folder(str(photo_folder))
+    qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)
+    before = snapshot(photo_folder)
+    coffee = next(g for g in near_groups(window) if "coffee" in g.keeper.image.path)
+    window.session.delete([coffee.members[1].image])
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    first = set(window.session.last_report.files)
+    window.session.last_report = None
+    rocket = next(g for g in near_groups(window) if "rocket" in g.keeper.image.path)
+    window.session.delete([rocket.members[1].image])
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+
+    qtbot.keyClick(window, Qt.Key_H, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: window.history_dialog is not None and window.history_dialog.isVisible(), timeout=30_000)
+    tree = window.history_dialog.tree
+    assert tree.topLevelItemCount() == 2
+    older = tree.topLevelItem(1)  # newest first
+    assert {older.child(n).text(0) for n in range(older.childCount())} == first
+    assert {older.child(n).text(1) for n in range(older.childCount())} == {"in simgui's trash"}
+    tree.setCurrentItem(older.child(0))  # a file of the older action: Undo takes back its whole action
+    assert window.history_dialog.undo.isEnabled()
+    window.session.last_report = None
+    window.history_dialog.undo.click()
+    qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
+    after = snapshot(photo_folder)
+    assert first <= set(after) and all(after[p] == before[p] for p in first)
+    assert len(after) == len(before) - 1  # the newer delete stands
+
+
 def test_compare_dialog_shows_both_photos_and_the_verdict(qtbot, window, photo_folder):
     window.add_folder(str(photo_folder))
     qtbot.waitUntil(lambda: len(near_groups(window)) == 5, timeout=120_000)

@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable
 
+from simgui.core.answers import history_answer
 from simgui.core.files.actions import ActionOutcome, MergePlan, MergePreview
 from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.matching.grouping import Group
@@ -145,6 +146,12 @@ class ReviewSession:
     def set_keep_rules(self, rules: KeepRules) -> None:
         """New keep rules: saved in the library, then every group's keeper picked again by them."""
         self.jobs.submit("keep rules", lambda ctx: ctx.library.set_keep_rules(rules), lambda _: self.refresh())
+
+    def ask_history(self, then: Callable[[list[dict]], None]) -> None:
+        """The recent actions, each file they moved and where it is now (answers.history_answer), to `then`."""
+        def look(ctx: JobContext) -> list[dict]:
+            return [history_answer(a, ctx.actions.journal.moves(a.id)) for a in ctx.actions.history(HISTORY_ITEMS)]
+        self.jobs.submit("history", look, then)
 
     def ask_folder_settings(self, then: Callable[["FolderSettings"], None]) -> None:
         """The protected folders and what is left out of the library, handed to `then` on the face's thread."""

@@ -26,6 +26,7 @@ from simgui.gui.keep_rules_dialog import ORDER_KEYS
 from simgui.gui.table_dialog import TableDialog
 from simgui.gui.duplicates import BULK_KEYS, KEEP_RULES_KEY, DuplicatesView
 from simgui.gui.folders_dialog import FolderSettingsDialog
+from simgui.gui.history_dialog import HistoryDialog
 from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
@@ -37,6 +38,7 @@ INDEXING_JOBS = ("index", "watch update")
 PROGRESS_JOBS = (*INDEXING_JOBS, "export")  # long work: a progress bar and Cancel in the status bar
 EXPORT_KEY = "Ctrl+E"
 FOLDER_SETTINGS_KEY = "Ctrl+Shift+P"
+HISTORY_KEY = "Ctrl+H"
 ORDERING_KEYS = {"Move a keep rule up / down (Keep rules dialog)": " / ".join(ORDER_KEYS)}
 # how long a busy Python thread (a regroup on the engine thread, thumbnail loads) may hold the interpreter
 # before the GUI thread gets a turn: Python's 5 ms default let a regroup's start double the time to paint
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self.compare_dialog: CompareDialog | None = None
         self.table_dialog: TableDialog | None = None  # the skipped files, the keys
         self.folder_settings_dialog: FolderSettingsDialog | None = None
+        self.history_dialog: HistoryDialog | None = None
         self.search = self._search_view()
         self.map = MapView(self.thumbnails)
         self.map.refresh_requested.connect(self.draw_map)
@@ -167,6 +170,9 @@ class MainWindow(QMainWindow):
         self._add_action(edit_menu, "Undo last action", self.session.undo)
         self.history_menu = edit_menu.addMenu("History")
         self.history_menu.setToolTipsVisible(True)  # why an undo got stuck is said in the tooltip
+        self.history_action = self._add_action(edit_menu, "History: every file…", self.show_history, HISTORY_KEY)
+        edit_menu.removeAction(self.history_action)  # it lives at the end of the History menu ...
+        self.addAction(self.history_action)  # ... and its key works before that menu was ever opened
         edit_menu.addSeparator()
         self._add_action(edit_menu, "Keep rules…", self.duplicates.edit_keep_rules, KEEP_RULES_KEY)
         for kind, key in BULK_KEYS.items():
@@ -218,6 +224,16 @@ class MainWindow(QMainWindow):
                 action.triggered.connect(lambda _=False, action_id=record.id: self.session.undo(action_id))
             else:
                 action.setEnabled(False)
+        self.history_menu.addSeparator()
+        self.history_menu.addAction(self.history_action)
+
+    def show_history(self) -> None:
+        """Every recent action with each file it moved and where that file is now (read from the journal)."""
+        def show(actions: list[dict]) -> None:
+            self.history_dialog = HistoryDialog(actions, self)
+            self.history_dialog.undo_wanted.connect(self.session.undo)
+            self.history_dialog.open()
+        self.session.ask_history(show)
 
     def set_thumbnail_side(self, side: int) -> None:
         self.settings.setValue("thumbnail_side", side)

@@ -1,0 +1,61 @@
+"""Every recent file action with each file it moved and where that file is now; undo any of them from here."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from simgui.core.storage.pathtext import readable
+
+
+class HistoryDialog(QDialog):
+    undo_wanted = Signal(int)  # an action id
+
+    def __init__(self, actions: list[dict], parent: QWidget | None = None):
+        """`actions`: answers.history_answer's, newest first."""
+        super().__init__(parent)
+        self.setWindowTitle("History")
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["Action / file", "Where it is now"])
+        self.tree.setColumnWidth(0, 620)
+        for action in actions:
+            when = datetime.fromisoformat(action["at"]).strftime("%d %b %H:%M")
+            state = "undone" if action["undone"] else f"undo stuck: {action['undo_problem']}" \
+                if action["undo_problem"] else ""
+            item = QTreeWidgetItem([f"{when} — {action['label']}, {len(action['files'])} file(s)", state])
+            item.setData(0, Qt.UserRole, action["id"])
+            item.setData(0, Qt.UserRole + 1, any(m["state"] in ("in simgui's trash", "in the folder it was moved to")
+                                                 for m in action["moves"]))
+            item.addChildren([QTreeWidgetItem([readable(m["path"]), m["state"]]) for m in action["moves"]])
+            self.tree.addTopLevelItem(item)
+        self.tree.currentItemChanged.connect(self._selected)
+        said = QLabel("Each action and every file it moved. Select an action and press Undo to put its files back "
+                      "(older actions too)." if actions else "No file actions yet.")
+        said.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.Close)
+        self.undo = buttons.addButton("Undo this action", QDialogButtonBox.ActionRole)
+        self.undo.setEnabled(False)
+        self.undo.clicked.connect(self._undo)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(said)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(buttons)
+        self.resize(900, 520)
+
+    def _action_item(self) -> QTreeWidgetItem | None:
+        item = self.tree.currentItem()
+        while item is not None and item.parent() is not None:
+            item = item.parent()
+        return item
+
+    def _selected(self, *_) -> None:
+        item = self._action_item()
+        self.undo.setEnabled(item is not None and bool(item.data(0, Qt.UserRole + 1)))
+
+    def _undo(self) -> None:
+        item = self._action_item()
+        if item is not None:
+            self.undo_wanted.emit(int(item.data(0, Qt.UserRole)))
+            self.accept()
