@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import resources
 from pathlib import Path
 
 from simgui import __version__
 from simgui.core.storage.config import default_library_dir
 
-ICON = Path(__file__).resolve().parent.parent / "resources" / "simgui.png"
+ICON = Path(str(resources.files("simgui.resources"))) / "simgui.png"  # resources/ in the source tree
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
