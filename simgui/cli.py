@@ -394,7 +394,8 @@ def _add_file_action_commands(sub) -> None:
     way.add_argument("--to-folder", metavar="DIR", help="move them to DIR (outside the library), under "
                                                         "DIR/<the root's name>/<their path inside it>")
     way.add_argument("--hard-link", action="store_true", help="identical copies only: each goes to the trash and "
-                                                              "a hard link to KEEPER takes its name")
+                                                              "a hard link to KEEPER takes its name (one file under "
+                                                              "two names: an edit under either changes both)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_merge)
 

@@ -2,6 +2,8 @@
 through the real journal, undone byte for byte."""
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -137,3 +139,125 @@ def test_a_link_edited_after_the_merge_keeps_its_original_in_the_trash(library, 
         assert open(path, "rb").read() == edited  # nothing of the user's edit is lost either
     assert actions.trash_size()[0] == 2  # the originals wait there
     actions.close()
+
+
+# an attacker's pass over these actions: each way a photo could be lost or land where it must not ---------------
+def test_a_link_at_the_half_copys_name_on_another_disk_is_never_written_through(library, photo_folder, tmp_path):
+    other_disk = Path("/dev/shm")
+    if not other_disk.is_dir() or os.stat(other_disk).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("needs /dev/shm on a file system of its own")
+    aside = Path(tempfile.mkdtemp(dir=other_disk))
+    try:
+        group = coffee_group(library)
+        copy = next(m.image for m in group.members if not m.keeper)
+        place = aside / photo_folder.name / os.path.relpath(copy.path, photo_folder)
+        place.parent.mkdir(parents=True)
+        victim = tmp_path / "victim.txt"
+        victim.write_text("IMPORTANT")
+        os.symlink(victim, str(place) + ".simgui-partial")
+        before = snapshot(photo_folder)
+        actions = FileActions(library)
+        outcome = actions.merge([MergePlan(group.keeper.image, [copy])], disposal=Disposal(str(aside)))
+        assert victim.read_text() == "IMPORTANT" and os.path.islink(str(place) + ".simgui-partial")
+        assert outcome.moved == [] and "could not move" in outcome.refused[copy.path]
+        assert snapshot(photo_folder) == before
+        actions.close()
+    finally:
+        shutil.rmtree(aside)
+
+
+def test_a_link_below_the_chosen_folder_never_leads_a_copy_elsewhere(library, photo_folder, tmp_path):
+    aside = tmp_path / "aside"
+    aside.mkdir()
+    os.symlink(photo_folder, aside / photo_folder.name)  # <folder>/<root's name> leads back into the library
+    before = snapshot(photo_folder)
+    actions = FileActions(library)
+    group = coffee_group(library)
+    outcome = actions.merge([MergePlan.of_group(group)], disposal=Disposal(str(aside)))
+    assert outcome.moved == [] and outcome.action_id is None
+    assert all("inside the library" in why for why in outcome.refused.values())
+    assert snapshot(photo_folder) == before
+    actions.close()
+
+
+def test_a_folder_where_copies_would_land_in_another_root_is_refused(tmp_path, library_dir):
+    from PIL import Image
+
+    from conftest import photo
+    from simgui.core.library import Library
+    card, home = tmp_path / "card" / "photos", tmp_path / "home" / "photos" / "2019"
+    (card / "2019").mkdir(parents=True)
+    home.mkdir(parents=True)
+    Image.open(photo("rocket")).save(card / "2019" / "x.jpg")
+    shutil.copy(card / "2019" / "x.jpg", card / "keep.jpg")
+    Image.open(photo("chelsea")).save(home / "other.jpg")
+    library = Library(library_dir)
+    library.add_roots([str(card), str(home)])
+    library.update()
+    actions = FileActions(library)
+    outcome = actions.merge_paths(str(card / "keep.jpg"), [str(card / "2019" / "x.jpg")],
+                                  Disposal(str(tmp_path / "home")))  # would land in home/photos/2019: a root
+    assert outcome.moved == [] and "inside the library" in outcome.refused[str(card / "2019" / "x.jpg")]
+    assert sorted(os.listdir(home)) == ["other.jpg"] and (card / "2019" / "x.jpg").exists()
+    actions.close()
+    library.close()
+
+
+def test_a_protected_keeper_never_gets_a_second_name(library, photo_folder):
+    archive = photo_folder / "archive"
+    archive.mkdir()
+    shutil.copy(photo_folder / "rocket.jpg", archive / "rocket.jpg")
+    library.update()
+    library.set_protected([str(archive)])
+    actions = FileActions(library)
+    outcome = actions.merge_paths(str(archive / "rocket.jpg"), [str(photo_folder / "rocket.jpg")],
+                                  Disposal(hard_links=True))
+    assert outcome.moved == [] and "protected" in outcome.refused[str(photo_folder / "rocket.jpg")]
+    assert os.stat(archive / "rocket.jpg").st_nlink == 1
+    actions.close()
+
+
+def test_undo_never_brings_back_a_link_put_where_the_moved_photo_was(library, photo_folder, tmp_path):
+    before = snapshot(photo_folder)
+    aside = tmp_path / "aside"
+    actions = FileActions(library)
+    group = coffee_group(library)
+    copy = next(m.image for m in group.members if not m.keeper)
+    outcome = actions.merge([MergePlan(group.keeper.image, [copy])], disposal=Disposal(str(aside)))
+    moved_to = aside / photo_folder.name / os.path.relpath(copy.path, photo_folder)
+    elsewhere = tmp_path / "elsewhere.jpg"
+    os.rename(moved_to, elsewhere)
+    os.symlink(elsewhere, moved_to)  # the same bytes, through a link
+    undone = actions.undo(outcome.action_id)
+    assert undone.moved == [] and "link" in undone.refused[copy.path]
+    assert not os.path.lexists(copy.path) and elsewhere.read_bytes() == before[copy.path]
+    actions.close()
+
+
+def test_a_move_to_a_folder_leaves_the_keeper_as_it_was(tmp_path, library_dir):
+    """Its copies keep their date and GPS in the folder: the keeper is not rewritten (its original would
+    otherwise wait in a trash that this kind of action never empties)."""
+    from PIL import Image
+
+    from conftest import photo
+    from simgui.core.library import Library
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    source = Image.open(photo("chelsea")).convert("RGB")
+    source.save(folder / "export_large.jpg", quality=95)
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:05:04 10:11:12"
+    source.resize((source.width // 2, source.height // 2)).save(folder / "phone.jpg", quality=90, exif=exif.tobytes())
+    keeper_bytes = (folder / "export_large.jpg").read_bytes()
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    actions = FileActions(library)
+    outcome = actions.merge_group(next(g for g in library.groups() if g.kind == "near"))
+    actions.undo(outcome.action_id)
+    group = next(g for g in library.groups() if g.kind == "near")
+    outcome = actions.merge([MergePlan.of_group(group)], disposal=Disposal(str(tmp_path / "aside")))
+    assert outcome.moved == [str(folder / "phone.jpg")] and outcome.enriched == []
+    assert (folder / "export_large.jpg").read_bytes() == keeper_bytes and actions.trash_size() == (0, 0)
+    actions.close()
+    library.close()

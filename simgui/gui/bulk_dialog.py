@@ -107,7 +107,8 @@ def _summary(bulk: BulkMerge) -> str:
     undo = "Undo (Ctrl+Z) puts them all back at once."
     if bulk.disposal.hard_links:
         return (f"{len(files)} identical copies, {size_text(bulk.size)}, from {len(plans)} group(s) become hard links "
-                f"to each group's kept copy: every name still opens the photo, stored once. The originals go to "
-                f"simgui's trash; the space comes free when it is emptied. {undo}")
+                f"to each group's kept copy: every name still opens the photo, stored once (so an edit under "
+                f"either name changes both). The originals go to simgui's trash; the space comes free when it is "
+                f"emptied. {undo}")
     return (f"{len(files)} file(s), {size_text(bulk.size)}, go {bulk.disposal.said()} from {len(plans)} group(s); "
             f"each group keeps its marked copy (your keep rules, or K). {undo}")

@@ -29,7 +29,7 @@ from simgui.core.matching.grouping import Group
 from simgui.core.matching.rule import Kind
 from simgui.core.media.hashes import content_hash
 from simgui.core.files.disposal import (FOLDER_KIND, TO_TRASH, Disposal, destination_problem, folder_place,
-                                        hard_link_problem, moved_aside_problem)
+                                        hard_link_problem, moved_aside_problem, place_problem)
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
@@ -153,7 +153,9 @@ class FileActions:
                                  [p.keeper for p in plans], shots, disposal, _keepers_of(plans))
         moved = set(outcome.moved)
         for plan in plans:
-            if any(i.path in moved for i in plan.others) and not disposal.hard_links:  # identical: nothing to add
+            # identical copies have nothing to add; copies moved to a folder keep their date and GPS there (and a
+            # keeper's original must not go to a trash that an action of that kind does not empty)
+            if any(i.path in moved for i in plan.others) and disposal == TO_TRASH:
                 self._enrich_keeper(outcome, plan.keeper, shots)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
@@ -294,19 +296,34 @@ class FileActions:
         else:
             def place(path: str) -> Path:
                 return make_trash_place(self._root_of(path), action_id, path)
-        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place,
-                                       image.content_hash if disposal.hard_links else None)
+        if disposal.hard_links:
+            return self._swap_for_link(action_id, image, keeper, place, outcome)
+        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place)
         if problem:
             return problem
         outcome.moved.append(image.path)
-        if disposal.hard_links:
-            self._link_in_place(image, keeper, outcome)
         for sidecar in sidecars:
             problem = self._journaled_move(action_id, sidecar, None, place)
             if problem:  # the photo went: an undo brings it back to its sidecar
                 outcome.notes.append(f"{os.path.basename(sidecar)} stays beside where its photo was: {problem}")
             else:
                 outcome.moved.append(sidecar)  # every file that moves is said
+        return None
+
+    def _swap_for_link(self, action_id: int, image: ImageRecord, keeper: ImageRecord, place: Callable[[str], Path],
+                       outcome: ActionOutcome) -> str | None:
+        try:
+            folder = os.open(os.path.realpath(os.path.dirname(image.path)), os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            return f"cannot open its folder: {exc.strerror}"
+        try:
+            problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place, image.content_hash)
+            if problem:
+                return problem
+            outcome.moved.append(image.path)
+            self._link_in_place(image, keeper, folder, outcome)
+        finally:
+            os.close(folder)
         return None
 
     @staticmethod
@@ -332,13 +349,14 @@ class FileActions:
         self.journal.set_state(move_id, "moved")
         return None
 
-    def _link_in_place(self, image: ImageRecord, keeper: ImageRecord, outcome: ActionOutcome) -> None:
+    def _link_in_place(self, image: ImageRecord, keeper: ImageRecord, folder: int, outcome: ActionOutcome) -> None:
         """A second name of the keeper's file where the copy was (which is in the trash now). os.link never
         replaces a file; the link is checked to show the copy's very bytes (the keeper could have been swapped
-        since its check), else it goes again, and the copy waits in the trash for an undo."""
+        since its check), else it goes again, and the copy waits in the trash for an undo. `folder`: the copy's
+        folder, opened before the copy moved, so a folder swapped for a link since cannot lead the link elsewhere."""
         name = os.path.basename(image.path)
         try:
-            os.link(keeper.path, image.path, follow_symlinks=False)
+            os.link(keeper.path, name, dst_dir_fd=folder, follow_symlinks=False)
         except OSError as exc:
             outcome.notes.append(f"{name} is in simgui's trash: no hard link could take its place "
                                  f"({exc.strerror or exc}); undo brings it back")
@@ -348,7 +366,7 @@ class FileActions:
         except DecodeError:
             same = False
         if not same:
-            os.unlink(image.path)  # the name simgui just made, never the user's file
+            os.unlink(name, dir_fd=folder)  # the name simgui just made, never the user's file
             outcome.notes.append(f"{name} is in simgui's trash: the file to keep changed just now, so no hard link "
                                  f"took its place; undo brings it back")
 
@@ -396,8 +414,10 @@ class FileActions:
             if problem is None and (st.st_dev, st.st_ino) in seen:
                 problem = f"the same file as {seen[(st.st_dev, st.st_ino)]}, seen through another path"
             if problem is None and disposal.hard_links:
-                problem = self._link_refusal(image, st, keeper_of[image.path])
-            if problem is None and not disposal.folder:
+                problem = self._link_refusal(image, st, keeper_of[image.path], protected)
+            if problem is None and disposal.folder:
+                problem = place_problem(disposal.folder, self._root_of(image.path), image.path, self.library.roots())
+            elif problem is None:
                 problem = trash_problem(self._root_of(image.path))
             if problem:
                 refused[image.path] = problem
@@ -406,9 +426,13 @@ class FileActions:
         return refused
 
     @staticmethod
-    def _link_refusal(image: ImageRecord, st: os.stat_result, keeper: ImageRecord) -> str | None:
+    def _link_refusal(image: ImageRecord, st: os.stat_result, keeper: ImageRecord, protected: list[str]) -> str | None:
         if image.content_hash != keeper.content_hash:
             return "not an identical copy of the file to keep: only identical copies become hard links"
+        folder = protected_folder_of(keeper.path, protected)
+        if folder is not None:  # one file under two names: an edit through the copy's name would change it
+            return (f"the file to keep is in the protected folder {folder}: a hard link would let an edit of this "
+                    f"copy change it; move the copy to the trash or a folder instead")
         try:
             return hard_link_problem(st, os.stat(keeper.path))
         except OSError as exc:
@@ -478,6 +502,8 @@ class FileActions:
     def _trashed_file_problem(root: str, move: Move, kind: str) -> str | None:
         """Why the file at a move's target is not the photo the action put there (a link swapped in, other
         bytes), or None. Only what simgui moved may come back into the library."""
+        if os.path.islink(move.target) or not os.path.isfile(move.target):
+            return f"{move.target} is no longer the file simgui moved there (a link, or no plain file): left where it is"
         if kind == FOLDER_KIND:
             problem = moved_aside_problem(move.target)
             if problem:

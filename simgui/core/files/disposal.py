@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from simgui.core.files.trash_folder import free_path
+from simgui.core.files.trash_folder import free_path, make_real_folders
 
 TRASH_KIND, FOLDER_KIND, LINK_KIND = "merge", "move", "link"  # the journal's action kinds
 
@@ -58,11 +58,29 @@ def destination_problem(folder: str, roots: list[str]) -> str | None:
     return None
 
 
+def _parts(root: str, path: str) -> list[str]:
+    """The folders below the chosen one where `path` goes: its root's name, then its folders inside the root."""
+    return [os.path.basename(root), *Path(os.path.relpath(os.path.dirname(path), root)).parts]
+
+
+def place_problem(folder: str, root: str, path: str, roots: list[str]) -> str | None:
+    """Why `path` must not go under the folder: where it would land is inside a root (another root named
+    like a subfolder there, a link on the way), or None."""
+    landing = os.path.realpath(os.path.join(os.path.realpath(folder), *_parts(root, path)))
+    inside = next((r for r in roots if _within(landing, r)), None)
+    if inside is not None:
+        return (f"it would land in {landing}, inside the library's folder {inside}, and be found again: "
+                f"choose another folder")
+    return None
+
+
 def folder_place(folder: str, root: str, path: str) -> Path:
-    """A free name for `path` under the folder, its path inside its root kept (folders made as needed)."""
-    inside = os.path.relpath(os.path.dirname(path), root)
-    place = os.path.normpath(os.path.join(os.path.realpath(folder), os.path.basename(root), inside))
-    os.makedirs(place, exist_ok=True)
+    """A free name for `path` under the folder, its path inside its root kept: the folders made one at a
+    time, each a real folder (a link below the chosen folder could lead anywhere, the library included)."""
+    real = os.path.realpath(folder)
+    os.makedirs(real, exist_ok=True)
+    place = make_real_folders(real, _parts(root, path), mode=0o777,
+                              link_advice="simgui moves files only through real folders; nothing was moved there")
     return free_path(Path(place) / os.path.basename(path))
 
 

@@ -77,23 +77,36 @@ def move_file(source: str, target: str) -> None:
     if os.path.lexists(target):  # checked before the copy's cost; the final move checks again, atomically
         raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), target)
     partial = target + PARTIAL_SUFFIX
+    _copy_new(source, partial)  # refuses a name that is taken, even by a link: simgui's half-file or nothing
     try:
-        shutil.copy2(source, partial)
-        with open(partial, "rb") as f:
-            os.fsync(f.fileno())
         if not same_content(partial, source):
             raise OSError(errno.EIO, "the copy does not match the original", source)
         rename_no_replace(partial, target)
     except BaseException:
-        remove_partial_copy(target)
+        os.unlink(partial)
         raise
     os.unlink(source)
 
 
+def _copy_new(source: str, copy: str) -> None:
+    """Copies `source` (bytes, times, mode) to a name nothing holds yet, synced; never through a link."""
+    fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out, open(source, "rb") as original:
+            shutil.copyfileobj(original, out, 1 << 20)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, copy, follow_symlinks=False)
+    except BaseException:
+        os.unlink(copy)
+        raise
+
+
 def remove_partial_copy(target: str) -> None:
-    """A copy across file systems cut short: simgui's own half-file beside `target`, never a photo."""
+    """A copy across file systems cut short by a crash: simgui's own half-file beside `target` (a plain file;
+    a link of that name is no copy of simgui's and stays)."""
     partial = target + PARTIAL_SUFFIX
-    if os.path.lexists(partial):
+    if os.path.lexists(partial) and not os.path.islink(partial):
         os.unlink(partial)
 
 

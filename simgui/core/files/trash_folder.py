@@ -25,7 +25,10 @@ def trash_problem(root: str) -> str | None:
     return _folder_problem(os.path.join(root, TRASH_FOLDER), allow_missing=True)
 
 
-def _folder_problem(path: str, allow_missing: bool) -> str | None:
+TRASH_LINK_ADVICE = "simgui's trash must be a real folder inside the library's folder; remove the link"
+
+
+def _folder_problem(path: str, allow_missing: bool, link_advice: str = TRASH_LINK_ADVICE) -> str | None:
     try:
         st = os.lstat(path)
     except FileNotFoundError:
@@ -33,7 +36,7 @@ def _folder_problem(path: str, allow_missing: bool) -> str | None:
     except OSError as exc:
         return f"cannot look at {path}: {exc.strerror}"
     if stat.S_ISLNK(st.st_mode):
-        return f"{path} is a symbolic link: simgui's trash must be a real folder inside the library's folder; remove the link"
+        return f"{path} is a symbolic link: {link_advice}"
     if not stat.S_ISDIR(st.st_mode):
         return f"{path} is not a folder: move that file away so simgui can make its trash there"
     return None
@@ -42,15 +45,23 @@ def _folder_problem(path: str, allow_missing: bool) -> str | None:
 def make_trash_place(root: str, action_id: int, path: str) -> Path:
     """A free name for `path` in the action's trash folder, its folders made without following any link."""
     relative = os.path.relpath(path, root)
-    folder = root
-    for part in [TRASH_FOLDER, str(action_id), *Path(relative).parent.parts]:
+    folder = make_real_folders(root, [TRASH_FOLDER, str(action_id), *Path(relative).parent.parts])
+    return free_path(Path(folder) / os.path.basename(path))
+
+
+def make_real_folders(base: str, parts: list[str], mode: int = 0o700,
+                      link_advice: str = TRASH_LINK_ADVICE) -> str:
+    """base/part/part/...: each folder made (or found) and checked to be a real folder, one at a time, so no
+    link on the way can lead the files elsewhere. Raises TrashFolderError saying which is not."""
+    folder = base
+    for part in parts:
         folder = os.path.join(folder, part)
         with contextlib.suppress(FileExistsError):  # made for an earlier file: checked below all the same
-            os.mkdir(folder, 0o700)
-        problem = _folder_problem(folder, allow_missing=False)
+            os.mkdir(folder, mode)
+        problem = _folder_problem(folder, allow_missing=False, link_advice=link_advice)
         if problem:
             raise TrashFolderError(problem)
-    return free_path(Path(folder) / os.path.basename(path))
+    return folder
 
 
 def inside_trash(root: str, path: str) -> bool:
