@@ -1,6 +1,6 @@
 """How many keys a whole review takes in the app, with the keep rules and the bulk merges.
 
-    python benchmarks/review_keystrokes.py PHOTO_FOLDER
+    python benchmarks/review_keystrokes.py PHOTO_FOLDER [--phone-backup]
 
 Copies PHOTO_FOLDER to a scratch folder (nothing of it is touched), indexes the copy, opens the app
 (offscreen) and reviews it from the keyboard as a user with keep rules would: Ctrl+Shift+E, Enter
@@ -8,6 +8,11 @@ Copies PHOTO_FOLDER to a scratch folder (nothing of it is touched), indexes the 
 Ctrl+Z twice, one a bulk merge, to see the whole review come back. Prints the keys pressed, the
 groups before and after (similar groups are look-alikes: they are left to the user's eye, not
 merged), and whether the undos brought every file back byte for byte.
+
+--phone-backup adds what a real library holds beside its edited copies: a "Phone backup" folder with a
+byte-identical copy of every original (`*_original.*`, the accuracy benchmark's names), so each photo has an
+exact group beside its near group. On the accuracy benchmark's library (`benchmarks/accuracy.py` builds it
+under .bench/accuracy-seedN/library) that makes about 200 groups.
 """
 from __future__ import annotations
 
@@ -39,6 +44,11 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="simgui-review-"))
     photos = scratch / "photos"
     shutil.copytree(source, photos)
+    if "--phone-backup" in sys.argv[2:]:
+        backup = photos / "Phone backup"
+        backup.mkdir()
+        for original in sorted(photos.glob("*_original.*")):
+            shutil.copy2(original, backup / original.name)
     from simgui.core.library import Library
     library = Library(scratch / "library")
     library.add_roots([str(photos)])

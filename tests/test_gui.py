@@ -694,7 +694,7 @@ def test_compare_of_two_loose_files_says_their_real_sizes_and_a_crop_is_cut_away
     grid = dialog.comparison.differences
     from simgui.core.matching.verify import CHANGED, CUT_AWAY
     # the border a crop took off is cut away, told apart from changed content (of which a plain crop has
-    # little: cells its scale puts between two of the crop's)
-    assert (grid == CUT_AWAY).mean() > 0.2 and (grid == CHANGED).mean() < (grid == CUT_AWAY).mean(), \
+    # little: single cells its rescale left below the threshold, scattered, are no change)
+    assert (grid == CUT_AWAY).mean() > 0.2 and (grid == CHANGED).mean() < 0.12, \
         dialog.verdict.text()
     dialog.close()

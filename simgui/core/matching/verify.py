@@ -130,15 +130,31 @@ def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
     return max([float(a @ b)] + [float(t @ b) for t in a_turned] + [float(a @ t) for t in b_turned])
 
 
+def _fitted(a: np.ndarray, b: np.ndarray, matches: PatchMatches) -> tuple[float, float, float]:
+    """The scale+shift that best fits every agreeing match (least squares): RANSAC's pick rests on two matches
+    alone, and off by a cell it shades a plain crop's inside as changed."""
+    agreeing = matches.agreeing
+    if len(agreeing) < 4:
+        return matches.transform
+    pa, pb = _CELLS[agreeing].astype(np.float64), _CELLS[(a[agreeing] @ b.T).argmax(1)].astype(np.float64)
+    centred_a, centred_b = pa - pa.mean(0), pb - pb.mean(0)
+    spread = (centred_a ** 2).sum()
+    if spread == 0:
+        return matches.transform
+    scale = float((centred_a * centred_b).sum() / spread)
+    dx, dy = pb.mean(0) - scale * pa.mean(0)
+    return scale, float(dx), float(dy)
+
+
 def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Where photo A differs from B, on A's 16x16 grid, once aligned by the best scale+shift: SAME where B holds
     the same content at the matching place (or a cell beside it: a scaled copy's cells fall between B's),
     CHANGED where it holds something else, CUT_AWAY where the place is outside B (cropped away); 0 everywhere
     when the two cannot be aligned at all."""
-    transform = match_patches(a, b).transform
-    if transform is None:
+    matches = match_patches(a, b)
+    if matches.transform is None:
         return np.zeros((GRID, GRID), np.int8)
-    scale, dx, dy = transform
+    scale, dx, dy = _fitted(a, b, matches)
     target = np.rint(scale * _CELLS + (dx, dy)).astype(np.int64)  # (x, y) of each A cell in B's grid
     inside = ((target >= 0) & (target < GRID)).all(1)
     best = np.full(len(a), -1.0, np.float32)
@@ -146,5 +162,15 @@ def difference_grid(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         for step_y in (-1, 0, 1):
             near = np.clip(target + (step_x, step_y), 0, GRID - 1)
             best = np.maximum(best, (a * b[near[:, 1] * GRID + near[:, 0]]).sum(1))
-    grid = np.where(inside, np.where(best >= SAME_CONTENT, SAME, CHANGED), CUT_AWAY)
-    return grid.astype(np.int8).reshape(GRID, GRID)
+    grid = np.where(inside, np.where(best >= SAME_CONTENT, SAME, CHANGED), CUT_AWAY).reshape(GRID, GRID)
+    return _without_specks(grid).astype(np.int8)
+
+
+def _without_specks(grid: np.ndarray) -> np.ndarray:
+    """A changed cell with fewer than two changed neighbours (of eight) is a token's noise, not a change: an
+    edit (a sticker, a moved person, a caption) changes a patch of cells together, while a plain crop or
+    rescale leaves single cells scattered below the threshold all over the photo."""
+    changed = np.pad(grid == CHANGED, 1)
+    neighbours = sum(changed[1 + dy:GRID + 1 + dy, 1 + dx:GRID + 1 + dx]
+                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
+    return np.where((grid == CHANGED) & (neighbours < 2), SAME, grid)
