@@ -156,3 +156,13 @@ def test_file_actions_over_http_delete_history_undo_and_a_refusal(server):
     assert os.path.exists(copy) and call(server, "GET", "/v1/stats")[1] == stats
     assert call(server, "POST", "/v1/delete", {"paths": "not a list"})[0] == 400
     assert call(server, "POST", "/v1/delete", {"paths": [copy]}, token=None)[0] == 401
+
+    aside = os.path.join(os.path.dirname(os.path.dirname(folder)), "aside")  # beside the library's folder
+    status, moved = call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy], "to_folder": aside})
+    assert status == 200 and moved["moved"] == [copy] and not os.path.exists(copy)
+    assert call(server, "GET", "/v1/history")[1][0]["moves"][0]["state"] == "in the folder it was moved to"
+    assert call(server, "POST", "/v1/undo", {})[0] == 200 and os.path.exists(copy)
+    status, refused = call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy], "hard_link": True})
+    assert status == 409 and "identical" in refused["refused"][0]["reason"] and os.path.exists(copy)
+    for bad in ({"to_folder": "relative"}, {"hard_link": "yes"}, {"to_folder": aside, "hard_link": True}):
+        assert call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy], **bad})[0] == 400
