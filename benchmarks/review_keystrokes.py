@@ -10,9 +10,10 @@ groups before and after (similar groups are look-alikes: they are left to the us
 merged), and whether the undos brought every file back byte for byte.
 
 --phone-backup adds what a real library holds beside its edited copies: a "Phone backup" folder with a
-byte-identical copy of every original (`*_original.*`, the accuracy benchmark's names), so each photo has an
-exact group beside its near group. On the accuracy benchmark's library (`benchmarks/accuracy.py` builds it
-under .bench/accuracy-seedN/library) that makes about 200 groups.
+byte-identical copy of every original and an "Exports backup" one of every resized, converted or cropped
+export (`*_original.*`, `*_downscale.*`, `*_webp.*`, `*_crop.*`: the accuracy benchmark's names), so most
+photos have exact groups beside their near group. On the accuracy benchmark's library (`benchmarks/accuracy.py`
+builds it under .bench/accuracy-seedN/library) that makes over 200 groups.
 """
 from __future__ import annotations
 
@@ -49,6 +50,10 @@ def main() -> None:
         backup.mkdir()
         for original in sorted(photos.glob("*_original.*")):
             shutil.copy2(original, backup / original.name)
+        exports = photos / "Exports backup"
+        exports.mkdir()
+        for export in sorted([*photos.glob("*_downscale.*"), *photos.glob("*_webp.*"), *photos.glob("*_crop.*")]):
+            shutil.copy2(export, exports / export.name)
     from simgui.core.library import Library
     library = Library(scratch / "library")
     library.add_roots([str(photos)])
@@ -112,7 +117,11 @@ def main() -> None:
             wait(lambda: window.session.last_report is not None, then)))
 
     def finish():
-        back = _files(photos) == before
+        now = _files(photos)
+        back = now == before
+        for path in sorted(set(before) | set(now)):
+            if before.get(path) != now.get(path):
+                print(f"not as before: {path} ({'missing' if path not in now else 'new' if path not in before else 'changed'})")
         merged = [k for k in keys if k != "Ctrl+Z"]
         found = state["groups before"]
         by_kind = ", ".join(f"{found.count(kind)} {kind}" for kind in ("exact", "near", "similar"))

@@ -191,3 +191,33 @@ def test_the_journal_alone_says_which_vectors_the_trash_keeps(library, photo_fol
     actions.undo()
     assert library.update().embedded == 0  # the photos came back to the vectors they had
     actions.close()
+
+
+def test_a_bulk_merge_gives_each_keeper_only_what_its_own_copies_had(tmp_path, library_dir):
+    from PIL import Image
+
+    from conftest import photo
+    from simgui.core.files.actions import MergePlan
+    folder = tmp_path / "trip"
+    folder.mkdir()
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:05:04 10:11:12"
+    for name, dated in (("chelsea", True), ("rocket", False)):
+        source = Image.open(photo(name)).convert("RGB")
+        source.save(folder / f"{name}_large.jpg", quality=95)  # each group's keeper: no date of its own
+        small = source.resize((source.width // 2, source.height // 2))
+        small.save(folder / f"{name}_phone.jpg", quality=90, **({"exif": exif.tobytes()} if dated else {}))
+    rocket_keeper = (folder / "rocket_large.jpg").read_bytes()
+    library = Library(library_dir)
+    library.add_roots([str(folder)])
+    library.update()
+    groups = sorted((g for g in library.groups() if g.kind == "near"), key=lambda g: g.keeper.image.path)
+    assert [os.path.basename(g.keeper.image.path) for g in groups] == ["chelsea_large.jpg", "rocket_large.jpg"]
+    actions = FileActions(library)
+    outcome = actions.merge([MergePlan.of_group(g) for g in groups], label="merge 2 groups")
+    assert outcome.enriched == ["capture date"]  # chelsea's keeper, from chelsea's own copy
+    assert (folder / "rocket_large.jpg").read_bytes() == rocket_keeper  # never a date of another photo
+    with Image.open(folder / "chelsea_large.jpg") as img:
+        assert img.getexif().get_ifd(0x8769)[0x9003] == "2019:05:04 10:11:12"
+    actions.close()
+    library.close()

@@ -156,7 +156,7 @@ class FileActions:
             # identical copies have nothing to add; copies moved to a folder keep their date and GPS there (and a
             # keeper's original must not go to a trash that an action of that kind does not empty)
             if any(i.path in moved for i in plan.others) and disposal == TO_TRASH:
-                self._enrich_keeper(outcome, plan.keeper, shots)
+                self._enrich_keeper(outcome, plan.keeper, {i.path for i in plan.others}, shots)
         pairs = [(p.keeper.content_hash, i.content_hash) for p in plans for i in p.others if i.path in moved]
         if pairs:  # the user's word that these are one photo: simgui learns from it, until an undo
             self.journal.set_taught(outcome.action_id, "same_photo", self.library.decide("same_photo", pairs))
@@ -370,14 +370,16 @@ class FileActions:
             outcome.notes.append(f"{name} is in simgui's trash: the file to keep changed just now, so no hard link "
                                  f"took its place; undo brings it back")
 
-    def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord, shots: ShotsByFolder) -> None:
+    def _enrich_keeper(self, outcome: ActionOutcome, keeper: ImageRecord, its_copies: set[str],
+                       shots: ShotsByFolder) -> None:
         """Gives the keeper the capture date and GPS it lacks from the photos merged into it. The copies have
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
         if self._check(keeper):
             return  # changed since the check: leave it as it is
         if shots.stack_of(keeper.path):
             return  # one shot with a RAW: a date of its own would part it from its RAW (stacks.py)
-        donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",))]
+        # its own copies only: a bulk merge moves many groups' copies in one action
+        donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",)) if m.source in its_copies]
         try:
             rewritten = rewrite_keeper(self.journal, outcome.action_id, keeper, donors, lambda: make_trash_place(
                 self._root_of(keeper.path), outcome.action_id, keeper.path))
@@ -391,7 +393,7 @@ class FileActions:
         with self.library.store.transaction():
             self.library.store.delete_images([keeper.id])  # its vector stays for an undo, like the others'
         self.library.note_metadata_rewrite(keeper, rewritten.new_hash, rewritten.captured)
-        outcome.enriched = rewritten.copied
+        outcome.enriched += [what for what in rewritten.copied if what not in outcome.enriched]
 
     def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord], disposal: Disposal = TO_TRASH,
                   keeper_of: dict[str, ImageRecord] | None = None) -> dict[str, str]:
