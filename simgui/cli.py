@@ -14,7 +14,7 @@ from typing import Callable, TypeVar
 
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
-from simgui.core.files.disposal import Disposal
+from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.media.exclusions import ExclusionError, Exclusions
 from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, history_answer,
                                  query_answer)
@@ -330,7 +330,7 @@ def _report_action(outcome: ActionOutcome, args, done: str) -> int:
 
 def cmd_delete(library: Library, args) -> int:
     outcome = _file_action(library, lambda actions: actions.delete_paths(args.paths))
-    return _report_action(outcome, args, "to the trash")
+    return _report_action(outcome, args, TO_TRASH.said())
 
 
 def cmd_merge(library: Library, args) -> int:
