@@ -162,13 +162,7 @@ def cmd_protect(library: Library, args) -> int:
         changed = library.set_protected(args.paths, protected=not args.remove)
         for folder in changed:
             print(f"{'no longer protected' if args.remove else 'protected'}: {folder}", file=sys.stderr)
-    folders = library.protected_folders()
-    if args.json:
-        _print_json({"protected": folders})
-    else:
-        for folder in folders:
-            print(folder)
-    return 0
+    return _print_list("protected", library.protected_folders(), args.json)
 
 
 def cmd_exclude(library: Library, args) -> int:
@@ -182,12 +176,16 @@ def cmd_exclude(library: Library, args) -> int:
             raise LibraryError(str(exc)) from exc
         print(f"from the next index on, {len(left_out.entries)} folder(s) and pattern(s) are left out "
               f"(their files stay on disk)", file=sys.stderr)
-    entries = list(library.exclusions().entries)
-    if args.json:
-        _print_json({"excluded": entries})
+    return _print_list("excluded", list(library.exclusions().entries), args.json)
+
+
+def _print_list(key: str, items: list[str], as_json: bool) -> int:
+    """A setting that is a list (protected folders, what is left out): {key: [...]}, or a line an item."""
+    if as_json:
+        _print_json({key: items})
     else:
-        for entry in entries:
-            print(entry)
+        for item in items:
+            print(item)
     return 0
 
 
@@ -379,6 +377,15 @@ def _count(text: str) -> int:
     return value
 
 
+def _add_list_command(sub, name: str, dest: str, metavar: str, run, said: str, removing: str) -> None:
+    """A setting that is a list: NAME ITEM... adds, --remove ITEM... takes away, NAME alone lists them."""
+    p = sub.add_parser(name, help=f"{said} (no {metavar}: list them)")
+    p.add_argument(dest, nargs="*", metavar=metavar)
+    p.add_argument("--remove", action="store_true", help=removing)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run)
+
+
 def _add_file_action_commands(sub) -> None:
     """delete, merge, undo, history, empty-trash: the journaled file actions (DESIGN.md's CLI contract)."""
     p = sub.add_parser("delete", help="move photos to simgui's trash (undo brings them back)")
@@ -409,19 +416,11 @@ def _add_file_action_commands(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_history)
 
-    p = sub.add_parser("protect", help="folders whose files are never moved and are kept first in groups "
-                                       "(no PATH: list them)")
-    p.add_argument("paths", nargs="*", metavar="PATH")
-    p.add_argument("--remove", action="store_true", help="lift the protection of these folders")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_protect)
-
-    p = sub.add_parser("exclude", help="leave folders (full paths) or name patterns (*.png, Screenshots, "
-                                       "*/cache/*) out of the library (no ENTRY: list them)")
-    p.add_argument("entries", nargs="*", metavar="ENTRY")
-    p.add_argument("--remove", action="store_true", help="take these back into the library")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(run=cmd_exclude)
+    _add_list_command(sub, "protect", "paths", "PATH", cmd_protect,
+                      "folders whose files are never moved and are kept first in groups", "lift their protection")
+    _add_list_command(sub, "exclude", "entries", "ENTRY", cmd_exclude,
+                      "leave folders (full paths) or name patterns (*.png, Screenshots, */cache/*) out of the library",
+                      "take these back into the library")
 
     p = sub.add_parser("keep-rules", help="which copy of a group is kept: show the rules, or change them "
                                           "(a K choice and protected folders always come first)")

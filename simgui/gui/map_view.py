@@ -85,10 +85,19 @@ class MapView(QWidget):
             item = PhotoItem(point, self.thumbnails, frames.get(point.content_hash))
             scene.addItem(item)
             self.items[point.content_hash] = item
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-ITEM_SIDE, -ITEM_SIDE, ITEM_SIDE, ITEM_SIDE))
-        self.view.fitInView(scene.sceneRect(), Qt.KeepAspectRatio)
+        self._fit(scene.itemsBoundingRect())
         self.status.setText(f"{len(points)} distinct photos; framed alike: copies of one photo. "
                             "Wheel zooms, drag pans, double-click opens.")
+
+    def _fit(self, places: QRectF) -> None:
+        """Every thumbnail whole in the view. They keep their size on screen whatever the zoom, so the margin
+        they need in the scene grows as the fit shrinks the scene: fitted once to learn the scale, then again
+        with a margin of a thumbnail and a half at that scale."""
+        self.view.fitInView(places, Qt.KeepAspectRatio)
+        margin = 1.5 * ITEM_SIDE / max(self.view.transform().m11(), 1e-6)
+        framed = places.adjusted(-margin, -margin, margin, margin)
+        self.view.scene().setSceneRect(framed)
+        self.view.fitInView(framed, Qt.KeepAspectRatio)
 
     def item_at(self, position) -> PhotoItem | None:
         for item in self.view.items(position):
