@@ -38,6 +38,7 @@ from simgui.core.media.decode import DecodeError
 from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library import Library, LibraryError
 from simgui.core.matching.keep_rules import KeepRules, KeepRulesError
+from simgui.core.media.exclusions import ExclusionError
 from simgui.core.matching.rule import GROUP_KINDS
 
 log = logging.getLogger(__name__)
@@ -254,6 +255,7 @@ def openapi_document() -> dict:
                                          {"action": {"type": "integer"}}, error),
             "/v1/empty-trash": _file_action_doc("Send simgui's trash on to the system trash", {}, error),
             "/v1/keep-rules": _keep_rules_doc(auth_errors),
+            "/v1/folders": _folders_doc(auth_errors),
             "/v1/history": {"get": {"summary": "File actions, newest first, each file and where it is now",
                                     "responses": {"200": {"description": '[{"id", "kind", "label", "files", '
                                                                          '"moves", "undone", "at"}]'},
@@ -272,6 +274,18 @@ def _keep_rules_doc(auth_errors: dict) -> dict:
                  "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
                      key: {"type": "array", "items": {"type": "string"}} for key in ("order", "formats", "folders")}}}}},
                  "responses": {"200": {"description": "the rules as saved"}, **auth_errors}}}
+
+
+def _folders_doc(auth_errors: dict) -> dict:
+    return {
+        "get": {"summary": "Protected folders (never moved, kept first) and what is left out of the library "
+                           "(folders, or name patterns such as *.png)",
+                "responses": {"200": {"description": '{"protected": [...], "excluded": [...]}'}, **auth_errors}},
+        "post": {"summary": "Replace either list; left-out photos leave the library at the next index (never the "
+                            "disk)",
+                 "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
+                     key: {"type": "array", "items": {"type": "string"}} for key in ("protected", "excluded")}}}}},
+                 "responses": {"200": {"description": "both lists as saved"}, **auth_errors}}}
 
 
 def _file_action_doc(summary: str, properties: dict, error: dict) -> dict:
@@ -417,6 +431,27 @@ class ApiServer:
         except (KeepRulesError, LibraryError) as exc:
             raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from exc
 
+    def folders(self, request: Request) -> dict:
+        return self._run("folders", _folders_answer)
+
+    def set_folders(self, request: Request) -> dict:
+        body = _json_object(request.body)
+        lists = {key: body.get(key) for key in ("protected", "excluded")}
+        if any(v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v))
+               for v in lists.values()):
+            raise ApiError(HTTPStatus.BAD_REQUEST, '"protected" and "excluded" must be lists of strings')
+
+        def change(ctx: JobContext) -> dict:
+            if lists["protected"] is not None:
+                ctx.library.replace_protected(lists["protected"])
+            if lists["excluded"] is not None:
+                ctx.library.set_exclusions(lists["excluded"])
+            return _folders_answer(ctx)
+        try:
+            return self._run("folders", change)
+        except (ExclusionError, LibraryError) as exc:
+            raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from exc
+
     # file actions: the same calls, checks and answers as simgui-cli's ------------------------------------
     def delete(self, request: Request) -> dict:
         paths = _paths(_json_object(request.body), "paths")
@@ -466,7 +501,8 @@ ROUTES = {("GET", "/v1/stats"): ApiServer.stats, ("GET", "/v1/groups"): ApiServe
           ("POST", "/v1/delete"): ApiServer.delete, ("POST", "/v1/merge"): ApiServer.merge,
           ("POST", "/v1/undo"): ApiServer.undo, ("POST", "/v1/empty-trash"): ApiServer.empty_trash,
           ("GET", "/v1/history"): ApiServer.history,
-          ("GET", "/v1/keep-rules"): ApiServer.keep_rules, ("POST", "/v1/keep-rules"): ApiServer.set_keep_rules}
+          ("GET", "/v1/keep-rules"): ApiServer.keep_rules, ("POST", "/v1/keep-rules"): ApiServer.set_keep_rules,
+          ("GET", "/v1/folders"): ApiServer.folders, ("POST", "/v1/folders"): ApiServer.set_folders}
 
 
 def _paths(body: dict, key: str, one: bool = False):
@@ -598,3 +634,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+
+def _folders_answer(ctx: JobContext) -> dict:
+    return {"protected": ctx.library.protected_folders(), "excluded": list(ctx.library.exclusions().entries)}

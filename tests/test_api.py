@@ -60,7 +60,7 @@ def test_listens_on_loopback_only_and_wants_the_token(server):
     status, document = call(server, "GET", "/openapi.json", token=None)  # the description is public
     assert status == 200 and set(document["paths"]) == {
         "/v1/stats", "/v1/groups", "/v1/query", "/v1/compare", "/v1/delete", "/v1/merge", "/v1/undo",
-        "/v1/empty-trash", "/v1/history", "/v1/keep-rules"}
+        "/v1/empty-trash", "/v1/history", "/v1/keep-rules", "/v1/folders"}
 
 
 def test_malformed_requests_get_4xx_with_a_message(server):
@@ -166,3 +166,16 @@ def test_file_actions_over_http_delete_history_undo_and_a_refusal(server):
     assert status == 409 and "identical" in refused["refused"][0]["reason"] and os.path.exists(copy)
     for bad in ({"to_folder": "relative"}, {"hard_link": "yes"}, {"to_folder": aside, "hard_link": True}):
         assert call(server, "POST", "/v1/merge", {"keeper": keeper, "paths": [copy], **bad})[0] == 400
+
+
+def test_protected_and_left_out_folders_over_http(server):
+    folder = os.path.dirname(server.jobs.submit("a photo", lambda ctx: ctx.library.store.images()[0]).result().path)
+    assert call(server, "GET", "/v1/folders") == (200, {"protected": [], "excluded": []})
+    status, saved = call(server, "POST", "/v1/folders", {"protected": [folder], "excluded": ["*.webp", "Screenshots"]})
+    assert status == 200 and saved == {"protected": [folder], "excluded": ["*.webp", "Screenshots"]}
+    assert call(server, "POST", "/v1/folders", {"protected": []})[1] == {"protected": [],
+                                                                        "excluded": ["*.webp", "Screenshots"]}
+    assert call(server, "POST", "/v1/folders", {"excluded": ["*"]})[0] == 400  # it would leave out every photo
+    assert call(server, "POST", "/v1/folders", {"protected": ["/no/such/folder"]})[0] == 400
+    assert call(server, "POST", "/v1/folders", {"excluded": "*.png"})[0] == 400
+    assert call(server, "GET", "/v1/folders")[1]["excluded"] == ["*.webp", "Screenshots"]  # refusals changed nothing

@@ -232,6 +232,12 @@ class Library:
         self.store.set_protected(folders, protected)
         return folders
 
+    def replace_protected(self, paths: list[str]) -> list[str]:
+        """Exactly these folders protected from now on (the others' protection lifted); as stored."""
+        wanted = self.set_protected(paths)
+        self.set_protected([f for f in self.protected_folders() if f not in wanted], protected=False)
+        return self.protected_folders()
+
     def exclusions(self) -> Exclusions:
         return Exclusions.from_json(self.store.exclusions())
 

@@ -162,11 +162,8 @@ class ReviewSession:
         """Saves them (a bad pattern fails the job, and the queue says why); `then` runs once they are saved:
         the face scans again, so that left-out photos leave the library."""
         def save(ctx: JobContext) -> None:
-            library = ctx.library
-            protected = set(settings.protected)
-            library.set_protected([f for f in library.protected_folders() if f not in protected], protected=False)
-            library.set_protected(sorted(protected))
-            library.set_exclusions(settings.excluded)
+            ctx.library.replace_protected(settings.protected)
+            ctx.library.set_exclusions(settings.excluded)
         self.jobs.submit("folders", save, then)
 
     # the view -------------------------------------------------------------------------
