@@ -261,3 +261,35 @@ def test_a_move_to_a_folder_leaves_the_keeper_as_it_was(tmp_path, library_dir):
     assert (folder / "export_large.jpg").read_bytes() == keeper_bytes and actions.trash_size() == (0, 0)
     actions.close()
     library.close()
+
+
+def test_a_kill_between_a_copys_move_and_its_hard_link_is_finished_at_the_next_start(
+        library, library_dir, photo_folder, exact_copies):
+    import subprocess
+    import sys
+    before = snapshot(photo_folder)
+    keeper = exact_copies.keeper.image.path
+    copies = sorted(m.image.path for m in exact_copies.members if not m.keeper)
+    library.close()
+    child = f"""
+import os, signal
+from simgui.core.files.actions import FileActions, MergePlan
+from simgui.core.files.disposal import Disposal
+from simgui.core.library import Library
+os.link = lambda *args, **kwargs: os.kill(os.getpid(), signal.SIGKILL)  # killed right before the first link
+library = Library({str(library_dir)!r})
+group = next(g for g in library.groups() if g.kind == "exact")
+FileActions(library).merge([MergePlan.of_group(group)], disposal=Disposal(hard_links=True))
+"""
+    assert subprocess.run([sys.executable, "-c", child], timeout=300).returncode == -9
+    gone = [path for path in copies if not os.path.exists(path)]
+    assert len(gone) == 1  # the first copy moved to the trash, its link not made
+
+    from simgui.core.library import Library
+    reopened = Library(library_dir)
+    actions = FileActions(reopened)  # the start after the crash makes the link
+    assert snapshot(photo_folder) == before and os.path.samefile(gone[0], keeper)
+    assert actions.undo().moved == gone and snapshot(photo_folder) == before
+    assert not os.path.samefile(gone[0], keeper)
+    actions.close()
+    reopened.close()

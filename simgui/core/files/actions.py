@@ -127,7 +127,21 @@ class FileActions:
         lock: another process's action in flight is not a crash."""
         self.journal.recover()
         finish_interrupted_rewrites(self.journal)
+        self._finish_interrupted_links()
         self._sync_store(self.journal.unsynced_actions())
+
+    def _finish_interrupted_links(self) -> None:
+        """A crash between a copy's move to the trash and its hard link: the link is made now, if the keeper
+        still holds the copy's very bytes and nothing took the copy's name; else the copy waits in the trash
+        for an undo, as a trashed one does."""
+        for move in self.journal.unfinished_links():
+            if not os.path.lexists(move.source) and self._root_of(move.source) is not None:
+                try:
+                    if content_hash(read_image_bytes(move.link_to)) == move.replaced_by:
+                        os.link(move.link_to, move.source, follow_symlinks=False)
+                except (DecodeError, OSError) as exc:  # the keeper went or changed, the name was taken: no link
+                    log.info("no hard link made for %s after the crash: %s", move.source, exc)
+            self.journal.link_settled(move.action_id, move.source)
 
     def close(self) -> None:
         self.journal.close()
@@ -317,11 +331,13 @@ class FileActions:
         except OSError as exc:
             return f"cannot open its folder: {exc.strerror}"
         try:
-            problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place, image.content_hash)
+            problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place, image.content_hash,
+                                           keeper.path)
             if problem:
                 return problem
             outcome.moved.append(image.path)
             self._link_in_place(image, keeper, folder, outcome)
+            self.journal.link_settled(action_id, image.path)
         finally:
             os.close(folder)
         return None
@@ -331,9 +347,10 @@ class FileActions:
         return [] if disposal.hard_links else sidecars_of(image.path, going)
 
     def _journaled_move(self, action_id: int, path: str, record: str | None, place: Callable[[str], Path],
-                        replaced_by: str | None = None) -> str | None:
+                        replaced_by: str | None = None, link_to: str | None = None) -> str | None:
         """`replaced_by`: the content of the file simgui puts at `path` once it has moved (a hard link to the
-        keeper), journaled first, so that an undo knows that file for its own and takes it away."""
+        keeper, `link_to`), journaled first, so that an undo knows that file for its own and takes it away, and
+        a start after a crash makes the link that the crash kept from being made."""
         try:
             target = place(path)
         except OSError as exc:
@@ -341,6 +358,8 @@ class FileActions:
         move_id = self.journal.plan(action_id, path, str(target), record)
         if replaced_by:
             self.journal.set_replaced_by(move_id, replaced_by)
+        if link_to:
+            self.journal.set_link_to(move_id, link_to)
         try:
             move_file(path, str(target))
         except OSError as exc:

@@ -55,6 +55,7 @@ _ADDED_COLUMNS = (
     ("actions", "undo_problem", "TEXT"),  # why the last undo left files in the trash: Ctrl+Z goes on past it
     ("actions", "synced", "INTEGER NOT NULL DEFAULT 1"),  # 0 while library.db may lag behind the moves
     ("actions", "taught", "TEXT"),  # JSON {"kind", "pairs"}: the decisions an action taught (undo forgets them)
+    ("moves", "link_to", "TEXT"),  # the keeper a hard link to which is to take `source`'s place: set until it has
 )
 
 
@@ -71,6 +72,7 @@ class Move:
     state: str
     replaced_by: str | None = None
     record: str | None = None
+    link_to: str | None = None
 
 
 @dataclass
@@ -152,6 +154,17 @@ class MoveJournal:
     def set_replaced_by(self, move_id: int, content_hash: str) -> None:
         self._write("UPDATE moves SET replaced_by = ? WHERE id = ?", (content_hash, move_id))
 
+    def set_link_to(self, move_id: int, keeper: str) -> None:
+        self._write("UPDATE moves SET link_to = ? WHERE id = ?", (to_db(keeper), move_id))
+
+    def link_settled(self, action_id: int, source: str) -> None:
+        """The hard link at `source` was made (or cannot be): nothing is left to finish after a crash."""
+        self._write("UPDATE moves SET link_to = NULL WHERE action_id = ? AND source = ?", (action_id, to_db(source)))
+
+    def unfinished_links(self) -> list[Move]:
+        """Copies moved to the trash whose hard link to the keeper a crash kept from being made."""
+        return self._moves("link_to IS NOT NULL AND state = 'moved'", [])
+
     def set_synced(self, action_ids: list[int], synced: bool) -> None:
         for action_id in action_ids:
             self._write("UPDATE actions SET synced = ? WHERE id = ?", (int(synced), action_id))
@@ -202,9 +215,9 @@ class MoveJournal:
                            [FOLDER_KIND])
 
     def _moves(self, where: str, params: list) -> list[Move]:
-        rows = self.db.execute("SELECT id, action_id, source, target, state, replaced_by, record FROM moves "
+        rows = self.db.execute("SELECT id, action_id, source, target, state, replaced_by, record, link_to FROM moves "
                                f"WHERE {where} ORDER BY id", params)
-        return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5], r[6]) for r in rows]
+        return [Move(r[0], r[1], from_db(r[2]), from_db(r[3]), r[4], r[5], r[6], r[7] and from_db(r[7])) for r in rows]
 
     def contents_in_trash(self) -> set[str]:
         """The content hashes of the photos in simgui's trash (or on their way in or out): their vectors are
