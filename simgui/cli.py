@@ -96,8 +96,7 @@ def cmd_index(library: Library, args) -> int:
 
 
 def _report_line(report) -> str:
-    return (f"{report.added} new, {report.updated} changed, {report.removed} gone, {report.skipped} skipped; "
-            f"{report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s")
+    return f"{report.changes_text()}; {report.embedded} embedded, {report.reused} reused in {report.seconds:.1f} s"
 
 
 @contextmanager

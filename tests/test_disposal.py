@@ -26,7 +26,7 @@ def test_a_merge_to_a_folder_keeps_paths_below_the_root_and_undo_brings_all_back
             assert f.read() == before[path]
     assert actions.trash_size() == (0, 0)  # nothing of it is in simgui's trash: Empty trash leaves it alone
     record = actions.history()[0]
-    assert record.kind == "move" and record.moved == 2
+    assert record.kind == "move" and record.moved == 2 and record.label.endswith(f" to {elsewhere}")
     assert {m["state"] for m in history_answer(record, actions.journal.moves(record.id))["moves"]} == {
         "in the folder it was moved to"}
     assert actions.empty_trash().moved == [] and os.path.exists(elsewhere / photo_folder.name)

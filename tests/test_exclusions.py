@@ -18,6 +18,9 @@ def test_full_paths_are_folders_and_other_entries_name_patterns():
     assert not left_out.leaves_out("/photos/Trips/cache2/b.jpg")
     assert left_out.leaves_out("/photos/shot.png") and not left_out.leaves_out("/photos/shot.jpg")
     assert left_out.leaves_out("/photos/Phone/Screenshots")
+    assert left_out.leaves_out_below("/photos/Phone/Screenshots/2019/a.jpg", "/photos")
+    assert not left_out.leaves_out_below("/photos/Phone/2019/a.jpg", "/photos")
+    assert not Exclusions.of(["photos"]).leaves_out_below("/photos/Phone/a.jpg", "/photos")  # the root is not below itself
     assert left_out.leaves_out("/photos/Phone/WhatsApp/Media/Sent/x.jpg")
     assert not left_out.leaves_out("/photos/Phone/WhatsApp/Media/x.jpg")
     assert Exclusions.from_json(left_out.to_json()) == left_out
@@ -34,7 +37,8 @@ def test_left_out_files_leave_the_library_and_stay_on_disk(photo_folder, library
     run = cli(library_dir, "exclude", str(photo_folder / "edits"), "*.webp")
     assert run.returncode == 0, run.stderr
     assert cli(library_dir, "exclude").stdout.split() == [str(photo_folder / "edits"), "*.webp"]
-    assert cli(library_dir, "index", str(photo_folder)).returncode == 0
+    run = cli(library_dir, "index", str(photo_folder))
+    assert run.returncode == 0 and "0 gone, 11 left out" in run.stdout + run.stderr, run.stdout + run.stderr
     assert '"images": 5' in cli(library_dir, "stats", "--json").stdout  # only the five originals are left
     assert '"exact"' not in cli(library_dir, "groups", "--json").stdout
     assert snapshot(photo_folder) == before  # nothing left out was touched

@@ -164,7 +164,7 @@ def test_merge_every_exact_group_shows_what_will_go_moves_just_that_and_one_undo
         other = next(m.image.path for m in group.members if not m.keeper)
         going |= {other, other + ".xmp" if "(copy)" in other else str(photo_folder / f"{name}.xmp")}
     assert listed == going
-    assert f"{len(going)} file(s)" in dialog.summary.text() and "3 group(s)" in dialog.summary.text()
+    assert f"{len(going)} files" in dialog.summary.text() and "3 groups" in dialog.summary.text()
     assert all(path in before for path in going) and snapshot(photo_folder) == before  # nothing moved yet
 
     go = next(b for b in dialog.findChild(QDialogButtonBox).buttons() if b.text().startswith("Move "))
@@ -237,6 +237,7 @@ def test_merge_every_exact_group_to_a_folder_or_as_hard_links_and_undo_each_byte
     first.destination.textActivated.emit(LINK_CHOICE)
     dialog = _bulk_dialog_for(qtbot, window, first)
     assert dialog.bulk.disposal.hard_links and set(dialog.listed()) == copies
+    assert "2 identical copies" in dialog.summary.text() and "either name changes both" in dialog.summary.text()
     qtbot.keyClick(dialog, Qt.Key_Return)
     qtbot.waitUntil(lambda: window.session.last_report is not None, timeout=30_000)
     assert snapshot(photo_folder) == before
@@ -279,6 +280,9 @@ def test_protected_and_left_out_folders_set_in_the_app(qtbot, window, photo_fold
     # the protected copy is the one kept: the exact group keeps the file in edits/, and a merge moves the other
     exact = next(g for g in window.duplicates.all_groups if g.kind == "exact")
     assert exact.keeper.image.path == str(photo_folder / "edits" / "rocket (copy).jpg")
+    from simgui.gui.group_cards import card_lines
+    assert card_lines(exact.keeper)[0][0] == "★ kept: protected"  # said on its card
+    assert not any(m.protected for m in exact.members if not m.keeper)
     assert snapshot(photo_folder) == before  # left out and protected: nothing on disk changed
 
 

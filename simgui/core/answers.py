@@ -18,7 +18,7 @@ def group_answer(group: Group) -> dict:
         "members": [{"path": m.image.path, "score": m.score, "keeper": m.keeper, "size": m.image.size,
                      "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at,
                      # the other files of its shot (a RAW's JPEG): they go and stay with it
-                     "stacked": [f.path for f in m.stacked]}
+                     "stacked": [f.path for f in m.stacked], "protected": m.protected}
                     for m in group.members],
     }
 

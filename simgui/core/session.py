@@ -280,6 +280,8 @@ class ReviewSession:
 def _report(name: str, outcome: ActionOutcome, went: str) -> ActionReport:
     verb = "restored" if name == "undo" else f"moved {went}"
     done = f"{name}: {len(outcome.moved)} file(s) {verb}" if name != "not duplicates" else "not duplicates: remembered"
+    if name == "undo" and outcome.action_id is None:
+        done = "nothing to undo"
     if outcome.enriched:
         done += f"; the keeper gained its {' and '.join(outcome.enriched)}"
     left_alone = [f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()]

@@ -51,3 +51,7 @@ def run(argv: list[str]) -> int:
         return 1
     window.show()
     return app.exec()
+
+
+if __name__ == "__main__":  # python -m simgui.gui.app, as well as python -m simgui and simgui
+    sys.exit(run(sys.argv[1:]))

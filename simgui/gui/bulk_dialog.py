@@ -15,7 +15,7 @@ from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.session import BulkMerge
 from simgui.core.storage.pathtext import readable
 from simgui.gui.table_dialog import rows_view, shown_rows
-from simgui.gui.texts import size_text
+from simgui.gui.texts import count_text, size_text
 
 TRASH_CHOICE, FOLDER_CHOICE, LINK_CHOICE = "simgui's trash", "a folder…", "hard links to the kept copy"
 
@@ -29,8 +29,11 @@ class BulkMergeDialog(QDialog):
         self.setWindowTitle(title)
         preview = bulk.preview
         buttons = QDialogButtonBox(QDialogButtonBox.Cancel)
-        if preview.refused:
-            said = (f"Nothing will move: {len(preview.refused)} file(s) cannot go just now (below). "
+        if bulk.disposal.folder in preview.refused:  # the folder chosen, not any file: said plainly, no list
+            said = f"Nothing will move: {preview.refused[bulk.disposal.folder]}."
+            self.files = rows_view(["File", "Size", "Kept copy"], [])
+        elif preview.refused:
+            said = (f"Nothing will move: {count_text(len(preview.refused), 'file')} cannot go just now (below). "
                     "Look at them, then try again.")
             self.files = rows_view(["File", "Why it cannot go"], [(readable(p), why) for p, why in preview.refused.items()])
         else:
@@ -38,11 +41,11 @@ class BulkMergeDialog(QDialog):
             # each photo beside the copy kept in its place; a RAW's JPEG or a sidecar that goes along, beside nothing
             kept = {other.path: plan.keeper.path for plan in bulk.plans for other in plan.others}
             self.files = rows_view(["File", "Size", "Kept copy"], [
-                (readable(p), size_text(n), readable(os.path.basename(kept[p])) if p in kept else "")
-                for p, n in preview.files.items()])
+                (readable(p), size_text(n), readable(kept[p]) if p in kept else "") for p, n in preview.files.items()])
         go = None
         if preview.files and not preview.refused:
-            go = buttons.addButton(f"Move {len(preview.files)} file(s)", QDialogButtonBox.AcceptRole)
+            verb = "Link" if bulk.disposal.hard_links else "Move"
+            go = buttons.addButton(f"{verb} {count_text(len(preview.files), 'file')}", QDialogButtonBox.AcceptRole)
         self.summary = QLabel(said)
         self.summary.setWordWrap(True)
         notes = QLabel("\n".join(preview.notes))
@@ -106,9 +109,11 @@ def _summary(bulk: BulkMerge) -> str:
         return "Nothing to move: every copy is kept whole with the other files of its shot."
     undo = "Undo (Ctrl+Z) puts them all back at once."
     if bulk.disposal.hard_links:
-        return (f"{len(files)} identical copies, {size_text(bulk.size)}, from {len(plans)} group(s) become hard links "
+        return (f"{count_text(len(files), 'identical copy', 'identical copies')}, {size_text(bulk.size)}, from "
+                f"{count_text(len(plans), 'group')} become hard links "
                 f"to each group's kept copy: every name still opens the photo, stored once (so an edit under "
                 f"either name changes both). The originals go to simgui's trash; the space comes free when it is "
                 f"emptied. {undo}")
-    return (f"{len(files)} file(s), {size_text(bulk.size)}, go {bulk.disposal.said()} from {len(plans)} group(s); "
+    return (f"{count_text(len(files), 'file')}, {size_text(bulk.size)}, go {bulk.disposal.said()} from "
+            f"{count_text(len(plans), 'group')}; "
             f"each group keeps its marked copy (your keep rules, or K). {undo}")

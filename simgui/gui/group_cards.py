@@ -79,7 +79,10 @@ def card_lines(member: GroupMember) -> list[tuple[str, str | None]]:
     """A card's lines, each with the fact it shows (for the bold of the best value) or None."""
     image = member.image
     names = " + ".join(readable(os.path.basename(f.path)) for f in member.files)  # a RAW+JPEG shot: both
-    return [("★ keep" if member.keeper else f"similarity {member.score:.3f}", None), (names, None),
+    first = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
+    if member.protected:  # never marked, never moved: said on the card, not only when an action refuses it
+        first = "★ kept: protected" if member.keeper else f"protected · {member.score:.3f}"
+    return [(first, None), (names, None),
             (f"{image.width or '?'}×{image.height or '?'}", RESOLUTION),
             (f"{size_text(member.size)} · {image.format or '?'}", FILE_SIZE), (date_text(image), DATE),
             (readable(os.path.dirname(image.path)), None)]

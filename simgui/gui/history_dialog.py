@@ -1,6 +1,7 @@
 """Every recent file action with each file it moved and where that file is now; undo any of them from here."""
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from PySide6.QtCore import Qt, Signal
@@ -22,7 +23,7 @@ class HistoryDialog(QDialog):
         for action in actions:
             when = datetime.fromisoformat(action["at"]).strftime("%d %b %H:%M")
             state = "undone" if action["undone"] else f"undo stuck: {action['undo_problem']}" \
-                if action["undo_problem"] else ""
+                if action["undo_problem"] else _where_its_files_are(action["moves"])
             item = QTreeWidgetItem([f"{when} — {action['label']}, {len(action['files'])} file(s)", state])
             item.setData(0, Qt.UserRole, action["id"])
             item.setData(0, Qt.UserRole + 1, any(m["state"] in ("in simgui's trash", "in the folder it was moved to")
@@ -59,3 +60,9 @@ class HistoryDialog(QDialog):
         if item is not None:
             self.undo_wanted.emit(int(item.data(0, Qt.UserRole)))
             self.accept()
+
+
+def _where_its_files_are(moves: list[dict]) -> str:
+    """"5 in simgui's trash", "3 in the folder it was moved to, 1 restored": the action's line, at a glance."""
+    counts = Counter(move["state"] for move in moves)
+    return ", ".join(f"{n} {state}" for state, n in counts.most_common())

@@ -417,8 +417,7 @@ class MainWindow(QMainWindow):
             return
         unreadable = (f"; could not read {', '.join(map(readable, report.unreadable_folders))} (photos kept)"
                       if report.unreadable_folders else "")
-        self.statusBar().showMessage(f"library up to date: {report.added} new, {report.updated} changed, "
-                                     f"{report.removed} gone, {report.skipped} skipped{unreadable}", 10000)
+        self.statusBar().showMessage(f"library up to date: {report.changes_text()}{unreadable}", 10000)
 
     def _show_folders(self, folders: list[tuple[str, int, bool]]) -> None:
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None

@@ -20,4 +20,9 @@ def date_text(image: ImageRecord) -> str:
 
 
 def photos_text(count: int) -> str:
-    return f"{count} photo" + ("" if count == 1 else "s")
+    return count_text(count, "photo")
+
+
+def count_text(count: int, noun: str, plural: str | None = None) -> str:
+    """"1 file", "5 files" ("1 copy", "2 copies" with its plural given)."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"

@@ -163,7 +163,7 @@ class FileActions:
             label = (f"merge into {os.path.basename(plans[0].keeper.path)}" if len(plans) == 1
                      else f"merge {len(plans)} groups")
         shots = ShotsByFolder(self.library.store)
-        outcome = self._send_all(disposal.action_kind, label, [i for p in plans for i in p.others],
+        outcome = self._send_all(disposal.action_kind, label + disposal.in_label(), [i for p in plans for i in p.others],
                                  [p.keeper for p in plans], shots, disposal, _keepers_of(plans))
         moved = set(outcome.moved)
         for plan in plans:

@@ -31,6 +31,10 @@ class Disposal:
     def action_kind(self) -> str:
         return FOLDER_KIND if self.folder else LINK_KIND if self.hard_links else TRASH_KIND
 
+    def in_label(self) -> str:
+        """What an action's label adds, so that its history line says where the copies went."""
+        return f" to {self.folder}" if self.folder else " as hard links" if self.hard_links else ""
+
     def said(self) -> str:
         """Where the files go, as the user is told: "to simgui's trash", "to /backup/doubles"..."""
         if self.folder:

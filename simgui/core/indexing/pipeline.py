@@ -61,6 +61,7 @@ class IndexReport:
     added: int = 0
     updated: int = 0
     removed: int = 0
+    left_out: int = 0  # of those removed: files the user left out of the library (exclusions.py), still on disk
     skipped: int = 0
     embedded: int = 0  # model runs: files whose content was new to the library
     reused: int = 0  # files whose content already had a vector (moves, copies)
@@ -70,9 +71,16 @@ class IndexReport:
     cancelled: bool = False
     seconds: float = 0.0
 
+    def changes_text(self) -> str:
+        """"3 new, 1 changed, 2 gone, 15 left out, 0 skipped": what a run found, as the app and the CLI say it
+        (files left out of the library are not said to be gone: they are still on disk)."""
+        left_out = f", {self.left_out} left out" if self.left_out else ""
+        return (f"{self.added} new, {self.updated} changed, {self.removed - self.left_out} gone{left_out}, "
+                f"{self.skipped} skipped")
+
     def absorb(self, other: "IndexReport") -> None:
         """Adds another run's counts to these (a watcher's running totals)."""
-        for name in ("scanned", "added", "updated", "removed", "skipped", "embedded", "reused", "unsettled"):
+        for name in ("scanned", "added", "updated", "removed", "left_out", "skipped", "embedded", "reused", "unsettled"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
 
@@ -190,8 +198,11 @@ class Indexer:
                     report.added += 1
                 else:
                     report.updated += 1
-        gone = [row[0] for path, row in rows.items()
-                if path not in seen and not any(_inside(path, folder) for folder in kept)]
+        gone_paths = [path for path in rows if path not in seen and not any(_inside(path, folder) for folder in kept)]
+        root_of = dict(roots)
+        report.left_out = sum(left_out.leaves_out_below(path, root_of.get(rows[path][3], ""))
+                              for path in gone_paths) if left_out.entries else 0
+        gone = [rows[path][0] for path in gone_paths]
         return work, gone, moved
 
     def _read_shot_times(self, report: IndexReport) -> None:

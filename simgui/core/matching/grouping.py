@@ -31,6 +31,7 @@ from simgui.core.matching.learning import LearnedPreferences
 from simgui.core.matching.keep_rules import KeepRules, keeper_order
 from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.index import VectorIndex
+from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
 from simgui.core.matching.verify import ANOTHER_MOMENT, best_agreement
 from simgui.core.storage.tokens import as_unit_tokens
@@ -45,6 +46,7 @@ class GroupMember:
     score: float  # cosine similarity to the keeper (1.0 for the keeper and its exact copies)
     keeper: bool = False
     stacked: list[ImageRecord] = field(default_factory=list)  # the other files of its shot (stacks.py)
+    protected: bool = False  # in a protected folder: never marked, never moved
 
     @property
     def files(self) -> list[ImageRecord]:
@@ -411,7 +413,8 @@ class GroupFinder:
             shots.add(stack[0].path)
             score = 1.0 if n == images[0][0] else float(evidence.vectors[n] @ evidence.vectors[images[0][0]])
             members.append(GroupMember(image, round(min(1.0, score), 4), keeper=not members,
-                                       stacked=[f for f in stack if f.path != image.path]))
+                                       stacked=[f for f in stack if f.path != image.path],
+                                       protected=protected_folder_of(image.path, self.protected) is not None))
         return Group(kind, members)
 
 def _second_names(images: list[ImageRecord]) -> set[str]:

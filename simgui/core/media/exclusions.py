@@ -60,3 +60,12 @@ class Exclusions:
                 return True
         name, lowered = os.path.basename(path).lower(), path.lower()
         return any(fnmatch.fnmatchcase(lowered if "/" in p else name, p) for p in self.patterns)
+
+    def leaves_out_below(self, path: str, root: str) -> bool:
+        """True when the file, or a folder between it and its root, is left out (a pattern such as
+        "Screenshots" names a folder on the way, not the file)."""
+        while len(path) > len(root):
+            if self.leaves_out(path):
+                return True
+            path = os.path.dirname(path)
+        return False
