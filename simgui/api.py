@@ -256,12 +256,15 @@ def openapi_document() -> dict:
             "/v1/empty-trash": _file_action_doc("Send simgui's trash on to the system trash", {}, error),
             "/v1/keep-rules": _keep_rules_doc(auth_errors),
             "/v1/folders": _folders_doc(auth_errors),
-            "/v1/history": {"get": {"summary": "File actions, newest first, each file and where it is now",
-                                    "responses": {"200": {"description": '[{"id", "kind", "label", "files", '
-                                                                         '"moves", "undone", "at"}]'},
-                                                  "503": error, **auth_errors}}},
+            "/v1/history": _history_doc(error, auth_errors),
         },
     }
+
+
+def _history_doc(error: dict, auth_errors: dict) -> dict:
+    return {"get": {"summary": "File actions, newest first, each file and where it is now",
+                    "responses": {"200": {"description": '[{"id", "kind", "label", "files", "moves", "undone", "at"}]'},
+                                  "503": error, **auth_errors}}}
 
 
 def _keep_rules_doc(auth_errors: dict) -> dict:
