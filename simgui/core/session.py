@@ -53,7 +53,7 @@ class ActionReport:
     """What the user is told when an action ends."""
     action: str  # merge | delete | not duplicates | undo
     files: list[str]  # the files it moved: to the trash, or back from it
-    done: str  # "merge: 2 file(s) moved to simgui's trash"
+    done: str  # "merge: 2 files moved to simgui's trash"
     left_alone: list[str] = field(default_factory=list)  # "photo.jpg: changed since it was indexed"
     notes: list[str] = field(default_factory=list)
 
@@ -279,7 +279,8 @@ class ReviewSession:
 
 def _report(name: str, outcome: ActionOutcome, went: str) -> ActionReport:
     verb = "restored" if name == "undo" else f"moved {went}"
-    done = f"{name}: {len(outcome.moved)} file(s) {verb}" if name != "not duplicates" else "not duplicates: remembered"
+    files = f"{len(outcome.moved)} file{'s' * (len(outcome.moved) != 1)}"
+    done = f"{name}: {files} {verb}" if name != "not duplicates" else "not duplicates: remembered"
     if name == "undo" and outcome.action_id is None:
         done = "nothing to undo"
     if outcome.enriched:

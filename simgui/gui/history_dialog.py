@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from simgui.core.storage.pathtext import readable
+from simgui.gui.texts import count_text
 
 
 class HistoryDialog(QDialog):
@@ -24,7 +25,7 @@ class HistoryDialog(QDialog):
             when = datetime.fromisoformat(action["at"]).strftime("%d %b %H:%M")
             state = "undone" if action["undone"] else f"undo stuck: {action['undo_problem']}" \
                 if action["undo_problem"] else _where_its_files_are(action["moves"])
-            item = QTreeWidgetItem([f"{when} — {action['label']}, {len(action['files'])} file(s)", state])
+            item = QTreeWidgetItem([f"{when} — {action['label']}, {count_text(len(action['files']), 'file')}", state])
             item.setData(0, Qt.UserRole, action["id"])
             item.setData(0, Qt.UserRole + 1, any(m["state"] in ("in simgui's trash", "in the folder it was moved to")
                                                  for m in action["moves"]))

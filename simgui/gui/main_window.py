@@ -30,7 +30,7 @@ from simgui.gui.history_dialog import HistoryDialog
 from simgui.gui.inbox import GuiInbox
 from simgui.gui.map_view import MapView
 from simgui.gui.search import SearchView
-from simgui.gui.texts import photos_text, size_text
+from simgui.gui.texts import count_text, photos_text, size_text
 from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 
 THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thumbnails": THUMB_SIZE}
@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
             when = datetime.fromtimestamp(record.created_at).strftime("%d %b %H:%M")
             state = " (undone)" if record.undone else " (sent to the system trash)" if record.emptied else ""
             state = " (could not all be put back)" if record.undo_problem else state
-            action = self.history_menu.addAction(f"{when} — {record.label}, {record.moved} file(s){state}")
+            action = self.history_menu.addAction(f"{when} — {record.label}, {count_text(record.moved, 'file')}{state}")
             action.setToolTip(record.undo_problem or "")
             if record.moved or (record.taught and not record.undone):  # not only the newest
                 action.setText(action.text() + " — undo")
@@ -281,8 +281,8 @@ class MainWindow(QMainWindow):
     def show_skipped(self) -> None:
         """The files that could not be read, each with why (read from the library: a job)."""
         def show(skipped: list[ImageRecord]) -> None:
-            said = (f"{len(skipped)} file(s) could not be read, so they are in no group. A file fixed or replaced "
-                    "is read again at the next check of its folder.") if skipped else "No file was skipped."
+            said = (f"{count_text(len(skipped), 'file')} could not be read, so they are in no group. A file fixed "
+                    "or replaced is read again at the next check of its folder.") if skipped else "No file was skipped."
             self.table_dialog = TableDialog("Skipped files", said, ["File", "Why"],
                                             [(readable(r.path), r.error or "") for r in skipped], self)
             self.table_dialog.open()
