@@ -355,11 +355,7 @@ class FileActions:
             target = place(path)
         except OSError as exc:
             return f"could not make its place: {exc.strerror or exc}"
-        move_id = self.journal.plan(action_id, path, str(target), record)
-        if replaced_by:
-            self.journal.set_replaced_by(move_id, replaced_by)
-        if link_to:
-            self.journal.set_link_to(move_id, link_to)
+        move_id = self.journal.plan(action_id, path, str(target), record, replaced_by, link_to)
         try:
             move_file(path, str(target))
         except OSError as exc:

@@ -144,18 +144,17 @@ class MoveJournal:
         return self._write("INSERT INTO actions (kind, label, created_at, synced) VALUES (?, ?, ?, 0)",
                            (kind, label, time.time()))
 
-    def plan(self, action_id: int, source: str, target: str, record: str | None = None) -> int:
-        return self._write("INSERT INTO moves (action_id, source, target, state, record) VALUES (?, ?, ?, 'planned', ?)",
-                           (action_id, to_db(source), to_db(target), record))
+    def plan(self, action_id: int, source: str, target: str, record: str | None = None,
+             replaced_by: str | None = None, link_to: str | None = None) -> int:
+        """A move about to happen, in one synced write with what simgui will put at `source` once it has
+        moved (`replaced_by`: that file's content; `link_to`: the keeper it is a hard link to)."""
+        return self._write("INSERT INTO moves (action_id, source, target, state, record, replaced_by, link_to) "
+                           "VALUES (?, ?, ?, 'planned', ?, ?, ?)",
+                           (action_id, to_db(source), to_db(target), record, replaced_by,
+                            None if link_to is None else to_db(link_to)))
 
     def set_state(self, move_id: int, state: str) -> None:
         self._write("UPDATE moves SET state = ? WHERE id = ?", (state, move_id))
-
-    def set_replaced_by(self, move_id: int, content_hash: str) -> None:
-        self._write("UPDATE moves SET replaced_by = ? WHERE id = ?", (content_hash, move_id))
-
-    def set_link_to(self, move_id: int, keeper: str) -> None:
-        self._write("UPDATE moves SET link_to = ? WHERE id = ?", (to_db(keeper), move_id))
 
     def link_settled(self, action_id: int, source: str) -> None:
         """The hard link at `source` was made (or cannot be): nothing is left to finish after a crash."""

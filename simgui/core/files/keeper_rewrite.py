@@ -43,8 +43,8 @@ def rewrite_keeper(journal: MoveJournal, action_id: int, keeper: ImageRecord, do
         return None
     new_hash = content_hash(enriched.data)
     target = str(trash_place())
-    move_id = journal.plan(action_id, keeper.path, target, json.dumps(asdict(keeper)))
-    journal.set_replaced_by(move_id, new_hash)  # before any file changes: undo then knows the new file is ours
+    # with the new file's content, before any file changes: undo then knows the new file is ours
+    move_id = journal.plan(action_id, keeper.path, target, json.dumps(asdict(keeper)), replaced_by=new_hash)
     temp = rewritten_path(keeper.path, move_id)
     try:
         _write_new(temp, enriched.data, os.stat(keeper.path).st_mode)
