@@ -38,7 +38,7 @@ from simgui.core.media.decode import DecodeError
 from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.library import Library, LibraryError
 from simgui.core.matching.keep_rules import KeepRules, KeepRulesError
-from simgui.core.media.exclusions import ExclusionError
+from simgui.core.storage.exclusions import ExclusionError
 from simgui.core.matching.rule import GROUP_KINDS
 
 log = logging.getLogger(__name__)

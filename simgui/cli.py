@@ -15,7 +15,7 @@ from typing import Callable, TypeVar
 from simgui import __version__
 from simgui.core.files.actions import ActionOutcome, FileActions, JournalError
 from simgui.core.files.disposal import TO_TRASH, Disposal
-from simgui.core.media.exclusions import ExclusionError, Exclusions
+from simgui.core.storage.exclusions import ExclusionError, Exclusions
 from simgui.core.answers import (CSV_COLUMNS, action_answer, comparison_answer, group_answer, history_answer,
                                  query_answer)
 from simgui.core.export import library_thumbnails, write_csv, write_export

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from conftest import cli, snapshot
-from simgui.core.media.exclusions import ExclusionError, Exclusions
+from simgui.core.storage.exclusions import ExclusionError, Exclusions
 
 
 @pytest.mark.unit

@@ -23,7 +23,7 @@ from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, pair_kind
 from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode_file
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
-from simgui.core.media.exclusions import Exclusions
+from simgui.core.storage.exclusions import Exclusions
 from simgui.core.media.framing import content_box, photo_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
 from simgui.core.media.orientation import proposals, signature
@@ -239,13 +239,13 @@ class Library:
         return self.protected_folders()
 
     def exclusions(self) -> Exclusions:
-        return Exclusions.from_json(self.store.exclusions())
+        return self.store.exclusions()
 
     def set_exclusions(self, entries: list[str]) -> Exclusions:
         """What is left out of the library from the next scan on (exclusions.py): its photos leave the library,
         never the disk. Raises ExclusionError for an entry that would leave out everything."""
         left_out = Exclusions.of(entries)
-        self.store.set_exclusions(left_out.to_json())
+        self.store.set_exclusions(left_out)
         return left_out
 
     def keep_rules(self) -> KeepRules:

@@ -34,6 +34,7 @@ from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, 
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
+from simgui.core.storage.pathtext import within
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import LIVE_PHOTO_MOTION, sidecars_of
 from simgui.core.matching.stacks import ShotsByFolder
@@ -421,7 +422,7 @@ class FileActions:
                 refused[keeper.path] = f"the file to keep: {problem}; nothing was moved"
             else:
                 seen[(st.st_dev, st.st_ino)] = f"the file to keep, {keeper.path}"
-        protected = self.library.protected_folders()
+        protected, roots = self.library.protected_folders(), self.library.roots()
         for image in images:
             folder = protected_folder_of(image.path, protected)
             if folder is not None:
@@ -433,7 +434,7 @@ class FileActions:
             if problem is None and disposal.hard_links:
                 problem = self._link_refusal(image, st, keeper_of[image.path], protected)
             if problem is None and disposal.folder:
-                problem = place_problem(disposal.folder, self._root_of(image.path), image.path, self.library.roots())
+                problem = place_problem(disposal.folder, self._root_of(image.path), image.path, roots)
             elif problem is None:
                 problem = trash_problem(self._root_of(image.path))
             if problem:
@@ -633,10 +634,7 @@ class FileActions:
     # where files are ----------------------------------------------------------------------------
     def _root_of(self, path: str) -> str | None:
         real_parent = os.path.realpath(os.path.dirname(path))
-        for root in self.library.roots():
-            if real_parent == root or real_parent.startswith(root.rstrip(os.sep) + os.sep):
-                return root
-        return None
+        return next((root for root in self.library.roots() if within(real_parent, root)), None)
 
     def _root_id(self, path: str) -> int | None:
         root = self._root_of(path)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simgui.core.files.trash_folder import free_path, make_real_folders
+from simgui.core.storage.pathtext import within
 
 TRASH_KIND, FOLDER_KIND, LINK_KIND = "merge", "move", "link"  # the journal's action kinds
 
@@ -54,10 +55,10 @@ def destination_problem(folder: str, roots: list[str]) -> str | None:
     if os.path.exists(real) and not os.path.isdir(real):
         return f"{folder} is a file, not a folder"
     for root in roots:
-        if _within(real, root):
+        if within(real, root):
             return (f"{folder} is inside the library's folder {root}: its files would be found again as "
                     f"duplicates; choose a folder outside the library")
-        if _within(os.path.join(real, os.path.basename(root)), root):
+        if within(os.path.join(real, os.path.basename(root)), root):
             return f"{folder} holds the library's folder {root}; choose a folder outside the library"
     return None
 
@@ -71,7 +72,7 @@ def place_problem(folder: str, root: str, path: str, roots: list[str]) -> str | 
     """Why `path` must not go under the folder: where it would land is inside a root (another root named
     like a subfolder there, a link on the way), or None."""
     landing = os.path.realpath(os.path.join(os.path.realpath(folder), *_parts(root, path)))
-    inside = next((r for r in roots if _within(landing, r)), None)
+    inside = next((r for r in roots if within(landing, r)), None)
     if inside is not None:
         return (f"it would land in {landing}, inside the library's folder {inside}, and be found again: "
                 f"choose another folder")
@@ -101,7 +102,3 @@ def hard_link_problem(copy: os.stat_result, keeper: os.stat_result) -> str | Non
     if copy.st_dev != keeper.st_dev:
         return "on another disk than the file to keep: a hard link cannot join two disks"
     return None
-
-
-def _within(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)

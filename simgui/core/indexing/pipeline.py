@@ -23,9 +23,9 @@ from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signature
-from simgui.core.media.exclusions import Exclusions
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
+from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
@@ -101,11 +101,6 @@ class _Outcome:
     unsettled: bool = False
 
 
-def _inside(path: str, folder: str) -> bool:
-    """path is folder or somewhere under it (both absolute, as the scan and the library write them)."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 def decode_threads() -> int:
     # measured on 2 cores: 2 decode threads beside the model's own threads keep both cores busy
     return max(2, (os.cpu_count() or 2))
@@ -170,7 +165,7 @@ class Indexer:
         read, or a root that is offline, stay as they are: those photos are not known to be gone."""
         known = self.store.all_embedded_hashes(self.library.model_id)
         roots = self.store.roots()
-        left_out = Exclusions.from_json(self.store.exclusions())
+        left_out = self.store.exclusions()
         rows = self.store.file_states()
         work: list[_Work] = []
         moved: list[tuple[int, int]] = []
@@ -181,8 +176,8 @@ class Indexer:
                 report.offline_roots.append(root)  # unplugged drive: keep its photos, look again next time
                 kept.append(root)
                 continue
-            nested = {other for _, other in roots if other != root and _inside(other, root)}
-            found = scan_root(root, exclude={str(self.library.folder)} | nested, left_out=left_out)
+            nested = {other for _, other in roots if other != root and within(other, root)}
+            found = scan_root(root, exclude={str(self.library.folder)} | nested, left_out=left_out.leaves_out)
             report.scanned += len(found.files)
             report.unreadable_folders += found.unreadable_folders
             kept += found.unreadable_folders
@@ -198,7 +193,7 @@ class Indexer:
                     report.added += 1
                 else:
                     report.updated += 1
-        gone_paths = [path for path in rows if path not in seen and not any(_inside(path, folder) for folder in kept)]
+        gone_paths = [path for path in rows if path not in seen and not any(within(path, folder) for folder in kept)]
         root_of = dict(roots)
         report.left_out = sum(left_out.leaves_out_below(path, root_of.get(rows[path][3], ""))
                               for path in gone_paths) if left_out.entries else 0

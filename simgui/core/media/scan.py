@@ -9,9 +9,8 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
-from simgui.core.media.exclusions import Exclusions
 from simgui.core.media.formats import is_picture_name
 
 # Folders that hold caches and thumbnails of other tools, not the user's photos.
@@ -32,12 +31,14 @@ class ScanResult:
     unreadable_folders: list[str] = field(default_factory=list)
 
 
-def scan_root(root: str, exclude: set[str] | None = None, left_out: Exclusions = Exclusions()) -> ScanResult:
-    """`exclude`: folders that are not this root's (the library's own, nested roots); `left_out`: the user's."""
+def scan_root(root: str, exclude: set[str] | None = None,
+              left_out: Callable[[str], bool] = lambda path: False) -> ScanResult:
+    """`exclude`: folders that are not this root's (the library's own, nested roots); `left_out(path)`: whether
+    the user left this file or folder out of the library (storage/exclusions.py)."""
     result = ScanResult()
     exclude = {os.path.abspath(p) for p in (exclude or set())}
     for entry_path, entry in _walk(root, exclude, left_out, result):
-        if not is_picture_name(entry.name) or left_out.leaves_out(entry_path):
+        if not is_picture_name(entry.name) or left_out(entry_path):
             continue
         try:
             st = entry.stat(follow_symlinks=False)
@@ -53,7 +54,7 @@ def scan_root(root: str, exclude: set[str] | None = None, left_out: Exclusions =
     return result
 
 
-def _walk(folder: str, exclude: set[str], left_out: Exclusions, result: ScanResult
+def _walk(folder: str, exclude: set[str], left_out: Callable[[str], bool], result: ScanResult
           ) -> Iterator[tuple[str, os.DirEntry]]:
     try:
         entries = list(os.scandir(folder))
@@ -68,7 +69,7 @@ def _walk(folder: str, exclude: set[str], left_out: Exclusions, result: ScanResu
             is_dir = False
         if is_dir:
             if entry.name.startswith(".") or entry.name in IGNORED_FOLDERS or path in exclude \
-                    or left_out.leaves_out(path):
+                    or left_out(path):
                 continue
             yield from _walk(path, exclude, left_out, result)
         else:

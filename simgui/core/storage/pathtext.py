@@ -22,6 +22,11 @@ def from_db(value: str | bytes) -> str:
     return os.fsdecode(value) if isinstance(value, bytes) else value
 
 
+def within(path: str, folder: str) -> bool:
+    """`path` is `folder` or lies below it (both absolute and normalised, as the library stores them)."""
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
 def readable(path: str) -> str:
     """For showing a path to a person: undecodable bytes as U+FFFD (Qt would silently drop them)."""
     return os.fsencode(path).decode("utf-8", "replace")

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import os
 
+from simgui.core.storage.pathtext import within
+
 
 def protected_folder_of(path: str, protected: list[str]) -> str | None:
     """The protected folder that holds `path`, or None."""
     folder = os.path.realpath(os.path.dirname(path))
-    for top in protected:
-        if folder == top or folder.startswith(top.rstrip(os.sep) + os.sep):
-            return top
-    return None
+    return next((top for top in protected if within(folder, top)), None)

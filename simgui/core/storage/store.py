@@ -20,6 +20,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from simgui.core.storage.exclusions import Exclusions
 from simgui.core.storage.pathtext import from_db, to_db
 from simgui.core.storage.sqlite_setup import open_database
 from simgui.core.storage.tokens import GRID, pack_tokens
@@ -586,13 +587,13 @@ class LibraryStore:
         with self.transaction():
             self._set_meta("keep_rules", saved)
 
-    def exclusions(self) -> str | None:
-        """What the user leaves out of the library (exclusions.Exclusions' JSON), or None: nothing."""
-        return self._meta("exclusions")
+    def exclusions(self) -> Exclusions:
+        """What the user leaves out of the library (none until set)."""
+        return Exclusions.from_json(self._meta("exclusions"))
 
-    def set_exclusions(self, saved: str) -> None:
+    def set_exclusions(self, left_out: Exclusions) -> None:
         with self.transaction():
-            self._set_meta("exclusions", saved)
+            self._set_meta("exclusions", left_out.to_json())
 
     def _meta(self, key: str) -> str | None:
         """What meta records under `key`: a setting, or what made a derived table; None if nothing."""

@@ -9,9 +9,12 @@ it holds a "/", against the whole path.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 from dataclasses import dataclass
+
+from simgui.core.storage.pathtext import within
 
 
 class ExclusionError(ValueError):
@@ -45,19 +48,21 @@ class Exclusions:
     def to_json(self) -> str:
         return json.dumps(list(self.entries))
 
-    @property
+    # worked out once: a scan asks leaves_out() of every file and folder of the library
+    @functools.cached_property
     def folders(self) -> list[str]:
         return [e for e in self.entries if os.path.isabs(e)]
 
-    @property
+    @functools.cached_property
     def patterns(self) -> list[str]:
         return [e.lower() for e in self.entries if not os.path.isabs(e)]
 
     def leaves_out(self, path: str) -> bool:
         """True when this file or folder (a full path) is left out of the library."""
-        for folder in self.folders:
-            if path == folder or path.startswith(folder.rstrip(os.sep) + os.sep):
-                return True
+        if not self.entries:
+            return False
+        if any(within(path, folder) for folder in self.folders):
+            return True
         name, lowered = os.path.basename(path).lower(), path.lower()
         return any(fnmatch.fnmatchcase(lowered if "/" in p else name, p) for p in self.patterns)
 
