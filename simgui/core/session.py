@@ -147,10 +147,11 @@ class ReviewSession:
         """New keep rules: saved in the library, then every group's keeper picked again by them."""
         self.jobs.submit("keep rules", lambda ctx: ctx.library.set_keep_rules(rules), lambda _: self.refresh())
 
-    def ask_history(self, then: Callable[[list[dict]], None]) -> None:
-        """The recent actions, each file they moved and where it is now (answers.history_answer), to `then`."""
-        def look(ctx: JobContext) -> list[dict]:
-            return [history_answer(a, ctx.actions.journal.moves(a.id)) for a in ctx.actions.history(HISTORY_ITEMS)]
+    def ask_history(self, then: Callable[[list[tuple[ActionRecord, dict]]], None]) -> None:
+        """The recent actions, each with every file it moved and where it is now (answers.history_answer), to
+        `then`."""
+        def look(ctx: JobContext) -> list[tuple[ActionRecord, dict]]:
+            return [(a, history_answer(a, ctx.actions.journal.moves(a.id))) for a in ctx.actions.history(HISTORY_ITEMS)]
         self.jobs.submit("history", look, then)
 
     def ask_folder_settings(self, then: Callable[["FolderSettings"], None]) -> None:

@@ -70,8 +70,7 @@ class BulkMergeDialog(QDialog):
         self.destination.setToolTip("simgui's trash: undo or Empty trash later. A folder: moved out of the library, "
                                     "their folders kept. Hard links: each identical copy keeps its name but shares "
                                     "the kept copy's bytes")
-        self.destination.setCurrentText(FOLDER_CHOICE if disposal.folder else
-                                        LINK_CHOICE if disposal.hard_links else TRASH_CHOICE)
+        self.destination.setCurrentText(_choice_of(disposal))
         self.destination.textActivated.connect(self._choose)
         row = QHBoxLayout()
         label = QLabel("Send the copies to:")
@@ -85,8 +84,7 @@ class BulkMergeDialog(QDialog):
         if choice == FOLDER_CHOICE:
             folder = QFileDialog.getExistingDirectory(self, "Move the copies to which folder? (outside the library)")
             if not folder:
-                self.destination.setCurrentText(FOLDER_CHOICE if self.bulk.disposal.folder else
-                                                LINK_CHOICE if self.bulk.disposal.hard_links else TRASH_CHOICE)
+                self.destination.setCurrentText(_choice_of(self.bulk.disposal))  # the file dialog cancelled
                 return
             self.choose(Disposal(folder=os.path.abspath(folder)))
         else:
@@ -101,6 +99,10 @@ class BulkMergeDialog(QDialog):
     def listed(self) -> list[str]:
         """The paths the dialog shows, as the user reads them."""
         return [row[0] for row in shown_rows(self.files)]
+
+
+def _choice_of(disposal: Disposal) -> str:
+    return FOLDER_CHOICE if disposal.folder else LINK_CHOICE if disposal.hard_links else TRASH_CHOICE
 
 
 def _summary(bulk: BulkMerge) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
+from simgui.core.files.journal import ActionRecord
 from simgui.core.storage.pathtext import readable
 from simgui.gui.texts import count_text
 
@@ -14,21 +15,20 @@ from simgui.gui.texts import count_text
 class HistoryDialog(QDialog):
     undo_wanted = Signal(int)  # an action id
 
-    def __init__(self, actions: list[dict], parent: QWidget | None = None):
-        """`actions`: answers.history_answer's, newest first."""
+    def __init__(self, actions: list[tuple[ActionRecord, dict]], parent: QWidget | None = None):
+        """`actions`: each journal record with its answers.history_answer, newest first."""
         super().__init__(parent)
         self.setWindowTitle("History")
         self.tree = QTreeWidget()
         self.tree.setHeaderLabels(["Action / file", "Where it is now"])
         self.tree.setColumnWidth(0, 620)
-        for action in actions:
+        for record, action in actions:
             when = datetime.fromisoformat(action["at"]).strftime("%d %b %H:%M")
             state = "undone" if action["undone"] else f"undo stuck: {action['undo_problem']}" \
                 if action["undo_problem"] else _where_its_files_are(action["moves"])
             item = QTreeWidgetItem([f"{when} — {action['label']}, {count_text(len(action['files']), 'file')}", state])
             item.setData(0, Qt.UserRole, action["id"])
-            item.setData(0, Qt.UserRole + 1, any(m["state"] in ("in simgui's trash", "in the folder it was moved to")
-                                                 for m in action["moves"]))
+            item.setData(0, Qt.UserRole + 1, record.undoable)  # the History menu's rule
             item.addChildren([QTreeWidgetItem([readable(m["path"]), m["state"]]) for m in action["moves"]])
             self.tree.addTopLevelItem(item)
         self.tree.currentItemChanged.connect(self._selected)

@@ -219,7 +219,7 @@ class MainWindow(QMainWindow):
             state = " (could not all be put back)" if record.undo_problem else state
             action = self.history_menu.addAction(f"{when} — {record.label}, {count_text(record.moved, 'file')}{state}")
             action.setToolTip(record.undo_problem or "")
-            if record.moved or (record.taught and not record.undone):  # not only the newest
+            if record.undoable:  # not only the newest
                 action.setText(action.text() + " — undo")
                 action.triggered.connect(lambda _=False, action_id=record.id: self.session.undo(action_id))
             else:

@@ -87,6 +87,11 @@ class ActionRecord:
     undo_problem: str | None = None
     taught: bool = False  # it taught the learner decisions that an undo takes back
 
+    @property
+    def undoable(self) -> bool:
+        """Undo by its number has something to do: files it moved wait to come back, or what it taught stands."""
+        return bool(self.moved) or (self.taught and not self.undone)
+
 
 def journal_problem(path: Path, exc: sqlite3.Error) -> str:
     if "locked" in str(exc):
