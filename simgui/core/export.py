@@ -50,16 +50,15 @@ def html_report(groups: list[Group], thumbnail: Callable[[GroupMember], bytes | 
     """The report's text; `thumbnail(member)` gives a member's JPEG thumbnail (None: shown without). None when
     cancelled."""
     started = time.monotonic()
-    freed = sum(m.size for g in groups for m in g.members if not m.keeper)
+    freed = sum(g.freed for g in groups)
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title><style>{_STYLE}</style>",
              f"<h1>{html.escape(title)}</h1><p class='muted'>{len(groups)} groups; merging every one would free "
              f"{freed / 1e6:.1f} MB. The marked copy of each group is the one kept.</p>"]
     for number, group in enumerate(groups, 1):
         if cancelled():
             return None
-        size = sum(m.size for m in group.members if not m.keeper)
         parts.append(f"<section><h2>{number}. {group.kind.value} · {len(group.members)} photos · "
-                     f"{size / 1e6:.1f} MB to free</h2><div class='members'>")
+                     f"{group.freed / 1e6:.1f} MB to free</h2><div class='members'>")
         parts += [_member_html(member, thumbnail(member)) for member in group.members]
         parts.append("</div></section>")
         if progress is not None:

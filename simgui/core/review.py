@@ -18,7 +18,7 @@ from simgui.core.matching.rule import GROUP_KINDS, Kind
 # what the groups can be sorted by: the key of a group, smallest first
 SORTS = {
     "kind": lambda g: GROUP_KINDS.index(g.kind),  # exact copies first: the safest to resolve
-    "space": lambda g: -sum(m.size for m in g.members if not m.keeper),  # most space freed first
+    "space": lambda g: -g.freed,  # most space freed first
     "photos": lambda g: -len(g.members),
     "size": lambda g: -sum(m.size for m in g.members),  # the most bytes first
     "date": lambda g: _newest_first(g),

@@ -70,7 +70,7 @@ def best_members(group: Group) -> dict[str, set[int]]:
 
 
 def header_text(group: Group) -> str:
-    freed = size_text(sum(m.size for m in group.members if not m.keeper))
+    freed = size_text(group.freed)
     return (f"{group.kind} · {len(group.members)} photos · {freed} to free · "
             f"keep {readable(os.path.basename(group.keeper.image.path))}")
 

@@ -72,6 +72,11 @@ class Group:
         """Its files (a group's members do not change once it is made: a review makes new groups)."""
         return [m.image.path for m in self.members]
 
+    @property
+    def freed(self) -> int:
+        """Bytes that merging it would free: every member but the keeper, with the files of its shot."""
+        return sum(m.size for m in self.members if not m.keeper)
+
     @functools.cached_property
     def contents(self) -> frozenset[str]:
         return frozenset(m.image.content_hash for m in self.members)
