@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -419,11 +419,7 @@ class ApiServer:
         return json.loads(self._run("keep rules", lambda ctx: ctx.library.keep_rules()).to_json())
 
     def set_keep_rules(self, request: Request) -> dict:
-        body = _json_object(request.body)
-        lists = {key: body.get(key) for key in ("order", "formats", "folders")}
-        if any(v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v))
-               for v in lists.values()):
-            raise ApiError(HTTPStatus.BAD_REQUEST, '"order", "formats" and "folders" must be lists of strings')
+        lists = _string_lists(_json_object(request.body), ("order", "formats", "folders"))
 
         def change(ctx: JobContext) -> KeepRules:
             rules = ctx.library.keep_rules().with_changes(**lists)
@@ -435,23 +431,12 @@ class ApiServer:
             raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from exc
 
     def folders(self, request: Request) -> dict:
-        return self._run("folders", _folders_answer)
+        return asdict(self._run("folders", lambda ctx: ctx.library.folder_settings()))
 
     def set_folders(self, request: Request) -> dict:
-        body = _json_object(request.body)
-        lists = {key: body.get(key) for key in ("protected", "excluded")}
-        if any(v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v))
-               for v in lists.values()):
-            raise ApiError(HTTPStatus.BAD_REQUEST, '"protected" and "excluded" must be lists of strings')
-
-        def change(ctx: JobContext) -> dict:
-            if lists["protected"] is not None:
-                ctx.library.replace_protected(lists["protected"])
-            if lists["excluded"] is not None:
-                ctx.library.set_exclusions(lists["excluded"])
-            return _folders_answer(ctx)
+        lists = _string_lists(_json_object(request.body), ("protected", "excluded"))
         try:
-            return self._run("folders", change)
+            return asdict(self._run("folders", lambda ctx: ctx.library.set_folder_settings(**lists)))
         except (ExclusionError, LibraryError) as exc:
             raise ApiError(HTTPStatus.BAD_REQUEST, str(exc)) from exc
 
@@ -639,5 +624,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _folders_answer(ctx: JobContext) -> dict:
-    return {"protected": ctx.library.protected_folders(), "excluded": list(ctx.library.exclusions().entries)}
+def _string_lists(body: dict, keys: tuple[str, ...]) -> dict[str, list[str] | None]:
+    """The body's lists of strings under these keys (None where a key is missing); 400 for anything else."""
+    lists = {key: body.get(key) for key in keys}
+    if any(v is not None and (not isinstance(v, list) or not all(isinstance(x, str) for x in v))
+           for v in lists.values()):
+        raise ApiError(HTTPStatus.BAD_REQUEST, f'{", ".join(map(json.dumps, keys[:-1]))} and {json.dumps(keys[-1])} '
+                                               f'must be lists of strings')
+    return lists

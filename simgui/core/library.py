@@ -49,6 +49,12 @@ RERANK_POOL = 32  # patch checks, 0.6 ms each; query top-1 was the same with 64 
 
 
 @dataclass
+class FolderSettings:
+    protected: list[str]  # folders whose files are never moved, kept first
+    excluded: list[str]  # folders and name patterns left out of the library (storage/exclusions.py)
+
+
+@dataclass
 class Match:
     image: ImageRecord
     score: float  # cosine similarity of the global vectors
@@ -232,11 +238,20 @@ class Library:
         self.store.set_protected(folders, protected)
         return folders
 
-    def replace_protected(self, paths: list[str]) -> list[str]:
-        """Exactly these folders protected from now on (the others' protection lifted); as stored."""
-        wanted = self.set_protected(paths)
-        self.set_protected([f for f in self.protected_folders() if f not in wanted], protected=False)
-        return self.protected_folders()
+    def folder_settings(self) -> FolderSettings:
+        return FolderSettings(self.protected_folders(), list(self.exclusions().entries))
+
+    def set_folder_settings(self, protected: list[str] | None = None, excluded: list[str] | None = None
+                            ) -> FolderSettings:
+        """Exactly these folders protected, exactly these entries left out, from now on (a list left None stays
+        as it was); as stored. Raises LibraryError for a protected path that is no folder, ExclusionError for an
+        entry that would leave out everything."""
+        if protected is not None:
+            wanted = self.set_protected(protected)
+            self.set_protected([f for f in self.protected_folders() if f not in wanted], protected=False)
+        if excluded is not None:
+            self.set_exclusions(excluded)
+        return self.folder_settings()
 
     def exclusions(self) -> Exclusions:
         return self.store.exclusions()

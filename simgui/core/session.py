@@ -18,6 +18,7 @@ from simgui.core.files.disposal import TO_TRASH, Disposal
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.jobs import JobContext, JobQueue, queued_watcher
+from simgui.core.library import FolderSettings
 from simgui.core.files.journal import ActionRecord
 from simgui.core.review import Place, ReviewState
 from simgui.core.matching.rule import Kind, thresholds_at
@@ -40,12 +41,6 @@ class Overview:
     folders: list[tuple[str, int, bool]] = field(default_factory=list)  # (path, photos, online)
     stats: dict = field(default_factory=dict)
     history: list[ActionRecord] = field(default_factory=list)
-
-
-@dataclass
-class FolderSettings:
-    protected: list[str]  # folders whose files are never moved, kept first
-    excluded: list[str]  # folders and name patterns left out of the library (exclusions.py)
 
 
 @dataclass
@@ -154,18 +149,15 @@ class ReviewSession:
             return [(a, history_answer(a, ctx.actions.journal.moves(a.id))) for a in ctx.actions.history(HISTORY_ITEMS)]
         self.jobs.submit("history", look, then)
 
-    def ask_folder_settings(self, then: Callable[["FolderSettings"], None]) -> None:
+    def ask_folder_settings(self, then: Callable[[FolderSettings], None]) -> None:
         """The protected folders and what is left out of the library, handed to `then` on the face's thread."""
-        self.jobs.submit("folders", lambda ctx: FolderSettings(ctx.library.protected_folders(),
-                                                               list(ctx.library.exclusions().entries)), then)
+        self.jobs.submit("folders", lambda ctx: ctx.library.folder_settings(), then)
 
-    def set_folder_settings(self, settings: "FolderSettings", then: Callable[[None], None]) -> None:
+    def set_folder_settings(self, settings: FolderSettings, then: Callable[[None], None]) -> None:
         """Saves them (a bad pattern fails the job, and the queue says why); `then` runs once they are saved:
         the face scans again, so that left-out photos leave the library."""
-        def save(ctx: JobContext) -> None:
-            ctx.library.replace_protected(settings.protected)
-            ctx.library.set_exclusions(settings.excluded)
-        self.jobs.submit("folders", save, then)
+        self.jobs.submit("folders", lambda ctx: ctx.library.set_folder_settings(settings.protected, settings.excluded),
+                         then)
 
     # the view -------------------------------------------------------------------------
     def move_to(self, row: int, member: int | None = None) -> None:

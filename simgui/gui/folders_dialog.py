@@ -1,4 +1,4 @@
-"""Protected folders and what is left out of the library, edited in one place (the session's FolderSettings)."""
+"""Protected folders and what is left out of the library, edited in one place (the library's FolderSettings)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -6,7 +6,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QListWidget, QPushButton, QVBoxLayout, QWidget)
 
-from simgui.core.session import FolderSettings
+from simgui.core.library import FolderSettings
 
 
 class FolderSettingsDialog(QDialog):

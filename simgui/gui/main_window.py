@@ -18,7 +18,8 @@ from simgui.core.jobs import JobContext, JobQueue
 from simgui.core.matching.library_map import library_map
 from simgui.core.library import LibraryError
 from simgui.core.storage.pathtext import readable
-from simgui.core.session import DONE, GROUPS, OVERVIEW, FolderSettings, ReviewSession
+from simgui.core.library import FolderSettings
+from simgui.core.session import DONE, GROUPS, OVERVIEW, ReviewSession
 from simgui.core.storage.store import ImageRecord
 from simgui.core.indexing.watch import LibraryWatcher
 from simgui.gui.compare import CompareDialog
