@@ -24,10 +24,9 @@ from send2trash import send2trash
 from send2trash.exceptions import TrashPermissionError
 
 from simgui.core.storage.config import APP_NAME
-from simgui.core.media.decode import Captured, DecodeError, read_image_bytes
+from simgui.core.media.decode import Captured, DecodeError, file_content_hash
 from simgui.core.matching.grouping import Group
 from simgui.core.matching.rule import Kind
-from simgui.core.media.hashes import content_hash
 from simgui.core.files.disposal import (FOLDER_KIND, TO_TRASH, Disposal, destination_problem, folder_place,
                                         hard_link_problem, moved_aside_problem, place_problem)
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
@@ -36,7 +35,8 @@ from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.protection import protected_folder_of
-from simgui.core.files.sidecars import LIVE_PHOTO_MOTION, sidecars_of
+from simgui.core.files.sidecars import sidecars_of
+from simgui.core.media.formats import LIVE_PHOTO_MOTION
 from simgui.core.matching.stacks import ShotsByFolder
 from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
@@ -138,7 +138,7 @@ class FileActions:
         for move in self.journal.unfinished_links():
             if not os.path.lexists(move.source) and self._root_of(move.source) is not None:
                 try:
-                    if content_hash(read_image_bytes(move.link_to)) == move.replaced_by:
+                    if file_content_hash(move.link_to) == move.replaced_by:
                         os.link(move.link_to, move.source, follow_symlinks=False)
                 except (DecodeError, OSError) as exc:  # the keeper went or changed, the name was taken: no link
                     log.info("no hard link made for %s after the crash: %s", move.source, exc)
@@ -378,7 +378,7 @@ class FileActions:
                                  f"({exc.strerror or exc}); undo brings it back")
             return
         try:
-            same = content_hash(read_image_bytes(image.path)) == image.content_hash
+            same = file_content_hash(image.path) == image.content_hash
         except DecodeError:
             same = False
         if not same:
@@ -531,7 +531,7 @@ class FileActions:
         if not move.record:
             return None  # a journal of an earlier version: it kept no row to compare with
         try:
-            if content_hash(read_image_bytes(move.target)) != json.loads(move.record)["content_hash"]:
+            if file_content_hash(move.target) != json.loads(move.record)["content_hash"]:
                 return f"the file at {move.target} is not the photo that was trashed: left where it is"
         except DecodeError as exc:
             return f"cannot read {move.target}: {exc}"
@@ -543,7 +543,7 @@ class FileActions:
         second name, whose removal leaves the keeper), so nothing of the user's goes with it; kept in a trash
         it piled up there, and a long name could not get in at all."""
         try:
-            if content_hash(read_image_bytes(move.source)) != move.replaced_by:
+            if file_content_hash(move.source) != move.replaced_by:
                 return "the file simgui put in its place was edited since; the original stays in the trash"
         except DecodeError as exc:
             return str(exc)
@@ -653,7 +653,7 @@ class FileActions:
         if st.st_size != image.size or st.st_mtime_ns != image.mtime_ns:
             return "the file changed since it was indexed"
         try:
-            if content_hash(read_image_bytes(image.path)) != image.content_hash:
+            if file_content_hash(image.path) != image.content_hash:
                 return "the file's content changed since it was indexed"
         except DecodeError as exc:
             return str(exc)

@@ -28,7 +28,7 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from simgui.core.media.decode_budget import MemoryBudget
 from simgui.core.media.formats import BY_NAME, FORMATS, HEAD_BYTES, sniff_format
-from simgui.core.media.hashes import content_hash, difference_hash
+from simgui.core.media.hashes import content_hash, difference_hash, stream_sha256
 from simgui.core.media.raw import RawError, decode_raw
 
 # Formats whose Pillow plugin is missing: optional, so a broken wheel never stops JPEG work (both plugins are
@@ -87,8 +87,8 @@ class DecodedImage:
     shot_at: str | None = None  # the shutter's moment alone (Captured.shot): tells two shots of a burst apart
 
 
-def _readable_size(path: str) -> int:
-    """The size of a regular file that may be read whole, or DecodeError saying why not."""
+def _regular_file_size(path: str) -> int:
+    """The size of a regular file that is not empty, or DecodeError saying why not."""
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -97,9 +97,30 @@ def _readable_size(path: str) -> int:
         raise DecodeError("not a regular file")
     if st.st_size == 0:
         raise DecodeError("empty file")
-    if st.st_size > MAX_FILE_BYTES:
-        raise DecodeError(f"file too large ({st.st_size} bytes)")
     return st.st_size
+
+
+def _readable_size(path: str) -> int:
+    """The size of a regular file that may be read whole, or DecodeError saying why not."""
+    size = _regular_file_size(path)
+    if size > MAX_FILE_BYTES:
+        raise DecodeError(f"file too large ({size} bytes)")
+    return size
+
+
+def file_content_hash(path: str) -> str:
+    """content_hash of a file of any size (a clip), a chunk at a time: what a file action checks a file against
+    right before moving it. DecodeError when it is no regular file or cannot be read."""
+    _regular_file_size(path)
+    try:
+        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise DecodeError("not a regular file")
+            return stream_sha256(f)
+    except OSError as exc:
+        raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
 
 
 def read_image_bytes(path: str) -> bytes:
@@ -361,6 +382,8 @@ def decode_bytes(data: bytes, digest: str | None = None, name: str | None = None
         raise DecodeError("not an image (unknown content)")
     if kind in MISSING_READERS:
         raise DecodeError(f"{BY_NAME[kind].label} support is not installed")
+    if BY_NAME[kind].reader == "pyav":
+        raise DecodeError("a video clip named like a picture")
     try:
         if BY_NAME[kind].reader == "libraw":
             picture, captured_at, (width, height) = _decode_raw(data)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -14,13 +15,18 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def stream_sha256(stream: BinaryIO) -> str:
+    """content_hash of what the stream holds, read a chunk at a time (a clip may be gigabytes)."""
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def file_sha256(path) -> str:
     """Streams a file through SHA-256 (the model file is checked against its manifest this way)."""
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return stream_sha256(f)
 
 
 def difference_hash(picture: Image.Image) -> int:
