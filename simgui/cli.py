@@ -243,10 +243,11 @@ def cmd_groups(library: Library, args) -> int:
         print(f"{len(groups)} groups written to {args.html}", file=sys.stderr)
         return 0
     for n, g in enumerate(groups, 1):
-        print(f"group {n} ({g.kind}, {len(g.members)} photos)")
+        print(f"group {n} ({g.kind}, {len(g.members)} {'clips' if g.keeper.image.is_clip else 'photos'})")
         for m in g.members:
             mark = "keep" if m.keeper else f"{m.score:.3f}"
-            print(f"  {mark:>6}  {m.image.width}x{m.image.height}  {m.size:>10}  "
+            length = f"  {m.image.duration:6.1f} s {m.image.codec}" if m.image.is_clip else ""
+            print(f"  {mark:>6}  {m.image.width}x{m.image.height}{length}  {m.size:>10}  "
                   + " + ".join(f.path for f in m.files))
     if not groups:
         print("no duplicates found")
@@ -285,14 +286,16 @@ def cmd_map(library: Library, args) -> int:
 
 def cmd_compare(library: Library, args) -> int:
     result = library.compare(args.a, args.b)
-    if args.overlay:
+    if args.overlay and result.of_clips:
+        print("--overlay shades a photo: it draws nothing for a clip", file=sys.stderr)
+    elif args.overlay:
         picture = decode_file(os.path.abspath(args.a)).picture
         draw_differences(picture, result.content_box, result.differences).save(args.overlay)
     if args.json:
         _print_json(comparison_answer(result))
     else:
         moment = "; another moment of the same scene, not the same photo" if result.another_moment else ""
-        print(f"{result.verdict} (similarity {result.score:.3f}, patch agreement {result.agreement:.2f}{moment})")
+        print(f"{result.verdict} (similarity {result.score:.3f}, {result.evidence_text} {result.agreement:.2f}{moment})")
     return 0
 
 

@@ -1,7 +1,8 @@
 import pytest
 
 from conftest import stem_of
-from simgui.core.matching.grouping import GroupFinder, average_linkage
+from simgui.core.matching.clusters import average_linkage
+from simgui.core.matching.grouping import GroupFinder
 from simgui.core.matching.keep_rules import keeper_order
 from simgui.core.library import Library
 from simgui.core.storage.store import ImageRecord

@@ -17,6 +17,7 @@ def group_answer(group: Group) -> dict:
         "keeper": group.keeper.image.path,
         "members": [{"path": m.image.path, "score": m.score, "keeper": m.keeper, "size": m.image.size,
                      "width": m.image.width, "height": m.image.height, "captured_at": m.image.captured_at,
+                     "format": m.image.format, "duration": m.image.duration, "codec": m.image.codec,
                      # the other files of its shot (a RAW's JPEG): they go and stay with it
                      "stacked": [f.path for f in m.stacked], "protected": m.protected}
                     for m in group.members],
@@ -24,7 +25,7 @@ def group_answer(group: Group) -> dict:
 
 
 CSV_COLUMNS = ("group", "kind", "keeper", "path", "score", "size", "width", "height", "format", "captured_at",
-               "stack_of")
+               "stack_of", "duration", "codec")
 
 
 def group_rows(groups: list[Group]) -> list[tuple]:
@@ -36,7 +37,8 @@ def group_rows(groups: list[Group]) -> list[tuple]:
             for image in member.files:
                 rows.append((number, group.kind.value, "keep" if member.keeper else "", image.path, member.score,
                              image.size, image.width or "", image.height or "", image.format or "",
-                             image.captured_at or "", "" if image is member.image else member.image.path))
+                             image.captured_at or "", "" if image is member.image else member.image.path,
+                             image.duration or "", image.codec or ""))
     return rows
 
 

@@ -21,7 +21,10 @@ from PIL import Image
 from simgui.core.files.journal import JOURNAL_FILE, JournalError, MoveJournal
 from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, pair_kind
-from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode_file
+from simgui.core.matching.clip_search import clips_like_clip, clips_showing, photo_against_clip, signature_of
+from simgui.core.matching.clips import compare_clips
+from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode_file, file_content_hash
+from simgui.core.media.formats import is_video_name
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.storage.exclusions import Exclusions
 from simgui.core.media.framing import content_box, photo_inside
@@ -73,6 +76,13 @@ class Comparison:
     differences: np.ndarray | None = None
     content_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
     another_moment: bool = False  # as Match's
+    # a clip was compared (clips.py): `agreement` is then the share of the shorter clip found in step
+    of_clips: bool = False
+
+    @property
+    def evidence_text(self) -> str:
+        """What `agreement` measures, as the app and the CLI say it beside its value."""
+        return "of the shorter clip found in step" if self.of_clips else "patches agreeing"
 
 
 def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int, int]]:
@@ -311,10 +321,10 @@ class Library:
             self.index.add([label], vectors)
 
     def drop_orphan_vectors(self) -> None:
-        """Vectors no photo holds any more go, except those of photos in simgui's trash (an undo needs them):
-        the journal says which those are. With no journal readable, every vector stays."""
-        if not self.store.orphan_embeddings(kept=set()):  # nearly always: no need to read the journal
-            return
+        """Vectors (and clip signatures) no file holds any more go, except those of files in simgui's trash (an
+        undo needs them): the journal says which those are. With no journal readable, every vector stays."""
+        if not self.store.orphan_embeddings(kept=set()) and not self.store.orphan_clips(kept=set()):
+            return  # nearly always: no need to read the journal
         kept: set[str] = set()
         if (self.folder / JOURNAL_FILE).exists():
             try:
@@ -326,10 +336,11 @@ class Library:
                 kept = journal.contents_in_trash()
             finally:
                 journal.close()
-        orphans = self.store.orphan_embeddings(kept)
+        orphans, clips = self.store.orphan_embeddings(kept), self.store.orphan_clips(kept)
+        with self.store.transaction():
+            self.store.delete_embeddings(orphans)
+            self.store.delete_clip_signatures(clips)
         if orphans:
-            with self.store.transaction():
-                self.store.delete_embeddings(orphans)
             self.index.remove(orphans)
 
     def groups(self, thresholds: Thresholds | None = None) -> list[Group]:
@@ -379,8 +390,10 @@ class Library:
 
     def read_ahead(self, path: str) -> None:
         """Reads and embeds a photo about to be queried (the app calls it when a file is dragged over its
-        window), so the drop that follows only searches: decoding and the model are ~70 of a query's ~100 ms."""
-        self._query_inputs([os.path.abspath(path)])
+        window), so the drop that follows only searches: decoding and the model are ~70 of a query's ~100 ms.
+        A clip is read at the drop: its frames are most of its query's time either way."""
+        if not is_video_name(path):
+            self._query_inputs([os.path.abspath(path)])
 
     def _query_inputs(self, paths: list[str]) -> list["_QueryInput | str"]:
         """Each photo read and embedded (or the reason it cannot be), those read ahead taken as they are while
@@ -407,11 +420,14 @@ class Library:
         return [found[n] for n in range(len(paths))]
 
     def query(self, paths: list[str], top: int = 10) -> list[tuple[str, list[Match] | str]]:
-        """For each path: its best matches, or the reason it could not be read."""
+        """For each path (a photo or a clip): its best matches, or the reason it could not be read."""
         absolute = [os.path.abspath(p) for p in paths]
-        read = self._query_inputs(absolute)
-        answers: list[tuple[str, list[Match] | str]] = [(p, r) for p, r in zip(absolute, read) if isinstance(r, str)]
-        inputs = [(p, r) for p, r in zip(absolute, read) if not isinstance(r, str)]
+        answers: list[tuple[str, list[Match] | str]] = [(p, self._clip_query(p, top)) for p in absolute
+                                                         if is_video_name(p)]
+        photos = [p for p in absolute if not is_video_name(p)]
+        read = self._query_inputs(photos)
+        answers += [(p, r) for p, r in zip(photos, read) if isinstance(r, str)]
+        inputs = [(p, r) for p, r in zip(photos, read) if not isinstance(r, str)]
         if inputs:
             vectors = np.stack([r.vector for _, r in inputs])
             # a wider net than asked for: the patch check below reorders it
@@ -419,9 +435,36 @@ class Library:
             turned = self.turns.find(np.stack([signature(r.content) for _, r in inputs]),
                                      [r.model_input for _, r in inputs], [None] * len(inputs))
             for n, (path, r) in enumerate(inputs):
-                answers.append((path, self._matches(r, found[n], top, turned.of_row(n))))
+                clips = [Match(image, round(score, 4), Kind.SIMILAR) for image, score in clips_showing(self, r.vector)]
+                matches = self._matches(r, found[n], top, turned.of_row(n)) + clips
+                matches.sort(key=lambda m: (list(Kind).index(m.verdict), -(m.agreement + m.score)))
+                answers.append((path, matches[:top]))
         order = {p: i for i, p in enumerate(absolute)}
         return sorted(answers, key=lambda a: order[a[0]])
+
+    def _clip_query(self, path: str, top: int) -> list[Match] | str:
+        """A clip's copies and other takes in the library (clips.py's rule, as `groups` applies it)."""
+        try:
+            query = signature_of(self, path, file_content_hash(path))
+        except DecodeError as exc:
+            return str(exc)
+        return [Match(image, match.scene, match.kind, match.coverage)
+                for image, match in clips_like_clip(self, query)][:top]
+
+    def _compare_with_clip(self, path_a: str, path_b: str) -> Comparison:
+        """compare() when either file is a clip: two clips by the clip rule (score: how alike their frames look,
+        agreement: the share of the shorter one found at one time offset); a photo against a clip's likest frame."""
+        clips = sorted((p for p in (path_a, path_b) if is_video_name(p)), key=file_content_hash)
+        signatures = [signature_of(self, p, file_content_hash(p)) for p in clips]
+        if len(signatures) == 2:
+            match = compare_clips(*signatures)
+        else:
+            photo = next(p for p in (path_a, path_b) if not is_video_name(p))
+            read = self._query_inputs([photo])[0]
+            if isinstance(read, str):
+                raise DecodeError(read)
+            match = photo_against_clip(signatures[0], read.vector)
+        return Comparison(match.scene, match.coverage, match.kind, of_clips=True)
 
     def _matches(self, query: _QueryInput, labels: np.ndarray, top: int,
                  turned: tuple[list[np.ndarray], list[np.ndarray], set[int]]) -> list[Match]:
@@ -472,7 +515,10 @@ class Library:
         return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
-        a, b = decode_file(os.path.abspath(path_a)), decode_file(os.path.abspath(path_b))
+        path_a, path_b = os.path.abspath(path_a), os.path.abspath(path_b)
+        if is_video_name(path_a) or is_video_name(path_b):
+            return self._compare_with_clip(path_a, path_b)
+        a, b = decode_file(path_a), decode_file(path_b)
         w, h = a.picture.size
         left, top, right, bottom = content_box(a.picture)
         box = (left / w, top / h, right / w, bottom / h)

@@ -71,7 +71,7 @@ class CompareDialog(PhotoDialog):
             f" · left photo: {(grid == CHANGED).mean():.0%} changed, {(grid == CUT_AWAY).mean():.0%} cut away"
         moment = " · another moment of the same scene, not the same photo" if comparison.another_moment else ""
         self.verdict.setText(f"{comparison.verdict} · similarity {comparison.score:.3f} · "
-                             f"patches agreeing {comparison.agreement:.0%}{differing}{moment}")
+                             f"{comparison.evidence_text} {comparison.agreement:.0%}{differing}{moment}")
         self._shade()
 
     def _shade(self) -> None:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.matching.keep_rules import capture_moment, photo_pixels
 from simgui.core.storage.pathtext import readable
-from simgui.gui.texts import date_text, size_text
+from simgui.gui.texts import clip_facts, count_text, date_text, duration_text, size_text
 from simgui.gui.thumbnails import ThumbnailCache
 
 GROUP_ROLE = Qt.UserRole + 1  # the model's Group of a row
@@ -71,7 +71,8 @@ def best_members(group: Group) -> dict[str, set[int]]:
 
 def header_text(group: Group) -> str:
     freed = size_text(group.freed)
-    return (f"{group.kind} · {len(group.members)} photos · {freed} to free · "
+    items = count_text(len(group.members), "clip" if group.keeper.image.is_clip else "photo")
+    return (f"{group.kind} · {items} · {freed} to free · "
             f"keep {readable(os.path.basename(group.keeper.image.path))}")
 
 
@@ -82,10 +83,12 @@ def card_lines(member: GroupMember) -> list[tuple[str, str | None]]:
     first = "★ keep" if member.keeper else f"similarity {member.score:.3f}"
     if member.protected:  # never marked, never moved: said on the card, not only when an action refuses it
         first = "★ kept: protected" if member.keeper else f"protected · {member.score:.3f}"
-    return [(first, None), (names, None),
-            (f"{image.width or '?'}×{image.height or '?'}", RESOLUTION),
-            (f"{size_text(member.size)} · {image.format or '?'}", FILE_SIZE), (date_text(image), DATE),
-            (readable(os.path.dirname(image.path)), None)]
+    resolution = f"{image.width or '?'}×{image.height or '?'}"
+    kind = image.format or "?"
+    if image.is_clip:  # its length beside its frame size, its codec and bit rate beside its file size
+        resolution, kind = f"{resolution} · {duration_text(image.duration)}", clip_facts(image)
+    return [(first, None), (names, None), (resolution, RESOLUTION), (f"{size_text(member.size)} · {kind}", FILE_SIZE),
+            (date_text(image), DATE), (readable(os.path.dirname(image.path)), None)]
 
 
 class GroupDelegate(QStyledItemDelegate):

@@ -10,7 +10,9 @@ from PySide6.QtCore import QBuffer, QByteArray, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QImageIOHandler, QImageReader, QPainter, QPixmap
 from PySide6.QtWidgets import QDialog, QGraphicsPixmapItem, QGraphicsScene, QGraphicsView
 
-from simgui.core.media.decode import DecodeError, decode_file
+from simgui.core.media.decode import DecodeError
+from simgui.core.media.formats import is_video_name
+from simgui.core.media.pictures import picture_to_show
 from simgui.gui.inbox import GuiInbox
 
 MAX_SIDE = 2048  # enough to judge sharpness at 100 %, without holding 50 MP in memory
@@ -30,7 +32,14 @@ class LoadedPhoto:
 
 
 def load_upright_image(path: str) -> LoadedPhoto:
-    """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side."""
+    """Runs on a loader thread: the photo upright, at most MAX_SIDE pixels on its long side (a clip: its
+    poster frame, at the size its signature reads)."""
+    if is_video_name(path):
+        image = _engine_picture(path)
+        try:
+            return LoadedPhoto(image, os.path.getsize(path), image.width(), image.height())
+        except OSError:
+            return LoadedPhoto(QImage(), 0)
     try:
         with open(path, "rb") as f:  # Python opens any name; Qt would drop bytes that are not UTF-8
             data = QByteArray(f.read())
@@ -53,7 +62,7 @@ def load_upright_image(path: str) -> LoadedPhoto:
 
 def _engine_picture(path: str) -> QImage:
     try:
-        picture = decode_file(path).picture
+        picture = picture_to_show(path).convert("RGB")
     except DecodeError:
         return QImage()
     data = picture.tobytes()

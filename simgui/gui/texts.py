@@ -19,6 +19,18 @@ def date_text(image: ImageRecord) -> str:
     return datetime.fromisoformat(image.captured_at).strftime("%Y-%m-%d %H:%M") if image.captured_at else "no date"
 
 
+def duration_text(seconds: float) -> str:
+    """A clip's length as players show it: "0:07", "12:30", "1:02:03"."""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def clip_facts(image: ImageRecord) -> str:
+    """"h264 · 4.2 Mb/s": what a clip is encoded as."""
+    return f"{image.codec or '?'} · {image.bit_rate / 1e6:.1f} Mb/s"
+
+
 def photos_text(count: int) -> str:
     return count_text(count, "photo")
 

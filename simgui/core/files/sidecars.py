@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import stat
 
+from simgui.core.media.formats import LIVE_PHOTO_MOTION, LIVE_PHOTO_STILLS
+
 SIDECAR_EXTENSIONS = (".xmp", ".aae", ".thm")
-LIVE_PHOTO_MOTION = ".mov"  # by its stem only: IMG_0001.HEIC.MOV is no camera's name
-LIVE_PHOTO_STILLS = (".heic", ".heif", ".jpg", ".jpeg")  # what a phone writes beside a Live Photo's motion
 
 
 def is_sidecar(name: str) -> bool:

@@ -16,17 +16,20 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from simgui.core.media.decode import DecodeError, decode_bytes, held_image_bytes, read_shot_time
+from simgui.core.media.decode import DecodeError, decode_bytes, file_content_hash, held_image_bytes, read_shot_time
+from simgui.core.media.formats import is_video_name
+from simgui.core.media.video import ClipFrames, read_clip
+from simgui.core.matching.clip_search import ClipInput, clip_input, sign
 from simgui.core.media.framing import photo_inside
 from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
-from simgui.core.media.hashes import content_hash
+from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signature
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
-from simgui.core.storage.store import NewImage
+from simgui.core.storage.store import ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
@@ -99,6 +102,7 @@ class _Outcome:
     signature: np.ndarray | None = None  # ... and its orientation signature
     sketch: bytes | None = None  # ... and its sketch
     unsettled: bool = False
+    clip: ClipInput | None = None  # a clip's frames as model input, when the content is new
 
 
 def decode_threads() -> int:
@@ -163,7 +167,7 @@ class Indexer:
         leaves its nested roots out (scanned under both, each run moved the file to the other: "4 new" each
         time), and removing the outer root leaves the inner one's photos. Rows under a folder that cannot be
         read, or a root that is offline, stay as they are: those photos are not known to be gone."""
-        known = self.store.all_embedded_hashes(self.library.model_id)
+        known = self.store.all_embedded_hashes(self.library.model_id) | self.store.signed_clip_hashes(self.library.model_id)
         roots = self.store.roots()
         left_out = self.store.exclusions()
         rows = self.store.file_states()
@@ -264,6 +268,8 @@ class Indexer:
         f = item.found
         if f.problem:
             return _Outcome(self._skip(item, f.problem))
+        if is_video_name(f.path):
+            return self._read_clip(item)
         try:
             with held_image_bytes(f.path) as data:  # the bytes count against the read budget until decoded
                 size, digest = len(data), content_hash(data)
@@ -271,9 +277,7 @@ class Indexer:
                     return _Outcome(NewImage(f.path, item.root_id, size, f.mtime_ns, content_hash=digest))
                 decoded = decode_bytes(data, digest, f.path)
         except DecodeError as exc:
-            if self.wait_for_writers and time.time_ns() - f.mtime_ns < SETTLE_SECONDS * 1e9:
-                return _Outcome(self._skip(item, str(exc)), unsettled=True)
-            return _Outcome(self._skip(item, str(exc)))
+            return self._unreadable(item, exc)
         content = photo_inside(decoded.picture)
         # the photo's own share of the picture: inside bars and chrome, and inside a tilted repost's corner
         # wedges (its bounding box is the whole canvas): the keep rules' "whole photo" and resolution use it
@@ -283,6 +287,41 @@ class Indexer:
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
         return _Outcome(record, self.library.model.preprocess_content(content), signature(content), make_sketch(content))
 
+    def _unreadable(self, item: _Work, exc: DecodeError) -> _Outcome:
+        if self.wait_for_writers and time.time_ns() - item.found.mtime_ns < SETTLE_SECONDS * 1e9:
+            return _Outcome(self._skip(item, str(exc)), unsettled=True)
+        return _Outcome(self._skip(item, str(exc)))
+
+    def _read_clip(self, item: _Work) -> _Outcome:
+        """A video clip: hashed as it streams by, and (for new content only) its keyframes read (video.py)."""
+        f = item.found
+        try:
+            digest = file_content_hash(f.path)
+            if digest in item.known_hashes:
+                return _Outcome(NewImage(f.path, item.root_id, f.size, f.mtime_ns, content_hash=digest))
+            clip = read_clip(f.path, seconds=PER_FILE_SECONDS * 0.8)
+        except DecodeError as exc:
+            return self._unreadable(item, exc)
+        return _Outcome(self._clip_record(item, digest, clip), clip=clip_input(self.library.model, clip))
+
+    @staticmethod
+    def _clip_record(item: _Work, digest: str, clip: ClipFrames) -> NewImage:
+        f, info = item.found, clip.info
+        poster = next((p for p, blank in zip(clip.pictures, clip.blank) if not blank), clip.pictures[0])
+        content = photo_inside(poster)  # bars of a letterboxed re-post are no part of its resolution
+        share = content.width * content.height / (poster.width * poster.height)
+        return NewImage(f.path, item.root_id, f.size, f.mtime_ns, digest, difference_hash(poster), info.width,
+                        info.height, "VIDEO", info.captured_at, content_pixels=round(info.width * info.height * share),
+                        shot_at="", duration=round(info.duration, 3), codec=info.codec)
+
+    def _clip_signatures(self, batch: list[_Outcome]) -> dict[str, ClipFrameSet]:
+        """content -> the signature of each of the batch's new clips: the model on their frames."""
+        signed = {}
+        for o in batch:
+            if o.clip is not None and o.record.content_hash not in signed:
+                signed[o.record.content_hash] = sign(self.library.model, o.clip)
+        return signed
+
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
         fresh: dict[str, _Outcome] = {}
         for o in batch:
@@ -291,7 +330,10 @@ class Indexer:
         hashes = list(fresh)
         embeddings = self.library.model.run(np.stack([fresh[h].pixels for h in hashes])) if hashes else None
         signatures = np.stack([fresh[h].signature for h in hashes]) if hashes else None
+        clips = self._clip_signatures(batch)
         with self.store.transaction():
+            for content, frames in clips.items():
+                self.store.save_clip_signature(self.library.model_id, content, frames)
             if embeddings is not None:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
                 self.store.save_signatures(labels, signatures)
@@ -302,8 +344,8 @@ class Indexer:
             self.library.index.add(labels, embeddings.vectors)
             self.new_labels += labels
             self._keep_turned_copies(labels, signatures, [fresh[h].pixels for h in hashes])
-        report.embedded += len(hashes)
-        report.reused += sum(1 for o in batch if o.pixels is None and not o.record.error)
+        report.embedded += len(hashes) + len(clips)
+        report.reused += sum(1 for o in batch if o.pixels is None and o.clip is None and not o.record.error)
 
     def _keep_turned_copies(self, labels: list[int], signatures: np.ndarray, inputs: list[np.ndarray]) -> None:
         """The turned tokens of new contents that are turned or mirrored copies of stored ones (or of each
@@ -317,7 +359,8 @@ class Indexer:
 
     def _fill_known_metadata(self, batch: list[_Outcome]) -> None:
         """A moved or copied file takes its size, hashes and capture time from a row with the same content."""
-        needing = [o.record for o in batch if o.pixels is None and not o.record.error and o.record.width is None]
+        needing = [o.record for o in batch if o.pixels is None and o.clip is None and not o.record.error
+                   and o.record.width is None]
         if not needing:
             return
         same = self.store.images_by_hash(r.content_hash for r in needing)
@@ -327,4 +370,4 @@ class Indexer:
                 t = twins[0]
                 record.perceptual_hash, record.width, record.height = t.perceptual_hash, t.width, t.height
                 record.format, record.captured_at, record.content_pixels = t.format, t.captured_at, t.content_pixels
-                record.shot_at = t.shot_at
+                record.shot_at, record.duration, record.codec = t.shot_at, t.duration, t.codec

@@ -13,11 +13,10 @@ their own, so they can show up in a near or similar group as well.
 from __future__ import annotations
 
 import functools
-import heapq
 import logging
 import os
 import sqlite3
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -25,6 +24,8 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from simgui.core.storage.errors import LibraryError, storage_problem
+from simgui.core.matching.clips import cluster_clips, compare_clips, signatures_of
+from simgui.core.matching.clusters import REFUSED, average_linkage, components
 from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
                                        thresholds_at)
 from simgui.core.matching.learning import LearnedPreferences
@@ -82,7 +83,6 @@ class Group:
         return frozenset(m.image.content_hash for m in self.members)
 
 
-REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
 CHECK_CHUNK = 1024  # pairs measured between two progress reports (their tokens: 64 MB unpacked)
@@ -383,7 +383,7 @@ class GroupFinder:
             stored = 1 if weighs == "agreement" else 0  # the pair's (cosine, agreement) as stored
             edges = [pair for pair, values in evidence.pairs.items() if values[stored] >= least
                      and pair[0] not in taken and pair[1] not in taken and measure(*pair) >= least]
-            clusters[kind] = [c for comp in _components(edges)
+            clusters[kind] = [c for comp in components(edges)
                               for c in average_linkage(comp, scores(comp, measure), least)]
             taken |= {n for c in clusters[kind] for n in c}
         self._remember(evidence.take_fresh())
@@ -394,17 +394,45 @@ class GroupFinder:
         h = evidence.hashes
         files = self.library.store.images_by_hash(h)
         stacks = stacks_among(image for images in files.values() for image in images)
+        row_of = {content: row for row, content in enumerate(h)}
+
+        def cosine(a: str, b: str) -> float:
+            return float(evidence.vectors[row_of[a]] @ evidence.vectors[row_of[b]])
         # identical bytes always get their own group, even inside a near group: that is what a
         # one-click "resolve exact copies" acts on, with no judgement of the model involved
-        groups = [self._group(Kind.EXACT, [n], evidence, files, stacks) for n in range(len(h))
-                  if len(files.get(h[n], [])) > 1]
-        groups += [self._group(kind, c, evidence, files, stacks) for kind, found in clusters.items() for c in found]
+        groups = [self._group(Kind.EXACT, [content], files, stacks, cosine) for content in h
+                  if len(files.get(content, [])) > 1]
+        groups += [self._group(kind, [h[n] for n in c], files, stacks, cosine)
+                   for kind, found in clusters.items() for c in found]
+        groups += self._clip_groups()
         return [group for group in groups if len(group.members) > 1]  # a shot's own files are not duplicates
 
-    def _group(self, kind: Kind, nodes: list[int], evidence: PairEvidence, files: dict,
-               stacks: dict[str, list[ImageRecord]]) -> Group:
-        """The files of these contents, each shot (stacks.py) one member, in keeper order."""
-        images = [(n, image) for n in nodes for image in files.get(evidence.hashes[n], [])]
+    def _clip_groups(self) -> list[Group]:
+        """The groups of the library's video clips (clips.py's rule), exact copies first."""
+        store = self.library.store
+        rows = store.clip_signatures(self.library.model_id, self.library.dim)
+        live = store.hashes_with_files()
+        rows = {content: frames for content, frames in rows.items() if content in live}
+        if not rows:
+            return []
+        files = store.images_by_hash(rows)
+        signatures = signatures_of(rows, {c: images[0].duration for c, images in files.items() if images})
+        refused = {frozenset(pair) for pair in store.decisions("not_duplicate")}
+        clusters = cluster_clips(signatures, refused)
+        by_content = {s.content: s for s in signatures}
+
+        def score(a: str, b: str) -> float:
+            return compare_clips(by_content[a], by_content[b]).scene
+
+        groups = [self._group(Kind.EXACT, [content], files, {}, score) for content in rows if len(files[content]) > 1]
+        return groups + [self._group(kind, [signatures[n].content for n in c], files, {}, score)
+                         for kind, found in clusters.items() for c in found]
+
+    def _group(self, kind: Kind, contents: list[str], files: dict, stacks: dict[str, list[ImageRecord]],
+               score_to: Callable[[str, str], float]) -> Group:
+        """The files of these contents, each shot (stacks.py) one member, in keeper order; `score_to(a, b)`:
+        how alike two of the contents are (the members' scores, to the keeper's content)."""
+        images = [(content, image) for content in contents for image in files.get(content, [])]
         images.sort(key=lambda pair: keeper_order(pair[1], self.protected, self.chosen,
                                                   stacked=pair[1].path in stacks, rules=self.rules))
         members, shots = [], set()
@@ -416,11 +444,12 @@ class GroupFinder:
             if stack[0].path in shots:
                 continue  # its shot is a member already
             shots.add(stack[0].path)
-            score = 1.0 if n == images[0][0] else float(evidence.vectors[n] @ evidence.vectors[images[0][0]])
+            score = 1.0 if n == images[0][0] else score_to(n, images[0][0])
             members.append(GroupMember(image, round(min(1.0, score), 4), keeper=not members,
                                        stacked=[f for f in stack if f.path != image.path],
                                        protected=protected_folder_of(image.path, self.protected) is not None))
         return Group(kind, members)
+
 
 def _second_names(images: list[ImageRecord]) -> set[str]:
     """The paths that are another name of a file listed before them (hard links: a merge's, or the user's own):
@@ -439,54 +468,3 @@ def _second_names(images: list[ImageRecord]) -> set[str]:
             second.add(image.path)
         seen.add((st.st_dev, st.st_ino))
     return second
-
-
-def _components(edges: list[tuple[int, int]]) -> list[list[int]]:
-    neighbours: dict[int, set[int]] = defaultdict(set)
-    for a, b in edges:
-        neighbours[a].add(b)
-        neighbours[b].add(a)
-    seen: set[int] = set()
-    found = []
-    for start in sorted(neighbours):
-        if start in seen:
-            continue
-        component, frontier = [], [start]
-        seen.add(start)
-        while frontier:
-            node = frontier.pop()
-            component.append(node)
-            for n in neighbours[node] - seen:
-                seen.add(n)
-                frontier.append(n)
-        found.append(sorted(component))
-    return found
-
-
-def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], threshold: float) -> list[list[int]]:
-    """Merges the closest clusters while their mean pairwise score stays at or above `threshold`.
-
-    `scores` holds pairs (a, b), a < b; a pair not in it scores 0. The mean over all cross pairs is
-    what stops chaining: two groups of copies joined by one or two weak matches have a mean near zero.
-    Sparse (a heap of linked cluster pairs), so a component of thousands of near-copies stays fast."""
-    members = {n: [n] for n in nodes}  # a cluster is named by its smallest node
-    link: dict[int, dict[int, float]] = defaultdict(dict)  # cluster -> linked cluster -> sum of pair scores
-    for (a, b), score in scores.items():
-        link[a][b] = link[b][a] = score
-    heap = [(-score, a, b) for (a, b), score in scores.items() if score >= threshold]
-    heapq.heapify(heap)  # best mean first; equal means: the lowest-named pair, as a scan in order would pick
-    while heap:
-        negative_mean, i, j = heapq.heappop(heap)
-        if i not in members or j not in members or \
-                link[i].get(j, 0.0) / (len(members[i]) * len(members[j])) != -negative_mean:
-            continue  # a cluster merged since this entry was pushed
-        members[i] += members.pop(j)
-        for k, total in link.pop(j).items():
-            del link[k][j]
-            if k != i:
-                link[i][k] = link[k][i] = link[i].get(k, 0.0) + total
-        for k, total in link[i].items():
-            mean = total / (len(members[i]) * len(members[k]))
-            if mean >= threshold:
-                heapq.heappush(heap, (-mean, min(i, k), max(i, k)))
-    return [sorted(members[c]) for c in sorted(members) if len(members[c]) > 1]

@@ -19,6 +19,7 @@ from simgui.core.storage.store import ImageRecord
 
 FRAMED_SHARE = 0.9  # a picture whose photo covers less of it than this has framing (framing.content_box)
 SAME_RESOLUTION = 1.02  # sizes within 2 % count as equal: the bars are found on a small decode, to a few pixels
+SAME_LENGTH = 1.03  # clips within 3 % count as equally long: a re-encode ends a frame or two off
 
 
 class KeepRule(str, Enum):
@@ -32,6 +33,8 @@ class KeepRule(str, Enum):
     NEWEST = "newest"  # the latest capture date
     DATED = "dated"  # has a capture date at all
     SHORTEST_PATH = "shortest-path"  # the fewest folders deep, then the shortest name
+    LONGEST = "longest"  # a clip: the most footage (a trim is shorter); photos all tie
+    BIT_RATE = "bit-rate"  # a clip: the most bits a second (the least compressed); photos all tie
 
     @property
     def label(self) -> str:
@@ -48,10 +51,14 @@ RULE_LABELS = {
     KeepRule.NEWEST: "Newest capture date",
     KeepRule.DATED: "Has a capture date",
     KeepRule.SHORTEST_PATH: "Shortest path",
+    KeepRule.LONGEST: "Longest clip",
+    KeepRule.BIT_RATE: "Best bit rate (clips)",
 }
 # the defaults keep the most photo: a clean, full-size copy; a RAW (or RAW+JPEG shot) over a JPEG of its size,
-# then the larger file (less compressed), then the original capture
-DEFAULT_ORDER = (KeepRule.WHOLE, KeepRule.RESOLUTION, KeepRule.FORMATS, KeepRule.FILE_SIZE, KeepRule.OLDEST)
+# then the larger file (less compressed), then the original capture. A clip keeps all its footage first: a
+# sharper trim would lose the rest of it
+DEFAULT_ORDER = (KeepRule.LONGEST, KeepRule.WHOLE, KeepRule.RESOLUTION, KeepRule.FORMATS, KeepRule.FILE_SIZE,
+                 KeepRule.OLDEST)
 # a camera's own formats first; a PNG or a TIFF of a photo is most often a conversion of its JPEG (a palette PNG
 # a worse one), and WebP, GIF and BMP are made for the web or by old tools
 DEFAULT_FORMATS = ("RAW", "HEIF", "JPEG", "JXL", "AVIF", "TIFF", "PNG", "WEBP", "GIF", "BMP")
@@ -103,6 +110,10 @@ class KeepRules:
             return (False, moment if rule is KeepRule.OLDEST else -moment)
         if rule is KeepRule.DATED:
             return not image.captured_at
+        if rule is KeepRule.LONGEST:
+            return -int(math.log(image.duration) / math.log(SAME_LENGTH)) if image.duration else 0
+        if rule is KeepRule.BIT_RATE:
+            return -image.bit_rate
         return (image.path.count(os.sep), len(image.path))  # SHORTEST_PATH
 
     # saved in the library as JSON ----------------------------------------------------------

@@ -1,11 +1,13 @@
-"""Every picture format simgui reads, in one place: the names a scan looks for, the bytes that say what
+"""Every picture and video format simgui reads, in one place: the names a scan looks for, the bytes that say what
 a file really is, what opens it, the Open dialog's filter, and whether a merge may write its metadata.
 
 Adding a format that Pillow or a Pillow plugin opens is one entry in FORMATS; a format neither opens needs
-a reader of its own in decode.py as well (LibRaw's, for RAW, is the one so far).
+a reader of its own in decode.py as well (LibRaw's, for RAW). Videos are one entry, read by FFmpeg through PyAV
+(video.py): a clip's container says little of its codec, and FFmpeg reads them all.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 
@@ -19,7 +21,7 @@ class PictureFormat:
     metadata_writable: bool = False  # a merge may swap in the capture date and GPS (metadata.py)
     # Pillow reads its EXIF without a pixel (a PNG's may follow its pixels, and load them): decode.read_shot_time
     exif_before_pixels: bool = False
-    reader: str = "pillow"  # what opens it: "pillow", or "libraw" (raw.py)
+    reader: str = "pillow"  # what opens it: "pillow", "libraw" (raw.py) or "pyav" (video.py)
     plugin: str | None = None  # the module that teaches Pillow the format, when Pillow lacks it
 
     def starts(self, head: bytes) -> bool:
@@ -55,6 +57,10 @@ FORMATS = (
         ".mos", ".mef", ".3fr", ".iiq", ".rwl", ".raw", ".cr3", ".raf", ".orf", ".rw2"),
         _brands(b"crx ") + (((0, b"FUJIFILMCCD-RAW"),), ((0, b"IIRO"),), ((0, b"IIRS"),), ((0, b"MMOR"),),
                             ((0, b"IIU\x00"),)), reader="libraw", exif_before_pixels=True),
+    # last: any ISO media file that no picture format above claimed by its brand is a clip (mp4, mov, 3gp)
+    PictureFormat("VIDEO", "Video", (".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".3gp"),
+                  (((4, b"ftyp"),), ((4, b"moov"),), ((4, b"mdat"),), ((4, b"wide"),), ((0, b"\x1aE\xdf\xa3"),),
+                   ((0, b"RIFF"), (8, b"AVI "))), reader="pyav"),
 )
 BY_NAME = {f.name: f for f in FORMATS}
 SCANNED_EXTENSIONS = frozenset(e for f in FORMATS for e in f.extensions)
@@ -80,9 +86,26 @@ def sniff_format(head: bytes, path: str | None = None) -> str | None:
 
 
 def open_dialog_filter() -> str:
-    """"Images (*.jpg *.jpeg ...)" for a file dialog: every extension the scan looks for."""
-    return "Images (" + " ".join(f"*{e}" for f in FORMATS for e in f.extensions) + ")"
+    """"Photos and videos (*.jpg *.jpeg ...)" for a file dialog: every extension the scan looks for."""
+    return "Photos and videos (" + " ".join(f"*{e}" for f in FORMATS for e in f.extensions) + ")"
 
 
-def is_picture_name(name: str) -> bool:
+def is_library_name(name: str) -> bool:
+    """Whether a scan looks at a file of this name (a photo or a clip)."""
     return _extension(name) in SCANNED_EXTENSIONS
+
+
+def is_video_name(name: str) -> bool:
+    return _extension(name) in BY_NAME["VIDEO"].extensions
+
+
+LIVE_PHOTO_MOTION = ".mov"  # by its stem only: IMG_0001.HEIC.MOV is no camera's name
+LIVE_PHOTO_STILLS = (".heic", ".heif", ".jpg", ".jpeg")  # what a phone writes beside a Live Photo's motion
+
+
+def is_live_photo_motion(name: str, names_beside: set[str]) -> bool:
+    """Whether a video of this name is a Live Photo's motion part, given the names in its folder: then it is its
+    photo's sidecar (files/sidecars.py), which goes and comes back with it, not a clip of its own."""
+    stem, ext = os.path.splitext(name)
+    return ext.lower() == LIVE_PHOTO_MOTION and any(
+        os.path.splitext(n)[0] == stem and os.path.splitext(n)[1].lower() in LIVE_PHOTO_STILLS for n in names_beside)

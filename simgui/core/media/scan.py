@@ -1,7 +1,7 @@
 """Walks library roots with stat calls only: what is there, how big, when changed.
 
-The extension decides only which files are worth a look (videos and sidecar
-files are not photos); what a file really is gets decided by its content later.
+The extension decides only which files are worth a look (photos and video clips, not sidecar files, nor a
+Live Photo's motion part, which is its photo's sidecar); what a file really is gets decided by its content later.
 Symbolic links are never followed, so a walk cannot leave its root or loop.
 """
 from __future__ import annotations
@@ -11,7 +11,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from simgui.core.media.formats import is_picture_name
+from simgui.core.media.formats import is_library_name, is_live_photo_motion, is_video_name
 
 # Folders that hold caches and thumbnails of other tools, not the user's photos.
 IGNORED_FOLDERS = {"@eaDir", "#recycle", "$RECYCLE.BIN", "System Volume Information", "__MACOSX"}
@@ -37,9 +37,16 @@ def scan_root(root: str, exclude: set[str] | None = None,
     the user left this file or folder out of the library (storage/exclusions.py)."""
     result = ScanResult()
     exclude = {os.path.abspath(p) for p in (exclude or set())}
+    names_in: dict[str, set[str]] = {}  # folder -> its names, listed once for all its clips
     for entry_path, entry in _walk(root, exclude, left_out, result):
-        if not is_picture_name(entry.name) or left_out(entry_path):
+        if not is_library_name(entry.name) or left_out(entry_path):
             continue
+        if is_video_name(entry.name):
+            folder = os.path.dirname(entry_path)
+            if folder not in names_in:
+                names_in[folder] = set(_names(folder))
+            if is_live_photo_motion(entry.name, names_in[folder]):
+                continue
         try:
             st = entry.stat(follow_symlinks=False)
         except OSError as exc:
@@ -52,6 +59,13 @@ def scan_root(root: str, exclude: set[str] | None = None,
         else:
             result.files.append(FoundFile(entry_path, st.st_size, st.st_mtime_ns))
     return result
+
+
+def _names(folder: str) -> list[str]:
+    try:
+        return os.listdir(folder)
+    except OSError:
+        return []
 
 
 def _walk(folder: str, exclude: set[str], left_out: Callable[[str], bool], result: ScanResult

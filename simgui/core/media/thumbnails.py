@@ -6,7 +6,8 @@ import logging
 import os
 from pathlib import Path
 
-from simgui.core.media.decode import DecodeError, decode_file
+from simgui.core.media.decode import DecodeError
+from simgui.core.media.pictures import picture_to_show
 
 log = logging.getLogger(__name__)
 THUMBNAIL_FOLDER = "thumbnails"  # in the library folder
@@ -38,9 +39,9 @@ def thumbnail_jpeg(path: str, cache_file: Path) -> bytes | None:
 
 
 def make_thumbnail(path: str) -> bytes | None:
-    """A JPEG thumbnail of any photo simgui reads, upright (a query's, which the library need not hold)."""
+    """A JPEG thumbnail of any photo or clip simgui reads, upright (a query's, which the library need not hold)."""
     try:
-        picture = decode_file(path).picture
+        picture = picture_to_show(path)
     except DecodeError:
         return None
     picture.thumbnail((THUMB_SIZE, THUMB_SIZE))

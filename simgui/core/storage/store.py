@@ -46,7 +46,9 @@ CREATE TABLE IF NOT EXISTS images (
     captured_at TEXT,
     error TEXT,
     content_pixels INTEGER,
-    shot_at TEXT
+    shot_at TEXT,
+    duration REAL,
+    codec TEXT
 );
 CREATE INDEX IF NOT EXISTS images_by_hash ON images(content_hash);
 CREATE INDEX IF NOT EXISTS images_by_root ON images(root_id);
@@ -109,6 +111,16 @@ CREATE TABLE IF NOT EXISTS keeper_choices (
 );
 -- folders whose files are never marked to go nor moved, and whose copies are kept first (protection.py)
 CREATE TABLE IF NOT EXISTS protected_folders (path TEXT PRIMARY KEY);
+-- a video clip's signature (core/matching/clips.py): its frames' times, vectors (float16), blank marks, dHashes
+CREATE TABLE IF NOT EXISTS clip_signatures (
+    content_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    times BLOB NOT NULL,
+    vectors BLOB NOT NULL,
+    blank BLOB NOT NULL,
+    hashes BLOB NOT NULL,
+    PRIMARY KEY (content_hash, model)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
     id INTEGER PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -155,6 +167,26 @@ class ImageRecord:
     error: str | None
     content_pixels: int | None = None  # pixels of the photo itself, letterbox bars and frames left out
     shot_at: str | None = None  # the shutter's moment (decode.Captured.shot); "": none; None: not read yet
+    duration: float | None = None  # a video clip's length in seconds (None: a photo)
+    codec: str | None = None  # ... and its video codec (FFmpeg's name)
+
+    @property
+    def is_clip(self) -> bool:
+        return self.duration is not None
+
+    @property
+    def bit_rate(self) -> int:
+        """A clip's bits a second, the whole file's (0 for a photo)."""
+        return round(self.size * 8 / self.duration) if self.duration else 0
+
+
+@dataclass
+class ClipFrameSet:
+    """The frames of a clip's signature (core/matching/clips.py), as stored."""
+    times: np.ndarray  # [F] seconds from the start
+    vectors: np.ndarray  # [F, D] the model's unit vectors
+    blank: np.ndarray  # [F] bool: shows nothing (a fade, a plain card)
+    hashes: np.ndarray  # [F] uint64 dHash of the picture inside any bars
 
 
 @dataclass
@@ -173,6 +205,8 @@ class NewImage:
     error: str | None = None
     content_pixels: int | None = None
     shot_at: str | None = None
+    duration: float | None = None
+    codec: str | None = None
 
 
 log = logging.getLogger(__name__)
@@ -198,7 +232,7 @@ def is_read_only(exc: sqlite3.Error) -> bool:
 
 
 _IMAGE_COLUMNS = ("id, path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height, format, "
-                  "captured_at, error, content_pixels, shot_at")
+                  "captured_at, error, content_pixels, shot_at, duration, codec")
 
 
 class LibraryStore:
@@ -266,8 +300,9 @@ class LibraryStore:
         present = {row[1] for row in self.db.execute("PRAGMA table_info(images)")}
         if "content_pixels" not in present:
             self.db.execute("ALTER TABLE images ADD COLUMN content_pixels INTEGER")
-        if "shot_at" not in present:
-            self.db.execute("ALTER TABLE images ADD COLUMN shot_at TEXT")
+        for column, kind in (("shot_at", "TEXT"), ("duration", "REAL"), ("codec", "TEXT")):
+            if column not in present:
+                self.db.execute(f"ALTER TABLE images ADD COLUMN {column} {kind}")
 
     def transaction(self):
         return _Transaction(self.db)
@@ -303,15 +338,16 @@ class LibraryStore:
     def save_images(self, images: Iterable[NewImage]) -> None:
         self.db.executemany(
             """INSERT INTO images (path, root_id, size, mtime_ns, content_hash, perceptual_hash, width, height,
-                                   format, captured_at, error, content_pixels, shot_at)
-               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)
+                                   format, captured_at, error, content_pixels, shot_at, duration, codec)
+               VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
                ON CONFLICT(path) DO UPDATE SET root_id=excluded.root_id, size=excluded.size,
                  mtime_ns=excluded.mtime_ns, content_hash=excluded.content_hash,
                  perceptual_hash=excluded.perceptual_hash, width=excluded.width, height=excluded.height,
                  format=excluded.format, captured_at=excluded.captured_at, error=excluded.error,
-                 content_pixels=excluded.content_pixels, shot_at=excluded.shot_at""",
+                 content_pixels=excluded.content_pixels, shot_at=excluded.shot_at, duration=excluded.duration,
+                 codec=excluded.codec""",
             [(to_db(i.path), i.root_id, i.size, i.mtime_ns, i.content_hash, i.perceptual_hash, i.width, i.height,
-              i.format, i.captured_at, i.error, i.content_pixels, i.shot_at) for i in images],
+              i.format, i.captured_at, i.error, i.content_pixels, i.shot_at, i.duration, i.codec) for i in images],
         )
 
     def delete_images(self, image_ids: Iterable[int]) -> None:
@@ -401,6 +437,35 @@ class LibraryStore:
             "SELECT e.id, e.content_hash FROM embeddings e WHERE NOT EXISTS "
             "(SELECT 1 FROM images i WHERE i.content_hash = e.content_hash AND i.error IS NULL)")
             if content not in kept]
+
+    # video clips -----------------------------------------------------------
+    def save_clip_signature(self, model: str, content_hash: str, frames: "ClipFrameSet") -> None:
+        self.db.execute("INSERT OR REPLACE INTO clip_signatures VALUES (?,?,?,?,?,?)",
+                        (content_hash, model, frames.times.astype(np.float32).tobytes(),
+                         frames.vectors.astype(np.float16).tobytes(), frames.blank.astype(np.uint8).tobytes(),
+                         frames.hashes.astype(np.uint64).tobytes()))
+
+    def clip_signatures(self, model: str, dim: int, hashes: Iterable[str] | None = None) -> dict[str, "ClipFrameSet"]:
+        """Content hash -> the frames of every clip's signature, or of these clips'."""
+        query = "SELECT content_hash, times, vectors, blank, hashes FROM clip_signatures WHERE model = ?"
+        rows = (self._select_in(query + " AND content_hash IN ({marks})", hashes, (model,)) if hashes is not None
+                else self.db.execute(query, (model,)))
+        return {content: ClipFrameSet(np.frombuffer(times, np.float32).astype(np.float64),
+                                      np.frombuffer(vectors, np.float16).astype(np.float32).reshape(-1, dim),
+                                      np.frombuffer(blank, np.uint8).astype(bool), np.frombuffer(hashes, np.uint64))
+                for content, times, vectors, blank, hashes in rows}
+
+    def signed_clip_hashes(self, model: str) -> set[str]:
+        return {row[0] for row in self.db.execute("SELECT content_hash FROM clip_signatures WHERE model = ?", (model,))}
+
+    def orphan_clips(self, kept: set[str]) -> list[str]:
+        """Clip contents no file holds any more, except those in `kept` (the trash's: for an undo)."""
+        return [content for (content,) in self.db.execute(
+            "SELECT c.content_hash FROM clip_signatures c WHERE NOT EXISTS "
+            "(SELECT 1 FROM images i WHERE i.content_hash = c.content_hash AND i.error IS NULL)") if content not in kept]
+
+    def delete_clip_signatures(self, contents: Iterable[str]) -> None:
+        self.db.executemany("DELETE FROM clip_signatures WHERE content_hash = ?", [(c,) for c in contents])
 
     def hashes_with_files(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT DISTINCT content_hash FROM images WHERE content_hash IS NOT NULL")}

@@ -1,0 +1,154 @@
+"""Which kind a pair of video clips is, and the clusters of a library's clips: the clip rule, in one place.
+
+A clip's signature is a short sequence of frames (video.py), each with a vector of the photo model and a dHash
+of the picture inside any bars. Two clips are the same footage (`near`) when the shorter one's frames find
+frames of the longer one that show the same moment, at one time offset (a trim starts it later; a re-encode
+keeps the offset 0), over most of its length. "The same moment" needs both: the vectors say the same thing is
+seen, the dHash says it is framed the same way (another take of a scene is seen alike, framed otherwise).
+Frames of two encodes fall at slightly different moments, so the offset allows the gap between frames. Blank frames (black fades, a plain card) say nothing and are left out; a shared logo intro
+covers only the intro's share of a clip, so two clips that merely start alike stay apart. The same scene seen
+in another take, with no consistent offset over the clip, is `similar`.
+
+Thresholds were chosen on benchmarks/video.py (seed 3) and checked on other seeds.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+import numpy as np
+
+from simgui.core.storage.store import ClipFrameSet
+from simgui.core.matching.clusters import REFUSED, average_linkage, components
+from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind
+
+SAME_MOMENT = 0.88  # frame cosine of one moment of one footage (re-encoded, resized, letterboxed, watermarked)
+SAME_FRAMING = 14  # dHash bits (of 64) that may differ between two frames of one moment
+NEAR_COVERAGE = 0.8  # share of the shorter clip's frames that must find their moment, at one offset
+SIMILAR_SCENE = DEFAULT_THRESHOLDS.similar  # mean best frame cosine of two takes of one scene, as for photos
+CANDIDATE = 0.70  # a pair of clips is looked at when two of their frames reach this cosine
+OFFSET_SLACK = 0.5  # seconds beyond half a keyframe gap that one moment may be off by
+
+
+@dataclass
+class ClipSignature:
+    content: str
+    duration: float
+    frames: ClipFrameSet
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.frames.times
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self.frames.vectors
+
+    @property
+    def blank(self) -> np.ndarray:
+        return self.frames.blank
+
+    @property
+    def seen(self) -> np.ndarray:
+        """The frames that show something (all of them, if every one is blank)."""
+        return ~self.blank if (~self.blank).any() else np.ones_like(self.blank)
+
+    def widest_gap(self) -> float:
+        ends = np.concatenate([[0.0], self.times, [max(self.duration, float(self.times[-1]))]])
+        return float(np.diff(ends).max())
+
+
+@dataclass(frozen=True)
+class ClipMatch:
+    kind: Kind
+    coverage: float  # share of the shorter clip's frames that found their moment at one offset
+    scene: float  # mean of their best frame cosines, whatever the time
+
+
+def compare_clips(a: ClipSignature, b: ClipSignature) -> ClipMatch:
+    if a.content == b.content:
+        return ClipMatch(Kind.EXACT, 1.0, 1.0)
+    short, long = sorted((a, b), key=lambda s: (s.duration, s.content))  # either order, one answer
+    if not (~short.blank).any() or not (~long.blank).any():  # blank clips look alike, and that says nothing
+        return ClipMatch(Kind.DIFFERENT, 0.0, 0.0)
+    s_times, l_times = short.times[short.seen], long.times[long.seen]
+    cosines = short.vectors[short.seen] @ long.vectors[long.seen].T
+    scene = float(cosines.max(axis=1).mean())
+    slack = max(long.widest_gap(), short.widest_gap()) / 2 + OFFSET_SLACK
+    offsets = l_times[None, :] - s_times[:, None]
+    same = (cosines >= SAME_MOMENT) & (_differing_bits(short.frames.hashes[short.seen],
+                                                      long.frames.hashes[long.seen]) <= SAME_FRAMING)
+    coverage = 0.0
+    for offset in np.unique(np.round(offsets[same], 2)):
+        at_offset = same & (np.abs(offsets - offset) <= slack)
+        coverage = max(coverage, float(at_offset.any(axis=1).mean()))
+    if coverage >= NEAR_COVERAGE:
+        kind = Kind.NEAR
+    elif scene >= SIMILAR_SCENE:
+        kind = Kind.SIMILAR
+    else:
+        kind = Kind.DIFFERENT
+    return ClipMatch(kind, round(coverage, 4), round(scene, 4))
+
+
+def _differing_bits(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """[len(a), len(b)] Hamming distances of two lists of 64-bit hashes."""
+    xor = (a[:, None] ^ b[None, :]).view(np.uint8).reshape(len(a), len(b), 8)
+    return np.unpackbits(xor, axis=2).sum(axis=2)
+
+
+def candidate_pairs(signatures: list[ClipSignature]) -> set[tuple[int, int]]:
+    """Pairs of clips (indexes, smaller first) with two frames alike enough to compare them at all: each
+    frame's nearest frames in an HNSW index of every frame that is not blank."""
+    owners = np.concatenate([np.full(int(s.seen.sum()), n) for n, s in enumerate(signatures)]) \
+        if signatures else np.zeros(0, int)
+    if len(signatures) < 2:
+        return set()
+    vectors = np.concatenate([s.vectors[s.seen] for s in signatures]).astype(np.float32)
+    import hnswlib
+    index = hnswlib.Index(space="ip", dim=vectors.shape[1])
+    index.init_index(max_elements=len(vectors), ef_construction=100, M=16)
+    index.add_items(vectors, np.arange(len(vectors)))
+    k = min(len(vectors), 24)
+    index.set_ef(max(k, 64))
+    neighbours, distances = index.knn_query(vectors, k=k)
+    pairs = set()
+    for row, (found, distance) in enumerate(zip(neighbours, distances)):
+        for other, d in zip(found, distance):
+            a, b = int(owners[row]), int(owners[other])
+            if a != b and 1 - d >= CANDIDATE:
+                pairs.add((min(a, b), max(a, b)))
+    return pairs
+
+
+def cluster_clips(signatures: list[ClipSignature], refused: set[frozenset[str]] = frozenset()
+                  ) -> dict[Kind, list[list[int]]]:
+    """Clusters of clips (indexes) by kind: `near` first, then `similar` among the rest. A pair the user
+    called "not duplicates" (`refused`, as content pairs) is never in one cluster."""
+    matches = {}
+    for a, b in candidate_pairs(signatures):
+        matches[(a, b)] = compare_clips(signatures[a], signatures[b])
+
+    def score(pair: tuple[int, int], kind: Kind) -> float:
+        if frozenset((signatures[pair[0]].content, signatures[pair[1]].content)) in refused:
+            return REFUSED
+        if pair not in matches:
+            matches[pair] = compare_clips(signatures[pair[0]], signatures[pair[1]])
+        match = matches[pair]
+        return match.coverage if kind == Kind.NEAR else match.scene
+
+    found: dict[Kind, list[list[int]]] = {}
+    taken: set[int] = set()
+    for kind, least in ((Kind.NEAR, NEAR_COVERAGE), (Kind.SIMILAR, SIMILAR_SCENE)):
+        edges = [pair for pair in matches if pair[0] not in taken and pair[1] not in taken
+                 and score(pair, kind) >= least]
+        found[kind] = []
+        for component in components(edges):
+            scores = {(a, b): score((a, b), kind) for i, a in enumerate(component) for b in component[i + 1:]}
+            found[kind] += average_linkage(component, scores, least)
+        taken |= {n for cluster in found[kind] for n in cluster}
+    return found
+
+
+def signatures_of(rows: dict[str, ClipFrameSet], durations: dict[str, float]) -> list[ClipSignature]:
+    """The store's clip signatures (store.clip_signatures), in content order, with each clip's length."""
+    return [ClipSignature(content, durations.get(content) or float(frames.times[-1]), frames)
+            for content, frames in sorted(rows.items())]

@@ -1,0 +1,63 @@
+"""Clusters of matching pairs that do not chain: connected components, then average linkage inside each.
+
+Connected components alone chain unrelated items (A~B, B~C, so A with C); inside a component, clusters merge
+only while the mean score over *all* their cross pairs stays above the threshold. Photos (grouping.py) and
+video clips (clips.py) are clustered alike.
+"""
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+
+REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
+
+
+def components(edges: list[tuple[int, int]]) -> list[list[int]]:
+    neighbours: dict[int, set[int]] = defaultdict(set)
+    for a, b in edges:
+        neighbours[a].add(b)
+        neighbours[b].add(a)
+    seen: set[int] = set()
+    found = []
+    for start in sorted(neighbours):
+        if start in seen:
+            continue
+        component, frontier = [], [start]
+        seen.add(start)
+        while frontier:
+            node = frontier.pop()
+            component.append(node)
+            for n in neighbours[node] - seen:
+                seen.add(n)
+                frontier.append(n)
+        found.append(sorted(component))
+    return found
+
+
+def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], threshold: float) -> list[list[int]]:
+    """Merges the closest clusters while their mean pairwise score stays at or above `threshold`.
+
+    `scores` holds pairs (a, b), a < b; a pair not in it scores 0. The mean over all cross pairs is
+    what stops chaining: two groups of copies joined by one or two weak matches have a mean near zero.
+    Sparse (a heap of linked cluster pairs), so a component of thousands of near-copies stays fast."""
+    members = {n: [n] for n in nodes}  # a cluster is named by its smallest node
+    link: dict[int, dict[int, float]] = defaultdict(dict)  # cluster -> linked cluster -> sum of pair scores
+    for (a, b), score in scores.items():
+        link[a][b] = link[b][a] = score
+    heap = [(-score, a, b) for (a, b), score in scores.items() if score >= threshold]
+    heapq.heapify(heap)  # best mean first; equal means: the lowest-named pair, as a scan in order would pick
+    while heap:
+        negative_mean, i, j = heapq.heappop(heap)
+        if i not in members or j not in members or \
+                link[i].get(j, 0.0) / (len(members[i]) * len(members[j])) != -negative_mean:
+            continue  # a cluster merged since this entry was pushed
+        members[i] += members.pop(j)
+        for k, total in link.pop(j).items():
+            del link[k][j]
+            if k != i:
+                link[i][k] = link[k][i] = link[i].get(k, 0.0) + total
+        for k, total in link[i].items():
+            mean = total / (len(members[i]) * len(members[k]))
+            if mean >= threshold:
+                heapq.heappush(heap, (-mean, min(i, k), max(i, k)))
+    return [sorted(members[c]) for c in sorted(members) if len(members[c]) > 1]
