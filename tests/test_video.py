@@ -215,3 +215,21 @@ def test_a_live_photos_motion_part_is_its_photos_sidecar_not_a_clip(tmp_path, cl
     assert not (folder / "IMG_0001.MOV").exists() and (folder / "IMG_0002.MOV").exists()
     assert cli(library, "undo").returncode == 0
     assert (folder / "IMG_0001.MOV").exists()
+
+
+def test_a_clip_card_shows_its_length_and_codec_and_the_window_counts_clips(clip_library):
+    from simgui.core.library import Library
+    from simgui.gui.group_cards import card_lines, header_text
+    from simgui.gui.texts import photos_text
+
+    library = Library(clip_library)
+    try:
+        group = next(g for g in library.groups() if g.kind == "near")
+        stats = library.stats()
+    finally:
+        library.close()
+    trimmed = next(m for m in group.members if m.image.path.endswith("astronaut_trimmed.mp4"))
+    lines = [text for text, _ in card_lines(trimmed)]
+    assert lines[2] == "480×270 · 0:04" and lines[3].endswith("· h264")
+    assert header_text(group).startswith("near · 5 clips ·")
+    assert photos_text(stats["images"], stats["clips"]) == "8 clips"

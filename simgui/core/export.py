@@ -57,7 +57,8 @@ def html_report(groups: list[Group], thumbnail: Callable[[GroupMember], bytes | 
     for number, group in enumerate(groups, 1):
         if cancelled():
             return None
-        parts.append(f"<section><h2>{number}. {group.kind.value} · {len(group.members)} photos · "
+        noun = "clips" if group.keeper.image.is_clip else "photos"
+        parts.append(f"<section><h2>{number}. {group.kind.value} · {len(group.members)} {noun} · "
                      f"{group.freed / 1e6:.1f} MB to free</h2><div class='members'>")
         parts += [_member_html(member, thumbnail(member)) for member in group.members]
         parts.append("</div></section>")
@@ -72,8 +73,9 @@ def _member_html(member: GroupMember, jpeg: bytes | None) -> str:
     picture = (f"<img alt='' src='data:image/jpeg;base64,{base64.b64encode(jpeg).decode()}'>" if jpeg
                else "<p class='muted'>(cannot be read now)</p>")
     mark = "<b>keep</b>" if member.keeper else f"similarity {member.score:.3f}"
+    kind = f"{image.duration:.1f} s {html.escape(image.codec or '')}" if image.is_clip else image.format or ""
     return (f"<figure class='{'keep' if member.keeper else ''}'>{picture}<figcaption>{names}<br>{mark}<br>"
-            f"{image.width or '?'}×{image.height or '?'} · {member.size / 1e6:.2f} MB · {image.format or ''} · "
+            f"{image.width or '?'}×{image.height or '?'} · {member.size / 1e6:.2f} MB · {kind} · "
             f"{html.escape(image.captured_at or 'no date')}<br><span class='muted'>"
             f"{html.escape(readable(os.path.dirname(image.path)))}</span></figcaption></figure>")
 

@@ -13,11 +13,12 @@ from simgui.core.matching.verify import CHANGED, CUT_AWAY
 from simgui.core.storage.pathtext import readable
 from simgui.core.storage.store import ImageRecord
 from simgui.gui.photo_view import LoadedPhoto, PhotoDialog, ZoomView
-from simgui.gui.texts import date_text, size_text
+from simgui.gui.texts import clip_facts, date_text, size_text
 
 
 def describe(image: ImageRecord) -> str:
-    return (f"{readable(os.path.basename(image.path))}\n{image.width}×{image.height} · {size_text(image.size)} · "
+    clip = f" · {clip_facts(image)}" if image.is_clip else ""
+    return (f"{readable(os.path.basename(image.path))}\n{image.width}×{image.height}{clip} · {size_text(image.size)} · "
             f"{date_text(image)}")
 
 
@@ -66,6 +67,7 @@ class CompareDialog(PhotoDialog):
 
     def show_comparison(self, comparison) -> None:
         self.comparison = comparison
+        self.show_differences.setVisible(not comparison.of_clips)  # clips are compared by frames, not cells
         grid = comparison.differences
         differing = "" if grid is None or not grid.any() else \
             f" · left photo: {(grid == CHANGED).mean():.0%} changed, {(grid == CUT_AWAY).mean():.0%} cut away"

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QStyledItemDelegate, QStyleOptionViewItem, QWidget
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.matching.keep_rules import capture_moment, photo_pixels
 from simgui.core.storage.pathtext import readable
-from simgui.gui.texts import clip_facts, count_text, date_text, duration_text, size_text
+from simgui.gui.texts import count_text, date_text, duration_text, size_text
 from simgui.gui.thumbnails import ThumbnailCache
 
 GROUP_ROLE = Qt.UserRole + 1  # the model's Group of a row
@@ -85,8 +85,8 @@ def card_lines(member: GroupMember) -> list[tuple[str, str | None]]:
         first = "★ kept: protected" if member.keeper else f"protected · {member.score:.3f}"
     resolution = f"{image.width or '?'}×{image.height or '?'}"
     kind = image.format or "?"
-    if image.is_clip:  # its length beside its frame size, its codec and bit rate beside its file size
-        resolution, kind = f"{resolution} · {duration_text(image.duration)}", clip_facts(image)
+    if image.is_clip:  # its length beside its frame size, its codec beside its file size (bit rate: its tooltip)
+        resolution, kind = f"{resolution} · {duration_text(image.duration)}", image.codec or "?"
     return [(first, None), (names, None), (resolution, RESOLUTION), (f"{size_text(member.size)} · {kind}", FILE_SIZE),
             (date_text(image), DATE), (readable(os.path.dirname(image.path)), None)]
 

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QToolTip
 from simgui.core.matching.grouping import Group, GroupMember
 from simgui.core.storage.pathtext import readable
 from simgui.gui.group_cards import GROUP_ROLE, GroupDelegate, header_text
+from simgui.gui.texts import clip_facts
 from simgui.gui.thumbnails import ThumbnailCache
 
 LAYOUT_BATCH = 500  # rows laid out between two looks at the event queue
@@ -111,6 +112,7 @@ class GroupsList(QListView):
         if event.type() == event.Type.ToolTip:  # a photo's whole path: the card shows its end
             member = self.member_under(event.pos())
             if member is not None:
-                QToolTip.showText(event.globalPos(), readable(member.image.path), self)
+                clip = f"\n{clip_facts(member.image)}" if member.image.is_clip else ""
+                QToolTip.showText(event.globalPos(), readable(member.image.path) + clip, self)
                 return True
         return super().viewportEvent(event)

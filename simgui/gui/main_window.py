@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
             self._show_folders(overview.folders)
             skipped = overview.stats["skipped"]
             # the skipped count opens their list, with why each one was skipped
-            self.counts.setText(f"{photos_text(overview.stats['images'])} · " +
+            self.counts.setText(f"{photos_text(overview.stats['images'], overview.stats.get('clips', 0))} · " +
                                 (f"<a href='skipped'>{skipped} skipped</a>" if skipped else "0 skipped"))
         elif what == DONE:
             report = self.session.last_report

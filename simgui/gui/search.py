@@ -79,7 +79,7 @@ class DropZone(QLabel):
     hovered = Signal(str)  # one photo dragged over: it can be read before it is dropped
 
     def __init__(self):
-        super().__init__("Drop a photo here to find its look-alikes, or two photos to compare them\n"
+        super().__init__("Drop a photo or a clip here to find its look-alikes, or two to compare them\n"
                          "(or Open…, or paste with Ctrl+V)")
         self.setAlignment(Qt.AlignCenter)
         self.setAcceptDrops(True)
@@ -134,7 +134,8 @@ class SearchView(QWidget):
         self.results.setGridSize(QSize(THUMB_SIZE + 56, THUMB_SIZE + 64))
         self.results.setTextElideMode(Qt.ElideRight)
         self.results.setResizeMode(QListView.Adjust)
-        self.results.setUniformItemSizes(True)
+        # each item its own size: a 4:3 thumbnail among 16:9 ones lost its caption to the first one's size
+        self.results.setUniformItemSizes(False)
         self.results.setWordWrap(True)
         self.results.doubleClicked.connect(lambda index: open_in_desktop(self.model.matches[index.row()].image.path))
         paste = QAction("Paste", self)

@@ -27,12 +27,15 @@ def duration_text(seconds: float) -> str:
 
 
 def clip_facts(image: ImageRecord) -> str:
-    """"h264 · 4.2 Mb/s": what a clip is encoded as."""
-    return f"{image.codec or '?'} · {image.bit_rate / 1e6:.1f} Mb/s"
+    """"0:12 · h264 · 4.2 Mb/s": a clip's length and what it is encoded as."""
+    return f"{duration_text(image.duration or 0)} · {image.codec or '?'} · {image.bit_rate / 1e6:.1f} Mb/s"
 
 
-def photos_text(count: int) -> str:
-    return count_text(count, "photo")
+def photos_text(count: int, clips: int = 0) -> str:
+    """"15 photos", "12 photos, 3 clips" or "3 clips", where `clips` of the `count` files are video clips."""
+    if clips and clips == count:
+        return count_text(clips, "clip")
+    return count_text(count - clips, "photo") + (f", {count_text(clips, 'clip')}" if clips else "")
 
 
 def count_text(count: int, noun: str, plural: str | None = None) -> str:
