@@ -36,7 +36,7 @@ from simgui.core.files.moves import move_file
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import sidecars_of
-from simgui.core.media.formats import LIVE_PHOTO_MOTION
+from simgui.core.media.formats import LIVE_PHOTO_MOTION, WRITABLE_FORMATS
 from simgui.core.matching.stacks import ShotsByFolder
 from simgui.core.storage.store import ImageRecord, LibraryStore, NewImage
 from simgui.core.files.trash_folder import (TRASH_FOLDER, inside_trash, make_trash_place,
@@ -235,24 +235,26 @@ class FileActions:
         return MergePreview(files, refused, kept)
 
     def _vetted(self, images: list[ImageRecord], keepers: list[ImageRecord], shots: ShotsByFolder,
-                disposal: Disposal = TO_TRASH, keeper_of: dict[str, ImageRecord] | None = None
+                disposal: Disposal = TO_TRASH, keeper_of: dict[str, ImageRecord] | None = None,
+                checked: dict[str, tuple[int, int, int, int]] | None = None
                 ) -> tuple[list[ImageRecord], dict[str, str], list[str]]:
         """The files an action would move (the other files of their shots added), why any must not, and what it
         leaves alone: the checks every action and its preview make. A copy that becomes a hard link keeps its
-        name, so its shot and sidecars stay whole where they are."""
+        name, so its shot and sidecars stay whole where they are. `checked` gets each file as its check saw it."""
         if disposal.folder:
             problem = destination_problem(disposal.folder, self.library.roots())
             if problem:
                 return [], {disposal.folder: problem}, []
         if disposal.hard_links:
-            return images, self._refusals(images, keepers, disposal, keeper_of or {}), []
+            return images, self._refusals(images, keepers, disposal, keeper_of or {}, checked), []
         images, refused, kept = self._with_their_shots(images, keepers, shots)
-        return images, refused or self._refusals(images, keepers, disposal), kept
+        return images, refused or self._refusals(images, keepers, disposal, checked=checked), kept
 
     def _send_all(self, kind: str, label: str, images: list[ImageRecord], keepers: list[ImageRecord],
                   shots: ShotsByFolder, disposal: Disposal = TO_TRASH,
                   keeper_of: dict[str, ImageRecord] | None = None) -> ActionOutcome:
-        images, refused, kept = self._vetted(images, keepers, shots, disposal, keeper_of)
+        checked: dict[str, tuple[int, int, int, int]] = {}
+        images, refused, kept = self._vetted(images, keepers, shots, disposal, keeper_of, checked)
         if refused:  # all or nothing: a half-done merge is worse than none
             return ActionOutcome(None, refused=refused)
         if not images:
@@ -262,7 +264,8 @@ class FileActions:
         going = {i.path for i in images}
         for n, image in enumerate(images):
             try:
-                problem = self._send(action_id, image, going, outcome, disposal, (keeper_of or {}).get(image.path))
+                problem = self._send(action_id, image, going, outcome, disposal, (keeper_of or {}).get(image.path),
+                                     checked.get(image.path))
             except JournalError as exc:  # a full disk: no move without its journal record
                 for rest in images[n:]:
                     outcome.refused[rest.path] = f"not moved: {exc} What moved before it is in the trash, and undo brings it back."
@@ -301,9 +304,10 @@ class FileActions:
         return found, refused, left
 
     def _send(self, action_id: int, image: ImageRecord, going: set[str], outcome: ActionOutcome,
-              disposal: Disposal, keeper: ImageRecord | None) -> str | None:
+              disposal: Disposal, keeper: ImageRecord | None, checked: tuple[int, int, int, int] | None) -> str | None:
         """Moves a photo, then its sidecars (sidecars.py), each through the journal: undo brings all back. A
-        hard link to the keeper then takes the photo's name (its sidecars stay: the name still holds the photo)."""
+        hard link to the keeper then takes the photo's name (its sidecars stay: the name still holds the photo).
+        `checked`: the photo's file as its check saw it (device, inode, size, mtime)."""
         sidecars = self._sidecars_going(image, going, disposal)  # before the photo leaves: whether its stem stays
         if disposal.folder:
             def place(path: str) -> Path:
@@ -312,8 +316,8 @@ class FileActions:
             def place(path: str) -> Path:
                 return make_trash_place(self._root_of(path), action_id, path)
         if disposal.hard_links:
-            return self._swap_for_link(action_id, image, keeper, place, outcome)
-        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place)
+            return self._swap_for_link(action_id, image, keeper, place, outcome, checked)
+        problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place, checked=checked)
         if problem:
             return problem
         outcome.moved.append(image.path)
@@ -326,14 +330,14 @@ class FileActions:
         return None
 
     def _swap_for_link(self, action_id: int, image: ImageRecord, keeper: ImageRecord, place: Callable[[str], Path],
-                       outcome: ActionOutcome) -> str | None:
+                       outcome: ActionOutcome, checked: tuple[int, int, int, int] | None) -> str | None:
         try:
             folder = os.open(os.path.realpath(os.path.dirname(image.path)), os.O_RDONLY | os.O_DIRECTORY)
         except OSError as exc:
             return f"cannot open its folder: {exc.strerror}"
         try:
             problem = self._journaled_move(action_id, image.path, json.dumps(asdict(image)), place, image.content_hash,
-                                           keeper.path)
+                                           keeper.path, checked)
             if problem:
                 return problem
             outcome.moved.append(image.path)
@@ -348,10 +352,15 @@ class FileActions:
         return [] if disposal.hard_links else sidecars_of(image.path, going)
 
     def _journaled_move(self, action_id: int, path: str, record: str | None, place: Callable[[str], Path],
-                        replaced_by: str | None = None, link_to: str | None = None) -> str | None:
+                        replaced_by: str | None = None, link_to: str | None = None,
+                        checked: tuple[int, int, int, int] | None = None) -> str | None:
         """`replaced_by`: the content of the file simgui puts at `path` once it has moved (a hard link to the
         keeper, `link_to`), journaled first, so that an undo knows that file for its own and takes it away, and
-        a start after a crash makes the link that the crash kept from being made."""
+        a start after a crash makes the link that the crash kept from being made. `checked`: the file as its
+        check saw it: the checks of a whole action come first, and hashing a few clips takes seconds, in which
+        another file could take this one's name."""
+        if checked is not None and _identity(path) != checked:
+            return "the file changed while the action ran (another file took its name?): left where it is"
         try:
             target = place(path)
         except OSError as exc:
@@ -390,6 +399,8 @@ class FileActions:
                        shots: ShotsByFolder) -> None:
         """Gives the keeper the capture date and GPS it lacks from the photos merged into it. The copies have
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
+        if keeper.format not in WRITABLE_FORMATS:
+            return  # nothing to write into (a clip, a PNG): not even read again
         if self._check(keeper):
             return  # changed since the check: leave it as it is
         if shots.stack_of(keeper.path):
@@ -412,8 +423,10 @@ class FileActions:
         outcome.enriched += [what for what in rewritten.copied if what not in outcome.enriched]
 
     def _refusals(self, images: list[ImageRecord], keepers: list[ImageRecord], disposal: Disposal = TO_TRASH,
-                  keeper_of: dict[str, ImageRecord] | None = None) -> dict[str, str]:
-        """Why each file of an action must not go ahead (keepers included); empty when all may."""
+                  keeper_of: dict[str, ImageRecord] | None = None,
+                  checked: dict[str, tuple[int, int, int, int]] | None = None) -> dict[str, str]:
+        """Why each file of an action must not go ahead (keepers included); empty when all may. `checked` gets
+        each file that may go as its check saw it (device, inode, size, mtime)."""
         refused: dict[str, str] = {}
         seen: dict[tuple[int, int], str] = {}
         for keeper in keepers:
@@ -441,6 +454,8 @@ class FileActions:
                 refused[image.path] = problem
             else:
                 seen[(st.st_dev, st.st_ino)] = image.path
+                if checked is not None:
+                    checked[image.path] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         return refused
 
     @staticmethod
@@ -658,6 +673,14 @@ class FileActions:
         except DecodeError as exc:
             return str(exc)
         return None
+
+
+def _identity(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
 
 
 def _keepers_of(plans: list[MergePlan]) -> dict[str, ImageRecord]:

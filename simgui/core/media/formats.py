@@ -64,6 +64,7 @@ FORMATS = (
 )
 BY_NAME = {f.name: f for f in FORMATS}
 SCANNED_EXTENSIONS = frozenset(e for f in FORMATS for e in f.extensions)
+WRITABLE_FORMATS = frozenset(f.name for f in FORMATS if f.metadata_writable)  # a merge may add date/GPS to these
 HEAD_BYTES = 32  # enough of a file to tell its format
 
 

@@ -48,9 +48,10 @@ def enriched_keeper(keeper_path: str, donor_paths: list[str]) -> Enriched | None
     """The keeper's bytes with the capture time and GPS it lacks taken from the first donor that has them,
     and what was copied; None when the keeper is not a JPEG or lacks nothing a donor has."""
     with open(keeper_path, "rb") as f:
-        original = f.read()
-    if not original.startswith(JPEG_START):
-        return None
+        head = f.read(len(JPEG_START))
+        if head != JPEG_START:
+            return None  # looked at before the rest is read: a keeper can be a clip of gigabytes
+        original = head + f.read()
     keeper = _exif(keeper_path)
     if keeper is None:
         return None
