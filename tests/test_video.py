@@ -3,7 +3,11 @@ rule, searched, and moved and brought back through the journal byte for byte."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import av
@@ -109,6 +113,7 @@ def test_a_black_intro_is_read_as_blank(clip_folder):
 @pytest.mark.parametrize("content, reason", [
     (b"this is a text file, not a video\n" * 100, "not a video"),
     (None, "no video in it"),
+    (photo("coffee").read_bytes(), "a picture \\(JPEG\\) named like a video clip"),
 ])
 def test_a_file_that_is_no_video_is_refused_with_a_reason(tmp_path, content, reason):
     path = tmp_path / "clip.mp4"
@@ -233,3 +238,38 @@ def test_a_clip_card_shows_its_length_and_codec_and_the_window_counts_clips(clip
     assert lines[2] == "480×270 · 0:04" and lines[3].endswith("· h264")
     assert header_text(group).startswith("near · 5 clips ·")
     assert photos_text(stats["images"], stats["clips"]) == "8 clips"
+
+
+def test_a_file_that_takes_a_checked_clips_name_while_the_action_runs_is_left_where_it_is(clip_folder, tmp_path):
+    """The checks of a whole action come before its moves, and hashing a big clip takes seconds: a file put
+    in the place of an already checked one meanwhile must not go to the trash in its stead (undo would not
+    bring it back: it is not the file that was trashed)."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    shutil.copy(clip_folder / "astronaut.mp4", folder / "a_first.mp4")
+    shutil.copy(clip_folder / "intro_coffee.mp4", folder / "b_big.mp4")
+    with open(folder / "b_big.mp4", "r+b") as f:  # 3 GB of holes after the clip: seconds to hash, no disk used
+        f.truncate((folder / "b_big.mp4").stat().st_size + (3 << 30))
+    precious = tmp_path / "precious.jpg"
+    shutil.copy(photo("chelsea"), precious)
+    library = tmp_path / "library"
+    assert cli(library, "index", str(folder)).returncode == 0
+    child = subprocess.Popen([sys.executable, "-m", "simgui.cli", "--library", str(library), "delete",
+                              str(folder / "a_first.mp4"), str(folder / "b_big.mp4")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    big = str(folder / "b_big.mp4")
+    while child.poll() is None and not any(os.path.realpath(f"/proc/{child.pid}/fd/{fd}") == big
+                                           for fd in _fds(child.pid)):
+        time.sleep(0.005)
+    assert child.poll() is None, "the action ended before its big clip was being checked"
+    os.rename(precious, folder / "a_first.mp4")  # another file takes the checked one's name
+    out, err = child.communicate(timeout=600)
+    assert (folder / "a_first.mp4").read_bytes() == photo("chelsea").read_bytes(), err
+    assert "changed while the action ran" in out + err
+
+
+def _fds(pid: int) -> list[str]:
+    try:
+        return os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return []

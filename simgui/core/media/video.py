@@ -9,7 +9,9 @@ shows. Time and memory per clip are bounded: a deadline, a frame-size limit, and
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass, field
 
@@ -17,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from simgui.core.media.decode import DecodeError
+from simgui.core.media.formats import BY_NAME, HEAD_BYTES, sniff_format
 
 MAX_FRAMES = 32  # frames of a clip's signature: one per 2 s of a minute-long clip
 MIN_STEP = 1.0  # seconds between two frames of a short clip's signature
@@ -79,6 +82,7 @@ def read_clip(path: str, seconds: float = 30.0, max_frames: int = MAX_FRAMES) ->
     video in it, damaged, too large, or over `seconds` to read)."""
     av = _av()
     deadline = time.monotonic() + seconds
+    _refuse_pictures(path)
     try:
         container = av.open(path, metadata_errors="ignore", timeout=seconds)
     except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -92,6 +96,8 @@ def read_clip(path: str, seconds: float = 30.0, max_frames: int = MAX_FRAMES) ->
             raise DecodeError("the video's frame size is unknown (damaged header)")
         if context.width * context.height > MAX_FRAME_PIXELS:
             raise DecodeError(f"frames too large ({context.width}x{context.height})")
+        # ... and so is any later frame larger than the header said (each MJPEG frame has a size of its own)
+        context.options = {"max_pixels": str(MAX_FRAME_PIXELS)}
         # frame threads would hold each frame back until later packets come: what is fed next depends on
         # which frames came out, so the decoder must answer each packet at once
         stream.thread_type = "SLICE"
@@ -112,6 +118,22 @@ def read_clip(path: str, seconds: float = 30.0, max_frames: int = MAX_FRAMES) ->
     if not found.pictures:
         raise DecodeError("no frame of the video could be decoded")
     return found
+
+
+def _refuse_pictures(path: str) -> None:
+    """Only a regular file is opened (FFmpeg would wait on a FIFO for ever), and a photo named like a clip
+    stays a photo's file: FFmpeg would read it as a one-frame clip, and the same bytes under a picture's name
+    would be a photo of the library too."""
+    try:
+        # O_NONBLOCK: a FIFO put in its place must not make open wait for a writer
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise DecodeError("not a regular file")
+            kind = sniff_format(f.read(HEAD_BYTES), path)
+    except OSError as exc:
+        raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
+    if kind is not None and kind != "VIDEO":
+        raise DecodeError(f"a picture ({BY_NAME[kind].label}) named like a video clip")
 
 
 @dataclass
