@@ -35,6 +35,7 @@ from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
+HASHED_PER_SECOND = 50e6  # a slow disk's speed: a clip may take a second more for each 50 MB of it
 SETTLE_SECONDS = 2.0  # a file changed this recently and unreadable is probably still being written
 SHOT_TIME_BATCH = 500  # photos whose EXIF is read between two progress reports (~1 ms each)
 
@@ -103,6 +104,12 @@ class _Outcome:
     sketch: bytes | None = None  # ... and its sketch
     unsettled: bool = False
     clip: ClipInput | None = None  # a clip's frames as model input, when the content is new
+
+
+def _time_allowed(item: _Work) -> float:
+    """A clip's whole file is hashed before its frames are read: it may take longer by its size."""
+    extra = item.found.size / HASHED_PER_SECOND if is_video_name(item.found.path) else 0.0
+    return PER_FILE_SECONDS + extra
 
 
 def decode_threads() -> int:
@@ -231,13 +238,13 @@ class Indexer:
         report.cancelled = report.cancelled or self.cancel.is_set()
 
     def _process(self, work: list[_Work], report: IndexReport, started: float) -> None:
-        pool = BoundedWorkerPool(self._read, threads=decode_threads(), time_limit=PER_FILE_SECONDS)
+        pool = BoundedWorkerPool(self._read, threads=decode_threads(), time_limit=_time_allowed)
         batch: list[_Outcome] = []
         done = 0
         try:
             for item, outcome in pool.map_unordered(work, self.cancel):
                 if isinstance(outcome, TimeoutResult):
-                    outcome = _Outcome(self._skip(item, f"decoding took over {PER_FILE_SECONDS:.0f} s"))
+                    outcome = _Outcome(self._skip(item, f"reading took over {_time_allowed(item):.0f} s"))
                 elif isinstance(outcome, BaseException):
                     outcome = _Outcome(self._skip(item, f"unexpected error: {outcome!r}"))
                 if outcome.unsettled:

@@ -21,9 +21,10 @@ class TimeoutResult:
 
 
 class BoundedWorkerPool:
-    def __init__(self, work: Callable[[Any], Any], threads: int, time_limit: float):
+    def __init__(self, work: Callable[[Any], Any], threads: int, time_limit: float | Callable[[Any], float]):
+        """time_limit: seconds an item may take, or the seconds each item may take."""
         self.work = work
-        self.time_limit = time_limit
+        self.time_limit = time_limit if callable(time_limit) else (lambda item: time_limit)
         self.tasks: queue.Queue = queue.Queue()
         self.results: queue.Queue = queue.Queue()
         self.started: dict[int, tuple[float, Any]] = {}  # task id -> (start time, item)
@@ -90,7 +91,7 @@ class BoundedWorkerPool:
         expired = []
         with self.lock:
             for task_id, (start, item) in list(self.started.items()):
-                if now - start > self.time_limit:
+                if now - start > self.time_limit(item):
                     self.abandoned.add(task_id)
                     del self.started[task_id]
                     expired.append(item)
