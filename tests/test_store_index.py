@@ -33,7 +33,7 @@ def test_images_embeddings_and_orphans(store):
         store.save_images([NewImage("/photos/a.jpg", root, 10, 1, "h1", width=4, height=3),
                            NewImage("/photos/b.jpg", root, 10, 1, "h1", width=4, height=3),
                            NewImage("/photos/bad.jpg", root, 3, 1, error="empty file")])
-    assert store.counts() == {"images": 2, "skipped": 1, "unique": 1, "roots": 1}
+    assert store.counts() == {"images": 2, "clips": 0, "skipped": 1, "unique": 1, "roots": 1}
     assert [r.path for r in store.images_by_hash(["h1"])["h1"]] == ["/photos/a.jpg", "/photos/b.jpg"]
     assert store.orphan_embeddings(kept=set()) == [labels[1]]  # nobody holds h2
     assert store.orphan_embeddings(kept={"h2"}) == []  # ... but a file in the trash does

@@ -47,8 +47,9 @@ def clip_folder(tmp_path_factory) -> Path:
 
 def _signature(content: str, times: list[float], vectors: np.ndarray, blank: list[bool] | None = None,
                hashes: list[int] | None = None, duration: float | None = None) -> ClipSignature:
+    noise = np.random.default_rng(sum(map(ord, content))).integers(0, 256, (len(times), 32, 32), np.uint8)
     frames = ClipFrameSet(np.array(times), vectors, np.array(blank or [False] * len(times)),
-                          np.array(hashes or [0] * len(times), np.uint64))
+                          np.array(hashes or [0] * len(times), np.uint64), noise)  # a thumbnail no crop fits
     return ClipSignature(content, duration or times[-1] + 1, frames)
 
 

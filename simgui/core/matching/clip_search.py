@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from simgui.core.matching.clips import SIMILAR_SCENE, ClipMatch, ClipSignature, compare_clips, signatures_of
 from simgui.core.matching.rule import Kind
@@ -15,7 +16,7 @@ from simgui.core.media.embed import EmbeddingModel
 from simgui.core.media.framing import photo_inside
 from simgui.core.media.hashes import difference_hash
 from simgui.core.media.video import ClipFrames, read_clip
-from simgui.core.storage.store import ClipFrameSet, ImageRecord, LibraryStore
+from simgui.core.storage.store import THUMB_SIDE, ClipFrameSet, ImageRecord, LibraryStore
 
 MODEL_BATCH = 16  # frames a model run takes at once
 
@@ -27,19 +28,22 @@ class ClipInput:
     pixels: np.ndarray  # [F, 3, S, S]
     blank: np.ndarray
     hashes: np.ndarray  # dHash of each frame's picture inside any bars
+    thumbs: np.ndarray  # ... and that picture in grey, THUMB_SIDE square
 
 
 def clip_input(model: EmbeddingModel, clip: ClipFrames) -> ClipInput:
     contents = [photo_inside(p) for p in clip.pictures]  # the picture inside a letterbox's bars
     return ClipInput(np.array(clip.times), np.stack([model.preprocess_content(c) for c in contents]),
-                     np.array(clip.blank), np.array([difference_hash(c) for c in contents]).astype(np.uint64))
+                     np.array(clip.blank), np.array([difference_hash(c) for c in contents]).astype(np.uint64),
+                     np.stack([np.asarray(c.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR), np.uint8)
+                               for c in contents]))
 
 
 def sign(model: EmbeddingModel, frames: ClipInput) -> ClipFrameSet:
     """The clip's signature: the model's vector of each frame."""
     vectors = np.concatenate([model.run(frames.pixels[start:start + MODEL_BATCH]).vectors
                               for start in range(0, len(frames.pixels), MODEL_BATCH)])
-    return ClipFrameSet(frames.times, vectors, frames.blank, frames.hashes)
+    return ClipFrameSet(frames.times, vectors, frames.blank, frames.hashes, frames.thumbs)
 
 
 class ClipSource(Protocol):

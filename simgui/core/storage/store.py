@@ -112,6 +112,7 @@ CREATE TABLE IF NOT EXISTS keeper_choices (
 -- folders whose files are never marked to go nor moved, and whose copies are kept first (protection.py)
 CREATE TABLE IF NOT EXISTS protected_folders (path TEXT PRIMARY KEY);
 -- a video clip's signature (core/matching/clips.py): its frames' times, vectors (float16), blank marks, dHashes
+-- and 32x32 grey thumbnails
 CREATE TABLE IF NOT EXISTS clip_signatures (
     content_hash TEXT NOT NULL,
     model TEXT NOT NULL,
@@ -119,6 +120,7 @@ CREATE TABLE IF NOT EXISTS clip_signatures (
     vectors BLOB NOT NULL,
     blank BLOB NOT NULL,
     hashes BLOB NOT NULL,
+    thumbs BLOB NOT NULL,
     PRIMARY KEY (content_hash, model)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
@@ -180,6 +182,9 @@ class ImageRecord:
         return round(self.size * 8 / self.duration) if self.duration else 0
 
 
+THUMB_SIDE = 32  # a clip frame's grey thumbnail (ClipFrameSet.thumbs)
+
+
 @dataclass
 class ClipFrameSet:
     """The frames of a clip's signature (core/matching/clips.py), as stored."""
@@ -187,6 +192,7 @@ class ClipFrameSet:
     vectors: np.ndarray  # [F, D] the model's unit vectors
     blank: np.ndarray  # [F] bool: shows nothing (a fade, a plain card)
     hashes: np.ndarray  # [F] uint64 dHash of the picture inside any bars
+    thumbs: np.ndarray  # [F, 32, 32] uint8: that picture in grey, squashed square as the model sees it
 
 
 @dataclass
@@ -441,20 +447,21 @@ class LibraryStore:
 
     # video clips -----------------------------------------------------------
     def save_clip_signature(self, model: str, content_hash: str, frames: "ClipFrameSet") -> None:
-        self.db.execute("INSERT OR REPLACE INTO clip_signatures VALUES (?,?,?,?,?,?)",
+        self.db.execute("INSERT OR REPLACE INTO clip_signatures VALUES (?,?,?,?,?,?,?)",
                         (content_hash, model, frames.times.astype(np.float32).tobytes(),
                          frames.vectors.astype(np.float16).tobytes(), frames.blank.astype(np.uint8).tobytes(),
-                         frames.hashes.astype(np.uint64).tobytes()))
+                         frames.hashes.astype(np.uint64).tobytes(), frames.thumbs.astype(np.uint8).tobytes()))
 
     def clip_signatures(self, model: str, dim: int, hashes: Iterable[str] | None = None) -> dict[str, "ClipFrameSet"]:
         """Content hash -> the frames of every clip's signature, or of these clips'."""
-        query = "SELECT content_hash, times, vectors, blank, hashes FROM clip_signatures WHERE model = ?"
+        query = "SELECT content_hash, times, vectors, blank, hashes, thumbs FROM clip_signatures WHERE model = ?"
         rows = (self._select_in(query + " AND content_hash IN ({marks})", hashes, (model,)) if hashes is not None
                 else self.db.execute(query, (model,)))
         return {content: ClipFrameSet(np.frombuffer(times, np.float32).astype(np.float64),
                                       np.frombuffer(vectors, np.float16).astype(np.float32).reshape(-1, dim),
-                                      np.frombuffer(blank, np.uint8).astype(bool), np.frombuffer(hashes, np.uint64))
-                for content, times, vectors, blank, hashes in rows}
+                                      np.frombuffer(blank, np.uint8).astype(bool), np.frombuffer(hashes, np.uint64),
+                                      np.frombuffer(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE))
+                for content, times, vectors, blank, hashes, thumbs in rows}
 
     def signed_clip_hashes(self, model: str) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT content_hash FROM clip_signatures WHERE model = ?", (model,))}
