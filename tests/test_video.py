@@ -274,3 +274,17 @@ def _fds(pid: int) -> list[str]:
         return os.listdir(f"/proc/{pid}/fd")
     except OSError:
         return []
+
+
+def test_an_unchanged_clip_whose_signature_is_gone_is_read_again(clip_folder, tmp_path):
+    """A new signature layout (or model) leaves clips unsigned: the next update reads them again, though
+    their files did not change, or their groups would be gone for good."""
+    import sqlite3
+
+    library = tmp_path / "library"
+    assert cli(library, "index", str(clip_folder)).returncode == 0
+    with sqlite3.connect(library / "library.db") as db:
+        db.execute("DELETE FROM clip_signatures")
+    assert not [g for g in _groups(library) if g["kind"] == "near"]
+    assert cli(library, "index", str(clip_folder)).returncode == 0
+    assert [g for g in _groups(library) if g["kind"] == "near"]

@@ -178,6 +178,7 @@ class Indexer:
         roots = self.store.roots()
         left_out = self.store.exclusions()
         rows = self.store.file_states()
+        unsigned = self.store.unsigned_clip_paths(self.library.model_id)
         work: list[_Work] = []
         moved: list[tuple[int, int]] = []
         seen: set[str] = set()
@@ -195,7 +196,7 @@ class Indexer:
             for f in found.files:
                 seen.add(f.path)
                 old = rows.get(f.path)
-                if old is not None and old[1:3] == (f.size, f.mtime_ns):
+                if old is not None and old[1:3] == (f.size, f.mtime_ns) and f.path not in unsigned:
                     if old[3] != root_id:
                         moved.append((old[0], root_id))
                     continue

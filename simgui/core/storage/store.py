@@ -309,6 +309,10 @@ class LibraryStore:
         for column, kind in (("shot_at", "TEXT"), ("duration", "REAL"), ("codec", "TEXT")):
             if column not in present:
                 self.db.execute(f"ALTER TABLE images ADD COLUMN {column} {kind}")
+        if "thumbs" not in {row[1] for row in self.db.execute("PRAGMA table_info(clip_signatures)")}:
+            # the first layout, without thumbnails: its clips are signed again at the next update
+            self.db.execute("DROP TABLE clip_signatures")
+            self.db.execute(next(s for s in SCHEMA.split(";") if "TABLE IF NOT EXISTS clip_signatures" in s))
 
     def transaction(self):
         return _Transaction(self.db)
@@ -462,6 +466,13 @@ class LibraryStore:
                                       np.frombuffer(blank, np.uint8).astype(bool), np.frombuffer(hashes, np.uint64),
                                       np.frombuffer(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE))
                 for content, times, vectors, blank, hashes, thumbs in rows}
+
+    def unsigned_clip_paths(self, model: str) -> set[str]:
+        """Clips whose content has no signature of this model: read again even when unchanged (their
+        signature's layout changed, or the model did)."""
+        return {from_db(path) for (path,) in self.db.execute(
+            "SELECT path FROM images WHERE duration IS NOT NULL AND error IS NULL AND content_hash NOT IN "
+            "(SELECT content_hash FROM clip_signatures WHERE model = ?)", (model,))}
 
     def signed_clip_hashes(self, model: str) -> set[str]:
         return {row[0] for row in self.db.execute("SELECT content_hash FROM clip_signatures WHERE model = ?", (model,))}
