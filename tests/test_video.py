@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from conftest import cli, photo, snapshot
-from simgui.core.matching.clips import ClipSignature, compare_clips
+from simgui.core.matching.clips import ClipMatches, ClipSignature, cluster_clips, compare_clips
 from simgui.core.matching.rule import Kind
 from simgui.core.media.decode import DecodeError
 from simgui.core.media.video import read_clip
@@ -91,6 +91,19 @@ def test_frames_seen_alike_but_framed_otherwise_are_another_take_not_the_same_fo
     original = _signature("a", list(range(6)), scenes, hashes=framing)
     assert compare_clips(original, _signature("b", list(range(6)), scenes, hashes=framing)).kind is Kind.NEAR
     assert compare_clips(original, _signature("c", list(range(6)), scenes, hashes=other)).kind is not Kind.NEAR
+
+
+def test_kept_verdicts_group_a_library_after_a_merge_as_a_fresh_grouping_would():
+    rng = np.random.default_rng(4)
+    scenes = [_unit(rng.normal(size=(6, 8))) for _ in range(3)]
+    signatures = [_signature(f"{n}{copy}", list(range(6)), scenes[n], hashes=[n] * 6)
+                  for n in range(3) for copy in "ab"]
+    kept = ClipMatches()
+    first = cluster_clips(signatures, kept)
+    assert first[Kind.NEAR] == [[0, 1], [2, 3], [4, 5]]
+    assert cluster_clips(signatures, kept) == first
+    after_merge = [s for s in signatures if s.content != "1b"]  # one copy went to the trash
+    assert cluster_clips(after_merge, kept) == cluster_clips(after_merge, ClipMatches())
 
 
 # reading real files ---------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from simgui.core.files.journal import JOURNAL_FILE, JournalError, MoveJournal
 from simgui.core.storage.config import DATABASE_FILE, INDEX_FILE
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, pair_kind
 from simgui.core.matching.clip_search import clips_like_clip, clips_showing, photo_against_clip, signature_of
-from simgui.core.matching.clips import compare_clips
+from simgui.core.matching.clips import ClipMatches, compare_clips
 from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode_file, file_content_hash
 from simgui.core.media.formats import is_video_name
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
@@ -148,6 +148,7 @@ class Library:
                 raise LibraryError(storage_problem(self.folder, exc, opening=True)) from exc
             log.info("library %s is read-only: grouping measures every pair itself (%s)", self.folder, exc)
         self._model: EmbeddingModel | None = None
+        self.clip_matches = ClipMatches()  # verdicts of clip pairs, kept between groupings
         self._preferences: LearnedPreferences | None | bool = False  # False: not read from disk yet
         self._index: VectorIndex | None = None
         self.turns = TurnFinder(self.store, lambda: self.model, self.patch_shape)

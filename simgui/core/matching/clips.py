@@ -30,6 +30,7 @@ NEAR_COVERAGE = 0.8  # share of the shorter clip's frames that must find their m
 SIMILAR_SCENE = DEFAULT_THRESHOLDS.similar  # mean best frame cosine of two takes of one scene, as for photos
 CANDIDATE = 0.70  # a pair of clips is looked at when two of their frames reach this cosine
 OFFSET_SLACK = 0.5  # seconds beyond half a keyframe gap that one moment may be off by
+DENSE_COMPONENT = 64  # up to this many clips linked by candidates, every pair of them is compared
 
 
 @dataclass(eq=False)
@@ -123,31 +124,62 @@ def candidate_pairs(signatures: list[ClipSignature]) -> set[tuple[int, int]]:
     return pairs
 
 
-def cluster_clips(signatures: list[ClipSignature], refused: set[frozenset[str]] = frozenset()
-                  ) -> dict[Kind, list[list[int]]]:
-    """Clusters of clips (indexes) by kind: `near` first, then `similar` among the rest. A pair the user
-    called "not duplicates" (`refused`, as content pairs) is never in one cluster."""
-    matches = {}
-    for a, b in candidate_pairs(signatures):
-        matches[(a, b)] = compare_clips(signatures[a], signatures[b])
+class ClipMatches:
+    """The verdicts of a library's clip pairs worth a look, kept between groupings (the app groups again on every
+    slider move and after every merge): the frames of all clips are searched again only when a clip is new, and
+    a pair is compared once."""
+
+    def __init__(self):
+        self._contents: frozenset[str] = frozenset()
+        self._pairs: set[tuple[str, str]] = set()  # contents, in order
+        self._matches: dict[tuple[str, str], ClipMatch] = {}
+
+    def of(self, signatures: list[ClipSignature]) -> dict[tuple[int, int], ClipMatch]:
+        """(index a, index b), a < b -> the verdict, for the candidate pairs among these clips."""
+        contents = frozenset(s.content for s in signatures)
+        if not contents <= self._contents:
+            self._pairs = {(signatures[a].content, signatures[b].content) for a, b in candidate_pairs(signatures)}
+            self._contents = contents
+        row = {s.content: n for n, s in enumerate(signatures)}
+        found = {}
+        for a, b in self._pairs:
+            if a in row and b in row:
+                found[(row[a], row[b])] = self.match(signatures[row[a]], signatures[row[b]])
+        return found
+
+    def match(self, a: ClipSignature, b: ClipSignature) -> ClipMatch:
+        key = (a.content, b.content)
+        if key not in self._matches:
+            self._matches[key] = compare_clips(a, b)
+        return self._matches[key]
+
+
+def cluster_clips(signatures: list[ClipSignature], matches: ClipMatches,
+                  refused: set[frozenset[str]] = frozenset()) -> dict[Kind, list[list[int]]]:
+    """Clusters of clips (indexes, in content order) by kind: `near` first, then `similar` among the rest. A pair
+    the user called "not duplicates" (`refused`, as content pairs) is never in one cluster."""
+    candidates = matches.of(signatures)
 
     def score(pair: tuple[int, int], kind: Kind) -> float:
-        if frozenset((signatures[pair[0]].content, signatures[pair[1]].content)) in refused:
+        a, b = signatures[pair[0]], signatures[pair[1]]
+        if frozenset((a.content, b.content)) in refused:
             return REFUSED
-        if pair not in matches:
-            matches[pair] = compare_clips(signatures[pair[0]], signatures[pair[1]])
-        match = matches[pair]
+        match = candidates.get(pair) or matches.match(a, b)
         return match.coverage if kind == Kind.NEAR else match.scene
 
     found: dict[Kind, list[list[int]]] = {}
     taken: set[int] = set()
     for kind, least in ((Kind.NEAR, NEAR_COVERAGE), (Kind.SIMILAR, SIMILAR_SCENE)):
-        edges = [pair for pair in matches if pair[0] not in taken and pair[1] not in taken
+        edges = [pair for pair in candidates if pair[0] not in taken and pair[1] not in taken
                  and score(pair, kind) >= least]
         found[kind] = []
         for component in components(edges):
-            scores = {(a, b): score((a, b), kind) for i, a in enumerate(component) for b in component[i + 1:]}
-            found[kind] += average_linkage(component, scores, least)
+            if len(component) <= DENSE_COMPONENT:
+                pairs = [(a, b) for i, a in enumerate(component) for b in component[i + 1:]]
+            else:  # every pair of hundreds of clips would take minutes: the candidates alone (others count 0)
+                inside = set(component)
+                pairs = [pair for pair in candidates if pair[0] in inside and pair[1] in inside]
+            found[kind] += average_linkage(component, {pair: score(pair, kind) for pair in pairs}, least)
         taken |= {n for cluster in found[kind] for n in cluster}
     return found
 

@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from simgui.core.storage.errors import LibraryError, storage_problem
-from simgui.core.matching.clips import cluster_clips, compare_clips, signatures_of
+from simgui.core.matching.clips import ClipMatches, cluster_clips, signatures_of
 from simgui.core.matching.clusters import REFUSED, average_linkage, components
 from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
                                        thresholds_at)
@@ -190,6 +190,8 @@ class GroupingSource(Protocol):
 
     @property
     def index(self) -> VectorIndex: ...
+
+    clip_matches: ClipMatches  # the verdicts of clip pairs, kept between groupings
 
     def protected_folders(self) -> list[str]: ...
 
@@ -418,11 +420,11 @@ class GroupFinder:
         files = store.images_by_hash(rows)
         signatures = signatures_of(rows, {c: images[0].duration for c, images in files.items() if images})
         refused = {frozenset(pair) for pair in store.decisions("not_duplicate")}
-        clusters = cluster_clips(signatures, refused)
+        clusters = cluster_clips(signatures, self.library.clip_matches, refused)
         by_content = {s.content: s for s in signatures}
 
         def score(a: str, b: str) -> float:
-            return compare_clips(by_content[a], by_content[b]).scene
+            return self.library.clip_matches.match(by_content[a], by_content[b]).scene
 
         groups = [self._group(Kind.EXACT, [content], files, {}, score) for content in rows if len(files[content]) > 1]
         return groups + [self._group(kind, [signatures[n].content for n in c], files, {}, score)
