@@ -315,7 +315,7 @@ class Indexer:
     @staticmethod
     def _clip_record(item: _Work, digest: str, clip: ClipFrames) -> NewImage:
         f, info = item.found, clip.info
-        poster = next((p for p, blank in zip(clip.pictures, clip.blank) if not blank), clip.pictures[0])
+        poster = clip.poster
         content = photo_inside(poster)  # bars of a letterboxed re-post are no part of its resolution
         share = content.width * content.height / (poster.width * poster.height)
         return NewImage(f.path, item.root_id, f.size, f.mtime_ns, digest, difference_hash(poster), info.width,

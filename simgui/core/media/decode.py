@@ -20,7 +20,7 @@ import os
 import stat
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterator, NamedTuple
+from typing import BinaryIO, Iterator, NamedTuple
 
 import numpy as np
 import simplejpeg
@@ -112,13 +112,19 @@ def file_content_hash(path: str) -> str:
     """content_hash of a file of any size (a clip), a chunk at a time: what a file action checks a file against
     right before moving it. DecodeError when it is no regular file or cannot be read."""
     _regular_file_size(path)
+    with opened_regular_file(path) as f:
+        return stream_sha256(f)
+
+
+@contextmanager
+def opened_regular_file(path: str) -> Iterator[BinaryIO]:
+    """The file open for reading, if it is a regular file; DecodeError when it is not, or cannot be read."""
     try:
-        # O_NONBLOCK: if the path was swapped for a FIFO since the stat, open must not wait for a writer
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
+        # O_NONBLOCK: if the path was swapped for a FIFO since it was looked at, open must not wait for a writer
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
             if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise DecodeError("not a regular file")
-            return stream_sha256(f)
+            yield f
     except OSError as exc:
         raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
 

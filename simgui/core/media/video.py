@@ -9,16 +9,14 @@ shows. Time and memory per clip are bounded: a deadline, a frame-size limit, and
 """
 from __future__ import annotations
 
-import os
 import re
-import stat
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
 
-from simgui.core.media.decode import DecodeError
+from simgui.core.media.decode import DecodeError, opened_regular_file
 from simgui.core.media.formats import BY_NAME, HEAD_BYTES, sniff_format
 
 MAX_FRAMES = 32  # frames of a clip's signature: one per 2 s of a minute-long clip
@@ -44,6 +42,12 @@ class ClipFrames:
     times: list[float] = field(default_factory=list)  # seconds from the start
     pictures: list[Image.Image] = field(default_factory=list)  # upright, long side SAMPLE_SIDE or less
     blank: list[bool] = field(default_factory=list)
+
+    @property
+    def poster(self) -> Image.Image:
+        """The picture that stands for the clip: its first frame that is not blank (past a black fade), else
+        its first."""
+        return next((p for p, blank in zip(self.pictures, self.blank) if not blank), self.pictures[0])
 
 
 def _av():
@@ -124,14 +128,8 @@ def _refuse_pictures(path: str) -> None:
     """Only a regular file is opened (FFmpeg would wait on a FIFO for ever), and a photo named like a clip
     stays a photo's file: FFmpeg would read it as a one-frame clip, and the same bytes under a picture's name
     would be a photo of the library too."""
-    try:
-        # O_NONBLOCK: a FIFO put in its place must not make open wait for a writer
-        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise DecodeError("not a regular file")
-            kind = sniff_format(f.read(HEAD_BYTES), path)
-    except OSError as exc:
-        raise DecodeError(f"cannot read: {exc.strerror or exc}") from exc
+    with opened_regular_file(path) as f:
+        kind = sniff_format(f.read(HEAD_BYTES), path)
     if kind is not None and kind != "VIDEO":
         raise DecodeError(f"a picture ({BY_NAME[kind].label}) named like a video clip")
 
@@ -222,7 +220,5 @@ def _keep(found: ClipFrames, frame) -> None:
 
 
 def poster(path: str) -> Image.Image:
-    """The picture that stands for a clip in a grid: its first keyframe that is not blank (past a black fade),
-    else its first."""
-    frames = read_clip(path, seconds=10.0, max_frames=8)
-    return next((p for p, blank in zip(frames.pictures, frames.blank) if not blank), frames.pictures[0])
+    """The picture that stands for a clip in a grid (ClipFrames.poster), from a short read of it."""
+    return read_clip(path, seconds=10.0, max_frames=8).poster
