@@ -435,8 +435,9 @@ class Library:
             found, sims = self.index.search(vectors, max(2 * top, RERANK_POOL))
             turned = self.turns.find(np.stack([signature(r.content) for _, r in inputs]),
                                      [r.model_input for _, r in inputs], [None] * len(inputs))
+            showing = clips_showing(self, vectors)
             for n, (path, r) in enumerate(inputs):
-                clips = [Match(image, round(score, 4), Kind.SIMILAR) for image, score in clips_showing(self, r.vector)]
+                clips = [Match(image, round(score, 4), Kind.SIMILAR) for image, score in showing[n]]
                 matches = self._matches(r, found[n], top, turned.of_row(n)) + clips
                 matches.sort(key=lambda m: (list(Kind).index(m.verdict), -(m.agreement + m.score)))
                 answers.append((path, matches[:top]))
@@ -455,8 +456,8 @@ class Library:
     def _compare_with_clip(self, path_a: str, path_b: str) -> Comparison:
         """compare() when either file is a clip: two clips by the clip rule (score: how alike their frames look,
         agreement: the share of the shorter one found at one time offset); a photo against a clip's likest frame."""
-        clips = sorted((p for p in (path_a, path_b) if is_video_name(p)), key=file_content_hash)
-        signatures = [signature_of(self, p, file_content_hash(p)) for p in clips]
+        clips = sorted((file_content_hash(p), p) for p in (path_a, path_b) if is_video_name(p))
+        signatures = [signature_of(self, path, content) for content, path in clips]
         if len(signatures) == 2:
             match = compare_clips(*signatures)
         else:

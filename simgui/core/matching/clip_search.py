@@ -82,16 +82,19 @@ def clips_like_clip(library: ClipSource, query: ClipSignature) -> list[tuple[Ima
     return [(image, match) for match, content in found for image in files[content]]
 
 
-def clips_showing(library: ClipSource, vector: np.ndarray) -> list[tuple[ImageRecord, float]]:
-    """The library's clips with a frame like this photo (its model vector), the closest first: `similar` at
-    most, as a still is never the same file as a clip."""
+def clips_showing(library: ClipSource, vectors: np.ndarray) -> list[list[tuple[ImageRecord, float]]]:
+    """For each photo (its model vector), the library's clips with a frame like it, the closest first: `similar`
+    at most, as a still is never the same file as a clip."""
     signatures, files = library_clips(library)
-    found = []
-    for s in signatures:
-        best = float((s.vectors[s.seen] @ vector).max())
-        if best >= SIMILAR_SCENE:
-            found += [(image, best) for image in files[s.content]]
-    return sorted(found, key=lambda pair: -pair[1])
+    answers = []
+    for vector in vectors:
+        found = []
+        for s in signatures:
+            match = photo_against_clip(s, vector)
+            if match.kind is Kind.SIMILAR:
+                found += [(image, match.scene) for image in files[s.content]]
+        answers.append(sorted(found, key=lambda pair: -pair[1]))
+    return answers
 
 
 def photo_against_clip(signature: ClipSignature, vector: np.ndarray) -> ClipMatch:

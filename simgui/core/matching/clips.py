@@ -85,9 +85,10 @@ def compare_clips(a: ClipSignature, b: ClipSignature) -> ClipMatch:
     slack = max(long.widest_gap(), short.widest_gap()) / 2 + OFFSET_SLACK
     offsets = l_times[None, :] - s_times[:, None]
     seen_alike = cosines >= SAME_MOMENT
-    framed = framings(short.frames.hashes[short.seen], short.views[short.seen],
-                      long.frames.hashes[long.seen], long.views[long.seen])  # [short, long, framing]
     coverage = 0.0
+    if seen_alike.any():  # else no moment is shared: the framings (and the views they need) are not looked at
+        framed = framings(short.frames.hashes[short.seen], short.views[short.seen],
+                          long.frames.hashes[long.seen], long.views[long.seen])  # [short, long, framing]
     for offset in np.unique(np.round(offsets[seen_alike], 2)):
         at_offset = (seen_alike & (np.abs(offsets - offset) <= slack))[..., None] & framed
         coverage = max(coverage, float(at_offset.any(axis=1).mean(axis=0).max()))  # the framing that fits most
@@ -103,10 +104,9 @@ def compare_clips(a: ClipSignature, b: ClipSignature) -> ClipMatch:
 def candidate_pairs(signatures: list[ClipSignature]) -> set[tuple[int, int]]:
     """Pairs of clips (indexes, smaller first) with two frames alike enough to compare them at all: each
     frame's nearest frames in an HNSW index of every frame that is not blank."""
-    owners = np.concatenate([np.full(int(s.seen.sum()), n) for n, s in enumerate(signatures)]) \
-        if signatures else np.zeros(0, int)
     if len(signatures) < 2:
         return set()
+    owners = np.concatenate([np.full(int(s.seen.sum()), n) for n, s in enumerate(signatures)])
     vectors = np.concatenate([s.vectors[s.seen] for s in signatures]).astype(np.float32)
     import hnswlib
     index = hnswlib.Index(space="ip", dim=vectors.shape[1])
