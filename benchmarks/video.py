@@ -4,8 +4,9 @@ No real footage can be had from the package registries, so clips are rendered fr
 wallpapers, scikit-image's photos; tests/video_files.py): a slow camera move over each, 1280x720 at 15 fps,
 a keyframe a second (as a phone records), some with a black fade-in. Each original gets the copies a library
 collects: re-encodes at three bit rates (x264's own keyframe placement, up to 10 s apart), a 480p copy, trims
-of 10-50 % at either end or both, a letterboxed, a watermarked and a cropped copy (seeds built before the
-crop was added have none). The traps: other takes of the same
+of 10-50 % at either end or both, a letterboxed and a watermarked copy, a copy cropped to a random box of 72-92 %
+of each side, scaled back up, and one cut to 4:3 at a random place (seeds 3, 5 and 7, built earlier, have the
+centre 80 % as their crop and no 4:3 cut). The traps: other takes of the same
 scene (another camera path over the same photo: `similar` at most, never `near`), and clips of different
 photos that share only a black or a logo intro.
 
@@ -34,7 +35,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from dataset import CACHE, is_blank, load_source, skimage_files, wallpaper_files  # noqa: E402
-from video_files import (CameraMove, black_frames, camera_frames, cropped, letterboxed, logo_frames,  # noqa: E402
+from video_files import (CameraMove, black_frames, camera_frames, cropped_to, letterboxed, logo_frames,  # noqa: E402
                          reencode, resized, watermarked, write_clip)
 
 SIZE = (1280, 720)
@@ -71,10 +72,14 @@ def build(out: Path, seed: int, count: int) -> dict[str, str]:
         original = out / f"{family}_original.mp4"
         write_clip(original, frames, fps=FPS, keyframe_seconds=1.0)
         truth[original.name] = family
+        zoom = rng.uniform(0.72, 0.92)
+        crop = (x := rng.uniform(0, 1 - zoom), y := rng.uniform(0, 1 - zoom), x + zoom, y + zoom)
+        cut = (x := rng.uniform(0, 0.25), 0.0, x + 0.75, 1.0)
         copies = {
             "bitrate_low": dict(bit_rate=250_000), "bitrate_mid": dict(bit_rate=800_000),
             "bitrate_high": dict(bit_rate=2_500_000), "res480": dict(edit=resized(480)),
-            "letterbox": dict(edit=letterboxed), "watermark": dict(edit=watermarked), "crop": dict(edit=cropped),
+            "letterbox": dict(edit=letterboxed), "watermark": dict(edit=watermarked),
+            "crop": dict(edit=cropped_to(crop)), "crop_4x3": dict(edit=cropped_to(cut, keep_size=False)),
         }
         for name, options in copies.items():
             edit = options.pop("edit", lambda f, t: f)
@@ -145,16 +150,17 @@ def score(truth: dict[str, str], near: set[frozenset[str]]) -> dict:
             "per_edit": {k: v[0] / v[1] for k, v in sorted(per_edit.items())}, "wrong_by_trap": dict(wrong_by_trap)}
 
 
-def simgui_groups(folder: Path) -> tuple[list[dict], float]:
+def simgui_groups(folder: Path) -> tuple[list[dict], float, float]:
+    """The groups, the seconds indexing took and the seconds the first grouping took (every pair compared)."""
     library = Path(tempfile.mkdtemp(prefix="simgui-video-lib-"))
     try:
         started = time.monotonic()
         subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), "index", str(folder)],
                        check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
-        seconds = time.monotonic() - started
+        indexed = time.monotonic()
         out = subprocess.run([sys.executable, "-m", "simgui.cli", "--library", str(library), "groups", "--json"],
                              check=True, capture_output=True, text=True).stdout
-        return json.loads(out)["groups"], seconds
+        return json.loads(out)["groups"], indexed - started, time.monotonic() - indexed
     finally:
         shutil.rmtree(library, ignore_errors=True)
 
@@ -244,12 +250,13 @@ def main() -> None:
         clips.mkdir()
         for name in truth:
             (out / name).rename(clips / name)
-    groups, seconds = simgui_groups(clips)
+    groups, seconds, grouping = simgui_groups(clips)
     ours = score(truth, found_pairs(groups, ("near", "exact")))
     baseline = score(truth, found_pairs(dhash_groups(clips), ("near",)))
     similar = found_pairs(groups, ("similar",))
     takes = sum(1 for p in similar if any("take2" in n for n in p))
-    print(f"{len(truth)} clips, {ours['pairs']} true pairs, seed {args.seed}; simgui indexed them in {seconds:.1f} s")
+    print(f"{len(truth)} clips, {ours['pairs']} true pairs, seed {args.seed}; simgui indexed them in {seconds:.1f} s "
+          f"and grouped them in {grouping:.1f} s")
     print(f"{'':24}{'simgui':>10}{'dHash':>10}")
     for key in ("precision", "recall"):
         print(f"{'pair ' + key:24}{ours[key]:10.3f}{baseline[key]:10.3f}")

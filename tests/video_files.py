@@ -119,10 +119,15 @@ def letterboxed(frame: Image.Image, t: float) -> Image.Image:
     return canvas
 
 
-def cropped(frame: Image.Image, t: float) -> Image.Image:
-    """A tenth cut from each side and scaled back up: a "zoom to fill" or a re-frame in an editor."""
-    w, h = frame.size
-    return frame.resize((w, h), Image.BILINEAR, box=(w * 0.1, h * 0.1, w * 0.9, h * 0.9))
+def cropped_to(box: tuple[float, float, float, float], keep_size: bool = True) -> Callable[[Image.Image, float], Image.Image]:
+    """A part of the picture (a box of shares of its sides), scaled back up to the frame's size ("zoom to fill",
+    a re-frame in an editor) or, keep_size False, to its own shape (a 16:9 clip cut to 4:3 for a feed)."""
+    def edit(frame: Image.Image, t: float) -> Image.Image:
+        w, h = frame.size
+        pixels = (w * box[0], h * box[1], w * box[2], h * box[3])
+        size = (w, h) if keep_size else (round((pixels[2] - pixels[0]) / 2) * 2, round((pixels[3] - pixels[1]) / 2) * 2)
+        return frame.resize(size, Image.BILINEAR, box=pixels)
+    return edit
 
 
 def watermarked(frame: Image.Image, t: float) -> Image.Image:

@@ -13,8 +13,7 @@ from PIL import Image
 from simgui.core.matching.clips import SIMILAR_SCENE, ClipMatch, ClipSignature, compare_clips, signatures_of
 from simgui.core.matching.rule import Kind
 from simgui.core.media.embed import EmbeddingModel
-from simgui.core.media.framing import photo_inside
-from simgui.core.media.hashes import difference_hash
+from simgui.core.media.framing import content_box, photo_inside
 from simgui.core.media.video import ClipFrames, read_clip
 from simgui.core.storage.store import THUMB_SIDE, ClipFrameSet, ImageRecord, LibraryStore
 
@@ -27,23 +26,30 @@ class ClipInput:
     times: np.ndarray
     pixels: np.ndarray  # [F, 3, S, S]
     blank: np.ndarray
-    hashes: np.ndarray  # dHash of each frame's picture inside any bars
-    thumbs: np.ndarray  # ... and that picture in grey, THUMB_SIDE square
+    thumbs: np.ndarray  # each frame's picture inside any bars, in grey, THUMB_SIDE square
+    aspect: float  # that picture's width / height
 
 
 def clip_input(model: EmbeddingModel, clip: ClipFrames) -> ClipInput:
-    contents = [photo_inside(p) for p in clip.pictures]  # the picture inside a letterbox's bars
+    box = _bars_of(clip)
+    contents = [photo_inside(p, box) for p in clip.pictures]
+    thumbs = [np.asarray(c.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR), np.uint8) for c in contents]
     return ClipInput(np.array(clip.times), np.stack([model.preprocess_content(c) for c in contents]),
-                     np.array(clip.blank), np.array([difference_hash(c) for c in contents]).astype(np.uint64),
-                     np.stack([np.asarray(c.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR), np.uint8)
-                               for c in contents]))
+                     np.array(clip.blank), np.stack(thumbs), (box[2] - box[0]) / max(1, box[3] - box[1]))
+
+
+def _bars_of(clip: ClipFrames) -> tuple[int, int, int, int]:
+    """The picture inside a letterbox's bars, one box for the whole clip (bars do not move): the median of its
+    frames' own (framing.content_box), as a dark scene or a caption at the bottom can pass for a bar in a frame."""
+    shown = [p for p, blank in zip(clip.pictures, clip.blank) if not blank] or clip.pictures[:1]
+    return tuple(int(v) for v in np.median(np.array([content_box(p) for p in shown]), axis=0))
 
 
 def sign(model: EmbeddingModel, frames: ClipInput) -> ClipFrameSet:
     """The clip's signature: the model's vector of each frame."""
     vectors = np.concatenate([model.run(frames.pixels[start:start + MODEL_BATCH]).vectors
                               for start in range(0, len(frames.pixels), MODEL_BATCH)])
-    return ClipFrameSet(frames.times, vectors, frames.blank, frames.hashes, frames.thumbs)
+    return ClipFrameSet(frames.times, vectors, frames.blank, frames.thumbs, frames.aspect)
 
 
 class ClipSource(Protocol):

@@ -1,26 +1,27 @@
 """Which kind a pair of video clips is, and the clusters of a library's clips: the clip rule, in one place.
 
-A clip's signature is a short sequence of frames (video.py), each with a vector of the photo model, a dHash and
-a grey thumbnail of the picture inside any bars. Two clips are the same footage (`near`) when the shorter one's
+A clip's signature is a short sequence of frames (video.py), each with a vector of the photo model and a grey
+thumbnail of the picture inside the clip's bars. Two clips are the same footage (`near`) when the shorter one's
 frames find frames of the longer one that show the same moment, at one time offset (a trim starts it later; a
-re-encode keeps the offset 0) and in one framing (as they are, or one a fixed crop of the other:
-clip_framing.py), over most of its length. "The same moment" needs both: the vectors say the same thing is
-seen, the framing that it is seen the same way (another take of a scene is seen alike, framed otherwise).
-Frames of two encodes fall at slightly different moments, so the offset allows the gap between frames. Blank
+re-encode keeps the offset 0) and in one framing that holds still (as they are, or one a fixed part of the
+other: clip_framing.py), over most of its length. "The same moment" needs both: the vectors say the same thing
+is seen, the thumbnails that it is seen the same way (another take of a scene is seen alike, framed otherwise,
+and its framing of the first drifts as its camera goes its own way). Frames of two encodes fall at slightly
+different moments, so each frame may pick the better of the other clip's two frames about its time. Blank
 frames (black fades, a plain card) say nothing and are left out; a shared logo intro covers only the intro's
-share of a clip, so two clips that merely start alike stay apart. The same scene seen in another take, with
-no consistent offset and framing over the clip, is `similar`.
+share of a clip, so two clips that merely start alike stay apart. The same scene seen in another take is
+`similar`.
 
-Thresholds were chosen on benchmarks/video.py (seeds 3 and 5) and checked on seed 7.
+Thresholds were chosen on benchmarks/video.py's seeds 3, 5, 7 and 9 (9's crops are of random size, place and
+shape) and checked on seed 11.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from simgui.core.matching.clip_framing import framing_views, framings
+from simgui.core.matching.clip_framing import framings
 from simgui.core.matching.clusters import REFUSED, average_linkage, components
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS, Kind
 from simgui.core.storage.store import ClipFrameSet
@@ -28,8 +29,13 @@ from simgui.core.storage.store import ClipFrameSet
 SAME_MOMENT = 0.88  # frame cosine of one moment of one footage (re-encoded, resized, letterboxed, watermarked)
 NEAR_COVERAGE = 0.8  # share of the shorter clip's frames that must find their moment, at one offset
 SIMILAR_SCENE = DEFAULT_THRESHOLDS.similar  # mean best frame cosine of two takes of one scene, as for photos
+# a clip joins copies when it is the same footage as most of them (a mean coverage, pairs that are not the same
+# footage counting 0): two copies may each hold a part of the original that the other lacks (a 4:3 cut and a
+# zoom to fill), and neither is then within the other
+NEAR_LINKAGE = 0.6
 CANDIDATE = 0.70  # a pair of clips is looked at when two of their frames reach this cosine
-OFFSET_SLACK = 0.5  # seconds beyond half a keyframe gap that one moment may be off by
+OFFSET_SLACK = 0.25  # seconds beyond half the gap between frames that one moment may be off by
+OFFSETS_TRIED = 2  # a trim's offset falls between two frames' times: both are tried
 DENSE_COMPONENT = 64  # up to this many clips linked by candidates, every pair of them is compared
 
 
@@ -50,11 +56,6 @@ class ClipSignature:
     @property
     def blank(self) -> np.ndarray:
         return self.frames.blank
-
-    @functools.cached_property
-    def views(self) -> np.ndarray:
-        """Its frames' thumbnails, whole and cropped, for the framing check (made once, for all its pairs)."""
-        return framing_views(self.frames.thumbs)
 
     @property
     def seen(self) -> np.ndarray:
@@ -79,19 +80,9 @@ def compare_clips(a: ClipSignature, b: ClipSignature) -> ClipMatch:
     short, long = sorted((a, b), key=lambda s: (s.duration, s.content))  # either order, one answer
     if not (~short.blank).any() or not (~long.blank).any():  # blank clips look alike, and that says nothing
         return ClipMatch(Kind.DIFFERENT, 0.0, 0.0)
-    s_times, l_times = short.times[short.seen], long.times[long.seen]
     cosines = short.vectors[short.seen] @ long.vectors[long.seen].T
     scene = float(cosines.max(axis=1).mean())
-    slack = max(long.widest_gap(), short.widest_gap()) / 2 + OFFSET_SLACK
-    offsets = l_times[None, :] - s_times[:, None]
-    seen_alike = cosines >= SAME_MOMENT
-    coverage = 0.0
-    if seen_alike.any():  # else no moment is shared: the framings (and the views they need) are not looked at
-        framed = framings(short.frames.hashes[short.seen], short.views[short.seen],
-                          long.frames.hashes[long.seen], long.views[long.seen])  # [short, long, framing]
-    for offset in np.unique(np.round(offsets[seen_alike], 2)):
-        at_offset = (seen_alike & (np.abs(offsets - offset) <= slack))[..., None] & framed
-        coverage = max(coverage, float(at_offset.any(axis=1).mean(axis=0).max()))  # the framing that fits most
+    coverage = _coverage(short, long, cosines)
     if coverage >= NEAR_COVERAGE:
         kind = Kind.NEAR
     elif scene >= SIMILAR_SCENE:
@@ -99,6 +90,43 @@ def compare_clips(a: ClipSignature, b: ClipSignature) -> ClipMatch:
     else:
         kind = Kind.DIFFERENT
     return ClipMatch(kind, round(coverage, 4), round(scene, 4))
+
+
+def _coverage(short: ClipSignature, long: ClipSignature, cosines: np.ndarray) -> float:
+    """The share of the short clip's seen frames that show their moment of the long clip, at one offset and in
+    one framing; the first that reaches NEAR_COVERAGE is taken (the verdict needs no more)."""
+    coverage = 0.0
+    thumbs = long.frames.thumbs[long.seen]
+    for moment in _aligned_moments(short, long, cosines):
+        aligned = moment[:, 0] >= 0
+        partners = np.where(moment[aligned] >= 0, moment[aligned], moment[aligned][:, :1])
+        for framing in framings(short.frames.thumbs[short.seen][aligned], thumbs[partners], short.frames.aspect,
+                                long.frames.aspect):
+            coverage = max(coverage, framing.fitting(needed=NEAR_COVERAGE * len(moment)) / len(moment))
+            if coverage >= NEAR_COVERAGE:
+                return coverage
+    return coverage
+
+
+def _aligned_moments(short: ClipSignature, long: ClipSignature, cosines: np.ndarray) -> list[np.ndarray]:
+    """For the likeliest time offsets (OFFSETS_TRIED of them), each seen frame of the short clip's two frames of
+    the long clip about that offset ([S, 2]: the nearest, and the nearest on the other side; -1 where not seen
+    alike). Two, as frames of two encodes are sampled at moments apart (a keyframe near a second's mark is
+    taken for it), and a moving camera makes the nearer in time not always the same picture. Offsets where too
+    few frames are seen alike to reach NEAR_COVERAGE are left out, so most pairs never get to the framing."""
+    s_times, l_times = short.times[short.seen], long.times[long.seen]
+    slack = long.widest_gap() / 2 + OFFSET_SLACK
+    rows = np.arange(len(s_times))
+    tried = {}
+    for offset in np.unique(np.round((l_times[None, :] - s_times[:, None])[cosines >= SAME_MOMENT], 2)):
+        apart = l_times[None, :] - (s_times[:, None] + offset)
+        nearest = np.abs(apart).argmin(axis=1)
+        beyond = np.clip(nearest + np.where(apart[rows, nearest] < 0, 1, -1), 0, len(l_times) - 1)
+        moment = np.stack([nearest, beyond], axis=1)
+        alike = (np.abs(apart[rows[:, None], moment]) <= slack) & (cosines[rows[:, None], moment] >= SAME_MOMENT)
+        if alike[:, 0].mean() >= NEAR_COVERAGE and nearest.tobytes() not in tried:
+            tried[nearest.tobytes()] = (float(cosines[rows, nearest][alike[:, 0]].mean()), np.where(alike, moment, -1))
+    return [moment for _, moment in sorted(tried.values(), key=lambda t: -t[0])[:OFFSETS_TRIED]]
 
 
 def candidate_pairs(signatures: list[ClipSignature]) -> set[tuple[int, int]]:
@@ -165,11 +193,13 @@ def cluster_clips(signatures: list[ClipSignature], matches: ClipMatches,
         if frozenset((a.content, b.content)) in refused:
             return REFUSED
         match = candidates.get(pair) or matches.match(a, b)
-        return match.coverage if kind == Kind.NEAR else match.scene
+        if kind == Kind.NEAR:  # a pair that is not the same footage counts for nothing, as groups and compare agree
+            return match.coverage if match.kind in (Kind.NEAR, Kind.EXACT) else 0.0
+        return match.scene
 
     found: dict[Kind, list[list[int]]] = {}
     taken: set[int] = set()
-    for kind, least in ((Kind.NEAR, NEAR_COVERAGE), (Kind.SIMILAR, SIMILAR_SCENE)):
+    for kind, least, mean in ((Kind.NEAR, NEAR_COVERAGE, NEAR_LINKAGE), (Kind.SIMILAR, SIMILAR_SCENE, SIMILAR_SCENE)):
         edges = [pair for pair in candidates if pair[0] not in taken and pair[1] not in taken
                  and score(pair, kind) >= least]
         found[kind] = []
@@ -179,7 +209,7 @@ def cluster_clips(signatures: list[ClipSignature], matches: ClipMatches,
             else:  # every pair of hundreds of clips would take minutes: the candidates alone (others count 0)
                 inside = set(component)
                 pairs = [pair for pair in candidates if pair[0] in inside and pair[1] in inside]
-            found[kind] += average_linkage(component, {pair: score(pair, kind) for pair in pairs}, least)
+            found[kind] += average_linkage(component, {pair: score(pair, kind) for pair in pairs}, mean)
         taken |= {n for cluster in found[kind] for n in cluster}
     return found
 

@@ -111,16 +111,16 @@ CREATE TABLE IF NOT EXISTS keeper_choices (
 );
 -- folders whose files are never marked to go nor moved, and whose copies are kept first (protection.py)
 CREATE TABLE IF NOT EXISTS protected_folders (path TEXT PRIMARY KEY);
--- a video clip's signature (core/matching/clips.py): its frames' times, vectors (float16), blank marks, dHashes
--- and 32x32 grey thumbnails
+-- a video clip's signature (core/matching/clips.py): its frames' times, vectors (float16), blank marks and
+-- 32x32 grey thumbnails, and the shape (width / height) of its picture inside any bars
 CREATE TABLE IF NOT EXISTS clip_signatures (
     content_hash TEXT NOT NULL,
     model TEXT NOT NULL,
     times BLOB NOT NULL,
     vectors BLOB NOT NULL,
     blank BLOB NOT NULL,
-    hashes BLOB NOT NULL,
     thumbs BLOB NOT NULL,
+    aspect REAL NOT NULL,
     PRIMARY KEY (content_hash, model)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS decisions (
@@ -183,6 +183,10 @@ class ImageRecord:
 
 
 THUMB_SIDE = 32  # a clip frame's grey thumbnail (ClipFrameSet.thumbs)
+# how a clip signature is made (clip_search.clip_input): 2 trims one box of bars for the whole clip, where 1 found
+# each frame's own (a caption or a dark frame made frames of one clip framed apart), and keeps the shape of the
+# picture inside, where 1 kept each frame's dHash (the thumbnails replaced it); 1 had no thumbnails at first
+CLIP_SIGNATURE_FORMAT = "2"
 
 
 @dataclass
@@ -191,8 +195,8 @@ class ClipFrameSet:
     times: np.ndarray  # [F] seconds from the start
     vectors: np.ndarray  # [F, D] the model's unit vectors
     blank: np.ndarray  # [F] bool: shows nothing (a fade, a plain card)
-    hashes: np.ndarray  # [F] uint64 dHash of the picture inside any bars
-    thumbs: np.ndarray  # [F, 32, 32] uint8: that picture in grey, squashed square as the model sees it
+    thumbs: np.ndarray  # [F, 32, 32] uint8: the picture inside any bars in grey, squashed square as the model sees it
+    aspect: float  # that picture's width / height before it was squashed
 
 
 @dataclass
@@ -309,10 +313,12 @@ class LibraryStore:
         for column, kind in (("shot_at", "TEXT"), ("duration", "REAL"), ("codec", "TEXT")):
             if column not in present:
                 self.db.execute(f"ALTER TABLE images ADD COLUMN {column} {kind}")
-        if "thumbs" not in {row[1] for row in self.db.execute("PRAGMA table_info(clip_signatures)")}:
-            # the first layout, without thumbnails: its clips are signed again at the next update
+        if self._meta("clip_signature_format") != CLIP_SIGNATURE_FORMAT:
+            # signatures made another way would be compared with new ones as if alike: their clips are signed
+            # again at the next update (unsigned_clip_paths)
             self.db.execute("DROP TABLE clip_signatures")
             self.db.execute(next(s for s in SCHEMA.split(";") if "TABLE IF NOT EXISTS clip_signatures" in s))
+            self._set_meta("clip_signature_format", CLIP_SIGNATURE_FORMAT)
 
     def transaction(self):
         return _Transaction(self.db)
@@ -454,18 +460,18 @@ class LibraryStore:
         self.db.execute("INSERT OR REPLACE INTO clip_signatures VALUES (?,?,?,?,?,?,?)",
                         (content_hash, model, frames.times.astype(np.float32).tobytes(),
                          frames.vectors.astype(np.float16).tobytes(), frames.blank.astype(np.uint8).tobytes(),
-                         frames.hashes.astype(np.uint64).tobytes(), frames.thumbs.astype(np.uint8).tobytes()))
+                         frames.thumbs.astype(np.uint8).tobytes(), float(frames.aspect)))
 
     def clip_signatures(self, model: str, dim: int, hashes: Iterable[str] | None = None) -> dict[str, "ClipFrameSet"]:
         """Content hash -> the frames of every clip's signature, or of these clips'."""
-        query = "SELECT content_hash, times, vectors, blank, hashes, thumbs FROM clip_signatures WHERE model = ?"
+        query = "SELECT content_hash, times, vectors, blank, thumbs, aspect FROM clip_signatures WHERE model = ?"
         rows = (self._select_in(query + " AND content_hash IN ({marks})", hashes, (model,)) if hashes is not None
                 else self.db.execute(query, (model,)))
         return {content: ClipFrameSet(np.frombuffer(times, np.float32).astype(np.float64),
                                       np.frombuffer(vectors, np.float16).astype(np.float32).reshape(-1, dim),
-                                      np.frombuffer(blank, np.uint8).astype(bool), np.frombuffer(hashes, np.uint64),
-                                      np.frombuffer(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE))
-                for content, times, vectors, blank, hashes, thumbs in rows}
+                                      np.frombuffer(blank, np.uint8).astype(bool),
+                                      np.frombuffer(thumbs, np.uint8).reshape(-1, THUMB_SIDE, THUMB_SIDE), aspect)
+                for content, times, vectors, blank, thumbs, aspect in rows}
 
     def unsigned_clip_paths(self, model: str) -> set[str]:
         """Clips whose content has no signature of this model: read again even when unchanged (their
