@@ -277,17 +277,17 @@ def test_item17_nested_roots_scan_each_file_once_for_its_innermost_root(photo_fo
         again = cli(library_dir, "index")
         assert again.returncode == 0 and "15 files seen: 0 new, 0 changed, 0 gone" in again.stderr, again.stderr
     library = Library(library_dir)
-    assert library.folders() == [(str(photo_folder), 5, True), (str(inner), 10, True)]
+    assert library.folders() == [(str(photo_folder), 5, 0, True), (str(inner), 10, 0, True)]
     # a library made before: each run had moved the inner root's files to the other root
     with library.store.transaction():
         library.store.db.execute("UPDATE images SET root_id = (SELECT id FROM roots WHERE path = ?)",
                                  (str(photo_folder),))
     report = library.update()
     assert (report.added, report.updated, report.removed) == (0, 0, 0)
-    assert library.folders() == [(str(photo_folder), 5, True), (str(inner), 10, True)]
+    assert library.folders() == [(str(photo_folder), 5, 0, True), (str(inner), 10, 0, True)]
     library.remove_root(str(inner))  # its photos come back under the outer root at the next run
     assert library.update().added == 10
-    assert library.folders() == [(str(photo_folder), 15, True)]
+    assert library.folders() == [(str(photo_folder), 15, 0, True)]
     library.close()
 
 

@@ -269,6 +269,7 @@ def test_a_clip_card_shows_its_length_and_codec_and_the_window_counts_clips(clip
     try:
         group = next(g for g in library.groups() if g.kind == "near")
         stats = library.stats()
+        (_, files, clips, _), = library.folders()
     finally:
         library.close()
     trimmed = next(m for m in group.members if m.image.path.endswith("astronaut_trimmed.mp4"))
@@ -276,6 +277,7 @@ def test_a_clip_card_shows_its_length_and_codec_and_the_window_counts_clips(clip
     assert lines[2] == "480×270 · 0:04" and lines[3].endswith("· h264")
     assert header_text(group).startswith("near · 5 clips ·")
     assert photos_text(stats["images"], stats["clips"]) == "8 clips"
+    assert photos_text(files, clips) == "8 clips"  # the sidebar's count of the folder
 
 
 def test_a_file_that_takes_a_checked_clips_name_while_the_action_runs_is_left_where_it_is(clip_folder, tmp_path):

@@ -294,10 +294,10 @@ class Library:
         self.drop_orphan_vectors()
         self.index.save()
 
-    def folders(self) -> list[tuple[str, int, bool]]:
-        """(path, photos, online) for each root: what the app's sidebar shows."""
-        counts = self.store.photos_per_root()
-        return [(path, counts.get(path, 0), os.path.isdir(path)) for path in self.roots()]
+    def folders(self) -> list[tuple[str, int, int, bool]]:
+        """(path, files, clips among them, online) for each root: what the app's sidebar shows."""
+        counts = self.store.files_per_root()
+        return [(path, *counts.get(path, (0, 0)), os.path.isdir(path)) for path in self.roots()]
 
     # work ------------------------------------------------------------------
     def update(self, progress: Callable[[Progress], None] | None = None,

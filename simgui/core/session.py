@@ -38,7 +38,7 @@ DONE = "done"  # an action ended: `last_report` says how
 
 @dataclass
 class Overview:
-    folders: list[tuple[str, int, bool]] = field(default_factory=list)  # (path, photos, online)
+    folders: list[tuple[str, int, int, bool]] = field(default_factory=list)  # (path, files, clips of them, online)
     stats: dict = field(default_factory=dict)
     history: list[ActionRecord] = field(default_factory=list)
 

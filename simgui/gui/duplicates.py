@@ -176,7 +176,7 @@ class DuplicatesView(QWidget):
         """The folder filter offers the library's folders and every folder below them holding a grouped photo;
         the format filter, the formats of the grouped photos."""
         state = self.session.state
-        folders = sorted({path for path, _, _ in self.session.overview.folders} | set(state.group_folders))
+        folders = sorted({folder[0] for folder in self.session.overview.folders} | set(state.group_folders))
         gone = _offer(self.folder_filter, ALL_FOLDERS, folders) and state.folder is not None
         if _offer(self.format_filter, ALL_FORMATS, state.group_formats) and state.picture_format is not None or gone:
             self._filter_changed()

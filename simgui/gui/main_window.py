@@ -420,11 +420,12 @@ class MainWindow(QMainWindow):
                       if report.unreadable_folders else "")
         self.statusBar().showMessage(f"library up to date: {report.changes_text()}{unreadable}", 10000)
 
-    def _show_folders(self, folders: list[tuple[str, int, bool]]) -> None:
+    def _show_folders(self, folders: list[tuple[str, int, int, bool]]) -> None:
         chosen = self.folders.currentItem().data(Qt.UserRole) if self.folders.currentItem() else None
         self.folders.clear()
-        for path, photos, online in folders:
-            item = QListWidgetItem(f"{readable(path)}\n{photos_text(photos)}" + ("" if online else " · offline (kept until it returns)"))
+        for path, files, clips, online in folders:
+            item = QListWidgetItem(f"{readable(path)}\n{photos_text(files, clips)}" +
+                                   ("" if online else " · offline (kept until it returns)"))
             item.setData(Qt.UserRole, path)
             item.setToolTip(readable(path))
             self.folders.addItem(item)

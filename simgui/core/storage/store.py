@@ -337,9 +337,11 @@ class LibraryStore:
         with self.transaction():
             self.db.execute("DELETE FROM roots WHERE path = ?", (to_db(path),))
 
-    def photos_per_root(self) -> dict[str, int]:
-        return {from_db(path): count for path, count in self.db.execute(
-            "SELECT r.path, COUNT(i.content_hash) FROM roots r LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id")}
+    def files_per_root(self) -> dict[str, tuple[int, int]]:
+        """Root -> (its files, how many of them are video clips)."""
+        return {from_db(path): (files, clips or 0) for path, files, clips in self.db.execute(
+            "SELECT r.path, COUNT(i.content_hash), SUM(i.duration IS NOT NULL) FROM roots r "
+            "LEFT JOIN images i ON i.root_id = r.id GROUP BY r.id")}
 
     # images ----------------------------------------------------------------
     def file_states(self) -> dict[str, tuple[int, int, int, int]]:
