@@ -78,6 +78,13 @@ def test_a_copy_in_two_groups_is_counted_once_among_the_photos_that_could_go():
     assert state.summary() == "2 groups · 3 photos could go"  # x1, x2 and x1 copy: not 4
     state.set_groups([_group("y")])
     assert state.summary() == "1 group · 1 photo could go"
+    clip = Group(Kind.NEAR, [_member(f"/p/c{n}.mp4", f"c{n}", keeper=n == 0) for n in range(3)])
+    for member in clip.members:
+        member.image.duration = 6.0
+    state.set_groups([_group("y"), clip])
+    assert state.summary() == "2 groups · 1 photo, 2 clips could go"
+    state.set_groups([clip])
+    assert state.summary() == "1 group · 2 clips could go"
 
 
 @pytest.mark.unit

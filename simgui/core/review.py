@@ -216,8 +216,12 @@ class ReviewState:
     def summary(self) -> str:
         if not self.shown:
             return "No duplicates found"
-        groups, going = len(self.shown), _could_go(self.shown)
-        return f"{groups} group{'s' * (groups != 1)} · {going} photo{'s' * (going != 1)} could go"
+        groups = len(self.shown)
+        clips = [g.keeper.image.is_clip for g in self.shown]  # clips group only with clips
+        going = [(_could_go([g for g, clip in zip(self.shown, clips) if not clip]), "photo"),
+                 (_could_go([g for g, clip in zip(self.shown, clips) if clip]), "clip")]
+        said = ", ".join(f"{count} {noun}{'s' * (count != 1)}" for count, noun in going if count) or "0 photos"
+        return f"{groups} group{'s' * (groups != 1)} · {said} could go"
 
     # inside -----------------------------------------------------------------------
     def _shown_here(self, group: Group) -> bool:
