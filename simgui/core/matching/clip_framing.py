@@ -77,6 +77,8 @@ def framings(a: np.ndarray, b: np.ndarray, a_aspect: float, b_aspect: float) -> 
     (the aspects: width / height of each clip's picture), as a crop is not stretched."""
     a, b = a.astype(np.float32), b.astype(np.float32)
     yield Framing(a[:, None], b, _WHOLE)
+    if min(a_aspect, b_aspect) <= 0:  # a picture of no width: no part of the other has its shape
+        return
     for inner, outer, shape, as_parts in ((a, b[:, 0], b_aspect / a_aspect, (a[:, None], b)),
                                           (b[:, 0], a, a_aspect / b_aspect, (b, a[:, None]))):
         box = _search(inner, outer, shape)
