@@ -46,9 +46,10 @@ def clip_folder(tmp_path_factory) -> Path:
 
 
 def _signature(content: str, times: list[float], vectors: np.ndarray, blank: list[bool] | None = None,
-               thumbs: np.ndarray | None = None, duration: float | None = None) -> ClipSignature:
+               thumbs: np.ndarray | None = None, duration: float | None = None, aspect: float = 1.0
+               ) -> ClipSignature:
     frames = ClipFrameSet(np.array(times), vectors, np.array(blank or [False] * len(times)),
-                          _pictures_of(vectors) if thumbs is None else thumbs, aspect=1.0)
+                          _pictures_of(vectors) if thumbs is None else thumbs, aspect)
     return ClipSignature(content, duration or times[-1] + 1, frames)
 
 
@@ -115,6 +116,23 @@ def test_frames_seen_alike_but_framed_otherwise_are_another_take_not_the_same_fo
         assert compare_clips(original, _signature(name, list(range(8)), scenes, thumbs=thumbs)).kind is Kind.NEAR, name
     other_take = _camera([(0.1 + 0.03 * t, 0.22 + 0.02 * t) for t in range(8)])  # slower, and drifting down
     assert compare_clips(original, _signature("take", list(range(8)), scenes, thumbs=other_take)).kind is Kind.SIMILAR
+
+
+def test_a_clip_cut_to_a_portrait_shape_is_the_same_footage_as_its_landscape_original():
+    """A 16:9 clip cut to 9:16 for a phone's feed keeps a third of the width and the whole height: a part of
+    that shape (thumbnails are squashed square, so only the clips' aspects tell it)."""
+    grey = Image.open(photo("astronaut")).convert("L")
+    side = grey.width
+    wide, tall = [], []
+    for t in range(8):
+        left, top, width, height = (0.1 + 0.03 * t) * side, 0.3 * side, 0.5 * side, 0.5 * side * 9 / 16
+        wide.append(grey.resize((32, 32), Image.BILINEAR, box=(left, top, left + width, top + height)))
+        middle, cut = left + width / 2, height * 9 / 16
+        tall.append(grey.resize((32, 32), Image.BILINEAR, box=(middle - cut / 2, top, middle + cut / 2, top + height)))
+    scenes = _unit(np.ones((8, 8)) + np.random.default_rng(5).normal(scale=0.01, size=(8, 8)))
+    landscape = _signature("a", list(range(8)), scenes, thumbs=np.stack(wide), aspect=16 / 9)
+    portrait = _signature("b", list(range(8)), scenes, thumbs=np.stack(tall), aspect=9 / 16)
+    assert compare_clips(landscape, portrait).kind is Kind.NEAR
 
 
 def test_kept_verdicts_group_a_library_after_a_merge_as_a_fresh_grouping_would():
@@ -316,10 +334,13 @@ def _fds(pid: int) -> list[str]:
 
 
 @pytest.mark.parametrize("loss", ["DELETE FROM clip_signatures",
-                                  "UPDATE meta SET value = '1' WHERE key = 'clip_signature_format'"])
+                                  "UPDATE meta SET value = '1' WHERE key = 'clip_signature_format'",
+                                  "UPDATE clip_signatures SET thumbs = substr(thumbs, 1, length(blank) * 8)"])
 def test_an_unchanged_clip_whose_signature_is_gone_is_read_again(clip_folder, tmp_path, loss):
-    """Signatures made another way (an earlier version: the next open drops them) or lost leave clips unsigned:
-    the next update reads them again, though their files did not change, or their groups would be gone for good."""
+    """Signatures made another way (an earlier version's, or rows it wrote one column off into this version's
+    table: a dHash where the thumbnail goes) are dropped at the next open; dropped or lost, they leave clips
+    unsigned: the next update reads them again, though their files did not change, or their groups would be
+    gone for good."""
     import sqlite3
 
     library = tmp_path / "library"

@@ -29,7 +29,8 @@ COARSE_CELLS = 8  # ... in the coarse search
 CELL_TOLERANCE = 0.5  # robust spreads: a cell differing by more counts as differing, whatever by
 FRAME_FITS = 0.6  # a frame's score (1: every cell alike, 0: none) that shows the same picture
 STEADY = 0.025  # a copy's part of the other moves less than this (shares of a side) from one half to the other
-SMALLEST_PART = 0.45  # of a side: a crop keeps more of the picture than this
+SMALLEST_PART = 0.45  # a crop is at least this share of the largest box of its shape (each side)
+THINNEST_PART = 0.3  # ... whose shorter side is at least this share (a 9:16 cut of a 16:9 clip: 0.32)
 _REFINE_STEP = 0.04
 _REFINE_ROUNDS = 5
 
@@ -88,21 +89,20 @@ def framings(a: np.ndarray, b: np.ndarray, a_aspect: float, b_aspect: float) -> 
 
 def _search(inner: np.ndarray, outer: np.ndarray, shape: float) -> np.ndarray | None:
     """The box of `outer` that `inner` shows best, over all frames; its height is `shape` times its width (as
-    shares of the outer's sides). None if no box of that shape is big enough to be a crop."""
-    widest = min(1.0, 1.0 / shape)
-    widths = [w for w in (widest, 0.9, 0.8, 0.7, 0.6, 0.5) if SMALLEST_PART <= w <= widest]
-    if not widths:
+    shares of the outer's sides). None if the largest box of that shape is too thin to be a crop."""
+    largest = np.array([min(1.0, 1.0 / shape), min(1.0, shape)], np.float32)  # its width and height
+    if largest.min() < THINNEST_PART:
         return None
-    boxes = np.array([(left, top, w, w * shape) for w in widths
-                      for left in np.linspace(0, 1 - w, 5 if w < 1 else 1)
-                      for top in np.linspace(0, 1 - w * shape, 5 if w * shape < 1 else 1)], np.float32)
+    boxes = np.array([(left, top, *(size * largest)) for size in (1.0, 0.9, 0.8, 0.7, 0.6, 0.5)
+                      for left in np.linspace(0, 1 - size * largest[0], 5 if size * largest[0] < 1 else 1)
+                      for top in np.linspace(0, 1 - size * largest[1], 5 if size * largest[1] < 1 else 1)],
+                     np.float32)
     coarse = _pearson(_standard(_cells(inner, COARSE_CELLS)), _sampled(outer, boxes, COARSE_CELLS))
     box = boxes[coarse.mean(axis=1).argmax()]
     step = _REFINE_STEP
     for _ in range(_REFINE_ROUNDS):
-        left, top, width = (box[:3] + step * _STEPS).T
-        width = np.clip(width, SMALLEST_PART, widest)
-        height = width * shape
+        left, top, size = (np.array([box[0], box[1], box[2] / largest[0]]) + step * _STEPS).T
+        width, height = np.outer(np.clip(size, SMALLEST_PART, 1.0), largest).T
         candidates = np.stack([np.clip(left, 0, 1 - width), np.clip(top, 0, 1 - height), width, height],
                               axis=1).astype(np.float32)
         box = candidates[_scores(inner, outer, candidates).mean(axis=1).argmax()]
@@ -171,4 +171,4 @@ _NUDGES = np.array(np.meshgrid(*[np.linspace(-0.06, 0.06, 9)] * 2, (-0.06, 0.0, 
                    np.float32).reshape(3, -1).T  # shift across, down (shares of the outer side), zoom
 _JITTER = np.array(np.meshgrid(*[(-0.015, 0.0, 0.015)] * 3, indexing="ij"), np.float32).reshape(3, -1).T  # shift, zoom
 _WHOLE = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
-_STEPS = np.array(np.meshgrid(*[(-1, 0, 1)] * 3, indexing="ij"), np.float32).reshape(3, -1).T  # left, top, width
+_STEPS = np.array(np.meshgrid(*[(-1, 0, 1)] * 3, indexing="ij"), np.float32).reshape(3, -1).T  # left, top, size

@@ -31,18 +31,21 @@ class ClipInput:
 
 
 def clip_input(model: EmbeddingModel, clip: ClipFrames) -> ClipInput:
-    box = _bars_of(clip)
-    contents = [photo_inside(p, box) for p in clip.pictures]
+    boxes = _bars_of(clip)
+    contents = [photo_inside(p, box) for p, box in zip(clip.pictures, boxes)]
+    box = boxes[0]
     thumbs = [np.asarray(c.convert("L").resize((THUMB_SIDE, THUMB_SIDE), Image.BILINEAR), np.uint8) for c in contents]
     return ClipInput(np.array(clip.times), np.stack([model.preprocess_content(c) for c in contents]),
                      np.array(clip.blank), np.stack(thumbs), (box[2] - box[0]) / max(1, box[3] - box[1]))
 
 
-def _bars_of(clip: ClipFrames) -> tuple[int, int, int, int]:
-    """The picture inside a letterbox's bars, one box for the whole clip (bars do not move): the median of its
-    frames' own (framing.content_box), as a dark scene or a caption at the bottom can pass for a bar in a frame."""
+def _bars_of(clip: ClipFrames) -> list[tuple[int, int, int, int]]:
+    """The picture inside a letterbox's bars, one box for the whole clip (bars do not move), in each frame's
+    pixels: the median of its frames' own (framing.content_box), as shares of their sides (a stream may change
+    its frame size), as a dark scene or a caption at the bottom can pass for a bar in a frame."""
     shown = [p for p, blank in zip(clip.pictures, clip.blank) if not blank] or clip.pictures[:1]
-    return tuple(int(v) for v in np.median(np.array([content_box(p) for p in shown]), axis=0))
+    shares = np.median([np.array(content_box(p)) / (p.width, p.height, p.width, p.height) for p in shown], axis=0)
+    return [tuple(int(round(v)) for v in shares * (p.width, p.height, p.width, p.height)) for p in clip.pictures]
 
 
 def sign(model: EmbeddingModel, frames: ClipInput) -> ClipFrameSet:

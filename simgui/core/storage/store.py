@@ -187,6 +187,7 @@ THUMB_SIDE = 32  # a clip frame's grey thumbnail (ClipFrameSet.thumbs)
 # each frame's own (a caption or a dark frame made frames of one clip framed apart), and keeps the shape of the
 # picture inside, where 1 kept each frame's dHash (the thumbnails replaced it); 1 had no thumbnails at first
 CLIP_SIGNATURE_FORMAT = "2"
+CLIP_SIGNATURE_COLUMNS = {"content_hash", "model", "times", "vectors", "blank", "thumbs", "aspect"}
 
 
 @dataclass
@@ -313,12 +314,18 @@ class LibraryStore:
         for column, kind in (("shot_at", "TEXT"), ("duration", "REAL"), ("codec", "TEXT")):
             if column not in present:
                 self.db.execute(f"ALTER TABLE images ADD COLUMN {column} {kind}")
-        if self._meta("clip_signature_format") != CLIP_SIGNATURE_FORMAT:
-            # signatures made another way would be compared with new ones as if alike: their clips are signed
-            # again at the next update (unsigned_clip_paths)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(clip_signatures)")}
+        if self._meta("clip_signature_format") != CLIP_SIGNATURE_FORMAT or columns != CLIP_SIGNATURE_COLUMNS:
+            # signatures made another way would be compared with new ones as if alike (and an earlier version,
+            # opening this library, may have written its own rows): their clips are signed again at the next
+            # update (unsigned_clip_paths)
             self.db.execute("DROP TABLE clip_signatures")
             self.db.execute(next(s for s in SCHEMA.split(";") if "TABLE IF NOT EXISTS clip_signatures" in s))
             self._set_meta("clip_signature_format", CLIP_SIGNATURE_FORMAT)
+        # rows an earlier version wrote here after this one made the table (its columns in another order) do
+        # not add up: they go, and their clips are signed again
+        self.db.execute("DELETE FROM clip_signatures WHERE length(blank) * 4 != length(times) "
+                        "OR length(thumbs) != length(blank) * ?", (THUMB_SIDE * THUMB_SIDE,))
 
     def transaction(self):
         return _Transaction(self.db)
