@@ -46,7 +46,9 @@ class Framing:
         self.box = box
         choices = [(i, o) for i in range(inner.shape[1]) for o in range(outer.shape[1])]
         jittered = _nudged(box, _JITTER)
-        scores = np.stack([_scores(inner[:, i], outer[:, o], jittered).max(axis=0) for i, o in choices])  # [choice, K]
+        inner_cells = [_inner_cells(inner[:, i]) for i in range(inner.shape[1])]
+        scores = np.stack([_scores(inner_cells[i], outer[:, o], jittered).max(axis=0)
+                           for i, o in choices])  # [choice, K]
         picked = np.array(choices)[scores.argmax(axis=0)]
         pairs = np.arange(len(inner))
         self.scores = scores.max(axis=0)  # per frame pair, 0..1
@@ -67,7 +69,7 @@ class Framing:
         half = len(inner) // 2
         if half < 2:
             return 0.0
-        nudges = _NUDGES[_scores(inner, outer, _nudged(self.box, _NUDGES)).argmax(axis=0)]  # [frames, 3]
+        nudges = _NUDGES[_scores(_inner_cells(inner), outer, _nudged(self.box, _NUDGES)).argmax(axis=0)]  # [frames, 3]
         return float(np.abs(nudges[:half].mean(axis=0) - nudges[-half:].mean(axis=0)).max())
 
 
@@ -99,13 +101,14 @@ def _search(inner: np.ndarray, outer: np.ndarray, shape: float) -> np.ndarray | 
                      np.float32)
     coarse = _pearson(_standard(_cells(inner, COARSE_CELLS)), _sampled(outer, boxes, COARSE_CELLS))
     box = boxes[coarse.mean(axis=1).argmax()]
+    inner_cells = _inner_cells(inner)
     step = _REFINE_STEP
     for _ in range(_REFINE_ROUNDS):
         left, top, size = (np.array([box[0], box[1], box[2] / largest[0]]) + step * _STEPS).T
         width, height = np.outer(np.clip(size, SMALLEST_PART, 1.0), largest).T
         candidates = np.stack([np.clip(left, 0, 1 - width), np.clip(top, 0, 1 - height), width, height],
                               axis=1).astype(np.float32)
-        box = candidates[_scores(inner, outer, candidates).mean(axis=1).argmax()]
+        box = candidates[_scores(inner_cells, outer, candidates).mean(axis=1).argmax()]
         step /= 2
     return box
 
@@ -118,9 +121,13 @@ def _nudged(box: np.ndarray, nudges: np.ndarray) -> np.ndarray:
                            np.array([w, h]) * zoom], axis=1).astype(np.float32)
 
 
-def _scores(inner: np.ndarray, outer: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def _inner_cells(inner: np.ndarray) -> np.ndarray:
+    """The cells `_scores` compares of the inner thumbnails: made once for all the boxes tried against them."""
+    return _robust(_cells(inner, CELLS))
+
+
+def _scores(inner_cells: np.ndarray, outer: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """[boxes, frames]: the share of cells alike (robustly: a differing cell costs at most CELL_TOLERANCE)."""
-    inner_cells = _robust(_cells(inner, CELLS))
     differences = (_robust(_sampled(outer, boxes, CELLS)) - inner_cells[None]) ** 2
     return 1 - np.minimum(differences, CELL_TOLERANCE ** 2).mean(axis=-1) / CELL_TOLERANCE ** 2
 
@@ -167,8 +174,12 @@ def _robust(cells: np.ndarray) -> np.ndarray:
     return (cells - ranked[..., middle:middle + 1]) / np.maximum(spread, 1e-3)
 
 
-_NUDGES = np.array(np.meshgrid(*[np.linspace(-0.06, 0.06, 9)] * 2, (-0.06, 0.0, 0.06), indexing="ij"),
-                   np.float32).reshape(3, -1).T  # shift across, down (shares of the outer side), zoom
-_JITTER = np.array(np.meshgrid(*[(-0.015, 0.0, 0.015)] * 3, indexing="ij"), np.float32).reshape(3, -1).T  # shift, zoom
+def _grid(*axes) -> np.ndarray:
+    """[points, len(axes)]: every combination of the axes' values."""
+    return np.array(np.meshgrid(*axes, indexing="ij"), np.float32).reshape(len(axes), -1).T
+
+
+_NUDGES = _grid(*[np.linspace(-0.06, 0.06, 9)] * 2, (-0.06, 0.0, 0.06))  # shift across, down (shares of a side), zoom
+_JITTER = _grid(*[(-0.015, 0.0, 0.015)] * 3)  # shift across, down, zoom
 _WHOLE = np.array([0.0, 0.0, 1.0, 1.0], np.float32)
-_STEPS = np.array(np.meshgrid(*[(-1, 0, 1)] * 3, indexing="ij"), np.float32).reshape(3, -1).T  # left, top, size
+_STEPS = _grid(*[(-1, 0, 1)] * 3)  # left, top, size
