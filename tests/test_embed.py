@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,6 +45,18 @@ def test_agreement_is_deterministic(model, tmp_path):
     copy = save_edit(photo("coffee"), tmp_path / "c.jpg", "crop")
     tokens = as_unit_tokens(embed_files(model, [photo("coffee"), copy]).patches)
     assert geometric_agreement(tokens[0], tokens[1]) == geometric_agreement(tokens[0], tokens[1])
+
+
+def test_the_model_gives_the_outputs_of_the_build_it_names(model):
+    """A faster build names the build whose outputs it reproduces, and libraries keep the vectors that one
+    stored: it must give them (what that build gave, kept in tests/data)."""
+    named = model.manifest["outputs_of"]
+    assert model.id.split(":")[1] == named
+    expected = np.load(Path(__file__).parent / "data" / f"model_outputs_{named}.npz")
+    emb = embed_files(model, [photo("chelsea"), photo("coffee"), photo("rocket")])
+    assert (emb.vectors * expected["vectors"]).sum(1).min() > 0.9999
+    stored_signs = np.unpackbits(expected["signs"], axis=-1).astype(bool)
+    assert ((emb.patches >= 0) == stored_signs).mean() > 0.999
 
 
 def test_damaged_model_file_is_refused(tmp_path):

@@ -39,8 +39,9 @@ def model_folder() -> Path:
 
 def model_identity(manifest: dict) -> str:
     """What stored vectors and tokens were made with: the model file, and how a picture was framed for it
-    (a change to either makes every photo be embedded again)."""
-    return f"{manifest['name']}:{manifest['sha256'][:12]}:{FRAMING}"
+    (a change to either makes every photo be embedded again). A faster build of a model that gives the very
+    same outputs names the file it stands for (`outputs_of`, tools/build_model.py): nothing is embedded again."""
+    return f"{manifest['name']}:{manifest.get('outputs_of', manifest['sha256'][:12])}:{FRAMING}"
 
 
 class EmbeddingModel:
