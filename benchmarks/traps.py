@@ -18,7 +18,8 @@ rotated by 90/180/270 degrees with no EXIF tag, mirrored, straightened (rotated 
 corners), and shown in a phone screenshot.
 
 The trap photos come from Debian's plasma-workspace-wallpapers (the photographs among them), the
-chessboard and logo from scikit-image's data folder; none of them is a source of the other families.
+chessboard and logo from scikit-image's data folder, the burst's subject from matplotlib's sample data;
+none of them is a source of the other families.
 """
 from __future__ import annotations
 
@@ -105,9 +106,19 @@ def objects_on_one_background(rng: random.Random) -> list[Image.Image]:
             for name in TRAP_PHOTOS[:5]]
 
 
+def burst_subject() -> Image.Image:
+    """A person (matplotlib's sample portrait of Grace Hopper): a photo in no other family or trap. A crop of a
+    trap photo (FallenLeaf, as the subject was first) put the same pasted picture in trap_objects too, and
+    made a pair across the two traps that shares a copy of one photo: not the trap either family describes."""
+    import matplotlib
+
+    portrait = Path(matplotlib.__file__).parent / "mpl-data" / "sample_data" / "grace_hopper.jpg"
+    return load_source(portrait, 600)
+
+
 def burst(rng: random.Random) -> list[Image.Image]:
     """Frames of one scene in which the subject walks across and comes nearer."""
-    scene, subject = wallpaper(SCENES["burst"]), centre_crop(wallpaper("FallenLeaf"), 0.4)
+    scene, subject = wallpaper(SCENES["burst"]), centre_crop(burst_subject(), 0.8)
     return [paste_object(scene, subject, (0.3 + 0.1 * k + rng.uniform(-0.02, 0.02), 0.55 + rng.uniform(-0.03, 0.03)),
                          0.28 * (1 + 0.08 * k)) for k in range(4)]
 
