@@ -5,8 +5,7 @@ after block 6 (`layer.5`). Measured with benchmarks/accuracy.py: the last
 blocks, retrained for saliency, lose near-duplicate accuracy (single-vector
 top-1 0.93 at layer.11's CLS token against 0.985 at layer.7's mean); with
 patch verification, cuts at layer.7, layer.6 and layer.5 all reach pair F1
-0.97-0.99, and each block less is ~12 % less model time, which on 2 cores
-decides whether indexing beats czkawka by 1.4x (layer.7) or 1.6x (layer.5).
+0.97-0.99, and each block less is ~12 % less model time.
 Two outputs are added inside the graph:
 
   embedding   [B, 384]      mean of the 256 patch tokens, L2-normalised: the
