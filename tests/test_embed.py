@@ -4,7 +4,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
 from conftest import photo, save_edit
 from simgui.core.media.decode import decode_file
@@ -51,7 +50,6 @@ def test_the_model_gives_the_outputs_of_the_build_it_names(model):
     """A faster build names the build whose outputs it reproduces, and libraries keep the vectors that one
     stored: it must give them (what that build gave, kept in tests/data)."""
     named = model.manifest["outputs_of"]
-    assert model.id.split(":")[1] == named
     expected = np.load(Path(__file__).parent / "data" / f"model_outputs_{named}.npz")
     emb = embed_files(model, [photo("chelsea"), photo("coffee"), photo("rocket")])
     assert (emb.vectors * expected["vectors"]).sum(1).min() > 0.9999
