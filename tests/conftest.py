@@ -32,6 +32,11 @@ def photo(name: str) -> Path:
     return DATA / f"{name}.jpg"
 
 
+def texture(name: str) -> Path:
+    """grass, gravel: textures, kept apart from PHOTOS (a texture's copies line up as little as two textures)."""
+    return DATA / "textures" / f"{name}.jpg"
+
+
 def save_edit(source: Path, target: Path, edit: str) -> Path:
     """Writes one edited copy of `source`; the edits are the ones users' libraries are full of."""
     img = Image.open(source).convert("RGB")

@@ -7,12 +7,16 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from conftest import photo
-from simgui.core.matching.moments import OVERLAY, another_moment, changed_and_alike
+from conftest import photo, texture
+from simgui.core.matching.moments import OVERLAY, PixelVerdict, changed_and_alike, pixel_verdict
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = (1.0, 0.0, 0.0)  # the patches' transform of two pictures that line up cell for cell
 SIDE = 640
+
+
+def another_moment(a, b, transform) -> bool:
+    return pixel_verdict(a, b, transform) is PixelVerdict.ANOTHER_MOMENT
 
 
 def _picture(name: str) -> Image.Image:
@@ -241,5 +245,29 @@ def test_photos_indexed_before_shutter_times_were_read_get_theirs_at_the_next_up
         assert shots == {"IMG_0001.jpg": "2024-05-06T07:08:09.12", "IMG_0002.jpg": "2024-05-06T07:08:09.57",
                          "no_exif.jpg": ""}
         assert Kind.NEAR not in [g.kind for g in library.groups()]
+    finally:
+        library.close()
+
+
+def test_two_textures_that_line_up_as_little_as_any_two_pictures_are_not_one_photo(tmp_path, library_dir):
+    """Grass and gravel line up 0.08 as they are (the tokens carry a little of their place in the grid), as much
+    as a copy of a texture does with its original: the pixels tell them apart, in groups and in compare alike."""
+    from simgui.core.library import Library
+    from simgui.core.matching.rule import Kind
+
+    folder = tmp_path / "textures"
+    folder.mkdir()
+    for name in ("grass", "gravel"):
+        picture = Image.open(texture(name)).convert("RGB")
+        picture.save(folder / f"{name}.jpg", quality=92)
+        picture.resize((384, 384), Image.BILINEAR).save(folder / f"{name}_small.jpg", quality=75)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        near = sorted(sorted(Path(m.image.path).name for m in g.members) for g in library.groups() if g.kind == Kind.NEAR)
+        assert all(len({name.split("_")[0].split(".")[0] for name in group}) == 1 for group in near), near
+        textures = library.compare(str(folder / "grass.jpg"), str(folder / "gravel.jpg"))
+        assert textures.verdict != Kind.NEAR
     finally:
         library.close()

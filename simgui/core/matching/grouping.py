@@ -308,8 +308,9 @@ class GroupFinder:
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
             measured = zip(chunk, measure_agreements(chunk, UnitTokens(*self._patches(
                 {label for key in chunk for label in key}), self.library.sketch)), cosines)
-            # these pairs were never queued: nothing to take off the queue
-            self._remember({key: value for key, value, cos in measured if value == ANOTHER_MOMENT
+            # these pairs were never queued: nothing to take off the queue. The pixels' verdicts (below 0) are kept
+            # for a new moment rule to judge again
+            self._remember({key: value for key, value, cos in measured if value < 0
                             or value >= loosest.near_agreement or cos >= loosest.similar}, queued=False)
             if report is not None:
                 report(start + len(chunk), len(keys))
@@ -374,8 +375,10 @@ class GroupFinder:
                 return REFUSED
             value = evidence.agreement(a, b)
             # two moments of one scene are two photos: as firm as a "Not duplicates" (a -1 in the mean let
-            # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53)
-            return REFUSED if value == ANOTHER_MOMENT else value
+            # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53). A faint
+            # agreement the pixels did not bear out (stored below 0) is none: counted at its size in a mean, it
+            # held a moved chessboard's shots together through their copies (4 wrong pairs, seeds 71 and 97)
+            return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
 
         measures = {"agreement": agreement, "cosine": cosine}
         clusters: dict[Kind, list[list[int]]] = {}
