@@ -72,6 +72,7 @@ _GREY = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 AS_THEY_ARE = (1.0, 0.0, 0.0)  # the transform of two pictures that line up cell for cell
+CHANCE_TRANSFORM = 0.2  # below this agreement, the patches' transform may be a chance one
 
 
 class PixelVerdict(Enum):
@@ -85,7 +86,7 @@ def pixel_verdict(a: np.ndarray, b: np.ndarray, transform: tuple[float, float, f
     """What A's and B's [side, side, 3] sketches (0..1) say of a pair whose patches line up by `transform`
     (A's grid cells to B's: scale, shift x, shift y) with this `agreement`."""
     found = changed_and_alike(a, b, transform)
-    if (found is None or found[1] < SAME_ELSEWHERE) and transform != AS_THEY_ARE:
+    if (found is None or found[1] < SAME_ELSEWHERE) and agreement < CHANCE_TRANSFORM and transform != AS_THEY_ARE:
         # the patches' transform may be a chance one (at a low agreement, a moved board matched to itself): the
         # pictures as they are, if they explain more of each other, are the better alignment
         as_they_are = changed_and_alike(a, b, AS_THEY_ARE)
