@@ -46,6 +46,15 @@ def test_agreement_is_deterministic(model, tmp_path):
     assert geometric_agreement(tokens[0], tokens[1]) == geometric_agreement(tokens[0], tokens[1])
 
 
+def test_a_photo_gets_the_same_embedding_whatever_photos_share_its_batch(model):
+    """The int8 model quantises its activations with one scale for its whole input: in a batch, a photo's
+    tokens hung on its neighbours (a query, a compare and an indexing of one photo disagreed)."""
+    alone = embed_files(model, [photo("chelsea")])
+    among_others = embed_files(model, [photo("hubble_deep_field"), photo("chelsea"), photo("rocket")])
+    assert np.array_equal(alone.vectors[0], among_others.vectors[1])
+    assert np.array_equal(alone.patches[0], among_others.patches[1])
+
+
 def test_the_model_gives_the_outputs_of_the_build_it_names(model):
     """A faster build names the build whose outputs it reproduces, and libraries keep the vectors that one
     stored: it must give them (what that build gave, kept in tests/data)."""
