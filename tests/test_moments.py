@@ -8,10 +8,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from conftest import photo, texture
-from simgui.core.matching.moments import OVERLAY, PixelVerdict, changed_and_alike, pixel_verdict
+from simgui.core.matching.moments import AS_THEY_ARE, OVERLAY, PixelVerdict, changed_and_alike, pixel_verdict
 from simgui.core.media.sketch import make_sketch, read_sketch
 
-SAME_FRAMING = (1.0, 0.0, 0.0)  # the patches' transform of two pictures that line up cell for cell
+SAME_FRAMING = AS_THEY_ARE
 SIDE = 640
 
 

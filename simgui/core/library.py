@@ -41,8 +41,7 @@ from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.storage.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
 from simgui.core.matching.verify import METHOD as VERIFY_METHOD
 from simgui.core.matching.moments import MOMENT_RULE
-from simgui.core.matching.verify import (ANOTHER_MOMENT, MOMENT_CHECK_FROM, best_agreement, best_cosine, difference_grid,
-                                         lined_up)
+from simgui.core.matching.verify import ANOTHER_MOMENT, MOMENT_CHECK_FROM, best_agreement, best_cosine, difference_grid
 from simgui.core.storage.tokens import GRID, as_unit_tokens
 
 
@@ -504,7 +503,7 @@ class Library:
             tier = list(Kind).index(verdict)
             for image in files.get(content, []):
                 ranked.append((tier, -(agreement + score), image.path,
-                               Match(image, round(min(1.0, score), 4), verdict, round(lined_up(agreement), 4),
+                               Match(image, round(min(1.0, score), 4), verdict, round(max(0.0, agreement), 4),
                                      agreement == ANOTHER_MOMENT)))
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
@@ -539,7 +538,8 @@ class Library:
             agreement = best_agreement(*tokens, lambda: tuple(read_sketch(make_sketch(photo_inside(d.picture)))
                                                               for d in ordered))
         moment = agreement == ANOTHER_MOMENT
-        shown = best_agreement(*tokens) if moment else lined_up(agreement)  # how much lines up, said beside the verdict
+        # how much lines up, said beside "another moment"; a faint agreement the pixels did not bear out is none
+        shown = best_agreement(*tokens) if moment else max(0.0, agreement)
         differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
         return Comparison(round(min(1.0, score), 4), round(shown, 4), pair_kind(score, agreement, self.thresholds),
                           differences, box, moment)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from simgui.core.matching.moments import PixelVerdict, pixel_verdict
+from simgui.core.matching.moments import FAINT_AGREEMENT, PixelVerdict, pixel_verdict
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
@@ -113,25 +113,23 @@ def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = ()
     `sketches()`: A's and B's sketches (media/sketch.py), asked for only when the two line up as they are well
     enough to be called one photo; if those show two moments of one scene (moments.py), the patches that
     line up say nothing: ANOTHER_MOMENT is returned, evidence that the two are different photos; if the
-    agreement is faint and the pixels do not bear it out, the agreement negated: below every threshold, it makes
-    no near pair (nor the edge of a group), while its size still counts in a group's mean as any pair of
-    members' does (lined_up); stored below 0, like a veto, it is judged again by a new moment rule."""
+    agreement is faint and the pixels do not bear it out (or cannot be read), the agreement negated: below every
+    threshold, no near pair, no edge of a group, 0 in a group's mean; stored below 0, like a veto, it is judged
+    again by a new moment rule."""
     matches = match_patches(a, b)
     found = len(matches.agreeing) / len(a)
     turned = [value for value in [geometric_agreement(t, b) for t in a_turned] +
               [geometric_agreement(a, t) for t in b_turned] if value >= TURNED_AGREEMENT]
     if found >= MOMENT_CHECK_FROM and found >= max(turned, default=0.0) and sketches is not None:
         pair = sketches()
-        verdict = PixelVerdict.SAME if pair is None else pixel_verdict(*pair, matches.transform, found)
+        if pair is None:  # no file of either content could be read
+            verdict = PixelVerdict.UNCONFIRMED if found < FAINT_AGREEMENT else PixelVerdict.SAME
+        else:
+            verdict = pixel_verdict(*pair, matches.transform, found)
         if verdict is not PixelVerdict.SAME:
             return ANOTHER_MOMENT if verdict is PixelVerdict.ANOTHER_MOMENT else -found
     return max([found] + turned)
 
-
-def lined_up(agreement: float) -> float:
-    """How much of a pair lines up, from best_agreement's value: none for another moment, and as much as was
-    measured for a faint agreement the pixels did not bear out."""
-    return 0.0 if agreement == ANOTHER_MOMENT else abs(agreement)
 
 
 def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),

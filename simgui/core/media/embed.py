@@ -92,10 +92,6 @@ class EmbeddingModel:
         nothing on the CPU (14 ms a photo, against 14-17 in batches of 16)."""
         outputs = [self.session.run(["embedding", "patches"], {self.input_name: batch[row:row + 1]})
                    for row in range(len(batch))]
-        if not outputs:
-            tokens = self.manifest["outputs"]["patches"]
-            return Embeddings(np.zeros((0, self.dim), np.float32),
-                              np.zeros((0, tokens["grid"] ** 2, tokens["dim"]), np.int8))
         vectors, patches = (np.concatenate(part) for part in zip(*outputs))
         return Embeddings(vectors.astype(np.float32), np.round(patches * PATCH_SCALE).astype(np.int8))
 
