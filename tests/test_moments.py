@@ -16,7 +16,7 @@ SIDE = 640
 
 
 def another_moment(a, b, transform) -> bool:
-    return pixel_verdict(a, b, transform) is PixelVerdict.ANOTHER_MOMENT
+    return pixel_verdict((a, b), transform) is PixelVerdict.ANOTHER_MOMENT
 
 
 def _picture(name: str) -> Image.Image:

@@ -80,15 +80,17 @@ class PixelVerdict(Enum):
     UNCONFIRMED = "unconfirmed"  # a faint agreement that the pixels do not bear out: no evidence either way
 
 
-def pixel_verdict(a: np.ndarray, b: np.ndarray, transform: tuple[float, float, float],
+def pixel_verdict(sketches: tuple[np.ndarray, np.ndarray] | None, transform: tuple[float, float, float],
                   agreement: float = 1.0) -> PixelVerdict:
     """What A's and B's [side, side, 3] sketches (0..1) say of a pair whose patches line up by `transform`
-    (A's grid cells to B's: scale, shift x, shift y) with this `agreement`."""
-    found = changed_and_alike(a, b, transform)
-    if (found is None or found[1] < SAME_ELSEWHERE) and agreement < CHANCE_TRANSFORM and transform != AS_THEY_ARE:
+    (A's grid cells to B's: scale, shift x, shift y) with this `agreement`; `sketches` None: neither could
+    be read, and the pixels bear nothing out."""
+    found = None if sketches is None else changed_and_alike(*sketches, transform)
+    if sketches is not None and (found is None or found[1] < SAME_ELSEWHERE) and agreement < CHANCE_TRANSFORM \
+            and transform != AS_THEY_ARE:
         # the patches' transform may be a chance one (at a low agreement, a moved board matched to itself): the
         # pictures as they are, if they explain more of each other, are the better alignment
-        as_they_are = changed_and_alike(a, b, AS_THEY_ARE)
+        as_they_are = changed_and_alike(*sketches, AS_THEY_ARE)
         if as_they_are is not None and (found is None or as_they_are[1] > found[1]):
             found = as_they_are
     faint = agreement < FAINT_AGREEMENT

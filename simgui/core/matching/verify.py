@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from simgui.core.matching.moments import FAINT_AGREEMENT, PixelVerdict, pixel_verdict
+from simgui.core.matching.moments import PixelVerdict, pixel_verdict
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
@@ -30,7 +30,6 @@ HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transf
 MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
 SAME, CHANGED, CUT_AWAY = 1, -1, -2  # difference_grid's cells: below 0, the first photo's content is not there
 ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
-
 SketchPair = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
 
@@ -121,15 +120,10 @@ def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = ()
     turned = [value for value in [geometric_agreement(t, b) for t in a_turned] +
               [geometric_agreement(a, t) for t in b_turned] if value >= TURNED_AGREEMENT]
     if found >= MOMENT_CHECK_FROM and found >= max(turned, default=0.0) and sketches is not None:
-        pair = sketches()
-        if pair is None:  # no file of either content could be read
-            verdict = PixelVerdict.UNCONFIRMED if found < FAINT_AGREEMENT else PixelVerdict.SAME
-        else:
-            verdict = pixel_verdict(*pair, matches.transform, found)
+        verdict = pixel_verdict(sketches(), matches.transform, found)
         if verdict is not PixelVerdict.SAME:
             return ANOTHER_MOMENT if verdict is PixelVerdict.ANOTHER_MOMENT else -found
     return max([found] + turned)
-
 
 
 def best_cosine(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
