@@ -316,8 +316,7 @@ def test_a_file_that_takes_a_checked_clips_name_while_the_action_runs_is_left_wh
                               str(folder / "a_first.mp4"), str(folder / "b_big.mp4")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     big = str(folder / "b_big.mp4")
-    while child.poll() is None and not any(os.path.realpath(f"/proc/{child.pid}/fd/{fd}") == big
-                                           for fd in _fds(child.pid)):
+    while child.poll() is None and big not in _open_files(child.pid):
         time.sleep(0.005)
     assert child.poll() is None, "the action ended before its big clip was being checked"
     os.rename(precious, folder / "a_first.mp4")  # another file takes the checked one's name
@@ -326,11 +325,20 @@ def test_a_file_that_takes_a_checked_clips_name_while_the_action_runs_is_left_wh
     assert "changed while the action ran" in out + err
 
 
-def _fds(pid: int) -> list[str]:
+def _open_files(pid: int) -> set[str]:
+    """The paths a running process holds open; a descriptor closed while they are read is left out (reading its
+    link then fails: the test once failed on that race, not on what it checks)."""
     try:
-        return os.listdir(f"/proc/{pid}/fd")
+        fds = os.listdir(f"/proc/{pid}/fd")
     except OSError:
-        return []
+        return set()
+    found = set()
+    for fd in fds:
+        try:
+            found.add(os.path.realpath(os.readlink(f"/proc/{pid}/fd/{fd}")))
+        except OSError:
+            continue
+    return found
 
 
 @pytest.mark.parametrize("loss", ["DELETE FROM clip_signatures",
