@@ -7,7 +7,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import cli, photo
-from simgui.core.media.orientation import TURNS, proposals, signature, turn_input, turned_signatures
+from simgui.core.media.orientation import TURNS, alike_as_they_are, proposals, signature, turn_input, turned_signatures
 
 TRANSPOSES = {"rot90": Image.ROTATE_90, "rot180": Image.ROTATE_180, "rot270": Image.ROTATE_270,
               "mirror": Image.FLIP_LEFT_RIGHT}
@@ -64,3 +64,14 @@ def test_turned_and_mirrored_copies_group_compare_and_query_as_near(tmp_path):
     verdicts = {r["path"].rsplit("/", 1)[1]: r["verdict"] for r in results}
     assert verdicts["chelsea.jpg"] == "near"
     assert all(verdicts[name] not in ("near", "exact") for name in ("coffee.jpg", "rocket.jpg", "astronaut.jpg"))
+
+
+def test_a_black_and_white_copy_is_proposed_by_its_signature_and_other_photos_are_not():
+    """The global vectors of a grey copy land among other grey pictures; its grey signature is its original's."""
+    names = ("coffee", "chelsea", "rocket", "astronaut", "hubble_deep_field")
+    pictures = [Image.open(photo(name)).convert("RGB") for name in names]
+    grey_copy = pictures[0].convert("L").resize((pictures[0].width // 2, pictures[0].height // 2)).convert("RGB")
+    known = np.stack([signature(p) for p in [*pictures, grey_copy]])
+    found = alike_as_they_are(known, known, np.arange(len(known)))
+    assert sorted(found) == [(0, 5), (5, 0)]  # each one of the pair, never itself
+    assert alike_as_they_are(known[:1], known, np.array([-1]))[0] == (0, 0)  # a query is not in the library

@@ -29,7 +29,7 @@ from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.storage.exclusions import Exclusions
 from simgui.core.media.framing import content_box, photo_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
-from simgui.core.media.orientation import proposals, signature
+from simgui.core.media.orientation import alike_as_they_are, proposals, signature
 from simgui.core.matching.turn_check import TurnFinder, embed_turned
 from simgui.core.matching.grouping import Group, GroupFinder
 from simgui.core.matching.keep_rules import KeepRules
@@ -433,12 +433,15 @@ class Library:
             vectors = np.stack([r.vector for _, r in inputs])
             # a wider net than asked for: the patch check below reorders it
             found, sims = self.index.search(vectors, max(2 * top, RERANK_POOL))
-            turned = self.turns.find(np.stack([signature(r.content) for _, r in inputs]),
-                                     [r.model_input for _, r in inputs], [None] * len(inputs))
+            signatures = np.stack([signature(r.content) for _, r in inputs])
+            turned = self.turns.find(signatures, [r.model_input for _, r in inputs], [None] * len(inputs))
+            known_labels, known = self.turns.known()
+            alike = alike_as_they_are(signatures, known, np.full(len(inputs), -1))
             showing = clips_showing(self, vectors)
             for n, (path, r) in enumerate(inputs):
                 clips = [Match(image, round(score, 4), Kind.SIMILAR) for image, score in showing[n]]
-                matches = self._matches(r, found[n], top, turned.of_row(n)) + clips
+                matches = self._matches(r, found[n], top, turned.of_row(n),
+                                        {int(known_labels[c]) for row, c in alike if row == n}) + clips
                 matches.sort(key=lambda m: (list(Kind).index(m.verdict), -(m.agreement + m.score)))
                 answers.append((path, matches[:top]))
         order = {p: i for i, p in enumerate(absolute)}
@@ -469,20 +472,21 @@ class Library:
         return Comparison(match.scene, match.coverage, match.kind, of_clips=True)
 
     def _matches(self, query: _QueryInput, labels: np.ndarray, top: int,
-                 turned: tuple[list[np.ndarray], list[np.ndarray], set[int]]) -> list[Match]:
-        """Candidates from the index, and the photos the query turned or mirrored lines up with: verified copies
+                 turned: tuple[list[np.ndarray], list[np.ndarray], set[int]], alike: set[int]) -> list[Match]:
+        """Candidates from the index, the photos the query turned or mirrored lines up with, and those its
+        signature is alike with as it is (orientation.ALIKE: what grouping checks too): verified copies
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
         turned_vectors, turned_tokens, turned_labels = turned
         query_sketch = functools.cache(lambda: read_sketch(make_sketch(query.content)))
-        label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels)
+        label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels | alike)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         scores = [best_cosine(query.vector, vector, turned_vectors) for vector in vectors]
         # the patches are checked for the pairs grouping checks: candidates by cosine, and turned copies
         # (the RERANK_POOL closest of them: the app shows 24 and searches twice that, and the patch checks
         # are most of a query's time)
         closest = sorted(zip(scores, ids.tolist()), reverse=True)[:RERANK_POOL]
-        checked = [label for score, label in closest if score >= self.thresholds.candidate] + sorted(turned_labels)
+        checked = [label for score, label in closest if score >= self.thresholds.candidate] + sorted(turned_labels | alike)
         patches = self.store.patches(checked, self.patch_shape)
         their_turned = self.store.turned_patches(checked, self.patch_shape)
         query_tokens = as_unit_tokens(query.patches)

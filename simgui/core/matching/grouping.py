@@ -280,12 +280,14 @@ class GroupFinder:
             log.info("read-only library %s: %s not kept (%s)", self.library.folder, what, exc)
 
     def check_new(self, labels: np.ndarray, vectors: np.ndarray, report: Callable[[int, int], None] | None = None,
-                  cancel=None) -> None:
-        """What indexing does last for the contents it embedded: their look-alikes searched and checked, so
-        that grouping finds every pair measured. Only pairs a cancel left unchecked are queued: queueing
-        all of them first left a seventh of a big library's file as free pages once they were measured."""
+                  cancel=None, proposed: Iterable[tuple[int, int]] = ()) -> None:
+        """What indexing does last for the contents it embedded: their look-alikes searched and checked (with
+        the `proposed` pairs: those whose signatures are alike, orientation.ALIKE), so that grouping finds every
+        pair measured. Only pairs a cancel left unchecked are queued: queueing all of them first left a seventh
+        of a big library's file as free pages once they were measured."""
         new = set(labels.tolist())
-        pairs = self._search(labels, vectors) | {p for p in self.library.store.turned_pairs() if new & set(p)}
+        pairs = self._search(labels, vectors) | {p for p in self.library.store.turned_pairs() if new & set(p)} \
+            | set(proposed)
         self._queue(labels, self.check_candidates(pairs, report, cancel))
 
     def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
