@@ -3,8 +3,8 @@ import pytest
 from PIL import Image
 
 from conftest import stem_of
-from simgui.core.matching.clusters import average_linkage
-from simgui.core.matching.grouping import GroupFinder
+from simgui.core.matching.clusters import REFUSED, average_linkage
+from simgui.core.matching.grouping import GroupFinder, overrule_lone_vetoes
 from simgui.core.matching.keep_rules import keeper_order
 from simgui.core.library import Library
 from simgui.core.storage.store import ImageRecord
@@ -46,6 +46,20 @@ def test_average_linkage_scales_to_a_component_of_thousands():
 
 def _image(path, w, h, size, captured=None, content_pixels=None):
     return ImageRecord(1, path, 1, size, 0, "h", 0, w, h, "JPEG", captured, None, content_pixels)
+
+
+@pytest.mark.unit
+def test_a_moment_veto_between_two_copies_of_one_original_is_overruled_and_one_between_two_shots_is_not():
+    original, palette, watermarked = 0, 1, 2  # a palette PNG and a watermarked copy read as two moments
+    copies = {(0, 1): 0.81, (0, 2): 0.62, (1, 2): REFUSED}
+    overruled = overrule_lone_vetoes(copies, {(1, 2)})
+    assert overruled[(1, 2)] == 0.0
+    assert average_linkage([original, palette, watermarked], overruled, 0.07) == [[0, 1, 2]]
+    # two shots of a burst (0, 1), each with its copy (2, 3): every shot-to-other-shot pair is vetoed
+    burst = {(0, 1): REFUSED, (0, 2): 0.9, (1, 3): 0.9, (0, 3): REFUSED, (1, 2): REFUSED, (2, 3): REFUSED}
+    assert overrule_lone_vetoes(burst, {(0, 1), (0, 3), (1, 2), (2, 3)}) == burst
+    # a veto the user gave ("Not duplicates") is not the pixels': it is never passed as one, and stays
+    assert overrule_lone_vetoes(copies, set()) == copies
 
 
 @pytest.mark.unit

@@ -16,7 +16,7 @@ import functools
 import logging
 import os
 import sqlite3
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Protocol
@@ -85,6 +85,7 @@ class Group:
 
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
+CONFIRMED_COPY = 0.3  # an agreement this strong, unvetoed, makes two photos one (see overrule_lone_vetoes)
 CHECK_CHUNK = 1024  # pairs measured between two progress reports (their tokens: 64 MB unpacked)
 
 
@@ -178,6 +179,22 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
     """Patch agreement of each (label a, label b) pair, either one turned where that was kept."""
     return [best_agreement(units[a], units[b], units.turned(a), units.turned(b), functools.partial(units.sketches, a, b))
             for a, b in keys]
+
+
+def overrule_lone_vetoes(scores: dict[tuple[int, int], float], vetoes: set[tuple[int, int]]
+                         ) -> dict[tuple[int, int], float]:
+    """`scores` with each moment veto (a pair the pixels took for two moments of one scene) that two photos'
+    common copy contradicts made 0 (no evidence either way): a third photo that both line up with strongly and
+    without a veto is the same photo as each (a palette PNG and a watermarked copy of one photo, whose two edits
+    together read as another moment, both agree 0.6-0.8 with their original). Two shots of a burst have no such
+    third: their copies are vetoed against the other shot as they are."""
+    strong: dict[int, set[int]] = defaultdict(set)
+    for (a, b), score in scores.items():
+        if score >= CONFIRMED_COPY:
+            strong[a].add(b)
+            strong[b].add(a)
+    return {pair: 0.0 if pair in vetoes and strong[pair[0]] & strong[pair[1]] else score
+            for pair, score in scores.items()}
 
 
 class GroupingSource(Protocol):
@@ -358,7 +375,9 @@ class GroupFinder:
                 inside = set(component)
                 found = {(a, b): measure(a, b) for a, b in evidence.pairs if a in inside and b in inside}
                 found.update({pair: 0.0 for pair in refused_rows if pair[0] in inside and pair[1] in inside})
-            return {pair: REFUSED if pair in refused_rows else value for pair, value in found.items()}
+            found = {pair: REFUSED if pair in refused_rows else value for pair, value in found.items()}
+            return overrule_lone_vetoes(found, {pair for pair in found if moment_veto(*pair)}) \
+                if measure is agreement else found
 
         def cosine(a: int, b: int) -> float:
             return float(evidence.vectors[a] @ evidence.vectors[b])
@@ -366,21 +385,30 @@ class GroupFinder:
         shot_of = self.library.store.shot_times()
         shots = [shot_of.get(content) for content in h]
 
-        def agreement(a: int, b: int) -> float:
-            """The patch agreement, unless what this user taught says the two are not one photo to them, or
-            their cameras recorded two shots (rule.other_shots): then, like their own "Not duplicates", no mean
-            can absorb it (a 0 would be outvoted by the strong agreements of a copy's other pairs)."""
-            if other_shots(shots[a], shots[b]):
-                return REFUSED
+        def told_apart(a: int, b: int) -> bool:
+            """What this user taught says the two are not one photo to them, or their cameras recorded two shots
+            (rule.other_shots)."""
             prefs = self.preferences
-            if prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff:
+            return other_shots(shots[a], shots[b]) or \
+                prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff
+
+        def agreement(a: int, b: int) -> float:
+            """The patch agreement, unless the two were told apart: then, like their own "Not duplicates", no
+            mean can absorb it (a 0 would be outvoted by the strong agreements of a copy's other pairs)."""
+            if told_apart(a, b):
                 return REFUSED
             value = evidence.agreement(a, b)
             # two moments of one scene are two photos: as firm as a "Not duplicates" (a -1 in the mean let
-            # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53). A faint
-            # agreement the pixels did not bear out (stored below 0) is none: counted at its size in a mean, it
-            # held a moved chessboard's shots together through their copies (4 wrong pairs, seeds 71 and 97)
+            # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53), unless
+            # a common copy overrules it (overrule_lone_vetoes). A faint agreement the pixels did not bear out
+            # (stored below 0) is none: counted at its size in a mean, it held a moved chessboard's shots
+            # together through their copies (4 wrong pairs, seeds 71 and 97)
             return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
+
+        def moment_veto(a: int, b: int) -> bool:
+            """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
+            return (min(a, b), max(a, b)) not in refused_rows and not told_apart(a, b) and \
+                evidence.agreement(a, b) == ANOTHER_MOMENT
 
         measures = {"agreement": agreement, "cosine": cosine}
         clusters: dict[Kind, list[list[int]]] = {}
