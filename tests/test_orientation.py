@@ -75,3 +75,4 @@ def test_a_black_and_white_copy_is_proposed_by_its_signature_and_other_photos_ar
     found = alike_as_they_are(known, known, np.arange(len(known)))
     assert sorted(found) == [(0, 5), (5, 0)]  # each one of the pair, never itself
     assert alike_as_they_are(known[:1], known, np.array([-1]))[0] == (0, 0)  # a query is not in the library
+    assert alike_as_they_are(known[:1], np.zeros((0, 0), np.float32), np.array([-1])) == []  # an empty library

@@ -98,6 +98,8 @@ def proposals(new: np.ndarray, known: np.ndarray) -> list[tuple[int, int, int]]:
 def alike_as_they_are(new: np.ndarray, known: np.ndarray, own: np.ndarray) -> list[tuple[int, int]]:
     """(row in `new`, row in `known`) of the known photos (ALIKE_PER_PHOTO closest at most) whose signatures are
     ALIKE with a new one's as they are; `own`: each new photo's row in `known` (-1: none), never its own match."""
+    if len(new) == 0 or len(known) == 0:
+        return []
     scores = new @ known.T
     scores[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
     found = []
