@@ -58,6 +58,9 @@ def test_a_moment_veto_between_two_copies_of_one_original_is_overruled_and_one_b
     # two shots of a burst (0, 1), each with its copy (2, 3): every shot-to-other-shot pair is vetoed
     burst = {(0, 1): REFUSED, (0, 2): 0.9, (1, 3): 0.9, (0, 3): REFUSED, (1, 2): REFUSED, (2, 3): REFUSED}
     assert overrule_lone_vetoes(burst, {(0, 1), (0, 3), (1, 2), (2, 3)}) == burst
+    # ... and where the pixels missed one veto (shot 0 and shot 1 line up, unvetoed), the others still hold
+    missed = {**burst, (0, 1): 0.69, (0, 3): 0.69}
+    assert overrule_lone_vetoes(missed, {(1, 2), (2, 3)}) == missed
     # a veto the user gave ("Not duplicates") is not the pixels': it is never passed as one, and stays
     assert overrule_lone_vetoes(copies, set()) == copies
 

@@ -183,17 +183,23 @@ def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[f
 
 def overrule_lone_vetoes(scores: dict[tuple[int, int], float], vetoes: set[tuple[int, int]]
                          ) -> dict[tuple[int, int], float]:
-    """`scores` with each moment veto (a pair the pixels took for two moments of one scene) that two photos'
-    common copy contradicts made 0 (no evidence either way): a third photo that both line up with strongly and
-    without a veto is the same photo as each (a palette PNG and a watermarked copy of one photo, whose two edits
-    together read as another moment, both agree 0.6-0.8 with their original). Two shots of a burst have no such
-    third: their copies are vetoed against the other shot as they are."""
+    """`scores` with each lone moment veto (a pair the pixels took for two moments of one scene) made 0 (no
+    evidence either way) where a third photo that both line up with strongly and unvetoed contradicts it: a
+    palette PNG and a watermarked copy of one photo, whose two edits together read as another moment, both agree
+    0.6-0.8 with their original. Lone: no other pair across the two photos and their strong partners is refused.
+    Two shots of a burst and their copies are refused across in several pairs, even when the pixels missed one
+    of them (seed 127: shot 1 lines up 0.69 with shot 2, unvetoed, while shot 1's copy is vetoed against both
+    shot 2 and its copy): overruling there would let one missed veto join the shots."""
     strong: dict[int, set[int]] = defaultdict(set)
     for (a, b), score in scores.items():
         if score >= CONFIRMED_COPY:
             strong[a].add(b)
             strong[b].add(a)
-    return {pair: 0.0 if pair in vetoes and strong[pair[0]] & strong[pair[1]] else score
+
+    def lone(a: int, b: int) -> bool:
+        across = ((min(x, y), max(x, y)) for x in strong[a] | {a} for y in strong[b] | {b} if x != y)
+        return not any(scores.get(pair, 0.0) == REFUSED for pair in across if pair != (a, b))
+    return {pair: 0.0 if pair in vetoes and strong[pair[0]] & strong[pair[1]] and lone(*pair) else score
             for pair, score in scores.items()}
 
 
