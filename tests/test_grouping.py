@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import stem_of
+from conftest import PHOTOS, stem_of
 from simgui.core.matching.clusters import REFUSED, average_linkage
 from simgui.core.matching.grouping import GroupFinder, overrule_lone_vetoes
 from simgui.core.matching.keep_rules import keeper_order
@@ -141,6 +143,27 @@ def test_pair_agreements_are_measured_once_and_leave_with_their_photo(photo_fold
     reopened.close()
     assert len(live) == len(before) - 1
     assert all(a in live and b in live for a, b in remaining)  # the gone photo's pairs went with it
+
+
+def test_a_content_met_in_two_batches_of_one_run_groups_as_an_exact_copy(tmp_path, library_dir):
+    """The second file of a content is read before the first is stored, so the content is embedded in both
+    batches: it must still pair with its look-alikes only, never with itself (a pair of one photo with itself
+    broke the grouping of a component too big to score every pair)."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    source = Image.open(PHOTOS[0]).convert("RGB").resize((320, 240))
+    for n in range(70):  # one component of look-alikes, past DENSE_COMPONENT; batches of 16
+        source.rotate(n / 4).save(folder / f"img{n:02d}.jpg", quality=85)
+    (folder / "img99.jpg").write_bytes((folder / "img00.jpg").read_bytes())  # read 69 files after its twin
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        groups = library.groups()
+        exact = [{Path(m.image.path).stem for m in g.members} for g in groups if g.kind == "exact"]
+        assert any({"img00", "img99"} <= group for group in exact)
+    finally:
+        library.close()
 
 
 def test_indexing_checks_the_look_alikes_and_keeps_only_pairs_some_setting_could_group(photo_folder, library_dir):

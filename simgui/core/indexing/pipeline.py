@@ -252,7 +252,8 @@ class Indexer:
             own = new[start:start + SIGNATURE_CHUNK]
             for row, column in alike_as_they_are(known[own], known, own):
                 first, second = int(labels[own[row]]), int(labels[column])
-                pairs.add((min(first, second), max(first, second)))
+                if first != second:  # a content met in two batches is known twice, under one label
+                    pairs.add((min(first, second), max(first, second)))
         return pairs
 
     def _process(self, work: list[_Work], report: IndexReport, started: float) -> None:
