@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from conftest import photo, texture
 from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, PixelVerdict,
-                                          changed_and_alike, pixel_verdict)
+                                          changed_and_alike, pixel_verdict, verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = AS_THEY_ARE
@@ -168,6 +168,19 @@ def test_a_faint_agreement_with_a_change_in_the_middle_is_not_borne_out():
     changed, alike, overlaid, central = changed_and_alike(*sketches, SAME_FRAMING)
     assert changed < CONFIRMING_CHANGE and alike >= CONFIRMING_ALIKE and central >= CENTRAL and overlaid < OVERLAY
     assert pixel_verdict(sketches, SAME_FRAMING, agreement=0.08) is PixelVerdict.UNCONFIRMED
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("measured, verdict", [
+    ((0.17, 0.40, 0.85, 1.0), PixelVerdict.UNCONFIRMED),  # seed 113: a board moved under fog, read as an overlay
+    ((0.16, 0.52, 0.60, 1.0), PixelVerdict.UNCONFIRMED),  # seed 101: the same, its colours not an overlay's
+    ((0.12, 0.85, 0.90, 0.0), PixelVerdict.SAME),  # a watermark in a corner, faintly lined up
+    ((0.05, 0.60, 0.00, 1.0), PixelVerdict.SAME),  # JPEG noise in the middle: too small a change to count
+    ((0.25, 0.80, 0.90, 0.0), PixelVerdict.SAME),  # a big overlay at the edges
+    ((0.22, 0.50, 0.40, 0.0), PixelVerdict.UNCONFIRMED),  # a large change of its own colours
+])
+def test_a_faint_agreement_is_borne_out_only_by_a_small_change_away_from_the_subject(measured, verdict):
+    assert verdict_of_change(*measured, faint=True) is verdict
 
 
 @pytest.mark.unit
