@@ -413,8 +413,8 @@ class GroupFinder:
 
         def moment_veto(a: int, b: int) -> bool:
             """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
-            return (min(a, b), max(a, b)) not in refused_rows and not told_apart(a, b) and \
-                evidence.agreement(a, b) == ANOTHER_MOMENT
+            return evidence.agreement(a, b) == ANOTHER_MOMENT and (min(a, b), max(a, b)) not in refused_rows and \
+                not told_apart(a, b)
 
         measures = {"agreement": agreement, "cosine": cosine}
         clusters: dict[Kind, list[list[int]]] = {}

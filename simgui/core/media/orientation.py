@@ -102,9 +102,8 @@ def alike_as_they_are(new: np.ndarray, known: np.ndarray, own: np.ndarray) -> li
         return []
     scores = new @ known.T
     scores[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
-    found = []
-    for row in range(len(new)):
-        columns = np.flatnonzero(scores[row] >= ALIKE)
-        closest = columns[np.argsort(-scores[row, columns], kind="stable")[:ALIKE_PER_PHOTO]]
-        found += [(row, int(column)) for column in closest]
-    return found
+    rows, columns = np.nonzero(scores >= ALIKE)
+    order = np.lexsort((columns, -scores[rows, columns], rows))  # each row's, the closest first
+    rows, columns = rows[order], columns[order]
+    closest = np.arange(len(rows)) - np.searchsorted(rows, rows) < ALIKE_PER_PHOTO
+    return list(zip(rows[closest].tolist(), columns[closest].tolist()))
