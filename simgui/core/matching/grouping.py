@@ -203,6 +203,43 @@ def overrule_lone_vetoes(scores: dict[tuple[int, int], float], vetoes: set[tuple
             for pair, score in scores.items()}
 
 
+@dataclass
+class _PairRule:
+    """How grouping weighs a pair of rows of the evidence: its patch agreement, or a refusal no mean absorbs."""
+    evidence: PairEvidence
+    refused_rows: set[tuple[int, int]]  # the user's "Not duplicates"
+    shots: list[str | None]  # each row's shutter time
+    preferences: LearnedPreferences | None
+
+    def cosine(self, a: int, b: int) -> float:
+        return float(self.evidence.vectors[a] @ self.evidence.vectors[b])
+
+    def told_apart(self, a: int, b: int) -> bool:
+        """What this user taught says the two are not one photo to them, or their cameras recorded two shots
+        (rule.other_shots)."""
+        prefs, vectors = self.preferences, self.evidence.vectors
+        return other_shots(self.shots[a], self.shots[b]) or \
+            prefs is not None and prefs.distances(vectors[a], vectors[b])[0] > prefs.cutoff
+
+    def agreement(self, a: int, b: int) -> float:
+        """The patch agreement, unless the two were told apart: then, like their own "Not duplicates", no
+        mean can absorb it (a 0 would be outvoted by the strong agreements of a copy's other pairs)."""
+        if self.told_apart(a, b):
+            return REFUSED
+        value = self.evidence.agreement(a, b)
+        # two moments of one scene are two photos: as firm as a "Not duplicates" (a -1 in the mean let
+        # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53), unless
+        # a common copy overrules it (overrule_lone_vetoes). A faint agreement the pixels did not bear out
+        # (stored below 0) is none: counted at its size in a mean, it held a moved chessboard's shots
+        # together through their copies (4 wrong pairs, seeds 71 and 97)
+        return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
+
+    def moment_veto(self, a: int, b: int) -> bool:
+        """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
+        return self.evidence.agreement(a, b) == ANOTHER_MOMENT and \
+            (min(a, b), max(a, b)) not in self.refused_rows and not self.told_apart(a, b)
+
+
 class GroupingSource(Protocol):
     """What grouping reads of a library (core/library.py's Library is one)."""
     folder: Path
@@ -363,13 +400,12 @@ class GroupFinder:
 
     def find(self, evidence: PairEvidence | None = None) -> list[Group]:
         evidence = evidence or self.evidence()
-        t = self.thresholds
-        h = evidence.hashes
-        refused = self.library.store.decisions("not_duplicate")
-
-        row_of = {content: row for row, content in enumerate(h)}
+        row_of = {content: row for row, content in enumerate(evidence.hashes)}
         refused_rows = {(min(row_of[a], row_of[b]), max(row_of[a], row_of[b]))
-                        for a, b in refused if a in row_of and b in row_of}
+                        for a, b in self.library.store.decisions("not_duplicate") if a in row_of and b in row_of}
+        shot_of = self.library.store.shot_times()
+        pairs = _PairRule(evidence, refused_rows, [shot_of.get(content) for content in evidence.hashes],
+                          self.preferences)
 
         def scores(component: list[int], measure: Callable[[int, int], float]) -> dict[tuple[int, int], float]:
             """Every pair of a small component (measured now if the kNN did not pair them); in a big one, only
@@ -382,45 +418,14 @@ class GroupFinder:
                 found = {(a, b): measure(a, b) for a, b in evidence.pairs if a in inside and b in inside}
                 found.update({pair: 0.0 for pair in refused_rows if pair[0] in inside and pair[1] in inside})
             found = {pair: REFUSED if pair in refused_rows else value for pair, value in found.items()}
-            return overrule_lone_vetoes(found, {pair for pair in found if moment_veto(*pair)}) \
-                if measure is agreement else found
+            return overrule_lone_vetoes(found, {pair for pair in found if pairs.moment_veto(*pair)}) \
+                if measure == pairs.agreement else found
 
-        def cosine(a: int, b: int) -> float:
-            return float(evidence.vectors[a] @ evidence.vectors[b])
-
-        shot_of = self.library.store.shot_times()
-        shots = [shot_of.get(content) for content in h]
-
-        def told_apart(a: int, b: int) -> bool:
-            """What this user taught says the two are not one photo to them, or their cameras recorded two shots
-            (rule.other_shots)."""
-            prefs = self.preferences
-            return other_shots(shots[a], shots[b]) or \
-                prefs is not None and prefs.distances(evidence.vectors[a], evidence.vectors[b])[0] > prefs.cutoff
-
-        def agreement(a: int, b: int) -> float:
-            """The patch agreement, unless the two were told apart: then, like their own "Not duplicates", no
-            mean can absorb it (a 0 would be outvoted by the strong agreements of a copy's other pairs)."""
-            if told_apart(a, b):
-                return REFUSED
-            value = evidence.agreement(a, b)
-            # two moments of one scene are two photos: as firm as a "Not duplicates" (a -1 in the mean let
-            # a burst's shots hold together through their copies: 12 wrong pairs against 8, seed 53), unless
-            # a common copy overrules it (overrule_lone_vetoes). A faint agreement the pixels did not bear out
-            # (stored below 0) is none: counted at its size in a mean, it held a moved chessboard's shots
-            # together through their copies (4 wrong pairs, seeds 71 and 97)
-            return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
-
-        def moment_veto(a: int, b: int) -> bool:
-            """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
-            return evidence.agreement(a, b) == ANOTHER_MOMENT and (min(a, b), max(a, b)) not in refused_rows and \
-                not told_apart(a, b)
-
-        measures = {"agreement": agreement, "cosine": cosine}
+        measures = {"agreement": pairs.agreement, "cosine": pairs.cosine}
         clusters: dict[Kind, list[list[int]]] = {}
         taken: set[int] = set()  # in a stronger kind's cluster already
         for kind, (weighs, _) in CLUSTERED.items():
-            measure, least = measures[weighs], threshold(kind, t)
+            measure, least = measures[weighs], threshold(kind, self.thresholds)
             stored = 1 if weighs == "agreement" else 0  # the pair's (cosine, agreement) as stored
             edges = [pair for pair, values in evidence.pairs.items() if values[stored] >= least
                      and pair[0] not in taken and pair[1] not in taken and measure(*pair) >= least]
