@@ -25,7 +25,7 @@ from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
-from simgui.core.media.orientation import alike_as_they_are, signature
+from simgui.core.media.orientation import signature
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
@@ -37,7 +37,6 @@ BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
 HASHED_PER_SECOND = 50e6  # a slow disk's speed: a clip may take a second more for each 50 MB of it
 SETTLE_SECONDS = 2.0  # a file changed this recently and unreadable is probably still being written
-SIGNATURE_CHUNK = 64  # new contents compared with every stored signature at once (at 100,000: 26 MB of scores)
 SHOT_TIME_BATCH = 500  # photos whose EXIF is read between two progress reports (~1 ms each)
 
 
@@ -235,25 +234,11 @@ class Indexer:
         # a content met in two batches of the run was stored once, but noted twice
         labels, vectors, _ = self.store.vectors(self.library.model_id, self.library.dim, sorted(set(self.new_labels)))
         started = time.monotonic()
-        GroupFinder(self.library).check_new(labels, vectors, lambda done, total: self.progress(
+        finder = GroupFinder(self.library)
+        finder.check_new(labels, vectors, lambda done, total: self.progress(
             Progress(done, total, report.skipped, time.monotonic() - started, "checking look-alikes", checking=True)),
-            self.cancel, self._alike_pairs(labels))
+            self.cancel, finder.look_alikes(labels))
         report.cancelled = report.cancelled or self.cancel.is_set()
-
-    def _alike_pairs(self, new_labels: np.ndarray) -> set[tuple[int, int]]:
-        """Label pairs of a new content and any stored one (new ones included) whose signatures are alike as they
-        are (orientation.ALIKE), once all are stored: a copy met before its original finds it too. Not stopped by
-        a cancel: the pairs are queued with the others (a product a chunk; about 15 s for 100,000 new photos)."""
-        labels, known = self.store.signatures()
-        row_of = {int(label): row for row, label in enumerate(labels.tolist())}
-        new = np.array([row_of[label] for label in new_labels.tolist() if label in row_of], np.int64)
-        pairs = set()
-        for start in range(0, len(new), SIGNATURE_CHUNK):
-            own = new[start:start + SIGNATURE_CHUNK]
-            for row, column in alike_as_they_are(known[own], known, own):
-                first, second = int(labels[own[row]]), int(labels[column])
-                pairs.add((min(first, second), max(first, second)))
-        return pairs
 
     def _process(self, work: list[_Work], report: IndexReport, started: float) -> None:
         pool = BoundedWorkerPool(self._read, threads=decode_threads(), time_limit=_time_allowed)

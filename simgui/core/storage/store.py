@@ -629,6 +629,13 @@ class LibraryStore:
         self.db.executemany("INSERT OR IGNORE INTO candidate_pairs VALUES (?, ?)", [(min(p), max(p)) for p in pairs])
         self.db.executemany("INSERT OR IGNORE INTO searched VALUES (?)", [(int(label),) for label in searched])
 
+    def look_alike_search(self) -> str | None:
+        """How this library's contents were all searched for look-alikes besides the index (grouping.py)."""
+        return self._meta("look_alike_search")
+
+    def set_look_alike_search(self, search: str) -> None:
+        self._set_meta("look_alike_search", search)
+
     def forget_candidates(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Takes measured pairs (label pairs in either order) off the queue of candidates to check."""
         self.db.executemany("DELETE FROM candidate_pairs WHERE first = ? AND second = ?",
