@@ -156,3 +156,17 @@ def indexed_library_dir(photo_folder, library_dir) -> Path:
     library.update()
     library.close()
     return library_dir
+
+
+@pytest.fixture(autouse=True)
+def _error_boxes_fail_app_tests(request, monkeypatch):
+    """An app test that meets an error box (a job that failed) fails at once with its text: offscreen, the modal
+    box would hold the test until pytest-timeout, 600 s later, without saying what failed. Tests that expect
+    a warning patch QMessageBox themselves, after this."""
+    if "qtbot" in request.fixturenames:
+        from PySide6.QtWidgets import QMessageBox
+
+        def refuse(parent, title, text, *args, **kwargs):
+            pytest.fail(f"the app showed an error box: {text}", pytrace=False)
+        monkeypatch.setattr(QMessageBox, "warning", refuse)
+        monkeypatch.setattr(QMessageBox, "critical", refuse)

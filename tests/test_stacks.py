@@ -3,6 +3,7 @@ group of itself, and it goes to the trash and comes back whole, sidecars include
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
