@@ -143,7 +143,9 @@ def test_200_random_kills_during_file_actions_lose_nothing(walk_library):
         nameable = restart_and_check(base, original)
     print(f"{runs} runs: {killed} killed before they finished, {half_done} of them in the middle of an action "
           f"(median seconds an action ran: { {k: round(statistics.median(v), 3) for k, v in took.items()} })")
-    assert killed == KILLS and half_done >= KILLS // 2  # the kills really hit running actions
+    # the kills really hit running actions: about half land in the middle of one (97 to 100-odd of 200 in CI);
+    # how many does not depend on the code under test but on the machine's timing, so the bound leaves headroom
+    assert killed == KILLS and half_done >= KILLS // 4
     library = Library(base / "library")
     actions = FileActions(library)
     while actions.undo().action_id is not None:  # and everything still in simgui's trash comes back
