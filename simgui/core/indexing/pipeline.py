@@ -234,10 +234,9 @@ class Indexer:
         # a content met in two batches of the run was stored once, but noted twice
         labels, vectors, _ = self.store.vectors(self.library.model_id, self.library.dim, sorted(set(self.new_labels)))
         started = time.monotonic()
-        finder = GroupFinder(self.library)
-        finder.check_new(labels, vectors, lambda done, total: self.progress(
+        GroupFinder(self.library).check_new(labels, vectors, lambda done, total: self.progress(
             Progress(done, total, report.skipped, time.monotonic() - started, "checking look-alikes", checking=True)),
-            self.cancel, finder.look_alikes(labels))
+            self.cancel)
         report.cancelled = report.cancelled or self.cancel.is_set()
 
     def _process(self, work: list[_Work], report: IndexReport, started: float) -> None:

@@ -323,13 +323,16 @@ class GroupFinder:
         return set(store.candidate_pairs()) | measured.keys() | fresh | set(store.turned_pairs()) | \
             self._search_look_alikes_once(measured.keys())
 
-    def look_alikes(self, labels: np.ndarray) -> set[tuple[int, int]]:
-        """Label pairs of these contents and any stored one (these included) whose grey signatures are alike as
-        they are (orientation.ALIKE): a black-and-white copy's index neighbours are other grey pictures, not its
-        colour original. One product a chunk: about 15 s for 100,000 contents against as many."""
+    def look_alikes(self, labels: np.ndarray | None = None) -> set[tuple[int, int]]:
+        """Label pairs of these contents (None: all) and any stored one (these included) whose grey signatures
+        are alike as they are (orientation.ALIKE): a black-and-white copy's index neighbours are other grey
+        pictures, not its colour original. One product a chunk: about 15 s for 100,000 contents against as many."""
         known_labels, known = self.library.store.signatures()
-        row_of = {int(label): row for row, label in enumerate(known_labels.tolist())}
-        rows = np.array([row_of[label] for label in labels.tolist() if label in row_of], np.int64)
+        if labels is None:
+            rows = np.arange(len(known_labels))
+        else:
+            row_of = {int(label): row for row, label in enumerate(known_labels.tolist())}
+            rows = np.array([row_of[label] for label in labels.tolist() if label in row_of], np.int64)
         pairs = set()
         for start in range(0, len(rows), SIGNATURE_CHUNK):
             own = rows[start:start + SIGNATURE_CHUNK]
@@ -344,7 +347,7 @@ class GroupFinder:
         store = self.library.store
         if store.look_alike_search() == LOOK_ALIKE_SEARCH:
             return set()
-        pairs = self.look_alikes(store.signatures()[0]) - set(measured)
+        pairs = self.look_alikes() - set(measured)
 
         def write() -> None:
             store.save_candidates((), pairs)
@@ -374,14 +377,14 @@ class GroupFinder:
             log.info("read-only library %s: %s not kept (%s)", self.library.folder, what, exc)
 
     def check_new(self, labels: np.ndarray, vectors: np.ndarray, report: Callable[[int, int], None] | None = None,
-                  cancel=None, proposed: Iterable[tuple[int, int]] = ()) -> None:
-        """What indexing does last for the contents it embedded: their look-alikes searched and checked (with
-        the `proposed` pairs: those whose signatures are alike, orientation.ALIKE), so that grouping finds every
-        pair measured. Only pairs a cancel left unchecked are queued: queueing all of them first left a seventh
-        of a big library's file as free pages once they were measured."""
+                  cancel=None) -> None:
+        """What indexing does last for the contents it embedded: their look-alikes (in the index, and by their
+        signatures) searched and checked, so that grouping finds every pair measured. Only pairs a cancel left
+        unchecked are queued: queueing all of them first left a seventh of a big library's file as free pages
+        once they were measured."""
         new = set(labels.tolist())
         pairs = self._search(labels, vectors) | {p for p in self.library.store.turned_pairs() if new & set(p)} \
-            | set(proposed)
+            | self.look_alikes(labels)
         self._queue(labels, self.check_candidates(pairs, report, cancel))
 
     def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
