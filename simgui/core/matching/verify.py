@@ -21,7 +21,7 @@ from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
 
-METHOD = "mnn-ransac-2-signs-turns-0.15-moments-1"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-3-exact-signs-turns-0.15-moments-1"  # change it with anything below that changes scores: stored agreements are then redone
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
@@ -31,6 +31,9 @@ MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any
 SAME, CHANGED, CUT_AWAY = 1, -1, -2  # difference_grid's cells: below 0, the first photo's content is not there
 ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
 SketchPair = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]
+# cell indices bit-reversed: among equally similar matches (sign tokens take 33 values) the strongest are then
+# taken spread over the grid, not the top rows first
+_SPREAD = np.array([int(f"{cell:08b}"[::-1], 2) for cell in range(GRID * GRID)])
 _CELLS = np.stack(np.meshgrid(np.arange(GRID), np.arange(GRID), indexing="ij"), -1).reshape(-1, 2)[:, ::-1].astype(np.float32)
 
 
@@ -46,9 +49,10 @@ class PatchMatches:
 def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
     """Mutual nearest neighbours between the token grids, then RANSAC for a scale+shift; `a`, `b` are unit
     tokens [256, P]. Deterministic: the same two photos in the same order always match the same way."""
-    sim = a @ b.T
+    sim = _on_sign_grid(a @ b.T, a.shape[1])
     a_to_b = sim.argmax(1)
-    b_to_a = (b @ a.T).argmax(1)  # the product again, not sim's columns: strided took 3x, a transposed copy 2x
+    # the product again, not sim's columns: strided took 3x, a transposed copy 2x
+    b_to_a = _on_sign_grid(b @ a.T, a.shape[1]).argmax(1)
     best_similarity = sim[np.arange(len(a)), a_to_b]
     mutual = np.nonzero(b_to_a[a_to_b] == np.arange(len(a)))[0]
     rows = sim[mutual]
@@ -61,7 +65,7 @@ def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
     if len(mutual) < 3:
         return PatchMatches(best_similarity, mutual, none)
     pa, pb = _CELLS[mutual], _CELLS[a_to_b[mutual]]
-    strongest = np.argsort(-best, kind="stable")[:HYPOTHESIS_MATCHES]
+    strongest = np.lexsort((_SPREAD[mutual], -best))[:HYPOTHESIS_MATCHES]
     first, second = _pairs_of(len(strongest))
     first, second = strongest[first], strongest[second]
     span_a = np.linalg.norm(pa[first] - pa[second], axis=1)
@@ -80,6 +84,16 @@ def match_patches(a: np.ndarray, b: np.ndarray) -> PatchMatches:
     chosen = fits.sum(1).argmax()
     return PatchMatches(best_similarity, mutual, mutual[fits[chosen]],
                         (float(scale[chosen]), float(shift[chosen, 0]), float(shift[chosen, 1])))
+
+
+def _on_sign_grid(products: np.ndarray, length: int) -> np.ndarray:
+    """Similarities of unit sign tokens (storage/tokens.py) are multiples of 2 / length: rounded there, two
+    equally similar tokens tie exactly, whatever order the float32 kernel summed in (the same pairs on every
+    machine)."""
+    products *= length / 2  # in place: a new 256 KB array each time took 10x as long (fresh pages)
+    np.rint(products, out=products)
+    products *= 2 / length
+    return products
 
 
 @lru_cache(maxsize=HYPOTHESIS_MATCHES + 1)

@@ -17,4 +17,4 @@ def as_unit_tokens(patches: np.ndarray) -> np.ndarray:
     count. 1 KB a photo instead of 8, and grouping measured as good or better with them (pair F1 0.993 /
     0.979 / 0.977 against 0.987 / 0.976 / 0.977 on accuracy seeds 23 / 17 / 11, precision 1.000)."""
     positive = np.unpackbits(patches, axis=-1).astype(bool) if patches.dtype == np.uint8 else patches >= 0
-    return np.where(positive, 1.0, -1.0).astype(np.float32) / np.sqrt(positive.shape[-1])
+    return (np.where(positive, 1.0, -1.0) / np.sqrt(positive.shape[-1])).astype(np.float32)
