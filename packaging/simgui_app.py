@@ -1,6 +1,9 @@
 """Entry point of the frozen desktop app (build.spec)."""
+import multiprocessing
 import sys
 
 from simgui.__main__ import main
 
+# a pair-check worker (core/matching/pair_checks.py) starts as this program: it must run the worker, not the app
+multiprocessing.freeze_support()
 sys.exit(main())

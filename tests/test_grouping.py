@@ -241,6 +241,48 @@ def test_checks_a_cancel_stopped_are_queued_and_grouping_measures_them(photo_fol
     library.close()
 
 
+def test_pairs_measured_in_worker_processes_get_the_agreements_measured_here(photo_folder, library_dir, monkeypatch):
+    import threading
+    from simgui.core.matching import grouping, pair_checks
+    if pair_checks.worker_count() < 2:
+        pytest.skip("one core: pairs are measured here")
+    library = Library(library_dir)
+    library.add_roots([str(photo_folder)])
+    library.update()  # a few pairs: measured in this process
+    indexed, here = _membership(library.groups()), library.store.pair_agreements()
+    store = library.store
+
+    def start_again(sketchless: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        with store.transaction():
+            for table in ("pair_agreement", "candidate_pairs", "searched"):
+                store.db.execute(f"DELETE FROM {table}")
+            # as an older library's: made from their files, in this process, when a pair asks
+            store.db.executemany("DELETE FROM sketches WHERE label = ?", [(label,) for label in sketchless])
+        return store.vectors(library.model_id, library.dim)[:2]
+
+    monkeypatch.setattr(grouping, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(pair_checks, "TASK_PAIRS", 3)
+    labels, vectors = start_again(sketchless=[int(label) for label in labels_of(store)[:2]])
+    reports = []
+    GroupFinder(library).check_new(labels, vectors, lambda done, total: reports.append((done, total)))
+    assert store.pair_agreements() == here and store.candidate_pairs() == []
+    assert len(reports) > 3 and reports[-1][0] == reports[-1][1]
+    assert len(store.sketches(labels_of(store))) == len(labels)
+
+    # cancelled while the workers measure: what they did not measure is queued, and grouping measures it
+    labels, vectors = start_again(sketchless=[])
+    stop = threading.Event()
+    GroupFinder(library).check_new(labels, vectors, lambda done, total: stop.set(), stop)
+    assert store.candidate_pairs() and len(store.pair_agreements()) < len(here)
+    assert _membership(library.groups()) == indexed and store.candidate_pairs() == []
+    assert {pair: store.pair_agreements().get(pair) for pair in here} == here  # grouping keeps more pairs
+    library.close()
+
+
+def labels_of(store) -> list[int]:
+    return [row[0] for row in store.db.execute("SELECT id FROM embeddings ORDER BY id")]
+
+
 def _colourfulness(path) -> float:
     """How far a photo's pixels lie from their grey, on average (0..1)."""
     pixels = np.asarray(Image.open(path).convert("RGB"), np.float32) / 255

@@ -19,7 +19,7 @@ import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Protocol
+from typing import Callable, Iterable, Iterator, Protocol
 
 import numpy as np
 
@@ -29,14 +29,15 @@ from simgui.core.matching.clusters import REFUSED, average_linkage, components
 from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
                                        thresholds_at)
 from simgui.core.matching.learning import LearnedPreferences
+from simgui.core.matching.pair_checks import (PARALLEL_FROM, CheckTask, UnitTokens, measure_agreements,
+                                              measured_in_workers, worker_count)
 from simgui.core.matching.keep_rules import KeepRules, keeper_order
 from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
-from simgui.core.matching.verify import ANOTHER_MOMENT, best_agreement
+from simgui.core.matching.verify import ANOTHER_MOMENT
 from simgui.core.media.orientation import ALIKE, ALIKE_PER_PHOTO, alike_as_they_are
-from simgui.core.storage.tokens import as_unit_tokens
 
 
 log = logging.getLogger(__name__)
@@ -84,7 +85,6 @@ class Group:
         return frozenset(m.image.content_hash for m in self.members)
 
 
-UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
 CONFIRMED_COPY = 0.3  # an agreement this strong, unvetoed, makes two photos one (see overrule_lone_vetoes)
 SIGNATURE_CHUNK = 64  # contents compared with every stored signature at once (at 100,000: 26 MB of scores)
@@ -139,50 +139,6 @@ def _cosines(vectors: np.ndarray, pairs: list[tuple[int, int]], chunk: int = 655
         a, b = np.array(pairs[start:start + chunk], np.int64).reshape(-1, 2).T
         found += np.einsum("ij,ij->i", vectors[a], vectors[b]).tolist()
     return found
-
-
-class UnitTokens:
-    """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
-    cache: 32 KB each), and those of their turned copies (orientation.py), where any were kept."""
-
-    def __init__(self, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
-                 sketch_of: Callable[[int], np.ndarray | None] | None = None):
-        """sketch_of(label): the content's sketch (media/sketch.py), for the pairs whose patches line up."""
-        self.patches = patches
-        self.turned_patches = turned
-        self.sketch_of = sketch_of
-        self._unpacked: dict[int, np.ndarray] = {}
-        self._sketches: dict[int, np.ndarray | None] = {}  # read (or found missing) once for all their pairs
-
-    def sketches(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
-        if self.sketch_of is None:
-            return None
-        first, second = self._sketch(a), self._sketch(b)
-        return None if first is None or second is None else (first, second)
-
-    def _sketch(self, label: int) -> np.ndarray | None:
-        if label not in self._sketches:
-            if len(self._sketches) >= UNPACKED_TOKENS:
-                self._sketches.clear()
-            self._sketches[label] = self.sketch_of(label)
-        return self._sketches[label]
-
-    def turned(self, label: int) -> list[np.ndarray]:
-        return [as_unit_tokens(p) for p in self.turned_patches.get(label, ())]
-
-    def __getitem__(self, label: int) -> np.ndarray:
-        tokens = self._unpacked.get(label)
-        if tokens is None:
-            if len(self._unpacked) >= UNPACKED_TOKENS:
-                self._unpacked.clear()
-            tokens = self._unpacked[label] = as_unit_tokens(self.patches[label])
-        return tokens
-
-
-def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[float]:
-    """Patch agreement of each (label a, label b) pair, either one turned where that was kept."""
-    return [best_agreement(units[a], units[b], units.turned(a), units.turned(b), functools.partial(units.sketches, a, b))
-            for a, b in keys]
 
 
 def overrule_lone_vetoes(scores: dict[tuple[int, int], float], vetoes: set[tuple[int, int]]
@@ -391,8 +347,8 @@ class GroupFinder:
                          cancel=None) -> list[tuple[int, int]]:
         """Measures the patch agreement of these candidate pairs of labels and stores it. Pairs that no
         slider setting could group (too little agreement and cosine even for "loose") are dropped rather
-        than stored: about half of a big library's pairs. Stops between chunks when `cancel` is set and
-        returns the pairs it did not measure."""
+        than stored: about half of a big library's pairs. Stops when `cancel` is set and returns the pairs
+        it did not measure."""
         store = self.library.store
         labels, vectors, hashes = store.vectors(self.library.model_id, self.library.dim,
                                                 sorted({label for pair in pairs for label in pair}))
@@ -400,20 +356,41 @@ class GroupFinder:
         keys = sorted(tuple(sorted(pair, key=lambda label: hashes[row[label]])) for pair in pairs
                       if pair[0] in row and pair[1] in row)
         loosest = thresholds_at(100)
-        for start in range(0, len(keys), CHECK_CHUNK):
-            if cancel is not None and cancel.is_set():
-                return keys[start:]
-            chunk = keys[start:start + CHECK_CHUNK]
+        measured: list[list[tuple[int, int]]] = []
+        for chunk, values in self._measured(keys, cancel):
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
-            measured = zip(chunk, measure_agreements(chunk, UnitTokens(*self._patches(
-                {label for key in chunk for label in key}), self.library.sketch)), cosines)
             # these pairs were never queued: nothing to take off the queue. The pixels' verdicts (below 0) are kept
             # for a new moment rule to judge again
-            self._remember({key: value for key, value, cos in measured if value < 0
+            self._remember({key: value for key, value, cos in zip(chunk, values, cosines) if value < 0
                             or value >= loosest.near_agreement or cos >= loosest.similar}, queued=False)
+            measured.append(chunk)
             if report is not None:
-                report(start + len(chunk), len(keys))
-        return []
+                report(sum(map(len, measured)), len(keys))
+        if sum(map(len, measured)) == len(keys):
+            return []
+        done = {key for chunk in measured for key in chunk}
+        return [key for key in keys if key not in done]
+
+    def _measured(self, keys: list[tuple[int, int]], cancel=None) -> Iterator[tuple[list[tuple[int, int]], list[float]]]:
+        """(pairs, their agreements), a chunk at a time: in worker processes when there are many."""
+        if len(keys) >= PARALLEL_FROM and worker_count() > 1:
+            yield from measured_in_workers(keys, self._check_task, self._measure_here, cancel)
+            return
+        for start in range(0, len(keys), CHECK_CHUNK):
+            if cancel is not None and cancel.is_set():
+                return
+            chunk = keys[start:start + CHECK_CHUNK]
+            yield chunk, self._measure_here(chunk)
+
+    def _measure_here(self, keys: list[tuple[int, int]]) -> list[float]:
+        return measure_agreements(keys, UnitTokens(*self._patches({label for key in keys for label in key}),
+                                                   self.library.sketch))
+
+    def _check_task(self, keys: list[tuple[int, int]]) -> CheckTask | None:
+        """A worker's inputs for these pairs; None when a sketch is not stored yet (made from the file here)."""
+        labels = {label for key in keys for label in key}
+        sketches = self.library.store.sketches(labels)
+        return CheckTask(keys, *self._patches(labels), sketches) if len(sketches) == len(labels) else None
 
     def _search(self, labels: np.ndarray, vectors: np.ndarray) -> set[tuple[int, int]]:
         t = self.thresholds

@@ -551,6 +551,10 @@ class LibraryStore:
         row = self.db.execute("SELECT jpeg FROM sketches WHERE label = ?", (label,)).fetchone()
         return row[0] if row else None
 
+    def sketches(self, labels: Iterable[int]) -> dict[int, bytes]:
+        """label -> its sketch, for those of these labels that have one stored."""
+        return dict(self._select_in("SELECT label, jpeg FROM sketches WHERE label IN ({marks})", set(labels)))
+
     def content_of(self, label: int) -> str | None:
         row = self.db.execute("SELECT content_hash FROM embeddings WHERE id = ?", (label,)).fetchone()
         return row[0] if row else None

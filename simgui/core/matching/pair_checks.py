@@ -1,0 +1,118 @@
+"""Measuring candidate pairs' patch agreements (verify.py): each photo's tokens unpacked once for all its pairs,
+here or, for many pairs, in worker processes.
+
+The check is Python and numpy holding the GIL (two threads measured it no faster than one), and indexing waits
+on it once every photo is embedded: the 3,251 pairs of 300 camera photos took 5 s of one core. Workers take a
+core each; they read nothing themselves: this process hands them each pair's tokens and sketches."""
+from __future__ import annotations
+
+import functools
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import numpy as np
+
+from simgui.core.matching.verify import best_agreement
+from simgui.core.media.sketch import read_sketch
+from simgui.core.storage.tokens import as_unit_tokens
+
+UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
+PARALLEL_FROM = 512  # pairs; fewer are measured here (a worker takes ~0.4 s of a core to start)
+TASK_PAIRS = 128  # pairs handed to a worker at once: small, so that the last ones are shared out evenly
+Pair = tuple[int, int]
+
+
+class UnitTokens:
+    """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
+    cache: 32 KB each), and those of their turned copies (orientation.py), where any were kept."""
+
+    def __init__(self, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
+                 sketch_of: Callable[[int], np.ndarray | None] | None = None):
+        """sketch_of(label): the content's sketch (media/sketch.py), for the pairs whose patches line up."""
+        self.patches = patches
+        self.turned_patches = turned
+        self.sketch_of = sketch_of
+        self._unpacked: dict[int, np.ndarray] = {}
+        self._sketches: dict[int, np.ndarray | None] = {}  # read (or found missing) once for all their pairs
+
+    def sketches(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+        if self.sketch_of is None:
+            return None
+        first, second = self._sketch(a), self._sketch(b)
+        return None if first is None or second is None else (first, second)
+
+    def _sketch(self, label: int) -> np.ndarray | None:
+        if label not in self._sketches:
+            if len(self._sketches) >= UNPACKED_TOKENS:
+                self._sketches.clear()
+            self._sketches[label] = self.sketch_of(label)
+        return self._sketches[label]
+
+    def turned(self, label: int) -> list[np.ndarray]:
+        return [as_unit_tokens(p) for p in self.turned_patches.get(label, ())]
+
+    def __getitem__(self, label: int) -> np.ndarray:
+        tokens = self._unpacked.get(label)
+        if tokens is None:
+            if len(self._unpacked) >= UNPACKED_TOKENS:
+                self._unpacked.clear()
+            tokens = self._unpacked[label] = as_unit_tokens(self.patches[label])
+        return tokens
+
+
+def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[float]:
+    """Patch agreement of each (label a, label b) pair, either one turned where that was kept."""
+    return [best_agreement(units[a], units[b], units.turned(a), units.turned(b), functools.partial(units.sketches, a, b))
+            for a, b in keys]
+
+
+@dataclass
+class CheckTask:
+    """Some pairs and what measuring them needs, read from the library by the process that holds it."""
+    keys: list[Pair]
+    patches: dict[int, np.ndarray]  # label -> its stored sign bits
+    turned: dict[int, list[np.ndarray]]  # label -> its turned copies' sign bits, where kept
+    sketches: dict[int, bytes]  # label -> its stored sketch, for every label of the pairs
+
+
+def _measure(task: CheckTask) -> list[float]:
+    """In a worker."""
+    return measure_agreements(task.keys, UnitTokens(task.patches, task.turned,
+                                                    lambda label: read_sketch(task.sketches[label])))
+
+
+def worker_count() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def measured_in_workers(keys: list[Pair], task_of: Callable[[list[Pair]], CheckTask | None],
+                        measure_here: Callable[[list[Pair]], list[float]], cancel=None
+                        ) -> Iterator[tuple[list[Pair], list[float]]]:
+    """(pairs, their agreements) as they are measured, TASK_PAIRS at a time, in worker processes: task_of(pairs)
+    reads their inputs, or gives None where some can only be measured here (measure_here: a sketch not stored
+    yet, which the library makes from a file when a pair asks). Once `cancel` is set no more pairs are handed out;
+    those being measured are waited for and yielded."""
+    pending: set[Future] = set()
+    keys_of: dict[Future, list[Pair]] = {}
+    spawn = multiprocessing.get_context("spawn")  # fork would copy this process's threads' locks (Qt, SQLite)
+    with ProcessPoolExecutor(worker_count(), mp_context=spawn) as pool:
+        for start in range(0, len(keys), TASK_PAIRS):
+            if cancel is not None and cancel.is_set():
+                break
+            chunk = keys[start:start + TASK_PAIRS]
+            task = task_of(chunk)
+            if task is None:
+                yield chunk, measure_here(chunk)
+                continue
+            future = pool.submit(_measure, task)
+            pending.add(future)
+            keys_of[future] = chunk
+            while len(pending) >= 2 * worker_count():  # inputs read ahead for a few tasks, not for all
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                yield from ((keys_of.pop(f), f.result()) for f in done)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            yield from ((keys_of.pop(f), f.result()) for f in done)
