@@ -1,9 +1,10 @@
 """Entry point of the frozen desktop app (build.spec)."""
-import multiprocessing
 import sys
 
 from simgui.__main__ import main
+from simgui.core.matching.pair_checks import WORKER_ARGUMENT, run_worker
 
-# a pair-check worker (core/matching/pair_checks.py) starts as this program: it must run the worker, not the app
-multiprocessing.freeze_support()
+if sys.argv[1:] == [WORKER_ARGUMENT]:  # a pair-check worker (core/matching/pair_checks.py) starts as this program
+    run_worker()
+    sys.exit(0)
 sys.exit(main())

@@ -124,8 +124,11 @@ class PairEvidence:
             patches, turned = self.load_patches(wanted)
             self.patches.update(patches)
             self.turned.update(turned)
-        for key, value in zip(keys, measure_agreements(keys, self.units)):
-            self.stored[key] = self.fresh[key] = value
+        self.remember(dict(zip(keys, measure_agreements(keys, self.units))))
+
+    def remember(self, measured: dict[tuple[int, int], float]) -> None:
+        self.stored.update(measured)
+        self.fresh.update(measured)
 
     def take_fresh(self) -> dict[tuple[int, int], float]:
         fresh, self.fresh = self.fresh, {}
@@ -241,8 +244,10 @@ class GroupFinder:
         if len(labels) > 1:
             ordered = self._candidate_rows(labels, self._candidate_labels(labels, vectors, evidence.stored)).tolist()
             row_labels, stored = labels.tolist(), evidence.stored
-            evidence.measure([key for key in ((row_labels[a], row_labels[b]) for a, b in ordered)
-                              if key not in stored])
+            # in workers when many: after an upgrade of the check, every pair of the library
+            for chunk, values in self._measured([key for key in ((row_labels[a], row_labels[b]) for a, b in ordered)
+                                                 if key not in stored]):
+                evidence.remember(dict(zip(chunk, values)))
             evidence.pairs = {(a, b): (cos, stored[(row_labels[a], row_labels[b])])
                               for (a, b), cos in zip(ordered, _cosines(vectors, ordered))}
             self._remember(evidence.take_fresh())

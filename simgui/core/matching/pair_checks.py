@@ -3,15 +3,24 @@ here or, for many pairs, in worker processes.
 
 The check is Python and numpy holding the GIL (two threads measured it no faster than one), and indexing waits
 on it once every photo is embedded: the 3,251 pairs of 300 camera photos took 5 s of one core. Workers take a
-core each; they read nothing themselves: this process hands them each pair's tokens and sketches."""
+core each; they read nothing themselves: this process hands them each pair's tokens and sketches.
+
+A worker is `python -m simgui.core.matching.pair_checks` (the frozen programs: their own executable with
+WORKER_ARGUMENT), fed through its pipes. Not multiprocessing: its spawned children run the main script of the
+process that started them again up to where it starts them, and a script's file actions must never run twice."""
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
 
@@ -23,6 +32,7 @@ UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
 PARALLEL_FROM = 512  # pairs; fewer are measured here (a worker takes ~0.4 s of a core to start)
 TASK_PAIRS = 128  # pairs handed to a worker at once: small, so that the last ones are shared out evenly
 Pair = tuple[int, int]
+WORKER_ARGUMENT = "--pair-check-worker"
 
 
 class UnitTokens:
@@ -79,7 +89,6 @@ class CheckTask:
 
 
 def _measure(task: CheckTask) -> list[float]:
-    """In a worker."""
     return measure_agreements(task.keys, UnitTokens(task.patches, task.turned,
                                                     lambda label: read_sketch(task.sketches[label])))
 
@@ -97,8 +106,7 @@ def measured_in_workers(keys: list[Pair], task_of: Callable[[list[Pair]], CheckT
     those being measured are waited for and yielded."""
     pending: set[Future] = set()
     keys_of: dict[Future, list[Pair]] = {}
-    spawn = multiprocessing.get_context("spawn")  # fork would copy this process's threads' locks (Qt, SQLite)
-    with ProcessPoolExecutor(worker_count(), mp_context=spawn) as pool:
+    with _Workers(worker_count()) as workers:
         for start in range(0, len(keys), TASK_PAIRS):
             if cancel is not None and cancel.is_set():
                 break
@@ -107,12 +115,104 @@ def measured_in_workers(keys: list[Pair], task_of: Callable[[list[Pair]], CheckT
             if task is None:
                 yield chunk, measure_here(chunk)
                 continue
-            future = pool.submit(_measure, task)
+            future = workers.submit(task)
             pending.add(future)
             keys_of[future] = chunk
-            while len(pending) >= 2 * worker_count():  # inputs read ahead for a few tasks, not for all
+            while len(pending) >= 2 * workers.count:  # inputs read ahead for a few tasks, not for all
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 yield from ((keys_of.pop(f), f.result()) for f in done)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             yield from ((keys_of.pop(f), f.result()) for f in done)
+
+
+class WorkerStopped(RuntimeError):
+    """A worker process ended before answering (killed, out of memory): its error went to stderr."""
+
+
+class _Workers:
+    """`count` worker processes, each driven by a thread of this one that waits on its pipes (GIL released)."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self._threads = ThreadPoolExecutor(count, thread_name_prefix="pair-check")
+        self._own = threading.local()
+        self._started: list[subprocess.Popen] = []
+        self._lock = threading.Lock()
+
+    def submit(self, task: CheckTask) -> Future:
+        return self._threads.submit(self._run, task)
+
+    def _run(self, task: CheckTask) -> list[float]:
+        worker = getattr(self._own, "worker", None)
+        if worker is None:
+            worker = self._own.worker = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
+                                                         stdout=subprocess.PIPE, env=_worker_environment())
+            with self._lock:
+                self._started.append(worker)
+        try:
+            _send(worker.stdin, task)
+            return _receive(worker.stdout)
+        except (EOFError, OSError) as exc:  # BrokenPipeError: it had already ended
+            raise WorkerStopped(f"a pair-check worker stopped (exit status {worker.poll()}): {exc}") from exc
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self._threads.shutdown(wait=True, cancel_futures=True)
+        for worker in self._started:
+            worker.stdin.close()  # end of tasks: the worker returns
+            worker.wait()
+            worker.stdout.close()
+
+
+def _worker_command() -> list[str]:
+    if getattr(sys, "frozen", False):  # PyInstaller: no `python -m`, the program itself (packaging/)
+        return [sys.executable, WORKER_ARGUMENT]
+    return [sys.executable, "-m", __name__]
+
+
+def _worker_environment() -> dict[str, str]:
+    """This one, with simgui importable whatever the working folder (a checkout run from elsewhere)."""
+    here = str(Path(__file__).resolve().parents[3])
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+
+
+def _send(pipe: BinaryIO, value) -> None:
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    pipe.write(struct.pack("<Q", len(data)) + data)
+    pipe.flush()
+
+
+def _receive(pipe: BinaryIO):
+    """The next value; EOFError when the other end closed."""
+    head = pipe.read(8)
+    if len(head) < 8:
+        raise EOFError("pipe closed")
+    size, = struct.unpack("<Q", head)
+    data = pipe.read(size)
+    if len(data) < size:
+        raise EOFError("pipe closed mid-message")
+    return pickle.loads(data)  # from our own process: pipes no one else holds
+
+
+def serve(tasks: BinaryIO, answers: BinaryIO) -> None:
+    """A worker's life: measure each task and answer, until the tasks' pipe closes."""
+    while True:
+        try:
+            task = _receive(tasks)
+        except EOFError:
+            return
+        _send(answers, _measure(task))
+
+
+def run_worker() -> None:
+    """A worker started by _worker_command: tasks on stdin, answers on stdout."""
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print (a library's) must not break an answer
+    serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    run_worker()
