@@ -10,6 +10,7 @@ WORKER_ARGUMENT), fed through its pipes. Not multiprocessing: its spawned childr
 process that started them again up to where it starts them, and a script's file actions must never run twice."""
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import pickle
@@ -33,6 +34,7 @@ PARALLEL_FROM = 512  # pairs; fewer are measured here (a worker takes ~0.4 s of 
 TASK_PAIRS = 128  # pairs handed to a worker at once: small, so that the last ones are shared out evenly
 Pair = tuple[int, int]
 WORKER_ARGUMENT = "--pair-check-worker"
+MAX_WORKERS = 8
 
 
 class UnitTokens:
@@ -94,7 +96,9 @@ def _measure(task: CheckTask) -> list[float]:
 
 
 def worker_count() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    """One a core this process may use, MAX_WORKERS at most (each holds ~100 MB: numpy, SciPy, Pillow)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return min(cores, MAX_WORKERS)
 
 
 def measured_in_workers(keys: list[Pair], task_of: Callable[[list[Pair]], CheckTask | None],
@@ -162,7 +166,10 @@ class _Workers:
     def __exit__(self, *_) -> None:
         self._threads.shutdown(wait=True, cancel_futures=True)
         for worker in self._started:
-            worker.stdin.close()  # end of tasks: the worker returns
+            # end of tasks: the worker returns. One that died mid-task was reported (WorkerStopped), and closing
+            # its pipe with a task half written must not hide that error behind a BrokenPipeError
+            with contextlib.suppress(BrokenPipeError):
+                worker.stdin.close()
             worker.wait()
             worker.stdout.close()
 
