@@ -1,16 +1,19 @@
 """Pair checks in worker processes (matching/pair_checks.py): real processes, real pipes; no model, no Qt."""
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
 from conftest import photo
-from simgui.core.matching.pair_checks import (CheckTask, UnitTokens, WorkerStopped, measure_agreements,
+from simgui.core.matching.pair_checks import (TASK_PAIRS, CheckTask, UnitTokens, WorkerStopped, measure_agreements,
                                               measured_in_workers)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
@@ -29,11 +32,40 @@ def test_a_worker_measures_what_this_process_would():
         == [(task.keys, here)]
 
 
-def test_a_worker_that_dies_is_an_error_not_a_hang():
-    # a damaged sketch: the worker's decode fails, its traceback goes to stderr, and it ends
-    task = _task(b"not a JPEG")
-    with pytest.raises(WorkerStopped):
+def test_a_workers_error_is_raised_here_as_measuring_here_would_raise_it():
+    task = _task(b"not a JPEG")  # a damaged sketch in the library
+    with pytest.raises(UnidentifiedImageError) as here:
+        measure_agreements(task.keys, UnitTokens(task.patches, task.turned, lambda label: read_sketch(b"not a JPEG")))
+    with pytest.raises(UnidentifiedImageError) as there:
         list(measured_in_workers(task.keys, lambda keys: task, lambda keys: pytest.fail("measured here")))
+    assert type(there.value) is type(here.value) and "in a pair-check worker" in "".join(there.value.__notes__)
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="finds its workers in /proc")
+def test_a_worker_that_dies_is_an_error_not_a_hang():
+    sketch = make_sketch(Image.open(photo("coffee")).convert("RGB"))
+    task = _task(sketch)
+    results = measured_in_workers([(1, 2)] * (40 * TASK_PAIRS), lambda keys: task,
+                                  lambda keys: pytest.fail("measured here"))
+    next(results)
+    for worker in _my_workers():
+        os.kill(worker, signal.SIGKILL)  # as the kernel's out-of-memory killer would
+    with pytest.raises(WorkerStopped, match="exit status -9"):
+        list(results)
+
+
+def _my_workers() -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):  # not a process, or gone meanwhile
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"pair_checks" in command:
+            found.append(int(entry.name))
+    assert found
+    return found
 
 
 def test_workers_never_run_the_script_that_started_them_again(tmp_path):

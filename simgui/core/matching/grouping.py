@@ -346,7 +346,14 @@ class GroupFinder:
         new = set(labels.tolist())
         pairs = self._search(labels, vectors) | {p for p in self.library.store.turned_pairs() if new & set(p)} \
             | self.look_alikes(labels)
-        self._queue(labels, self.check_candidates(pairs, report, cancel))
+        try:
+            unmeasured = self.check_candidates(pairs, report, cancel)
+        except BaseException:
+            # queued, not lost: the signature look-alikes of these contents are never searched again (the index
+            # neighbours would be); grouping measures what is queued and not stored yet
+            self._queue(labels, pairs)
+            raise
+        self._queue(labels, unmeasured)
 
     def check_candidates(self, pairs: set[tuple[int, int]], report: Callable[[int, int], None] | None = None,
                          cancel=None) -> list[tuple[int, int]]:

@@ -18,9 +18,9 @@ import struct
 import subprocess
 import sys
 import threading
+import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
@@ -150,15 +150,18 @@ class _Workers:
     def _run(self, task: CheckTask) -> list[float]:
         worker = getattr(self._own, "worker", None)
         if worker is None:
-            worker = self._own.worker = subprocess.Popen(_worker_command(), stdin=subprocess.PIPE,
-                                                         stdout=subprocess.PIPE, env=_worker_environment())
+            worker = self._own.worker = _start_worker()
             with self._lock:
                 self._started.append(worker)
         try:
             _send(worker.stdin, task)
-            return _receive(worker.stdout)
+            failed, answer = _receive(worker.stdout)
         except (EOFError, OSError) as exc:  # BrokenPipeError: it had already ended
-            raise WorkerStopped(f"a pair-check worker stopped (exit status {worker.poll()}): {exc}") from exc
+            status = _exit_status(worker)
+            raise WorkerStopped(f"a pair-check worker stopped (exit status {status}): {exc}") from exc
+        if failed:  # the worker's own exception, as measuring here would have raised it
+            raise answer
+        return answer
 
     def __enter__(self) -> "_Workers":
         return self
@@ -174,16 +177,33 @@ class _Workers:
             worker.stdout.close()
 
 
+def _start_worker() -> subprocess.Popen:
+    # Own process group: the terminal's Ctrl-C is this process's to turn into a cancel (cli.py), and the workers
+    # measuring then must finish their tasks, not die. No stderr (a windowed app): theirs goes nowhere
+    return subprocess.Popen(_worker_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL if sys.stderr is None else None, env=_worker_environment(),
+                            **({"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP} if os.name == "nt"
+                               else {"start_new_session": True}))
+
+
+def _exit_status(worker: subprocess.Popen) -> int | None:
+    try:
+        return worker.wait(timeout=5)  # its pipe closes a moment before it is reaped
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def _worker_command() -> list[str]:
     if getattr(sys, "frozen", False):  # PyInstaller: no `python -m`, the program itself (packaging/)
         return [sys.executable, WORKER_ARGUMENT]
-    return [sys.executable, "-m", __name__]
+    # -P: not the working folder first on the path (a folder holding another checkout, or a random.py)
+    return [sys.executable, "-P", "-m", __name__]
 
 
 def _worker_environment() -> dict[str, str]:
-    """This one, with simgui importable whatever the working folder (a checkout run from elsewhere)."""
-    here = str(Path(__file__).resolve().parents[3])
-    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [here, os.environ.get("PYTHONPATH")]))}
+    """This one, with this process's module path: the worker imports simgui (and everything) from where this
+    process did, a checkout run from elsewhere included."""
+    return os.environ | {"PYTHONPATH": os.pathsep.join(entry for entry in sys.path if entry)}
 
 
 def _send(pipe: BinaryIO, value) -> None:
@@ -205,19 +225,30 @@ def _receive(pipe: BinaryIO):
 
 
 def serve(tasks: BinaryIO, answers: BinaryIO) -> None:
-    """A worker's life: measure each task and answer, until the tasks' pipe closes."""
+    """A worker's life: measure each task and answer (failed, agreements or the exception), until the tasks'
+    pipe closes."""
     while True:
         try:
             task = _receive(tasks)
         except EOFError:
             return
-        _send(answers, _measure(task))
+        try:
+            answer = (False, _measure(task))
+        except Exception as exc:  # sent back whole: the caller raises it, and this worker goes on
+            exc.add_note("in a pair-check worker:\n" + "".join(traceback.format_exception(exc)))
+            answer = (True, exc)
+        try:
+            _send(answers, answer)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an exception that cannot travel
+            _send(answers, (True, RuntimeError(f"in a pair-check worker: {answer[1]!r} ({exc})")))
 
 
 def run_worker() -> None:
-    """A worker started by _worker_command: tasks on stdin, answers on stdout."""
+    """A worker started by _start_worker: tasks on stdin, answers on stdout."""
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a stray print (a library's) must not break an answer
+    # a stray print (a library's) must not break an answer: the worker's stdout is its stderr, or nothing
+    sink = sys.stderr.fileno() if sys.stderr is not None else os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, sys.stdout.fileno())
     serve(sys.stdin.buffer, answers)
 
 
