@@ -65,6 +65,9 @@ def test_a_moment_veto_between_two_copies_of_one_original_is_overruled_and_one_b
     assert overrule_lone_vetoes(missed, {(1, 2), (2, 3)}) == missed
     # a veto the user gave ("Not duplicates") is not the pixels': it is never passed as one, and stays
     assert overrule_lone_vetoes(copies, set()) == copies
+    # two crops of a flat picture that overlap little (seed 97's s012): each only faintly near its original
+    crops = {(0, 1): 0.2, (0, 2): 0.16, (1, 2): REFUSED}
+    assert average_linkage([0, 1, 2], overrule_lone_vetoes(crops, {(1, 2)}), 0.07) == [[0, 1, 2]]
 
 
 @pytest.mark.unit
