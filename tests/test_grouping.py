@@ -68,6 +68,9 @@ def test_a_moment_veto_between_two_copies_of_one_original_is_overruled_and_one_b
     # two crops of a flat picture that overlap little (seed 97's s012): each only faintly near its original
     crops = {(0, 1): 0.2, (0, 2): 0.16, (1, 2): REFUSED}
     assert average_linkage([0, 1, 2], overrule_lone_vetoes(crops, {(1, 2)}), 0.07) == [[0, 1, 2]]
+    # a refusal between two other copies (3 and 4, each near one of the two) is theirs, not these two's
+    edits = {**crops, (0, 3): 0.5, (0, 4): 0.5, (1, 3): 0.3, (2, 4): 0.3, (3, 4): REFUSED}
+    assert overrule_lone_vetoes(edits, {(1, 2), (3, 4)})[(1, 2)] == 0.0
 
 
 @pytest.mark.unit
