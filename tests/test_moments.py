@@ -9,8 +9,8 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from conftest import photo, texture
-from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, PixelVerdict,
-                                          changed_and_alike, pixel_verdict, verdict_of_change)
+from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, Change,
+                                          PixelVerdict, changed_and_alike, pixel_verdict, verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = AS_THEY_ARE
@@ -94,8 +94,8 @@ def test_an_overlay_moves_the_colours_it_covers_toward_its_own_either_way_round(
     original = _picture("astronaut")
     marked = _text_over(original, colour)
     for first, second in ((original, marked), (marked, original)):
-        changed, _, overlaid, _ = changed_and_alike(_sketch(first), _sketch(second), SAME_FRAMING)
-        assert overlaid >= OVERLAY or changed == 0  # thin dark strokes on a dark suit: no solid change at all
+        found = changed_and_alike(_sketch(first), _sketch(second), SAME_FRAMING)
+        assert found.overlaid >= OVERLAY or found.changed == 0  # thin dark strokes on a dark suit: no solid change at all
 
 
 @pytest.mark.unit
@@ -104,7 +104,7 @@ def test_a_moved_subject_brings_colours_of_its_own(name):
     background, board = _picture(name), _chessboard(200)
     moved = changed_and_alike(_sketch(_with(background, board, (40, 40))),
                               _sketch(_with(background, board, (360, 200))), SAME_FRAMING)
-    assert moved[2] < OVERLAY
+    assert moved.overlaid < OVERLAY
 
 
 @pytest.mark.unit
@@ -116,7 +116,7 @@ def test_another_object_in_the_same_place_is_another_moment_even_if_lighter_all_
     cup = ImageEnhance.Brightness(_picture("coffee").resize((270, 200))).enhance(0.35)
     rocket = _picture("rocket").resize((270, 200))
     first, second = _sketch(_with(background, cup, (185, 140))), _sketch(_with(background, rocket, (185, 140)))
-    assert changed_and_alike(first, second, SAME_FRAMING)[2] < OVERLAY
+    assert changed_and_alike(first, second, SAME_FRAMING).overlaid < OVERLAY
     assert another_moment(first, second, SAME_FRAMING)
 
 
@@ -165,8 +165,9 @@ def test_a_faint_agreement_with_a_change_in_the_middle_is_not_borne_out():
     first = _with(foggy, board, (60, 80)).crop((0, 80, SIDE, height))
     second = _with(foggy, board, (260, 200)).crop((0, 200, SIDE, height))
     sketches = _sketch(first), _sketch(second)
-    changed, alike, overlaid, central = changed_and_alike(*sketches, SAME_FRAMING)
-    assert changed < CONFIRMING_CHANGE and alike >= CONFIRMING_ALIKE and central >= CENTRAL and overlaid < OVERLAY
+    found = changed_and_alike(*sketches, SAME_FRAMING)
+    assert found.changed < CONFIRMING_CHANGE and found.alike >= CONFIRMING_ALIKE and found.central >= CENTRAL \
+        and found.overlaid < OVERLAY
     assert pixel_verdict(sketches, SAME_FRAMING, agreement=0.08) is PixelVerdict.UNCONFIRMED
 
 
@@ -180,7 +181,8 @@ def test_a_faint_agreement_with_a_change_in_the_middle_is_not_borne_out():
     ((0.22, 0.50, 0.40, 0.0), PixelVerdict.UNCONFIRMED),  # a large change of its own colours
 ])
 def test_a_faint_agreement_is_borne_out_only_by_a_small_change_away_from_the_subject(measured, verdict):
-    assert verdict_of_change(*measured, faint=True) is verdict
+    changed, alike, overlaid, central = measured  # as measured before alike_away was: taken as alike
+    assert verdict_of_change(Change(changed, alike, alike, overlaid, central), faint=True) is verdict
 
 
 @pytest.mark.unit
