@@ -375,7 +375,7 @@ class ApiServer:
         kind = request.query.get("kind", [None])[0]
         if kind is not None and kind not in GROUP_KINDS:
             raise ApiError(HTTPStatus.BAD_REQUEST, f"kind must be one of {', '.join(GROUP_KINDS)}, not {kind!r}")
-        groups = self._run("groups", lambda ctx: ctx.library.groups())
+        groups = self._run("groups", lambda ctx: ctx.library.groups(progress=ctx.progress))
         return {"groups": [group_answer(g) for g in groups if kind is None or g.kind == kind]}
 
     def query(self, request: Request) -> list:

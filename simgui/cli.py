@@ -231,7 +231,9 @@ def cmd_skipped(library: Library, args) -> int:
 
 
 def cmd_groups(library: Library, args) -> int:
-    groups = library.groups()
+    measuring = ProgressLine()  # only after an upgrade of the check: its pairs measured again, once
+    groups = library.groups(progress=measuring)
+    measuring.finish()
     if args.json:
         _print_json({"groups": [group_answer(g) for g in groups]})
         return 0

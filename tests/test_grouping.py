@@ -376,7 +376,13 @@ def test_an_upgrade_of_the_patch_check_measures_the_pairs_again_and_loses_none(l
     upgraded = Library(library_dir)
     try:
         assert not upgraded.store.pair_agreements()  # dropped: measured by the earlier method
-        assert sorted(sorted(m.image.path for m in g.members) for g in upgraded.groups()) == before
+        measuring = []  # what the app's status bar and simgui-cli show while they are measured again
+        assert sorted(sorted(m.image.path for m in g.members) for g in upgraded.groups(progress=measuring.append)) \
+            == before
+        assert measuring and measuring[-1].checking and measuring[-1].done == measuring[-1].total > 0
+        measuring.clear()
+        upgraded.groups(progress=measuring.append)
+        assert measuring == []  # measured once: the next regroup only clusters
     finally:
         upgraded.close()
 

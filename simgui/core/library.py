@@ -11,6 +11,7 @@ import os
 import sqlite3
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -344,8 +345,13 @@ class Library:
         if orphans:
             self.index.remove(orphans)
 
-    def groups(self, thresholds: Thresholds | None = None) -> list[Group]:
-        return GroupFinder(self, thresholds or self.thresholds, self.preferences).find()
+    def groups(self, thresholds: Thresholds | None = None,
+               progress: Callable[[Progress], None] | None = None) -> list[Group]:
+        """progress: the pairs measured on the way, where stored agreements lack (after an upgrade of the check)."""
+        started = time.monotonic()
+        return GroupFinder(self, thresholds or self.thresholds, self.preferences).find(
+            report=None if progress is None else lambda done, total: progress(
+                Progress(done, total, 0, time.monotonic() - started, checking=True)))
 
     # learning from the user's decisions (learning.py) ------------------------
     @property

@@ -99,7 +99,8 @@ class ReviewSession:
     def refresh(self) -> None:
         """Groups, folders and counts anew (from stored evidence: no model, no patch work)."""
         thresholds = thresholds_at(self.looseness)
-        self.jobs.submit("groups", lambda ctx: (ctx.library.groups(thresholds), _overview(ctx)), self._regrouped)
+        self.jobs.submit("groups", lambda ctx: (ctx.library.groups(thresholds, ctx.progress), _overview(ctx)),
+                         self._regrouped)
 
     def add_folder(self, folder: str) -> None:
         """A folder into the library; it shows with the other folders at once, before its photos are read."""

@@ -37,6 +37,8 @@ from simgui.gui.thumbnails import THUMB_SIZE, ThumbnailCache
 THUMBNAIL_SIDES = {"Small thumbnails": 96, "Medium thumbnails": 128, "Large thumbnails": THUMB_SIZE}
 INDEXING_JOBS = ("index", "watch update")
 PROGRESS_JOBS = (*INDEXING_JOBS, "export")  # long work: a progress bar and Cancel in the status bar
+# a progress bar only once it reports: while a regroup measures pairs (after an upgrade of the check, every pair)
+MEASURING_JOBS = ("groups",)
 EXPORT_KEY = "Ctrl+E"
 FOLDER_SETTINGS_KEY = "Ctrl+Shift+P"
 HISTORY_KEY = "Ctrl+H"
@@ -440,6 +442,7 @@ class MainWindow(QMainWindow):
         p = self.jobs.latest_progress
         if p is None:
             return
+        self.progress.setVisible(True)
         if p.total == 0:  # not counting yet: waiting for another process, say
             self.progress.setMaximum(0)
             self.progress.setFormat(p.current)
@@ -461,6 +464,8 @@ class MainWindow(QMainWindow):
         self.pause_button.setVisible(name in INDEXING_JOBS or self.paused)
         if long_work:
             self.progress.setMaximum(0)  # busy until the first figures arrive
+            self.progress_timer.start()
+        elif name in MEASURING_JOBS:
             self.progress_timer.start()
         else:
             self.progress_timer.stop()
