@@ -379,6 +379,7 @@ class GroupFinder:
                       if pair[0] in row and pair[1] in row)
         loosest = thresholds_at(100)
         measured: list[list[tuple[int, int]]] = []
+        done = 0
         for chunk, values in self._measured(keys, cancel):
             cosines = _cosines(vectors, [(row[a], row[b]) for a, b in chunk])
             # these pairs were never queued: nothing to take off the queue. The pixels' verdicts (below 0) are kept
@@ -386,12 +387,13 @@ class GroupFinder:
             self._remember({key: value for key, value, cos in zip(chunk, values, cosines) if value < 0
                             or value >= loosest.near_agreement or cos >= loosest.similar}, queued=False)
             measured.append(chunk)
+            done += len(chunk)
             if report is not None:
-                report(sum(map(len, measured)), len(keys))
-        if sum(map(len, measured)) == len(keys):
+                report(done, len(keys))
+        if done == len(keys):
             return []
-        done = {key for chunk in measured for key in chunk}
-        return [key for key in keys if key not in done]
+        taken = {key for chunk in measured for key in chunk}
+        return [key for key in keys if key not in taken]
 
     def _measured(self, keys: list[tuple[int, int]], cancel=None) -> Iterator[tuple[list[tuple[int, int]], list[float]]]:
         """(pairs, their agreements), a chunk at a time: in worker processes when there are many."""
