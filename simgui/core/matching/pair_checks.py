@@ -5,7 +5,7 @@ The check is Python and numpy holding the GIL (two threads measured it no faster
 on it once every photo is embedded: the 3,251 pairs of 300 camera photos took 5 s of one core. Workers take a
 core each; they read nothing themselves: this process hands them each pair's tokens and sketches.
 
-A worker is `python -m simgui.core.matching.pair_checks` (the frozen programs: their own executable with
+A worker is `python -P -m simgui.core.matching.pair_checks` (the frozen programs: their own executable with
 WORKER_ARGUMENT), fed through its pipes. Not multiprocessing: its spawned children run the main script of the
 process that started them again up to where it starts them, and a script's file actions must never run twice."""
 from __future__ import annotations
@@ -241,6 +241,14 @@ def serve(tasks: BinaryIO, answers: BinaryIO) -> None:
             _send(answers, answer)
         except (pickle.PicklingError, TypeError, AttributeError) as exc:  # an exception that cannot travel
             _send(answers, (True, RuntimeError(f"in a pair-check worker: {answer[1]!r} ({exc})")))
+
+
+def run_worker_if_asked(argv: list[str]) -> None:
+    """For a frozen program's entry point (packaging/), first thing: started with WORKER_ARGUMENT, it is a
+    worker (_worker_command), which runs and exits without importing the app."""
+    if argv == [WORKER_ARGUMENT]:
+        run_worker()
+        sys.exit(0)
 
 
 def run_worker() -> None:
