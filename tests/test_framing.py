@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image, ImageDraw
 
 from conftest import photo
@@ -60,8 +61,9 @@ def test_a_screenshot_shows_the_model_its_photo_not_the_phone_chrome():
     assert _alike(inside, img) > 0.95
 
 
-def test_a_tilted_repost_is_turned_back_and_cut_to_its_photo():
-    img = _rgb("astronaut")
+@pytest.mark.parametrize("name", ["astronaut", "hubble_deep_field"])  # a dark photo: its wedges' tips are no backdrop
+def test_a_tilted_repost_is_turned_back_and_cut_to_its_photo(name):
+    img = _rgb(name)
     for angle in (-20, 8, 20):
         tilted = img.rotate(angle, resample=Image.BICUBIC, expand=True, fillcolor=(0, 0, 0))
         assert _alike(photo_inside(tilted), img) > 0.9, angle
@@ -78,3 +80,38 @@ def test_a_photo_in_a_shared_mat_and_caption_is_cut_from_them():
     inside = photo_inside(canvas)
     assert _alike(inside, img) > 0.9
     assert inside.height < 0.8 * canvas.height
+
+
+def _on_backdrop() -> Image.Image:
+    """A subject on its own plain backdrop, as a logo, a product shot or a studio portrait is: a round cut of a
+    real photo on white, a grey shade down the left side and a line of caption under it."""
+    canvas = Image.new("RGB", (600, 380), (247, 247, 247))
+    draw = ImageDraw.Draw(canvas)
+    for x in range(90):  # a soft shade: each column a little darker toward the edge
+        draw.line((x, 0, x, 380), fill=(157 + x, 157 + x, 157 + x))
+    face = _rgb("chelsea").resize((200, 200))
+    mask = Image.new("L", (200, 200), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, 199, 199), fill=255)
+    canvas.paste(face, (220, 70), mask)
+    draw.text((240, 330), "The traditional desktop", fill=(160, 160, 160))
+    return canvas
+
+
+def test_a_subject_on_its_own_backdrop_is_shown_whole_whichever_way_it_is_turned():
+    # cut as framing, the backdrop went, and each copy was cut to another box: a turned or watermarked copy
+    # then lined up with its original no better than two unrelated textures
+    picture = _on_backdrop()
+    watermarked = picture.copy()
+    ImageDraw.Draw(watermarked).text((420, 20), "(c) SAMPLE", fill=(255, 255, 255))
+    for copy in (picture, picture.transpose(Image.ROTATE_90), picture.transpose(Image.FLIP_LEFT_RIGHT), watermarked):
+        assert content_box(copy) == (0, 0, copy.width, copy.height)
+
+
+def test_bars_around_a_picture_with_a_backdrop_are_still_trimmed():
+    picture = _on_backdrop()
+    for bar in ((0, 0, 0), (30, 90, 200)):
+        framed = Image.new("RGB", (picture.width, picture.height * 2), bar)
+        framed.paste(picture, (0, picture.height // 2))
+        left, top, right, bottom = content_box(framed)
+        assert (left, right) == (0, picture.width)
+        assert abs(top - picture.height // 2) <= 4 and abs(bottom - top - picture.height) <= 8
