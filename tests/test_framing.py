@@ -34,9 +34,9 @@ def test_a_photo_without_framing_is_shown_whole():
         assert photo_inside(img).size == img.size, name
 
 
-def _screenshot(img: Image.Image) -> Image.Image:
+def _screenshot(img: Image.Image, background: tuple[int, int, int] = (0, 0, 0)) -> Image.Image:
     """A phone gallery's screen: status bar with the time, toolbar with icons, the photo, action and nav bars."""
-    screen = Image.new("RGB", (540, 1080), (0, 0, 0))
+    screen = Image.new("RGB", (540, 1080), background)
     draw = ImageDraw.Draw(screen)
     draw.rectangle((0, 0, 540, 45), fill=(24, 24, 24))
     draw.text((20, 12), "9:41", fill=(255, 255, 255))
@@ -115,3 +115,11 @@ def test_bars_around_a_picture_with_a_backdrop_are_still_trimmed():
         left, top, right, bottom = content_box(framed)
         assert (left, right) == (0, picture.width)
         assert abs(top - picture.height // 2) <= 4 and abs(bottom - top - picture.height) <= 8
+
+
+def test_a_picture_with_a_backdrop_in_a_light_apps_screenshot_is_not_shown_with_the_apps_bars():
+    # white on white: where the picture's backdrop ends, the screen goes on; the toolbar's icons and the action
+    # bar are chrome all the same
+    for background in ((255, 255, 255), (0, 0, 0)):
+        left, top, right, bottom = content_box(_screenshot(_on_backdrop(), background))
+        assert top >= 97 and bottom <= 955, background  # below the toolbar's icons, above the action bar's

@@ -70,9 +70,14 @@ def _flat_lines(grey: np.ndarray) -> np.ndarray:
     return (np.abs(grey - median) <= FLAT_SPREAD).mean(axis=1) >= FLAT_SHARE
 
 
-def _peel(grey: np.ndarray) -> tuple[int, int, int, int]:
-    """top, bottom, left, right of what is left once flat edges are trimmed and thin bands peeled off."""
+Box = tuple[int, int, int, int]  # top, bottom, left, right
+
+
+def _peel(grey: np.ndarray) -> tuple[Box, Box]:
+    """(top, bottom, left, right) of what is left once flat edges are trimmed and thin bands peeled off, and how
+    far out a backdrop may take it back: not over a peeled band's own lines (a toolbar's icons, a caption)."""
     top, bottom, left, right = 0, grey.shape[0], 0, grey.shape[1]
+    reach = [0, grey.shape[0], 0, grey.shape[1]]
     # chrome comes in rows (status, tool, caption and navigation bars); a photo's own flat columns (a
     # studio backdrop, an illustration's plain side) would be peeled as readily, so columns are only trimmed
     peeled = {"top": 0, "bottom": 0, "left": BANDS_PER_SIDE, "right": BANDS_PER_SIDE}
@@ -81,42 +86,61 @@ def _peel(grey: np.ndarray) -> tuple[int, int, int, int]:
         changed = False
         region = grey[top:bottom, left:right]
         rows, cols = _flat_lines(region), _flat_lines(region.T)
-        new_top, new_bottom = _trim_and_peel(rows, grey.shape[0], peeled, "top", "bottom")
-        new_left, new_right = _trim_and_peel(cols, grey.shape[1], peeled, "left", "right")
+        new_top, new_bottom, *bands = _trim_and_peel(rows, grey.shape[0], peeled, "top", "bottom")
+        new_left, new_right, *side_bands = _trim_and_peel(cols, grey.shape[1], peeled, "left", "right")
+        for n, (band, offset) in enumerate(zip(bands + side_bands, (top, top, left, left))):
+            if band is not None:
+                reach[n] = offset + band
         if (new_top, new_bottom, new_left, new_right) != (0, len(rows), 0, len(cols)):
             top, bottom = top + new_top, top + new_bottom
             left, right = left + new_left, left + new_right
             changed = True
-    return top, bottom, left, right
+    return (top, bottom, left, right), tuple(reach)
 
 
-def _with_backdrop(grey: np.ndarray, top: int, bottom: int, left: int, right: int) -> tuple[int, int, int, int]:
-    """The box (top, bottom, left, right) widened on each side where what was trimmed there is the picture's
-    backdrop around the subject, out to where its colour jumps (a backdrop may shade off; a bar starts sharply)."""
-    if bottom - top < 1 or right - left < 1:
-        return top, bottom, left, right
-    peeled = top, bottom, left, right
-    # lines across the box as it grows: beside a screenshot's photo lies the screen, not the photo's backdrop;
-    # and as it grows, a caption's text fills the middle of its rows less and less
-    while True:
-        box = grey[top:bottom, left:right]
-        # the box's edge itself may be a blend of bar and photo (the photo was resized onto the bar)
-        rows, cols = min(EDGE_DEPTH, len(box) - 1), min(EDGE_DEPTH, box.shape[1] - 1)
-        widened = (top - _backdrop_lines(grey[:top, left:right], box[rows]),
-                   bottom + _backdrop_lines(grey[bottom:, left:right][::-1], box[-1 - rows]),
-                   left - _backdrop_lines(grey[top:bottom, :left].T, box[:, cols]),
-                   right + _backdrop_lines(grey[top:bottom, right:][:, ::-1].T, box[:, -1 - cols]))
-        if widened == (top, bottom, left, right):
-            break
-        top, bottom, left, right = widened
+def _with_backdrop(grey: np.ndarray, peeled: Box, reach: Box) -> Box:
+    """The `peeled` box widened on each side where what was trimmed there is the picture's backdrop around the
+    subject, out to where its colour jumps (a backdrop may shade off; a bar starts sharply). A backdrop runs out
+    to the picture's edge or a flat bar, over a caption peeled as a band if need be; one that crosses a peeled
+    band into more chrome (a status bar) is a light app's screen around a photo: it stops at that band (`reach`)."""
+    height, width = grey.shape
+    whole = (0, height, 0, width)
+    widened = _widened(grey, peeled, whole)
+    # the lines beyond each side, the outermost first; those next to the box may blend it into a bar
+    beyond = (grey[:widened[0]], grey[widened[1]:][::-1], grey[:, :widened[2]].T, grey[:, widened[3]:][:, ::-1].T)
+    crossed = (widened[0] < reach[0], widened[1] > reach[1], widened[2] < reach[2], widened[3] > reach[3])
+    into_chrome = [cross and not _flat_lines(lines[:len(lines) - EDGE_DEPTH]).all()
+                   for cross, lines in zip(crossed, beyond)]
+    if any(into_chrome):
+        widened = _widened(grey, peeled, tuple(r if chrome else w for r, chrome, w in zip(reach, into_chrome, whole)))
     # around the subject: on two sides at least. A flat colour on one side only (a foggy sky over a pier)
     # may as well be a bar. Taken as backdrop too, the fog above a chessboard moved on a tripod kept every shot
     # whole, so they lined up as shots on a tripod do, and the moment check could not tell a grey board on grey
-    # fog from an overlay: 4-12 wrong pairs on each of 11 accuracy seeds
-    # a few lines are no backdrop: a scan's edge, a resize's blend, the tips of a tilted repost's wedges
+    # fog from an overlay: 4-12 wrong pairs on each of 11 accuracy seeds.
+    # A few lines are no backdrop: a scan's edge, a resize's blend, the tips of a tilted repost's wedges
     least = BACKDROP_MIN * np.array(grey.shape)[[0, 0, 1, 1]]
     grew = [abs(now - then) >= most for now, then, most in zip(widened, peeled, least)]
     return widened if sum(grew) >= 2 else peeled
+
+
+def _widened(grey: np.ndarray, box: Box, limits: Box) -> Box:
+    """`box` widened over the backdrop lines beside it, within `limits`: lines across the box as it grows (beside
+    a screenshot's photo lies the screen, not the photo's backdrop; and as it grows, a caption's text fills the
+    middle of its rows less and less)."""
+    top, bottom, left, right = box
+    if bottom - top < 1 or right - left < 1:
+        return box
+    while True:
+        inside = grey[top:bottom, left:right]
+        # the box's edge itself may be a blend of bar and photo (the photo was resized onto the bar)
+        rows, cols = min(EDGE_DEPTH, len(inside) - 1), min(EDGE_DEPTH, inside.shape[1] - 1)
+        widened = (top - _backdrop_lines(grey[limits[0]:top, left:right], inside[rows]),
+                   bottom + _backdrop_lines(grey[bottom:limits[1], left:right][::-1], inside[-1 - rows]),
+                   left - _backdrop_lines(grey[top:bottom, limits[2]:left].T, inside[:, cols]),
+                   right + _backdrop_lines(grey[top:bottom, right:limits[3]][:, ::-1].T, inside[:, -1 - cols]))
+        if widened == (top, bottom, left, right):
+            return widened
+        top, bottom, left, right = widened
 
 
 def _backdrop_lines(outside: np.ndarray, edge: np.ndarray) -> int:
@@ -131,29 +155,34 @@ def _backdrop_lines(outside: np.ndarray, edge: np.ndarray) -> int:
     return len(outside)
 
 
-def _trim_and_peel(flat: np.ndarray, side: int, peeled: dict[str, int], start: str, end: str) -> tuple[int, int]:
+def _trim_and_peel(flat: np.ndarray, side: int, peeled: dict[str, int], start: str, end: str
+                   ) -> tuple[int, int, int | None, int | None]:
     """The span of `flat` (one entry a line) left after flat edges go and, at each end, at most one thin
-    band cut off by a flat run; `peeled` counts the bands taken from each side of the whole picture."""
+    band cut off by a flat run; `peeled` counts the bands taken from each side of the whole picture. Then where
+    the lines of the band peeled at the start end, and where those of the band peeled at the end begin (None:
+    no band)."""
     content = np.nonzero(~flat)[0]
     if len(content) == 0:
-        return 0, len(flat)
+        return 0, len(flat), None, None
     first, last = int(content[0]), int(content[-1]) + 1
+    start_band = end_band = None
     if peeled[start] < BANDS_PER_SIDE:
-        cut = _band_end(flat[first:last], side)
-        if cut is not None:
-            first += cut
+        found = _band_end(flat[first:last], side)
+        if found is not None:
+            start_band, first = first + found[0], first + found[1]
             peeled[start] += 1
     if peeled[end] < BANDS_PER_SIDE:
-        cut = _band_end(flat[first:last][::-1], side)
-        if cut is not None:
-            last -= cut
+        found = _band_end(flat[first:last][::-1], side)
+        if found is not None:
+            end_band, last = last - found[0], last - found[1]
             peeled[end] += 1
-    return first, last
+    return first, last, start_band, end_band
 
 
-def _band_end(flat: np.ndarray, side: int) -> int | None:
-    """Where the content after a thin leading band starts (the band and its flat separator skipped), or None
-    when `flat` does not start with a band: content thicker than BAND_MAX, or no separator long enough."""
+def _band_end(flat: np.ndarray, side: int) -> tuple[int, int] | None:
+    """(lines of a thin leading band, where the content after it starts: the band and its flat separator
+    skipped), or None when `flat` does not start with a band: content thicker than BAND_MAX, or no separator
+    long enough."""
     limit = int(BAND_MAX * side)
     run_needed = max(2, int(SEPARATOR_MIN * side))
     run = 0
@@ -166,7 +195,7 @@ def _band_end(flat: np.ndarray, side: int) -> int | None:
                 band = n + 1 - run
                 if len(following) == 0 or len(rest) - following[0] < max(2 * band, BAND_MAX * side):
                     return None  # the band would be much of what is left
-                return n + 1 + int(following[0])
+                return band, n + 1 + int(following[0])
         else:
             if n >= limit:
                 return None
