@@ -9,7 +9,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageDraw, ImageOps
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the app keeps its settings (window geometry...) in the user's config folder: never the tester's own
@@ -35,6 +36,30 @@ def photo(name: str) -> Path:
 def texture(name: str) -> Path:
     """grass, gravel: textures, kept apart from PHOTOS (a texture's copies line up as little as two textures)."""
     return DATA / "textures" / f"{name}.jpg"
+
+
+def picture_on_backdrop() -> Image.Image:
+    """A subject on its own plain backdrop, as a logo, a product shot or a studio portrait is: a round cut of a
+    real photo on white, a grey shade down the left side and a line of caption under it."""
+    canvas = Image.new("RGB", (600, 380), (247, 247, 247))
+    draw = ImageDraw.Draw(canvas)
+    for x in range(90):  # a soft shade: each column a little darker toward the edge
+        draw.line((x, 0, x, 380), fill=(157 + x, 157 + x, 157 + x))
+    face = Image.open(photo("chelsea")).convert("RGB").resize((200, 200))
+    mask = Image.new("L", (200, 200), 0)
+    ImageDraw.Draw(mask).ellipse((0, 0, 199, 199), fill=255)
+    canvas.paste(face, (220, 70), mask)
+    draw.text((240, 330), "The traditional desktop", fill=(160, 160, 160))
+    return canvas
+
+
+def vignetted(img: Image.Image) -> Image.Image:
+    """The photo darkened toward its edges until its corners are black, as a lens or an editor's vignette does."""
+    width, height = img.size
+    y, x = np.mgrid[:height, :width]
+    reach = np.sqrt(((x - width / 2) / (width / 2)) ** 2 + ((y - height / 2) / (height / 2)) ** 2) / np.sqrt(2)
+    light = np.clip(1 - 1.6 * reach ** 2, 0, 1)
+    return Image.fromarray((np.asarray(img) * light[..., None]).astype(np.uint8))
 
 
 def save_edit(source: Path, target: Path, edit: str) -> Path:

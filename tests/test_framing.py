@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from conftest import photo
-from simgui.core.media.framing import content_box, photo_inside
+from conftest import photo, picture_on_backdrop, vignetted
+from simgui.core.media.framing import content_box, framing_boxes, photo_inside, views_inside
 
 
 def _rgb(name: str) -> Image.Image:
@@ -82,42 +82,56 @@ def test_a_photo_in_a_shared_mat_and_caption_is_cut_from_them():
     assert inside.height < 0.8 * canvas.height
 
 
-def _on_backdrop() -> Image.Image:
-    """A subject on its own plain backdrop, as a logo, a product shot or a studio portrait is: a round cut of a
-    real photo on white, a grey shade down the left side and a line of caption under it."""
-    canvas = Image.new("RGB", (600, 380), (247, 247, 247))
-    draw = ImageDraw.Draw(canvas)
-    for x in range(90):  # a soft shade: each column a little darker toward the edge
-        draw.line((x, 0, x, 380), fill=(157 + x, 157 + x, 157 + x))
-    face = _rgb("chelsea").resize((200, 200))
-    mask = Image.new("L", (200, 200), 0)
-    ImageDraw.Draw(mask).ellipse((0, 0, 199, 199), fill=255)
-    canvas.paste(face, (220, 70), mask)
-    draw.text((240, 330), "The traditional desktop", fill=(160, 160, 160))
-    return canvas
+def _watermarked(picture: Image.Image) -> Image.Image:
+    marked = picture.copy()
+    ImageDraw.Draw(marked).text((420, 20), "(c) SAMPLE", fill=(255, 255, 255))
+    return marked
+
+
+def test_a_subject_on_its_own_backdrop_has_a_backdrop_view_shown_whole_whichever_way_it_is_turned():
+    # trimmed as bars, the backdrop went and each copy was cut to another box: a turned or watermarked copy then
+    # lined up with its original no better than two unrelated textures
+    picture = picture_on_backdrop()
+    for copy in (picture, picture.transpose(Image.ROTATE_90), picture.transpose(Image.FLIP_LEFT_RIGHT),
+                 _watermarked(picture)):
+        trimmed, backdrop = framing_boxes(copy)
+        assert (backdrop or trimmed) == (0, 0, copy.width, copy.height)
+    assert framing_boxes(picture)[0] != (0, 0, picture.width, picture.height)  # trimmed, it is cut to the cat
+
+
+def test_bars_around_a_picture_with_a_backdrop_are_trimmed_from_its_backdrop_view_too():
+    picture = picture_on_backdrop()
+    for bar in ((0, 0, 0), (30, 90, 200)):
+        framed = Image.new("RGB", (picture.width, picture.height * 2), bar)
+        framed.paste(picture, (0, picture.height // 2))
+        trimmed, backdrop = framing_boxes(framed)
+        left, top, right, bottom = backdrop or trimmed
+        assert (left, right) == (0, picture.width)
+        assert abs(top - picture.height // 2) <= 4 and abs(bottom - top - picture.height) <= 8
+
+
+def test_a_photo_without_a_backdrop_has_no_backdrop_view():
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        img = _rgb(name)
+        letterboxed = Image.new("RGB", (img.width, img.height * 2), (0, 0, 0))
+        letterboxed.paste(img, (0, img.height // 2))
+        for picture in (img, letterboxed, _screenshot(img)):
+            assert views_inside(picture)[1] is None, name
 
 
 def test_a_picture_with_a_backdrop_in_a_light_apps_screenshot_is_not_shown_with_the_apps_bars():
-    # white on white: a framing that keeps a picture's own backdrop must still stop at the toolbar's icons and
-    # the action bar (a version that kept backdrops showed the model both)
+    # white on white: where the picture's backdrop ends, the screen goes on; the toolbar's icons and the action
+    # bar are chrome all the same, in either framing (a first backdrop rule showed the model both)
     for background in ((255, 255, 255), (0, 0, 0)):
-        left, top, right, bottom = content_box(_screenshot(_on_backdrop(), background))
-        assert top >= 97 and bottom <= 955, background  # below the toolbar's icons, above the action bar's
-
-
-def _vignetted(img: Image.Image) -> Image.Image:
-    """The photo darkened toward its edges until its corners are black, as a lens or an editor's vignette does."""
-    width, height = img.size
-    y, x = np.mgrid[:height, :width]
-    reach = np.sqrt(((x - width / 2) / (width / 2)) ** 2 + ((y - height / 2) / (height / 2)) ** 2) / np.sqrt(2)
-    light = np.clip(1 - 1.6 * reach ** 2, 0, 1)
-    return Image.fromarray((np.asarray(img) * light[..., None]).astype(np.uint8))
+        for left, top, right, bottom in filter(None, framing_boxes(_screenshot(picture_on_backdrop(), background))):
+            assert top >= 97 and bottom <= 955, background  # below the toolbar's icons, above the action bar's
 
 
 def test_a_photo_with_dark_edges_in_black_bars_or_a_dark_apps_screenshot_is_cut_from_them():
-    # a photo's own near-black edge is not a backdrop that the bars continue: a version that kept backdrops kept
-    # these bars, and the copies lined up with their original at 0.61-0.66
-    img = _vignetted(_rgb("coffee"))
+    # in the pixels, a photo's own near-black edge is alike to a backdrop that the bars continue: a version that
+    # had only the backdrop framing kept these bars, and the copies lined up with their original at 0.61-0.66.
+    # The photo as trimmed (the framing every picture has) is cut from them.
+    img = vignetted(_rgb("coffee"))
     letterboxed = Image.new("RGB", (img.width, img.height * 2), (0, 0, 0))
     letterboxed.paste(img, (0, img.height // 2))
     for copy in (letterboxed, _screenshot(img)):
