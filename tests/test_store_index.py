@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from simgui.core.storage.index import VectorIndex
-from simgui.core.storage.store import LibraryStore, NewImage
+from simgui.core.storage.store import BackdropView, LibraryStore, NewImage
 
 MODEL = "test-model"
 
@@ -150,3 +150,19 @@ def test_a_library_of_an_earlier_format_is_compacted_on_open_and_groups_the_same
     assert sizes == {(4 + reopened.dim, 1024)}  # compacted, without the model
     assert sorted(sorted(m.image.path for m in g.members) for g in reopened.groups()) == before
     reopened.close()
+
+
+def test_a_content_that_takes_anothers_embedding_takes_its_backdrop_view_too(store):
+    # an EXIF rewrite keeps the pixels: the new content shares the old one's tokens, sketch and backdrop view
+    rng = np.random.default_rng(5)
+    tokens = rng.integers(-100, 100, (256, 32)).astype(np.int8)
+    with store.transaction():
+        (label,) = store.save_embeddings(MODEL, ["h1"], unit(rng, 1), tokens[None])
+        store.save_sketches({label: b"sketch"})
+        store.save_backdrop_views({label: BackdropView(tokens, b"backdrop sketch", (0.25, 0.125, 0.75, 0.875))})
+        shared = store.share_embedding(MODEL, "h1", "h2")
+    (view,) = store.backdrop_views([shared], (256, 32)).values()
+    (before,) = store.backdrop_views([label], (256, 32)).values()
+    assert shared != label and store.sketch(shared) == b"sketch"
+    assert view.sketch == b"backdrop sketch" and view.subject == (0.25, 0.125, 0.75, 0.875)
+    assert (view.bits == before.bits).all() and view.bits.shape == (256, 4)

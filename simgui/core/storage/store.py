@@ -16,7 +16,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import numpy as np
 
@@ -104,6 +104,14 @@ CREATE TABLE IF NOT EXISTS turned_pairs (
     PRIMARY KEY (first, second)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS turned_pairs_by_second ON turned_pairs(second);
+-- a content's backdrop view, where it has one (framing.views_inside): its tokens' sign bits, its sketch, and
+-- where the photo as trimmed lies in it (4 float32: left, top, right, bottom, shares of its sides)
+CREATE TABLE IF NOT EXISTS backdrop_views (
+    label INTEGER PRIMARY KEY REFERENCES embeddings(id) ON DELETE CASCADE,
+    patches BLOB NOT NULL,
+    sketch BLOB NOT NULL,
+    subject BLOB NOT NULL
+);
 -- the copy the user chose to keep ("Keep this one"): it heads every group it is in, newest choice first
 CREATE TABLE IF NOT EXISTS keeper_choices (
     path TEXT PRIMARY KEY,
@@ -198,6 +206,13 @@ class ClipFrameSet:
     blank: np.ndarray  # [F] bool: shows nothing (a fade, a plain card)
     thumbs: np.ndarray  # [F, 32, 32] uint8: the picture inside any bars in grey, squashed square as the model sees it
     aspect: float  # that picture's width / height before it was squashed
+
+
+class BackdropView(NamedTuple):
+    """A content's backdrop view (framing.views_inside): what is kept of it."""
+    bits: np.ndarray  # its tokens: stored as sign bits, [tokens, dim / 8] uint8; saved from the model's int8 tokens
+    sketch: bytes  # its sketch (media/sketch.py)
+    subject: tuple[float, float, float, float]  # where the photo as trimmed lies in it (framing.Views.subject)
 
 
 @dataclass
@@ -452,8 +467,9 @@ class LibraryStore:
                         (new_hash, content_hash, model))
         row = self.db.execute("SELECT id FROM embeddings WHERE content_hash = ? AND model = ?", (new_hash, model)).fetchone()
         if row:
-            self.db.execute("INSERT OR IGNORE INTO sketches SELECT ?, s.jpeg FROM sketches s JOIN embeddings e "
-                            "ON e.id = s.label WHERE e.content_hash = ? AND e.model = ?", (row[0], content_hash, model))
+            for table, columns in (("sketches", "t.jpeg"), ("backdrop_views", "t.patches, t.sketch, t.subject")):
+                self.db.execute(f"INSERT OR IGNORE INTO {table} SELECT ?, {columns} FROM {table} t JOIN embeddings e "
+                                "ON e.id = t.label WHERE e.content_hash = ? AND e.model = ?", (row[0], content_hash, model))
         return row[0] if row else None
 
     def orphan_embeddings(self, kept: set[str]) -> list[int]:
@@ -573,6 +589,19 @@ class LibraryStore:
                                            "ORDER BY label, turn", set(labels)):
             found.setdefault(label, []).append(np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8))
         return found
+
+    def save_backdrop_views(self, views: dict[int, BackdropView]) -> None:
+        """label -> its backdrop view, with the model's int8 tokens as `bits` (packed here)."""
+        self.db.executemany("INSERT OR REPLACE INTO backdrop_views VALUES (?, ?, ?, ?)",
+                            [(label, pack_tokens(v.bits).tobytes(), v.sketch, np.array(v.subject, np.float32).tobytes())
+                             for label, v in views.items()])
+
+    def backdrop_views(self, labels: Iterable[int], shape: tuple[int, int]) -> dict[int, BackdropView]:
+        """label -> its backdrop view as stored (for the few contents that have one)."""
+        return {label: BackdropView(np.frombuffer(blob, dtype=np.uint8).reshape(shape[0], shape[1] // 8), sketch,
+                                    tuple(float(s) for s in np.frombuffer(subject, np.float32)))
+                for label, blob, sketch, subject in self._select_in(
+                    "SELECT label, patches, sketch, subject FROM backdrop_views WHERE label IN ({marks})", set(labels))}
 
     def turned_pairs(self) -> list[tuple[int, int]]:
         return self.db.execute("SELECT first, second FROM turned_pairs").fetchall()
