@@ -16,18 +16,21 @@ from conftest import photo
 from simgui.core.matching.pair_checks import (TASK_PAIRS, CheckTask, UnitTokens, WorkerStopped, measure_agreements,
                                               measured_in_workers)
 from simgui.core.media.sketch import make_sketch, read_sketch
+from simgui.core.storage.store import BackdropView
 
 
 def _task(sketch: bytes) -> CheckTask:
-    """Two labels whose sign bits are one photo's (random, but alike): their pair asks for the sketches."""
+    """Two labels whose sign bits are one photo's (random, but alike): their pair asks for the sketches. The
+    second has a backdrop view too, which travels with the task."""
     bits = np.random.default_rng(3).integers(0, 256, (256, 4), dtype=np.uint8)
-    return CheckTask([(1, 2)], {1: bits, 2: bits.copy()}, {}, {1: sketch, 2: sketch})
+    return CheckTask([(1, 2)], {1: bits, 2: bits.copy()}, {}, {2: BackdropView(bits.copy(), sketch, (0.25, 0.25, 0.75, 0.75))}, {1: sketch, 2: sketch})
 
 
 def test_a_worker_measures_what_this_process_would():
     sketch = make_sketch(Image.open(photo("coffee")).convert("RGB"))
     task = _task(sketch)
-    here = measure_agreements(task.keys, UnitTokens(task.patches, task.turned, lambda label: read_sketch(sketch)))
+    here = measure_agreements(task.keys, UnitTokens(task.patches, task.turned, task.backdrops,
+                                                               lambda label: read_sketch(sketch)))
     assert list(measured_in_workers(task.keys, lambda keys: task, lambda keys: pytest.fail("measured here"))) \
         == [(task.keys, here)]
 
@@ -35,7 +38,8 @@ def test_a_worker_measures_what_this_process_would():
 def test_a_workers_error_is_raised_here_as_measuring_here_would_raise_it():
     task = _task(b"not a JPEG")  # a damaged sketch in the library
     with pytest.raises(UnidentifiedImageError) as here:
-        measure_agreements(task.keys, UnitTokens(task.patches, task.turned, lambda label: read_sketch(b"not a JPEG")))
+        measure_agreements(task.keys, UnitTokens(task.patches, task.turned, task.backdrops,
+                                                           lambda label: read_sketch(b"not a JPEG")))
     with pytest.raises(UnidentifiedImageError) as there:
         list(measured_in_workers(task.keys, lambda keys: task, lambda keys: pytest.fail("measured here")))
     assert type(there.value) is type(here.value) and "in a pair-check worker" in "".join(there.value.__notes__)
@@ -79,7 +83,7 @@ def test_workers_never_run_the_script_that_started_them_again(tmp_path):
         with open({str(log)!r}, "a") as out:
             out.write("ran\\n")
         bits = np.zeros((256, 4), np.uint8)
-        task = CheckTask([(1, 2)], {{1: bits, 2: bits}}, {{}}, {{}})
+        task = CheckTask([(1, 2)], {{1: bits, 2: bits}}, {{}}, {{}}, {{}})
         print(list(measured_in_workers(task.keys, lambda keys: task, None)))
     """))
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)

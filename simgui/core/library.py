@@ -28,10 +28,11 @@ from simgui.core.media.decode import Captured, DecodeError, DecodedImage, decode
 from simgui.core.media.formats import is_video_name
 from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.storage.exclusions import Exclusions
-from simgui.core.media.framing import content_box, photo_inside
+from simgui.core.media.framing import Views, content_box, photo_inside, views_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
 from simgui.core.media.orientation import alike_as_they_are, proposals, signature
 from simgui.core.matching.turn_check import TurnFinder, embed_turned
+from simgui.core.matching.pair_checks import seen_as_stored
 from simgui.core.matching.grouping import Group, GroupFinder
 from simgui.core.matching.keep_rules import KeepRules
 from simgui.core.storage.index import VectorIndex
@@ -39,10 +40,11 @@ from simgui.core.matching.learning import LearnedPreferences, learn, load_prefer
 from simgui.core.matching.learning import forget as forget_preferences
 from simgui.core.indexing.pipeline import Indexer, IndexReport, Progress
 from simgui.core.storage.errors import LibraryError, storage_problem
-from simgui.core.storage.store import DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
+from simgui.core.storage.store import BackdropView, DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
 from simgui.core.matching.verify import METHOD as VERIFY_METHOD
 from simgui.core.matching.moments import MOMENT_RULE
-from simgui.core.matching.verify import ANOTHER_MOMENT, MOMENT_CHECK_FROM, best_agreement, best_cosine, difference_grid
+from simgui.core.matching.verify import (ANOTHER_MOMENT, MOMENT_CHECK_FROM, Seen, SketchPair, best_agreement, best_cosine,
+                                         difference_grid)
 from simgui.core.storage.tokens import GRID, as_unit_tokens
 
 
@@ -98,10 +100,20 @@ def read_model_identity(folder: Path | None = None) -> tuple[str, int, tuple[int
 class _QueryInput:
     """A query photo as read and embedded: kept by Library.read_ahead until the drop that follows."""
     decoded: DecodedImage
-    content: Image.Image  # the photo inside its bars, as the model saw it
+    views: Views  # framing.views_inside: the photo inside its bars as the model saw it, its backdrop view if any
     model_input: np.ndarray
     vector: np.ndarray
     patches: np.ndarray
+    backdrop_patches: np.ndarray | None  # the backdrop view's tokens
+
+    @property
+    def content(self) -> Image.Image:
+        return self.views.content
+
+    def seen(self, turned: list[np.ndarray]) -> Seen:
+        if self.backdrop_patches is None:
+            return Seen(as_unit_tokens(self.patches), turned)
+        return Seen(as_unit_tokens(self.patches), turned, as_unit_tokens(self.backdrop_patches), self.views.subject)
 
 
 def _file_key(path: str) -> tuple[str, int, int] | None:
@@ -115,11 +127,16 @@ def _file_key(path: str) -> tuple[str, int, int] | None:
 
 @dataclass
 class _PairEvidence:
-    """What compare weighs, by content hash: vectors, unit tokens, and those of turned copies."""
+    """What compare weighs, by content hash: vectors, unit tokens, and those of turned copies and backdrop views."""
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    tokens: dict[str, np.ndarray] = field(default_factory=dict)
-    turned: dict[str, list[np.ndarray]] = field(default_factory=dict)
     turned_vectors: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    seen: dict[str, Seen] = field(default_factory=dict)
+
+
+def _stored_seen(label: int, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
+                 backdrops: dict[int, BackdropView]) -> Seen:
+    """A stored content's unit tokens in every framing kept, from what the store read for it."""
+    return seen_as_stored(as_unit_tokens(patches[label]), turned.get(label, ()), backdrops.get(label))
 
 
 class Library:
@@ -415,11 +432,13 @@ class Library:
             except DecodeError as exc:
                 found[n] = str(exc)
         if readable:
-            contents = [photo_inside(decoded.picture) for _, decoded in readable]
-            inputs = [self.model.preprocess_content(c) for c in contents]
+            views = [views_inside(decoded.picture) for _, decoded in readable]
+            inputs = [self.model.preprocess_content(v.content) for v in views]
             embeddings = self.model.run(np.stack(inputs))
-            for row, ((n, decoded), content) in enumerate(zip(readable, contents)):
-                found[n] = _QueryInput(decoded, content, inputs[row], embeddings.vectors[row], embeddings.patches[row])
+            backdrops = self._backdrop_tokens(views)
+            for row, ((n, decoded), view) in enumerate(zip(readable, views)):
+                found[n] = _QueryInput(decoded, view, inputs[row], embeddings.vectors[row], embeddings.patches[row],
+                                       backdrops[row])
                 if keys[n] is not None:
                     self._read_ahead[keys[n]] = found[n]
         while len(self._read_ahead) > READ_AHEAD_KEPT:
@@ -484,7 +503,8 @@ class Library:
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
         turned_vectors, turned_tokens, turned_labels = turned
-        query_sketch = functools.cache(lambda: read_sketch(make_sketch(query.content)))
+        query_sketches = {False: functools.cache(lambda: read_sketch(make_sketch(query.content))),
+                          True: functools.cache(lambda: read_sketch(make_sketch(query.views.backdrop)))}
         label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels | alike)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         scores = [best_cosine(query.vector, vector, turned_vectors) for vector in vectors]
@@ -495,7 +515,8 @@ class Library:
         checked = [label for score, label in closest if score >= self.thresholds.candidate] + sorted(turned_labels | alike)
         patches = self.store.patches(checked, self.patch_shape)
         their_turned = self.store.turned_patches(checked, self.patch_shape)
-        query_tokens = as_unit_tokens(query.patches)
+        their_backdrops = self.store.backdrop_views(checked, self.patch_shape)
+        query_seen = query.seen(turned_tokens)
         query_hash = query.decoded.content_hash
         files = self.store.images_by_hash(hashes)
         ranked = []
@@ -505,8 +526,8 @@ class Library:
                 agreement = ANOTHER_MOMENT  # two shots, as their cameras recorded (rule.other_shots)
             else:
                 agreement = 0.0 if label not in patches else best_agreement(
-                    query_tokens, as_unit_tokens(patches[label]), turned_tokens,
-                    [as_unit_tokens(p) for p in their_turned.get(label, ())], self._sketch_pair(query_sketch, label))
+                    query_seen, _stored_seen(label, patches, their_turned, their_backdrops),
+                    self._sketch_pair(query_sketches, label, their_backdrops))
             verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
             if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
@@ -518,12 +539,12 @@ class Library:
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
-    def _sketch_pair(self, sketch: Callable[[], np.ndarray],
-                     label: int) -> Callable[[], tuple[np.ndarray, np.ndarray] | None]:
-        """The query's sketch (made the first time a pair needs it) and a stored photo's, for verify."""
-        def pair() -> tuple[np.ndarray, np.ndarray] | None:
-            theirs = self.sketch(label)
-            return None if theirs is None else (sketch(), theirs)
+    def _sketch_pair(self, sketches: dict[bool, Callable[[], np.ndarray]], label: int,
+                     backdrops: dict[int, BackdropView]) -> SketchPair:
+        """The query's sketch in a framing (made the first time a pair needs it) and a stored photo's, for verify."""
+        def pair(query_backdrop: bool, their_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
+            theirs = read_sketch(backdrops[label].sketch) if their_backdrop else self.sketch(label)
+            return None if theirs is None else (sketches[query_backdrop](), theirs)
         return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
@@ -537,49 +558,59 @@ class Library:
         if a.content_hash == b.content_hash:
             return Comparison(1.0, 1.0, Kind.EXACT, np.ones((GRID, GRID), np.int8), box)
         ordered = sorted((a, b), key=lambda d: d.content_hash)  # the same pair always scores the same
-        evidence = self._evidence_of(ordered)
+        views = {d.content_hash: views_inside(d.picture) for d in ordered}
+        evidence = self._evidence_of(ordered, views)
         first, second = (d.content_hash for d in ordered)
         score = best_cosine(evidence.vectors[first], evidence.vectors[second], evidence.turned_vectors[first],
                             evidence.turned_vectors[second])
-        tokens = evidence.tokens[first], evidence.tokens[second], evidence.turned[first], evidence.turned[second]
+        seen = evidence.seen[first], evidence.seen[second]
         if other_shots(a.shot_at, b.shot_at):  # two shots, as their cameras recorded
             agreement = ANOTHER_MOMENT
         else:
-            agreement = best_agreement(*tokens, lambda: tuple(read_sketch(make_sketch(photo_inside(d.picture)))
-                                                              for d in ordered))
+            agreement = best_agreement(*seen, lambda first_backdrop, second_backdrop: (
+                read_sketch(make_sketch(views[first][first_backdrop])),
+                read_sketch(make_sketch(views[second][second_backdrop]))))
         moment = agreement == ANOTHER_MOMENT
         # how much lines up, said beside "another moment"; a faint agreement the pixels did not bear out is none
-        shown = best_agreement(*tokens) if moment else max(0.0, agreement)
-        differences = difference_grid(evidence.tokens[a.content_hash], evidence.tokens[b.content_hash])
+        shown = best_agreement(*seen) if moment else max(0.0, agreement)
+        differences = difference_grid(evidence.seen[a.content_hash].tokens, evidence.seen[b.content_hash].tokens)
         return Comparison(round(min(1.0, score), 4), round(shown, 4), pair_kind(score, agreement, self.thresholds),
                           differences, box, moment)
 
-    def _evidence_of(self, decoded: list[DecodedImage]) -> "_PairEvidence":
-        """Vectors and unit tokens, as they are and turned, of two pictures by content: those the library holds
-        as they are stored (so `compare` gives the very number grouping used), the others embedded now."""
+    def _evidence_of(self, decoded: list[DecodedImage],
+                     views: dict[str, Views]) -> "_PairEvidence":
+        """Vectors and unit tokens, as they are, turned and of backdrop views, of two pictures by content (`views`:
+        framing.views_inside of each): those the library holds as they are stored (so `compare` gives the very
+        number grouping used), the others embedded now."""
         labels, vectors, hashes = self.store.vectors(self.model_id, self.dim, hashes={d.content_hash for d in decoded})
         stored = self.store.patches(labels.tolist(), self.patch_shape)
         stored_turned = self.store.turned_patches(labels.tolist(), self.patch_shape)
+        stored_backdrops = self.store.backdrop_views(labels.tolist(), self.patch_shape)
         found = _PairEvidence()
         for n, content in enumerate(hashes):
-            found.vectors[content], found.tokens[content] = vectors[n], as_unit_tokens(stored[int(labels[n])])
-            found.turned[content] = [as_unit_tokens(p) for p in stored_turned.get(int(labels[n]), ())]
+            found.vectors[content] = vectors[n]
+            found.seen[content] = _stored_seen(int(labels[n]), stored, stored_turned, stored_backdrops)
             found.turned_vectors[content] = []  # only tokens of turned copies are kept
         missing = [d for d in decoded if d.content_hash not in found.vectors]
         if missing:
-            contents = [photo_inside(d.picture) for d in missing]
-            inputs = [self.model.preprocess_content(c) for c in contents]
+            inputs = [self.model.preprocess_content(views[d.content_hash].content) for d in missing]
             fresh = self.model.run(np.stack(inputs))
+            backdrops = self._backdrop_tokens([views[d.content_hash] for d in missing])
             # each picture read now, turned, against both as they look: stored ones have their turns kept already
-            signatures = {d.content_hash: signature(c) for d, c in zip(missing, contents)}
-            signatures.update((d.content_hash, signature(photo_inside(d.picture))) for d in decoded
-                              if d.content_hash not in signatures)
+            signatures = {d.content_hash: signature(views[d.content_hash].content) for d in decoded}
             others = np.stack([signatures[d.content_hash] for d in decoded])
             runs = [(n, turn) for n, d in enumerate(missing)
                     for turn in sorted({turn for _, _, turn in proposals(signatures[d.content_hash][None], others)})]
             turned_tokens, turned_vectors = embed_turned(self.model, inputs, runs)
             for n, d in enumerate(missing):
-                found.vectors[d.content_hash], found.tokens[d.content_hash] = fresh.vectors[n], as_unit_tokens(fresh.patches[n])
-                found.turned[d.content_hash] = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]
+                turned = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]
+                found.vectors[d.content_hash] = fresh.vectors[n]
                 found.turned_vectors[d.content_hash] = [turned_vectors[run] for run in runs if run[0] == n]
+                found.seen[d.content_hash] = Seen(as_unit_tokens(fresh.patches[n]), turned) if backdrops[n] is None else \
+                    Seen(as_unit_tokens(fresh.patches[n]), turned, as_unit_tokens(backdrops[n]), views[d.content_hash].subject)
         return found
+
+    def _backdrop_tokens(self, views: list[Views]) -> list[np.ndarray | None]:
+        """The tokens of each picture's backdrop view; None for those that have none (most)."""
+        return self.model.patches_where_given([None if v.backdrop is None else self.model.preprocess_content(v.backdrop)
+                                               for v in views])

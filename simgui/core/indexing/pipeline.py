@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from simgui.core.media.decode import DecodeError, decode_bytes, file_content_has
 from simgui.core.media.formats import is_video_name
 from simgui.core.media.video import ClipFrames, read_clip
 from simgui.core.matching.clip_search import ClipInput, clip_input, sign
-from simgui.core.media.framing import photo_inside
+from simgui.core.media.framing import photo_inside, views_inside
 from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash, difference_hash
@@ -29,7 +29,7 @@ from simgui.core.media.orientation import signature
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
-from simgui.core.storage.store import ClipFrameSet, NewImage
+from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
@@ -96,12 +96,20 @@ class _Work:
     known_hashes: set[str]  # contents that already have a vector: read and hashed, never decoded
 
 
+class _BackdropInput(NamedTuple):
+    """A new content's backdrop view (framing.views_inside), read."""
+    pixels: np.ndarray  # model input
+    sketch: bytes
+    subject: tuple[float, float, float, float]
+
+
 @dataclass
 class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
     signature: np.ndarray | None = None  # ... and its orientation signature
     sketch: bytes | None = None  # ... and its sketch
+    backdrop: _BackdropInput | None = None  # ... and its backdrop view, where it has one
     unsettled: bool = False
     clip: ClipInput | None = None  # a clip's frames as model input, when the content is new
 
@@ -287,14 +295,17 @@ class Indexer:
                 decoded = decode_bytes(data, digest, f.path)
         except DecodeError as exc:
             return self._unreadable(item, exc)
-        content = photo_inside(decoded.picture)
+        content, backdrop, subject = views_inside(decoded.picture)
         # the photo's own share of the picture: inside bars and chrome, and inside a tilted repost's corner
         # wedges (its bounding box is the whole canvas): the keep rules' "whole photo" and resolution use it
         share = content.width * content.height / (decoded.picture.width * decoded.picture.height)
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
-        return _Outcome(record, self.library.model.preprocess_content(content), signature(content), make_sketch(content))
+        model = self.library.model
+        return _Outcome(record, model.preprocess_content(content), signature(content), make_sketch(content),
+                        backdrop=None if backdrop is None else _BackdropInput(model.preprocess_content(backdrop),
+                                                                            make_sketch(backdrop), subject))
 
     def _unreadable(self, item: _Work, exc: DecodeError) -> _Outcome:
         if self.wait_for_writers and time.time_ns() - item.found.mtime_ns < SETTLE_SECONDS * 1e9:
@@ -338,6 +349,7 @@ class Indexer:
                 fresh[o.record.content_hash] = o
         hashes = list(fresh)
         embeddings = self.library.model.run(np.stack([fresh[h].pixels for h in hashes])) if hashes else None
+        backdrops = self.library.model.patches_where_given([fresh[h].backdrop and fresh[h].backdrop.pixels for h in hashes])
         signatures = np.stack([fresh[h].signature for h in hashes]) if hashes else None
         clips = self._clip_signatures(batch)
         with self.store.transaction():
@@ -347,6 +359,8 @@ class Indexer:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
                 self.store.save_signatures(labels, signatures)
                 self.store.save_sketches({label: fresh[h].sketch for label, h in zip(labels, hashes)})
+                self.store.save_backdrop_views({label: BackdropView(tokens, fresh[h].backdrop.sketch, fresh[h].backdrop.subject)
+                                                for label, h, tokens in zip(labels, hashes, backdrops) if tokens is not None})
             self._fill_known_metadata(batch)
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:

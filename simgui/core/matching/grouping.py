@@ -35,7 +35,7 @@ from simgui.core.matching.keep_rules import KeepRules, keeper_order
 from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.protection import protected_folder_of
-from simgui.core.storage.store import ImageRecord, LibraryStore, is_read_only
+from simgui.core.storage.store import BackdropView, ImageRecord, LibraryStore, is_read_only
 from simgui.core.matching.verify import ANOTHER_MOMENT
 from simgui.core.media.orientation import ALIKE, ALIKE_PER_PHOTO, alike_as_they_are
 
@@ -100,16 +100,17 @@ class PairEvidence:
     vectors: np.ndarray
     hashes: list[str]
     pairs: dict[tuple[int, int], tuple[float, float]]  # (row a, row b), a < b -> (cosine, agreement)
-    load_patches: Callable[[Iterable[int]], tuple[dict, dict]]  # labels -> stored sign bits of their tokens, turned ones
+    load_patches: Callable[[Iterable[int]], tuple[dict, dict, dict]]  # labels -> their tokens' stored sign bits, turned ones, backdrop views
     stored: dict[tuple[int, int], float]  # (label a, label b) in content order -> agreement, from the database
     sketch_of: Callable[[int], np.ndarray | None] | None = None  # label -> its sketch (UnitTokens)
     fresh: dict[tuple[int, int], float] = field(default_factory=dict)  # measured now, not yet stored
     patches: dict[int, np.ndarray] = field(default_factory=dict)  # those loaded so far
     turned: dict[int, list[np.ndarray]] = field(default_factory=dict)  # ... and their turned ones, where any
+    backdrops: dict[int, BackdropView] = field(default_factory=dict)  # ... and their backdrop views, where any
     units: "UnitTokens" = field(init=False)
 
     def __post_init__(self):
-        self.units = UnitTokens(self.patches, self.turned, self.sketch_of)
+        self.units = UnitTokens(self.patches, self.turned, self.backdrops, self.sketch_of)
 
     def agreement(self, a: int, b: int) -> float:
         key = (int(self.labels[a]), int(self.labels[b]))
@@ -121,9 +122,10 @@ class PairEvidence:
         """Measures these (label a, label b) pairs, in content order, after one read of their patches."""
         wanted = {label for key in keys for label in key if label not in self.patches}
         if wanted:
-            patches, turned = self.load_patches(wanted)
+            patches, turned, backdrops = self.load_patches(wanted)
             self.patches.update(patches)
             self.turned.update(turned)
+            self.backdrops.update(backdrops)
         self.remember(dict(zip(keys, measure_agreements(keys, self.units))))
 
     def remember(self, measured: dict[tuple[int, int], float]) -> None:
@@ -263,9 +265,10 @@ class GroupFinder:
             self._remember(evidence.take_fresh())
         return evidence
 
-    def _patches(self, labels: Iterable[int]) -> tuple[dict[int, np.ndarray], dict[int, list[np.ndarray]]]:
-        labels, shape = set(labels), self.library.patch_shape
-        return self.library.store.patches(labels, shape), self.library.store.turned_patches(labels, shape)
+    def _patches(self, labels: Iterable[int]
+                 ) -> tuple[dict[int, np.ndarray], dict[int, list[np.ndarray]], dict[int, BackdropView]]:
+        labels, shape, store = set(labels), self.library.patch_shape, self.library.store
+        return store.patches(labels, shape), store.turned_patches(labels, shape), store.backdrop_views(labels, shape)
 
     @staticmethod
     def _candidate_rows(labels: np.ndarray, pairs: set[tuple[int, int]]) -> np.ndarray:

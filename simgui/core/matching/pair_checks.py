@@ -21,12 +21,13 @@ import threading
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 
-from simgui.core.matching.verify import best_agreement
+from simgui.core.matching.verify import Seen, best_agreement
 from simgui.core.media.sketch import read_sketch
+from simgui.core.storage.store import BackdropView
 from simgui.core.storage.tokens import as_unit_tokens
 
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
@@ -39,32 +40,37 @@ MAX_WORKERS = 8
 
 class UnitTokens:
     """Unit tokens of labels, unpacked from their stored sign bits once for all their pairs (a bounded
-    cache: 32 KB each), and those of their turned copies (orientation.py), where any were kept."""
+    cache: 32 KB each), and those of their turned copies (orientation.py) and backdrop views (framing.py), where
+    any were kept."""
 
     def __init__(self, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
-                 sketch_of: Callable[[int], np.ndarray | None] | None = None):
-        """sketch_of(label): the content's sketch (media/sketch.py), for the pairs whose patches line up."""
+                 backdrops: dict[int, BackdropView], sketch_of: Callable[[int], np.ndarray | None] | None = None):
+        """backdrops: label -> its backdrop view as stored; sketch_of(label): the content's sketch (media/sketch.py),
+        for the pairs whose patches line up."""
         self.patches = patches
         self.turned_patches = turned
+        self.backdrops = backdrops
         self.sketch_of = sketch_of
         self._unpacked: dict[int, np.ndarray] = {}
         self._sketches: dict[int, np.ndarray | None] = {}  # read (or found missing) once for all their pairs
 
-    def sketches(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray] | None:
+    def sketches(self, a: int, b: int, a_backdrop: bool, b_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
         if self.sketch_of is None:
             return None
-        first, second = self._sketch(a), self._sketch(b)
+        first, second = self._sketch(a, a_backdrop), self._sketch(b, b_backdrop)
         return None if first is None or second is None else (first, second)
 
-    def _sketch(self, label: int) -> np.ndarray | None:
+    def _sketch(self, label: int, backdrop: bool) -> np.ndarray | None:
+        if backdrop:
+            return read_sketch(self.backdrops[label].sketch)
         if label not in self._sketches:
             if len(self._sketches) >= UNPACKED_TOKENS:
                 self._sketches.clear()
             self._sketches[label] = self.sketch_of(label)
         return self._sketches[label]
 
-    def turned(self, label: int) -> list[np.ndarray]:
-        return [as_unit_tokens(p) for p in self.turned_patches.get(label, ())]
+    def seen(self, label: int) -> Seen:
+        return seen_as_stored(self[label], self.turned_patches.get(label, ()), self.backdrops.get(label))
 
     def __getitem__(self, label: int) -> np.ndarray:
         tokens = self._unpacked.get(label)
@@ -75,10 +81,16 @@ class UnitTokens:
         return tokens
 
 
+def seen_as_stored(tokens: np.ndarray, turned: Iterable[np.ndarray], backdrop: BackdropView | None) -> Seen:
+    """A stored content's unit tokens in every framing kept: `tokens` unpacked already, the others as stored."""
+    if backdrop is None:
+        return Seen(tokens, [as_unit_tokens(p) for p in turned])
+    return Seen(tokens, [as_unit_tokens(p) for p in turned], as_unit_tokens(backdrop.bits), backdrop.subject)
+
+
 def measure_agreements(keys: list[tuple[int, int]], units: UnitTokens) -> list[float]:
-    """Patch agreement of each (label a, label b) pair, either one turned where that was kept."""
-    return [best_agreement(units[a], units[b], units.turned(a), units.turned(b), functools.partial(units.sketches, a, b))
-            for a, b in keys]
+    """Patch agreement of each (label a, label b) pair, in their best framings or either one turned."""
+    return [best_agreement(units.seen(a), units.seen(b), functools.partial(units.sketches, a, b)) for a, b in keys]
 
 
 @dataclass
@@ -87,11 +99,12 @@ class CheckTask:
     keys: list[Pair]
     patches: dict[int, np.ndarray]  # label -> its stored sign bits
     turned: dict[int, list[np.ndarray]]  # label -> its turned copies' sign bits, where kept
+    backdrops: dict[int, BackdropView]  # label -> its backdrop view, where it has one
     sketches: dict[int, bytes]  # label -> its stored sketch, for every label of the pairs
 
 
 def _measure(task: CheckTask) -> list[float]:
-    return measure_agreements(task.keys, UnitTokens(task.patches, task.turned,
+    return measure_agreements(task.keys, UnitTokens(task.patches, task.turned, task.backdrops,
                                                     lambda label: read_sketch(task.sketches[label])))
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
 
-METHOD = "mnn-ransac-3-exact-signs-turns-0.15-moments-1"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-3-exact-signs-turns-0.15-moments-1-backdrops-1"  # change it with anything below that changes scores: stored agreements are then redone
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
@@ -30,7 +30,7 @@ HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transf
 MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
 SAME, CHANGED, CUT_AWAY = 1, -1, -2  # difference_grid's cells: below 0, the first photo's content is not there
 ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
-SketchPair = Callable[[], "tuple[np.ndarray, np.ndarray] | None"]
+SketchPair = Callable[[bool, bool], "tuple[np.ndarray, np.ndarray] | None"]  # (backdrop view of A?, of B?)
 # cell indices bit-reversed: among equally similar matches (sign tokens take 33 values) the strongest are then
 # taken spread over the grid, not the top rows first
 _SPREAD = np.array([int(f"{cell:08b}"[::-1], 2) for cell in range(GRID * GRID)])
@@ -117,24 +117,66 @@ def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     return len(match_patches(a, b).agreeing) / len(a)
 
 
-def best_agreement(a: np.ndarray, b: np.ndarray, a_turned: list[np.ndarray] = (),
-                   b_turned: list[np.ndarray] = (), sketches: SketchPair | None = None) -> float:
-    """The agreement of A and B as they are, or with either one turned or mirrored (orientation.py): the
-    largest. `*_turned` are unit tokens of the turns that were worth embedding (for most photos: none).
+@dataclass
+class Seen:
+    """One content's unit tokens as the model was shown it: as framed (framing.photo_inside), turned or mirrored
+    where a turn was worth embedding (orientation.py; for most photos: none), and its backdrop view where it has
+    one (framing.views_inside; for most photos: none)."""
+    tokens: np.ndarray
+    turned: Sequence[np.ndarray] = ()
+    backdrop: np.ndarray | None = None
+    subject: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)  # the photo as trimmed, in the backdrop view
+
+    def framings(self) -> list[tuple[bool, np.ndarray]]:
+        """(backdrop view?, tokens) of each framing: the photo as trimmed first."""
+        return [(False, self.tokens)] + ([] if self.backdrop is None else [(True, self.backdrop)])
+
+    def subject_cells(self, backdrop: bool) -> np.ndarray:
+        """[GRID, GRID] bool: the cells of a framing (the backdrop view, or the photo as trimmed) that hold the
+        photo as trimmed, by their centres."""
+        if not backdrop:
+            return np.ones((GRID, GRID), bool)
+        centres = (np.arange(GRID) + 0.5) / GRID
+        left, top, right, bottom = self.subject
+        return ((centres >= top) & (centres <= bottom))[:, None] & ((centres >= left) & (centres <= right))[None]
+
+
+def _agreeing_on_subjects(matches: PatchMatches, a_cells: np.ndarray, b_cells: np.ndarray) -> int:
+    """How many of the agreeing cells lie in A's subject cells or land, by the transform, in B's. Either will do:
+    a copy's photo as trimmed is often another box than its original's (that is why the backdrop is kept)."""
+    if matches.transform is None or len(matches.agreeing) == 0:
+        return 0
+    scale, dx, dy = matches.transform
+    in_b = np.clip(np.rint(scale * _CELLS[matches.agreeing] + (dx, dy)).astype(np.int64), 0, GRID - 1)
+    a_x, a_y = _CELLS[matches.agreeing].astype(np.int64).T
+    return int((a_cells[a_y, a_x] | b_cells[in_b[:, 1], in_b[:, 0]]).sum())
+
+
+def best_agreement(a: Seen, b: Seen, sketches: SketchPair | None = None) -> float:
+    """The agreement of A and B in the framings that line up best (each as trimmed, or either with its backdrop
+    kept), or with either one turned or mirrored (orientation.py): the largest. In a backdrop view, only the
+    cells that show either photo as trimmed count: two different dark photos in the same black bars, both kept
+    as backdrop, lined up 0.13 on the bars alone.
     A turn counts from TURNED_AGREEMENT up: the best of several tries at the noise floor of two textures
     (grass and gravel agree 0.05-0.08 any way up) would otherwise pass for a copy.
-    `sketches()`: A's and B's sketches (media/sketch.py), asked for only when the two line up as they are well
-    enough to be called one photo; if those show two moments of one scene (moments.py), the patches that
-    line up say nothing: ANOTHER_MOMENT is returned, evidence that the two are different photos; if the
-    agreement is faint and the pixels do not bear it out (or cannot be read), the agreement negated: below every
-    threshold, no near pair, no edge of a group, 0 in a group's mean; stored below 0, like a veto, it is judged
-    again by a new moment rule."""
-    matches = match_patches(a, b)
-    found = len(matches.agreeing) / len(a)
-    turned = [value for value in [geometric_agreement(t, b) for t in a_turned] +
-              [geometric_agreement(a, t) for t in b_turned] if value >= TURNED_AGREEMENT]
+    `sketches(a_backdrop, b_backdrop)`: A's and B's sketches (media/sketch.py) in those framings, asked for only
+    when the two line up as they are well enough to be called one photo; if those show two moments of one scene
+    (moments.py), the patches that line up say nothing: ANOTHER_MOMENT is returned, evidence that the two are
+    different photos; if the agreement is faint and the pixels do not bear it out (or cannot be read), the
+    agreement negated: below every threshold, no near pair, no edge of a group, 0 in a group's mean; stored below
+    0, like a veto, it is judged again by a new moment rule."""
+    tried = {(a_framing, b_framing): match_patches(a_tokens, b_tokens)
+             for a_framing, a_tokens in a.framings() for b_framing, b_tokens in b.framings()}
+    counts = {framing: len(matches.agreeing) if framing == (False, False) else
+              _agreeing_on_subjects(matches, a.subject_cells(framing[0]), b.subject_cells(framing[1]))
+              for framing, matches in tried.items()}
+    framing = max(counts, key=counts.get)  # on a tie, the photos as trimmed
+    matches = tried[framing]
+    found = counts[framing] / len(a.tokens)
+    turned = [value for value in [geometric_agreement(t, b.tokens) for t in a.turned] +
+              [geometric_agreement(a.tokens, t) for t in b.turned] if value >= TURNED_AGREEMENT]
     if found >= MOMENT_CHECK_FROM and found >= max(turned, default=0.0) and sketches is not None:
-        verdict = pixel_verdict(sketches(), matches.transform, found)
+        verdict = pixel_verdict(sketches(*framing), matches.transform, found)
         if verdict is not PixelVerdict.SAME:
             return ANOTHER_MOMENT if verdict is PixelVerdict.ANOTHER_MOMENT else -found
     return max([found] + turned)

@@ -95,5 +95,14 @@ class EmbeddingModel:
         vectors, patches = (np.concatenate(part) for part in zip(*outputs))
         return Embeddings(vectors.astype(np.float32), np.round(patches * PATCH_SCALE).astype(np.int8))
 
+    def patches_where_given(self, inputs: list[np.ndarray | None]) -> list[np.ndarray | None]:
+        """The tokens of each model input that is there (a backdrop view: few pictures have one), else None."""
+        given = [n for n, i in enumerate(inputs) if i is not None]
+        found: list[np.ndarray | None] = [None] * len(inputs)
+        if given:
+            for n, tokens in zip(given, self.run(np.stack([inputs[n] for n in given])).patches):
+                found[n] = tokens
+        return found
+
     def embed(self, pictures: list[Image.Image]) -> Embeddings:
         return self.run(np.stack([self.preprocess(p) for p in pictures]))

@@ -1,0 +1,75 @@
+"""A picture on its own backdrop (a logo, a product shot, a drawing on one colour) and its copies, in a real library.
+
+Framing trims a plain backdrop as bars, and each copy to another box (a watermark on the backdrop, a shift): the
+backdrop views line them up. The other side: dark photos kept in black bars as their backdrop must not line up
+on the bars."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFont
+
+from conftest import photo, picture_on_backdrop, vignetted
+from simgui.core.library import Library
+from simgui.core.matching.rule import Kind
+
+
+def _near_groups(library: Library) -> list[list[str]]:
+    return sorted(sorted(Path(m.image.path).name for m in g.members) for g in library.groups() if g.kind == Kind.NEAR)
+
+
+def _watermarked(picture: Image.Image) -> Image.Image:
+    """White text across it and a coloured square in a corner, as the accuracy benchmark's watermark edit lays."""
+    marked = picture.copy()
+    draw = ImageDraw.Draw(marked)
+    draw.text((20, 40), "(c) PHOTO STUDIO", font=ImageFont.load_default(size=60), fill=(255, 255, 255))
+    draw.rectangle((510, 290, 590, 370), fill=(200, 40, 40))
+    return marked
+
+
+def _shifted(picture: Image.Image) -> Image.Image:
+    shifted = Image.new("RGB", picture.size, (0, 0, 0))
+    shifted.paste(picture, (-36, 24))
+    return shifted.rotate(2, resample=Image.BILINEAR)
+
+
+def test_copies_of_a_picture_on_its_own_backdrop_are_one_photo_with_it(tmp_path, library_dir):
+    # trimmed as bars, the backdrop went: the original was cut to the cat, the watermarked copy to the cat and its
+    # text, the shifted one to another box again, and they lined up like unrelated pictures
+    folder = tmp_path / "logos"
+    folder.mkdir()
+    original = picture_on_backdrop()
+    original.save(folder / "original.jpg", quality=92)
+    _watermarked(original).save(folder / "watermarked.jpg", quality=85)
+    _shifted(original).save(folder / "shifted.jpg", quality=85)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        assert _near_groups(library) == [["original.jpg", "shifted.jpg", "watermarked.jpg"]]
+        for copy in ("watermarked.jpg", "shifted.jpg"):
+            assert library.compare(str(folder / "original.jpg"), str(folder / copy)).verdict == Kind.NEAR, copy
+    finally:
+        library.close()
+
+
+def test_different_dark_photos_in_the_same_black_bars_are_not_one_photo(tmp_path, library_dir):
+    # a dark edge next to a black bar looks like a backdrop, and the bars are kept in the backdrop views: two
+    # different photos then line up on the bars alone (0.13 before only cells of the photos counted there)
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for name in ("chelsea", "coffee"):
+        dark = vignetted(Image.open(photo(name)).convert("RGB"))
+        dark.save(folder / f"{name}.jpg", quality=92)
+        pillarboxed = Image.new("RGB", (dark.width * 3 // 2, dark.height), (0, 0, 0))
+        pillarboxed.paste(dark, (dark.width // 4, 0))
+        pillarboxed.save(folder / f"{name}_pillarbox.jpg", quality=88)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        assert _near_groups(library) == [["chelsea.jpg", "chelsea_pillarbox.jpg"], ["coffee.jpg", "coffee_pillarbox.jpg"]]
+        apart = library.compare(str(folder / "chelsea_pillarbox.jpg"), str(folder / "coffee_pillarbox.jpg"))
+        assert apart.verdict != Kind.NEAR
+    finally:
+        library.close()
