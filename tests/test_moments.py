@@ -320,3 +320,18 @@ def test_two_textures_that_line_up_as_little_as_any_two_pictures_are_not_one_pho
         assert textures.verdict != Kind.NEAR
     finally:
         library.close()
+
+
+@pytest.mark.unit
+def test_the_check_reads_a_sketch_between_its_pixels_as_scipy_does():
+    # moments._bilinear stands in for map_coordinates (order 1, mode "nearest"), beyond the edges too
+    from scipy import ndimage
+    from simgui.core.matching.moments import _bilinear
+
+    rng = np.random.default_rng(4)
+    images = tuple(rng.random((64, 64), dtype=np.float32) for _ in range(3))
+    y, x = rng.uniform(-3, 67, (2, 500))
+    y[:4], x[:4] = (0, 63, 63, 0), (0, 63, 0, 63)  # the corners exactly
+    for image, read in zip(images, _bilinear(images, y, x)):
+        assert read.dtype == image.dtype
+        np.testing.assert_allclose(read, ndimage.map_coordinates(image, [y, x], order=1, mode="nearest"), atol=1e-6)
