@@ -74,3 +74,27 @@ def test_different_dark_photos_in_the_same_black_bars_are_not_one_photo(tmp_path
         assert apart.verdict != Kind.NEAR
     finally:
         library.close()
+
+
+def test_a_blank_backdrop_or_another_small_subject_on_it_is_not_the_picture(tmp_path, library_dir):
+    # the blank page and the small star are not cut to a subject (a speck, or nothing): shown whole beside the
+    # picture's backdrop view, their plain backdrop lined up with its backdrop cell for cell (0.17 and 0.28)
+    folder = tmp_path / "pages"
+    folder.mkdir()
+    picture = picture_on_backdrop()
+    picture.save(folder / "cat.jpg", quality=92)
+    blank = picture.copy()
+    ImageDraw.Draw(blank).rectangle((215, 65, 425, 275), fill=(247, 247, 247))  # the cat taken away
+    blank.save(folder / "blank.jpg", quality=92)
+    star = blank.copy()
+    ImageDraw.Draw(star).regular_polygon((320, 170, 14), 5, fill=(230, 160, 20))
+    star.save(folder / "star.jpg", quality=92)
+    library = Library(library_dir)
+    try:
+        library.add_roots([str(folder)])
+        library.update()
+        assert not any("cat.jpg" in group for group in _near_groups(library))
+        for other in ("blank.jpg", "star.jpg"):
+            assert library.compare(str(folder / "cat.jpg"), str(folder / other)).verdict != Kind.NEAR, other
+    finally:
+        library.close()

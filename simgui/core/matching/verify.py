@@ -21,10 +21,11 @@ from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
 
-METHOD = "mnn-ransac-3-exact-signs-turns-0.15-moments-1-backdrops-1"  # change it with anything below that changes scores: stored agreements are then redone
+METHOD = "mnn-ransac-3-exact-signs-turns-0.15-moments-1-backdrops-2"  # change it with anything below that changes scores: stored agreements are then redone
 MIN_TOKEN_SIMILARITY = 0.3
 SAME_CONTENT = 0.5  # token similarity of a cell and its aligned partner above which they show the same thing
 DISTINCT_MARGIN = 0.04  # Lowe's ratio test, as a difference: flat sky or a gradient matches everything
+SUBJECT_LINED_UP = 0.2  # share of the cells of a backdrop view's photo as trimmed that must agree for the view to count
 TURNED_AGREEMENT = 0.15  # a turned copy's agreement counts from here (turned copies measured 0.2-1.0)
 HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transform: 276 hypotheses, no dice
 MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
@@ -131,32 +132,41 @@ class Seen:
         """(backdrop view?, tokens) of each framing: the photo as trimmed first."""
         return [(False, self.tokens)] + ([] if self.backdrop is None else [(True, self.backdrop)])
 
-    def subject_cells(self, backdrop: bool) -> np.ndarray:
-        """[GRID, GRID] bool: the cells of a framing (the backdrop view, or the photo as trimmed) that hold the
-        photo as trimmed, by their centres."""
-        if not backdrop:
-            return np.ones((GRID, GRID), bool)
+    def subject_cells(self) -> np.ndarray:
+        """[GRID, GRID] bool: the cells of the backdrop view that hold the photo as trimmed, by their centres."""
         centres = (np.arange(GRID) + 0.5) / GRID
         left, top, right, bottom = self.subject
         return ((centres >= top) & (centres <= bottom))[:, None] & ((centres >= left) & (centres <= right))[None]
 
 
-def _agreeing_on_subjects(matches: PatchMatches, a_cells: np.ndarray, b_cells: np.ndarray) -> int:
-    """How many of the agreeing cells lie in A's subject cells or land, by the transform, in B's. Either will do:
-    a copy's photo as trimmed is often another box than its original's (that is why the backdrop is kept)."""
+def _agreeing_on_subjects(matches: PatchMatches, a: Seen, b: Seen, a_backdrop: bool, b_backdrop: bool) -> int:
+    """How many agreeing cells count where a backdrop view takes part. Beside a picture shown as trimmed, all of
+    them: a copy's photo as trimmed is often another box than its original's, or the whole copy (a watermark on
+    the backdrop leaves nothing to trim), and that is why the backdrop is kept. Between two backdrop views, those
+    in the photo as trimmed of either. None unless the photo as trimmed in the backdrop view(s) lines up itself
+    (SUBJECT_LINED_UP of its cells): a plain backdrop lines up with a plain backdrop cell for cell, and a blank
+    page or one with a small other subject, shown whole, lined up 0.17-0.28 with a logo's page on it (0-12 % of
+    the logo's cells agreeing; its copies 14-75 %)."""
     if matches.transform is None or len(matches.agreeing) == 0:
         return 0
     scale, dx, dy = matches.transform
     in_b = np.clip(np.rint(scale * _CELLS[matches.agreeing] + (dx, dy)).astype(np.int64), 0, GRID - 1)
     a_x, a_y = _CELLS[matches.agreeing].astype(np.int64).T
-    return int((a_cells[a_y, a_x] | b_cells[in_b[:, 1], in_b[:, 0]]).sum())
+    a_cells, b_cells = a.subject_cells(), b.subject_cells()
+    on_a = a_cells[a_y, a_x] & a_backdrop
+    on_b = b_cells[in_b[:, 1], in_b[:, 0]] & b_backdrop
+    subject = np.mean([cells.sum() for cells, kept in ((a_cells, a_backdrop), (b_cells, b_backdrop)) if kept])
+    if (on_a | on_b).sum() < SUBJECT_LINED_UP * subject:
+        return 0
+    return int((on_a | on_b).sum()) if a_backdrop and b_backdrop else len(matches.agreeing)
 
 
 def best_agreement(a: Seen, b: Seen, sketches: SketchPair | None = None) -> float:
     """The agreement of A and B in the framings that line up best (each as trimmed, or either with its backdrop
-    kept), or with either one turned or mirrored (orientation.py): the largest. In a backdrop view, only the
-    cells that show either photo as trimmed count: two different dark photos in the same black bars, both kept
-    as backdrop, lined up 0.13 on the bars alone.
+    kept), or with either one turned or mirrored (orientation.py): the largest. Where a backdrop view takes part,
+    the photo as trimmed in it must line up itself, and between two backdrop views only their photos' cells
+    count (_agreeing_on_subjects): two different dark photos in the same black bars, both kept as backdrop,
+    lined up 0.13 on the bars alone.
     A turn counts from TURNED_AGREEMENT up: the best of several tries at the noise floor of two textures
     (grass and gravel agree 0.05-0.08 any way up) would otherwise pass for a copy.
     `sketches(a_backdrop, b_backdrop)`: A's and B's sketches (media/sketch.py) in those framings, asked for only
@@ -168,8 +178,7 @@ def best_agreement(a: Seen, b: Seen, sketches: SketchPair | None = None) -> floa
     tried = {(a_framing, b_framing): match_patches(a_tokens, b_tokens)
              for a_framing, a_tokens in a.framings() for b_framing, b_tokens in b.framings()}
     counts = {framing: len(matches.agreeing) if framing == (False, False) else
-              _agreeing_on_subjects(matches, a.subject_cells(framing[0]), b.subject_cells(framing[1]))
-              for framing, matches in tried.items()}
+              _agreeing_on_subjects(matches, a, b, *framing) for framing, matches in tried.items()}
     framing = max(counts, key=counts.get)  # on a tie, the photos as trimmed
     matches = tried[framing]
     found = counts[framing] / len(a.tokens)
