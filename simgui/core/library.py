@@ -111,9 +111,7 @@ class _QueryInput:
         return self.views.content
 
     def seen(self, turned: list[np.ndarray]) -> Seen:
-        if self.backdrop_patches is None:
-            return Seen(as_unit_tokens(self.patches), turned)
-        return Seen(as_unit_tokens(self.patches), turned, as_unit_tokens(self.backdrop_patches), self.views.subject)
+        return _seen_now(self.patches, turned, self.backdrop_patches, self.views)
 
 
 def _file_key(path: str) -> tuple[str, int, int] | None:
@@ -131,6 +129,12 @@ class _PairEvidence:
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     turned_vectors: dict[str, list[np.ndarray]] = field(default_factory=dict)
     seen: dict[str, Seen] = field(default_factory=dict)
+
+
+def _seen_now(patches: np.ndarray, turned: list[np.ndarray], backdrop_patches: np.ndarray | None, views: Views) -> Seen:
+    """A picture's unit tokens in every framing, from the model's tokens just made (`turned`: unit tokens)."""
+    backdrop = None if backdrop_patches is None else as_unit_tokens(backdrop_patches)
+    return Seen(as_unit_tokens(patches), turned, backdrop, views.subject)
 
 
 def _stored_seen(label: int, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
@@ -503,8 +507,7 @@ class Library:
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
         turned_vectors, turned_tokens, turned_labels = turned
-        query_sketches = {False: functools.cache(lambda: read_sketch(make_sketch(query.content))),
-                          True: functools.cache(lambda: read_sketch(make_sketch(query.views.backdrop)))}
+        query_sketch = functools.cache(lambda backdrop: read_sketch(make_sketch(query.views.shown(backdrop))))
         label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels | alike)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         scores = [best_cosine(query.vector, vector, turned_vectors) for vector in vectors]
@@ -527,7 +530,7 @@ class Library:
             else:
                 agreement = 0.0 if label not in patches else best_agreement(
                     query_seen, _stored_seen(label, patches, their_turned, their_backdrops),
-                    self._sketch_pair(query_sketches, label, their_backdrops))
+                    self._sketch_pair(query_sketch, label, their_backdrops))
             verdict = Kind.EXACT if content == query_hash else pair_kind(score, agreement, self.thresholds)
             if verdict is Kind.EXACT:
                 score = 1.0  # the same bytes: say so, whatever rounding the model's batch brought
@@ -539,12 +542,12 @@ class Library:
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
-    def _sketch_pair(self, sketches: dict[bool, Callable[[], np.ndarray]], label: int,
+    def _sketch_pair(self, sketch: Callable[[bool], np.ndarray], label: int,
                      backdrops: dict[int, BackdropView]) -> SketchPair:
         """The query's sketch in a framing (made the first time a pair needs it) and a stored photo's, for verify."""
         def pair(query_backdrop: bool, their_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
             theirs = read_sketch(backdrops[label].sketch) if their_backdrop else self.sketch(label)
-            return None if theirs is None else (sketches[query_backdrop](), theirs)
+            return None if theirs is None else (sketch(query_backdrop), theirs)
         return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
@@ -568,8 +571,8 @@ class Library:
             agreement = ANOTHER_MOMENT
         else:
             agreement = best_agreement(*seen, lambda first_backdrop, second_backdrop: (
-                read_sketch(make_sketch(views[first][first_backdrop])),
-                read_sketch(make_sketch(views[second][second_backdrop]))))
+                read_sketch(make_sketch(views[first].shown(first_backdrop))),
+                read_sketch(make_sketch(views[second].shown(second_backdrop)))))
         moment = agreement == ANOTHER_MOMENT
         # how much lines up, said beside "another moment"; a faint agreement the pixels did not bear out is none
         shown = best_agreement(*seen) if moment else max(0.0, agreement)
@@ -606,8 +609,7 @@ class Library:
                 turned = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]
                 found.vectors[d.content_hash] = fresh.vectors[n]
                 found.turned_vectors[d.content_hash] = [turned_vectors[run] for run in runs if run[0] == n]
-                found.seen[d.content_hash] = Seen(as_unit_tokens(fresh.patches[n]), turned) if backdrops[n] is None else \
-                    Seen(as_unit_tokens(fresh.patches[n]), turned, as_unit_tokens(backdrops[n]), views[d.content_hash].subject)
+                found.seen[d.content_hash] = _seen_now(fresh.patches[n], turned, backdrops[n], views[d.content_hash])
         return found
 
     def _backdrop_tokens(self, views: list[Views]) -> list[np.ndarray | None]:

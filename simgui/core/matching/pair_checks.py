@@ -52,7 +52,8 @@ class UnitTokens:
         self.backdrops = backdrops
         self.sketch_of = sketch_of
         self._unpacked: dict[int, np.ndarray] = {}
-        self._sketches: dict[int, np.ndarray | None] = {}  # read (or found missing) once for all their pairs
+        self._sketches: dict[tuple[int, bool], np.ndarray | None] = {}  # (label, backdrop view?) -> read (or found
+        # missing) once for all their pairs
 
     def sketches(self, a: int, b: int, a_backdrop: bool, b_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
         if self.sketch_of is None:
@@ -61,13 +62,12 @@ class UnitTokens:
         return None if first is None or second is None else (first, second)
 
     def _sketch(self, label: int, backdrop: bool) -> np.ndarray | None:
-        if backdrop:
-            return read_sketch(self.backdrops[label].sketch)
-        if label not in self._sketches:
+        if (label, backdrop) not in self._sketches:
             if len(self._sketches) >= UNPACKED_TOKENS:
                 self._sketches.clear()
-            self._sketches[label] = self.sketch_of(label)
-        return self._sketches[label]
+            self._sketches[label, backdrop] = read_sketch(self.backdrops[label].sketch) if backdrop else \
+                self.sketch_of(label)
+        return self._sketches[label, backdrop]
 
     def seen(self, label: int) -> Seen:
         return seen_as_stored(self[label], self.turned_patches.get(label, ()), self.backdrops.get(label))

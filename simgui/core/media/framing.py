@@ -49,7 +49,8 @@ Box = tuple[int, int, int, int]  # top, bottom, left, right, on the analysis cop
 def content_box(picture: Image.Image) -> tuple[int, int, int, int]:
     """(left, top, right, bottom) of the photo inside flat bars and thin chrome bands; the whole picture if
     what is left would be a speck."""
-    return framing_boxes(picture)[0]
+    grey, scale = _analysis_grey(picture)
+    return _picture_box(picture, grey, scale, _peel(grey)[0])
 
 
 def framing_boxes(picture: Image.Image) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int] | None]:
@@ -84,6 +85,10 @@ class Views(NamedTuple):
     content: Image.Image  # the photo inside its framing (photo_inside)
     backdrop: Image.Image | None  # its backdrop view: the picture with its backdrop kept, where that is another box
     subject: tuple[float, float, float, float]  # where `content`'s box lies in the backdrop view's (shares of its sides)
+
+    def shown(self, backdrop: bool) -> Image.Image:
+        """The picture in one framing: its backdrop view, or the photo as trimmed."""
+        return self.backdrop if backdrop else self.content
 
 
 def views_inside(picture: Image.Image) -> Views:
