@@ -329,9 +329,22 @@ def test_the_check_reads_a_sketch_between_its_pixels_as_scipy_does():
     from simgui.core.matching.moments import _bilinear
 
     rng = np.random.default_rng(4)
-    images = tuple(rng.random((64, 64), dtype=np.float32) for _ in range(3))
+    images = rng.random((3, 64, 64), dtype=np.float32)
     y, x = rng.uniform(-3, 67, (2, 500))
     y[:4], x[:4] = (0, 63, 63, 0), (0, 63, 0, 63)  # the corners exactly
     for image, read in zip(images, _bilinear(images, y, x)):
         assert read.dtype == image.dtype
         np.testing.assert_allclose(read, ndimage.map_coordinates(image, [y, x], order=1, mode="nearest"), atol=1e-6)
+
+
+@pytest.mark.unit
+def test_the_checks_medians_and_quartiles_are_numpys():
+    # moments._median and _upper_quartile stand in for np.median and np.quantile(.., 0.75) on the check's own
+    # arrays (1-D, no NaNs): the same values to the bit, so stored verdicts stay the rule's
+    from simgui.core.matching.moments import _median, _upper_quartile
+
+    rng = np.random.default_rng(9)
+    for size in (1, 2, 3, 4, 5, 8, 9, 4095, 4096):
+        for values in (rng.random(size), rng.random(size).astype(np.float32), np.round(rng.random(size), 1)):
+            assert _median(values) == float(np.median(values))
+            assert _upper_quartile(values) == float(np.quantile(values, 0.75))

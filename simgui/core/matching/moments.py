@@ -22,8 +22,8 @@ well as a texture's copies do, and only the pixels tell.
 from __future__ import annotations
 
 from enum import Enum
-from functools import lru_cache
-from typing import NamedTuple
+from functools import cached_property, lru_cache
+from typing import NamedTuple, Union
 
 import numpy as np
 from scipy import ndimage
@@ -79,17 +79,61 @@ AS_THEY_ARE = (1.0, 0.0, 0.0)  # the transform of two pictures that line up cell
 CHANCE_TRANSFORM = 0.2  # below this agreement, the patches' transform may be a chance one
 
 
+class Sketch:
+    """A [side, side, 3] sketch (0..1) and what the pixel check reads of it, worked out the first time a pair
+    asks and kept for its other pairs (a photo is checked against several; the blurs were a sixth of a check)."""
+
+    def __init__(self, pixels: np.ndarray):
+        self.pixels = pixels
+        self._blurred: dict[float, np.ndarray] = {}
+        self._moving: dict[float, np.ndarray] = {}
+
+    @cached_property
+    def grey(self) -> np.ndarray:
+        return self.pixels @ _GREY
+
+    @cached_property
+    def smooth(self) -> np.ndarray:
+        """The colours a little blurred: a pixel's misalignment by a fraction of a pixel is no change."""
+        return np.stack([ndimage.gaussian_filter(self.pixels[..., c], 0.7) for c in range(3)], -1)
+
+    def blurred(self, sigma: float) -> np.ndarray:
+        if sigma not in self._blurred:
+            self._blurred[sigma] = ndimage.gaussian_filter(self.grey, sigma)
+        return self._blurred[sigma]
+
+    def moving(self, sigma: float) -> np.ndarray:
+        """[3, side, side]: the grey blurred by sigma and its gradients (d/dx, d/dy): what aligning it reads."""
+        if sigma not in self._moving:
+            blurred = self.blurred(sigma)
+            grad_y, grad_x = np.gradient(blurred)
+            self._moving[sigma] = np.stack([blurred, grad_x, grad_y])
+        return self._moving[sigma]
+
+    @cached_property
+    def warped(self) -> np.ndarray:
+        """[4, side, side]: the smoothed colours and the grey blurred a little: what is read of it once aligned."""
+        return np.concatenate([self.smooth.transpose(2, 0, 1), self.blurred(1.0)[None]])
+
+
+SketchLike = Union[Sketch, np.ndarray]
+
+
+def as_sketch(sketch: SketchLike) -> Sketch:
+    return sketch if isinstance(sketch, Sketch) else Sketch(sketch)
+
+
 class PixelVerdict(Enum):
     SAME = "same"  # nothing in the pixels against one photo
     ANOTHER_MOMENT = "another moment"  # two moments of one scene: never one photo
     UNCONFIRMED = "unconfirmed"  # a faint agreement that the pixels do not bear out: no evidence either way
 
 
-def pixel_verdict(sketches: tuple[np.ndarray, np.ndarray] | None, transform: tuple[float, float, float],
+def pixel_verdict(sketches: tuple[SketchLike, SketchLike] | None, transform: tuple[float, float, float],
                   agreement: float = 1.0) -> PixelVerdict:
-    """What A's and B's [side, side, 3] sketches (0..1) say of a pair whose patches line up by `transform`
-    (A's grid cells to B's: scale, shift x, shift y) with this `agreement`; `sketches` None: neither could
-    be read, and the pixels bear nothing out.
+    """What A's and B's [side, side, 3] sketches (0..1, or as Sketch) say of a pair whose patches line up by
+    `transform` (A's grid cells to B's: scale, shift x, shift y) with this `agreement`; `sketches` None: neither
+    could be read, and the pixels bear nothing out.
 
     Each sketch is laid on the other in turn: the colour map, the alignment (by the moved sketch's gradients)
     and the blocks both show all depend on which one is laid on which, and a board moved on a tripod was another
@@ -99,6 +143,8 @@ def pixel_verdict(sketches: tuple[np.ndarray, np.ndarray] | None, transform: tup
     solid change through (an overlay's, or one short of the thresholds): where it saw none, the two explain
     each other (the tripod pairs that one way let through showed 0.14-0.50 of their blocks changed), and most
     pairs checked are such copies, so the check costs little more than one way did."""
+    if sketches is not None:
+        sketches = (as_sketch(sketches[0]), as_sketch(sketches[1]))
     verdict, change = _laid_on(sketches, transform, agreement)
     if verdict is not PixelVerdict.SAME or change is None or change.changed < CHANGED_SUBJECT:
         return verdict
@@ -106,7 +152,7 @@ def pixel_verdict(sketches: tuple[np.ndarray, np.ndarray] | None, transform: tup
     return _laid_on((sketches[1], sketches[0]), (1 / scale, -dx / scale, -dy / scale), agreement)[0]
 
 
-def _laid_on(sketches: tuple[np.ndarray, np.ndarray] | None, transform: tuple[float, float, float],
+def _laid_on(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float, float, float],
              agreement: float) -> tuple[PixelVerdict, "Change | None"]:
     """pixel_verdict with B's sketch laid on A's, and the change seen (None: they could not be laid on each other)."""
     found = None if sketches is None else changed_and_alike(*sketches, transform)
@@ -149,22 +195,22 @@ def verdict_of_change(change: Change, faint: bool) -> PixelVerdict:
     return PixelVerdict.SAME
 
 
-def changed_and_alike(a: np.ndarray, b: np.ndarray, transform: tuple[float, float, float]) -> Change | None:
+def changed_and_alike(a: SketchLike, b: SketchLike, transform: tuple[float, float, float]) -> Change | None:
     """How B's sketch differs from A's once laid on it; None when B cannot be aligned on A (too little
     overlap)."""
-    side = a.shape[0]
-    aligned = _align(a @ _GREY, b @ _GREY, _pixel_transform(transform, side / GRID))
+    a, b = as_sketch(a), as_sketch(b)
+    side = a.pixels.shape[0]
+    aligned = _align(a, b, _pixel_transform(transform, side / GRID))
     if aligned is None:
         return None
-    smooth = _smooth(b)
-    (*channels, grey), inside = _warp((*smooth.transpose(2, 0, 1), ndimage.gaussian_filter(b @ _GREY, 1.0)), aligned)
+    (*channels, grey), inside = _warp(b.warped, aligned)
     if inside.sum() < _MIN_OVERLAP:  # the last refinement step slid B off
         return None
     warped = np.stack(channels, -1)
     residual = np.zeros(inside.shape, np.float32)
     a_side, b_side = np.zeros(inside.shape + (3,), np.float32), np.zeros(inside.shape + (3,), np.float32)
-    residual[inside], a_side[inside], b_side[inside] = _colour_residual(_smooth(a)[inside], warped[inside])
-    correlation = _block_correlation(ndimage.gaussian_filter(a @ _GREY, 1.0), grey)
+    residual[inside], a_side[inside], b_side[inside] = _colour_residual(a.smooth[inside], warped[inside])
+    correlation = _block_correlation(a.blurred(1.0), grey)
     covered = _blocks(inside.astype(np.float32)).sum(-1)  # pixels of each block that B shows
     shown = covered >= 0.9 * BLOCK * BLOCK
     if shown.sum() < 8:
@@ -251,50 +297,50 @@ def _coordinates(side: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return bx, by, inside
 
 
-def _warp(images: tuple[np.ndarray, ...], p: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-    """B's greys (or channels) seen from A's pixels, and where that is inside B."""
-    bx, by, inside = _coordinates(images[0].shape[0], p)
-    return _bilinear(images, by, bx), inside
+def _warp(stacked: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """B's greys (or channels), stacked [k, side, side], seen from A's pixels, and where that is inside B."""
+    side = stacked.shape[1]
+    bx, by, inside = _coordinates(side, p)
+    return _bilinear(stacked, by.ravel(), bx.ravel()).reshape(stacked.shape), inside
 
 
-def _bilinear(images: tuple[np.ndarray, ...], y: np.ndarray, x: np.ndarray) -> list[np.ndarray]:
-    """Each of these same-sized images read at (y, x) between its pixels, beyond its edge as at the edge:
-    scipy's map_coordinates (order 1, mode "nearest"), with the weights worked out once for all the images
-    (a pixel check reads four images at each alignment step: the interpolation was a quarter of its time)."""
-    side = images[0].shape[0]
+def _bilinear(stacked: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """[k, n]: each of these same-sized images ([k, side, side]) read at (y, x) between its pixels, beyond its
+    edge as at the edge: scipy's map_coordinates (order 1, mode "nearest"), with the weights worked out once and
+    the images read together (a pixel check reads three images at each alignment step: the interpolation was a
+    third of its time)."""
+    side = stacked.shape[1]
     y, x = np.clip(y, 0, side - 1), np.clip(x, 0, side - 1)
     top, left = np.minimum(y.astype(np.int64), side - 2), np.minimum(x.astype(np.int64), side - 2)
     down, right = y - top, x - left
     corners = top * side + left
-    weights = ((1 - down) * (1 - right), (1 - down) * right, down * (1 - right), down * right)
-    read = []
-    for image in images:
-        flat = image.reshape(-1)
-        read.append((flat[corners] * weights[0] + flat[corners + 1] * weights[1] + flat[corners + side] * weights[2]
-                     + flat[corners + side + 1] * weights[3]).astype(image.dtype))  # summed in float64, as scipy does
-    return read
+    flat = stacked.reshape(len(stacked), -1)
+    # summed in float64, as scipy does
+    return (np.take(flat, corners, axis=1) * ((1 - down) * (1 - right))
+            + np.take(flat, corners + 1, axis=1) * ((1 - down) * right)
+            + np.take(flat, corners + side, axis=1) * (down * (1 - right))
+            + np.take(flat, corners + side + 1, axis=1) * (down * right)).astype(stacked.dtype)
 
 
-def _align(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray | None:
+def _align(a: Sketch, b: Sketch, p: np.ndarray) -> np.ndarray | None:
     """Scale, shift, gain and offset refined by Gauss-Newton on blurred greys (coarse, then finer): the
     patches place B to within a cell, 4 pixels, too coarse to compare textures."""
-    side = a.shape[0]
+    side = a.pixels.shape[0]
     ys, xs = _grid(side)
     for sigma in (2.0, 1.0):
-        target, moving = ndimage.gaussian_filter(a, sigma), ndimage.gaussian_filter(b, sigma)
-        grad_y, grad_x = np.gradient(moving)
+        target, moving = a.blurred(sigma), b.moving(sigma)
         for _ in range(ALIGN_STEPS):
             bx, by, inside = _coordinates(side, p)
             if inside.sum() < _MIN_OVERLAP:
                 return None
             # only where B is: the rest would be thrown away
-            values, wx, wy = _bilinear((moving, grad_x, grad_y), by[inside], bx[inside])
+            values, wx, wy = _bilinear(moving, by[inside], bx[inside])
             gain = p[3]
             jacobian = np.stack([gain * (wx * xs[inside] + wy * ys[inside]), gain * wx, gain * wy, values,
                                  np.ones_like(values)], 1)
             miss = target[inside] - gain * values - p[4]
             # robust (Cauchy weights): the changed region of another moment must not pull the alignment
-            spread = 1.4826 * float(np.median(np.abs(miss))) + 1e-3
+            spread = 1.4826 * _median(np.abs(miss)) + 1e-3
             weight = np.sqrt(1 / (1 + (miss / (2 * spread)) ** 2))
             step = _least_squares(jacobian * weight[:, None], miss * weight)
             p = p + step
@@ -305,15 +351,20 @@ def _align(a: np.ndarray, b: np.ndarray, p: np.ndarray) -> np.ndarray | None:
     return p
 
 
-def _smooth(image: np.ndarray) -> np.ndarray:
-    return np.stack([ndimage.gaussian_filter(image[..., c], 0.7) for c in range(3)], -1)
+def _median(values: np.ndarray) -> float:
+    """np.median of a 1-D array without NaNs, the same value: its generic machinery was a tenth of a check."""
+    half = len(values) // 2
+    if len(values) % 2:
+        return float(np.partition(values, half)[half])
+    middle = np.partition(values, (half - 1, half))
+    return float((middle[half - 1] + middle[half]) / 2)
 
 
 def _colour_residual(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per pixel ([n, 3] each): how far one global colour map misses, the better way round (colour to grey
     can be mapped, grey to colour cannot), and A's and B's colours in one space, that way round."""
     (one_way, a_to_b), (other_way, b_to_a) = _map_miss(a, b), _map_miss(b, a)
-    if np.median(one_way) <= np.median(other_way):
+    if _median(one_way) <= _median(other_way):
         return one_way, b + a_to_b, b
     return other_way, a, a + b_to_a
 
@@ -327,8 +378,18 @@ def _map_miss(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.nd
         fit = _least_squares(features[kept], target[kept])
         signed = features @ fit - target
         miss = np.linalg.norm(signed, axis=1)
-        kept = miss <= np.quantile(miss, 0.75)
+        kept = miss <= _upper_quartile(miss)
     return miss, signed
+
+
+def _upper_quartile(values: np.ndarray) -> float:
+    """np.quantile(values, 0.75) of a 1-D array without NaNs ("linear"), the same value, from one partition."""
+    place = 0.75 * (len(values) - 1)
+    low = int(place)
+    high = min(low + 1, len(values) - 1)
+    part = np.partition(values, (low, high))
+    below, above, t = part[low], part[high], place - low
+    return float(above - (above - below) * (1 - t) if t >= 0.5 else below + (above - below) * t)
 
 
 def _least_squares(a: np.ndarray, b: np.ndarray) -> np.ndarray:

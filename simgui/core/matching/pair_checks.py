@@ -25,12 +25,14 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
 
+from simgui.core.matching.moments import Sketch
 from simgui.core.matching.verify import Seen, best_agreement
 from simgui.core.media.sketch import read_sketch
 from simgui.core.storage.store import BackdropView
 from simgui.core.storage.tokens import as_unit_tokens
 
 UNPACKED_TOKENS = 4096  # at most 128 MB of unpacked tokens at once
+SKETCHES_KEPT = 512  # at most ~100 MB of sketches and what the pixel check worked out of them
 PARALLEL_FROM = 512  # pairs; fewer are measured here (a worker takes ~0.4 s of a core to start)
 TASK_PAIRS = 128  # pairs handed to a worker at once: small, so that the last ones are shared out evenly
 Pair = tuple[int, int]
@@ -52,21 +54,21 @@ class UnitTokens:
         self.backdrops = backdrops
         self.sketch_of = sketch_of
         self._unpacked: dict[int, np.ndarray] = {}
-        self._sketches: dict[tuple[int, bool], np.ndarray | None] = {}  # (label, backdrop view?) -> read (or found
+        self._sketches: dict[tuple[int, bool], Sketch | None] = {}  # (label, backdrop view?) -> read (or found
         # missing) once for all their pairs
 
-    def sketches(self, a: int, b: int, a_backdrop: bool, b_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    def sketches(self, a: int, b: int, a_backdrop: bool, b_backdrop: bool) -> tuple[Sketch, Sketch] | None:
         if self.sketch_of is None:
             return None
         first, second = self._sketch(a, a_backdrop), self._sketch(b, b_backdrop)
         return None if first is None or second is None else (first, second)
 
-    def _sketch(self, label: int, backdrop: bool) -> np.ndarray | None:
+    def _sketch(self, label: int, backdrop: bool) -> Sketch | None:
         if (label, backdrop) not in self._sketches:
-            if len(self._sketches) >= UNPACKED_TOKENS:
+            if len(self._sketches) >= SKETCHES_KEPT:
                 self._sketches.clear()
-            self._sketches[label, backdrop] = read_sketch(self.backdrops[label].sketch) if backdrop else \
-                self.sketch_of(label)
+            pixels = read_sketch(self.backdrops[label].sketch) if backdrop else self.sketch_of(label)
+            self._sketches[label, backdrop] = None if pixels is None else Sketch(pixels)
         return self._sketches[label, backdrop]
 
     def seen(self, label: int) -> Seen:
