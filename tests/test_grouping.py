@@ -5,7 +5,7 @@ import pytest
 from PIL import Image
 
 from conftest import PHOTOS, stem_of
-from simgui.core.matching.clusters import REFUSED, average_linkage
+from simgui.core.matching.clusters import REFUSED, attach_stragglers, average_linkage
 from simgui.core.matching.grouping import GroupFinder, overrule_lone_vetoes
 from simgui.core.matching.keep_rules import keeper_order
 from simgui.core.library import Library
@@ -71,6 +71,43 @@ def test_a_moment_veto_between_two_copies_of_one_original_is_overruled_and_one_b
     # a refusal between two other copies (3 and 4, each near one of the two) is theirs, not these two's
     edits = {**crops, (0, 3): 0.5, (0, 4): 0.5, (1, 3): 0.3, (2, 4): 0.3, (3, 4): REFUSED}
     assert overrule_lone_vetoes(edits, {(1, 2), (3, 4)})[(1, 2)] == 0.0
+
+
+def _group_of_copies(size: int, strength: float = 0.5) -> dict[tuple[int, int], float]:
+    """An original (0) and its copies (1 .. size - 1), all lining up with each other."""
+    return {(a, b): strength for a in range(size) for b in range(a + 1, size)}
+
+
+@pytest.mark.unit
+def test_a_weak_copy_that_lines_up_with_two_of_a_big_group_joins_it_though_the_groups_mean_left_it_out():
+    # a third-size copy at JPEG quality 30 (item 8) lines up with its original and one copy, hardly with the rest
+    scores = {**_group_of_copies(8), (0, 8): 0.09, (3, 8): 0.074, (5, 8): 0.03}
+    linked = average_linkage(list(range(9)), scores, 0.07)
+    assert linked == [list(range(8))]  # the mean over the group: (0.09 + 0.074 + 0.03) / 8
+    assert attach_stragglers(linked, scores, 0.07, 0.12) == [list(range(9))]
+    # with one partner, its agreement must be more than chance's: a different flat picture lines up so, once
+    faint = {**_group_of_copies(8), (7, 8): 0.078, **{(m, 8): 0.05 for m in range(7)}}
+    assert attach_stragglers(average_linkage(list(range(9)), faint, 0.07), faint, 0.07, 0.12) == [list(range(8))]
+    solid = {**_group_of_copies(8), (0, 8): 0.17}
+    assert attach_stragglers(average_linkage(list(range(9)), solid, 0.07), solid, 0.07, 0.12) == [list(range(9))]
+
+
+@pytest.mark.unit
+def test_a_straggler_joins_no_group_that_refuses_it_nor_one_of_two_and_only_stragglers_join():
+    two_groups = {**_group_of_copies(8), **{(a + 8, b + 8): 0.5 for a, b in _group_of_copies(8)}}
+    # near two of each group: it could be either photo's (a picture holding both): it joins neither
+    between = {**two_groups, (0, 16): 0.2, (1, 16): 0.2, (8, 16): 0.2, (9, 16): 0.2}
+    linked = average_linkage(list(range(17)), between, 0.07)
+    assert linked == [list(range(8)), list(range(8, 16))]
+    assert attach_stragglers(linked, between, 0.07, 0.12) == linked
+    # another moment of one member (the pixels' veto), or one the user said is not a duplicate: never joins
+    refused = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (6, 8): REFUSED}
+    assert attach_stragglers(average_linkage(list(range(9)), refused, 0.07), refused, 0.07, 0.12) == [list(range(8))]
+    # only what linkage left alone joins: two photos it put together (8 and 9) stay a group of their own
+    pair = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (8, 9): 0.9}
+    linked = average_linkage(list(range(10)), pair, 0.07)
+    assert linked == [list(range(8)), [8, 9]]
+    assert attach_stragglers(linked, pair, 0.07, 0.12) == linked
 
 
 @pytest.mark.unit

@@ -2,7 +2,7 @@
 
 Connected components alone chain unrelated items (A~B, B~C, so A with C); inside a component, clusters merge
 only while the mean score over *all* their cross pairs stays above the threshold. Photos (grouping.py) and
-video clips (clips.py) are clustered alike.
+video clips (clips.py) are clustered alike; photos left alone may then join a cluster (attach_stragglers).
 """
 from __future__ import annotations
 
@@ -61,3 +61,32 @@ def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], thre
             if mean >= threshold:
                 heapq.heappush(heap, (-mean, min(i, k), max(i, k)))
     return [sorted(members[c]) for c in sorted(members) if len(members[c]) > 1]
+
+
+def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], float], threshold: float,
+                      solid: float) -> list[list[int]]:
+    """`clusters` (average_linkage's) with each item that none holds joined to the one cluster that all its
+    partners at the threshold are in, when two of them are, or one at `solid` or more, and no member refused it
+    (REFUSED). An item joins a cluster as linkage made it, never through another straggler: nothing chains.
+
+    Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
+    copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
+    it out, however well it lined up with the photo the group is made of. A different picture lines up that way
+    by chance, once, at the floor of agreements (`solid`: a flat grey picture lined up 0.078 with one crop of
+    another grey picture's group, 0.04-0.06 with the rest)."""
+    member_of = {item: index for index, cluster in enumerate(clusters) for item in cluster}
+    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (cluster, score) at the threshold
+    for (a, b), score in scores.items():
+        if score >= threshold:
+            for item, other in ((a, b), (b, a)):
+                if item not in member_of and other in member_of:
+                    partners[item].append((member_of[other], score))
+    grown = [list(cluster) for cluster in clusters]
+    for item, found in sorted(partners.items()):
+        joined = {index for index, _ in found}
+        if len(joined) != 1 or (len(found) < 2 and found[0][1] < solid):
+            continue
+        index = joined.pop()
+        if not any(scores.get((min(item, m), max(item, m))) == REFUSED for m in clusters[index]):
+            grown[index].append(item)
+    return [sorted(cluster) for cluster in grown]

@@ -4,7 +4,8 @@ Connected components alone chain unrelated photos (A~B, B~C, so A with C).
 Inside each component of matching pairs, clusters merge only while the mean
 score over *all* their cross pairs stays above the threshold: two groups of
 copies joined by one or two weak, false matches have a mean near zero and stay
-apart (see average_linkage).
+apart (see average_linkage). A photo the mean left alone joins the one group of
+near copies it lines up with, where that is more than chance (attach_stragglers).
 
 Nodes are distinct contents (content hashes); each expands to every file
 holding those bytes. Files with identical bytes also form an `exact` group of
@@ -25,7 +26,7 @@ import numpy as np
 
 from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.matching.clips import ClipMatches, cluster_clips, signatures_of
-from simgui.core.matching.clusters import REFUSED, average_linkage, components
+from simgui.core.matching.clusters import REFUSED, attach_stragglers, average_linkage, components
 from simgui.core.matching.rule import (CLUSTERED, DEFAULT_THRESHOLDS, Kind, Thresholds, other_shots, threshold,
                                        thresholds_at)
 from simgui.core.matching.learning import LearnedPreferences
@@ -36,6 +37,7 @@ from simgui.core.matching.stacks import stacks_among
 from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.store import BackdropView, ImageRecord, LibraryStore, is_read_only
+from simgui.core.matching.moments import FAINT_AGREEMENT
 from simgui.core.matching.verify import ANOTHER_MOMENT
 from simgui.core.media.orientation import ALIKE, ALIKE_PER_PHOTO, alike_as_they_are
 
@@ -464,6 +466,12 @@ class GroupFinder:
             return overrule_lone_vetoes(found, {pair for pair in found if pairs.moment_veto(*pair)}) \
                 if measure == pairs.agreement else found
 
+        def linked(component: list[int], found: dict[tuple[int, int], float], weighs: str, least: float
+                   ) -> list[list[int]]:
+            """Average linkage; a photo it left alone may join a group of near copies (attach_stragglers)."""
+            clustered = average_linkage(component, found, least)
+            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT) if weighs == "agreement" else clustered
+
         measures = {"agreement": pairs.agreement, "cosine": pairs.cosine}
         clusters: dict[Kind, list[list[int]]] = {}
         taken: set[int] = set()  # in a stronger kind's cluster already
@@ -472,8 +480,7 @@ class GroupFinder:
             stored = 1 if weighs == "agreement" else 0  # the pair's (cosine, agreement) as stored
             edges = [pair for pair, values in evidence.pairs.items() if values[stored] >= least
                      and pair[0] not in taken and pair[1] not in taken and measure(*pair) >= least]
-            clusters[kind] = [c for comp in components(edges)
-                              for c in average_linkage(comp, scores(comp, measure), least)]
+            clusters[kind] = [c for comp in components(edges) for c in linked(comp, scores(comp, measure), weighs, least)]
             taken |= {n for c in clusters[kind] for n in c}
         self._remember(evidence.take_fresh())
         return self._groups(clusters, evidence)
