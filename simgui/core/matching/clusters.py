@@ -64,16 +64,19 @@ def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], thre
 
 
 def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], float], threshold: float,
-                      solid: float) -> list[list[int]]:
+                      solid: float, doubted: set[tuple[int, int]]) -> list[list[int]]:
     """`clusters` (average_linkage's) with each item that none holds joined to the one cluster that all its
     partners at the threshold are in, when two of them are, or one at `solid` or more, and no member refused it
-    (REFUSED). An item joins a cluster as linkage made it, never through another straggler: nothing chains.
+    (REFUSED) or doubts it (`doubted`, pairs (a, b), a < b). An item joins a cluster as linkage made it, never
+    through another straggler: nothing chains.
 
     Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
     copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
     it out, however well it lined up with the photo the group is made of. A different picture lines up that way
-    by chance, once, at the floor of agreements (`solid`: a flat grey picture lined up 0.078 with one crop of
-    another grey picture's group, 0.04-0.06 with the rest)."""
+    by chance, at the floor of agreements: once (`solid`: a flat grey picture lined up 0.078 with one crop of
+    another grey picture's group, 0.04-0.06 with the rest), or with a few members while the pixels do not bear
+    out its faint agreement with others (photos sharing a pasted poster, the other half of a star field: the
+    doubted pairs of an attacker's 44 cases)."""
     member_of = {item: index for index, cluster in enumerate(clusters) for item in cluster}
     partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (cluster, score) at the threshold
     for (a, b), score in scores.items():
@@ -87,6 +90,7 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
         if len(joined) != 1 or (len(found) < 2 and found[0][1] < solid):
             continue
         index = joined.pop()
-        if not any(scores.get((min(item, m), max(item, m))) == REFUSED for m in clusters[index]):
+        pairs = [(min(item, m), max(item, m)) for m in clusters[index]]
+        if not any(scores.get(pair) == REFUSED or pair in doubted for pair in pairs):
             grown[index].append(item)
     return [sorted(cluster) for cluster in grown]

@@ -206,6 +206,12 @@ class _PairRule:
         # together through their copies (4 wrong pairs, seeds 71 and 97)
         return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
 
+    def doubted(self, a: int, b: int) -> bool:
+        """A faint agreement that the pixels did not bear out (stored below 0): no evidence for the pair, and
+        some against a photo joining a group that holds the other (attach_stragglers)."""
+        value = self.evidence.agreement(a, b)
+        return value < 0 and value != ANOTHER_MOMENT
+
     def moment_veto(self, a: int, b: int) -> bool:
         """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
         return self.evidence.agreement(a, b) == ANOTHER_MOMENT and \
@@ -470,7 +476,10 @@ class GroupFinder:
                    ) -> list[list[int]]:
             """Average linkage; a photo it left alone may join a group of near copies (attach_stragglers)."""
             clustered = average_linkage(component, found, least)
-            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT) if weighs == "agreement" else clustered
+            if weighs != "agreement":
+                return clustered
+            doubted = {pair for pair in found if pairs.doubted(*pair)}
+            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT, doubted)
 
         measures = {"agreement": pairs.agreement, "cosine": pairs.cosine}
         clusters: dict[Kind, list[list[int]]] = {}
@@ -480,7 +489,8 @@ class GroupFinder:
             stored = 1 if weighs == "agreement" else 0  # the pair's (cosine, agreement) as stored
             edges = [pair for pair, values in evidence.pairs.items() if values[stored] >= least
                      and pair[0] not in taken and pair[1] not in taken and measure(*pair) >= least]
-            clusters[kind] = [c for comp in components(edges) for c in linked(comp, scores(comp, measure), weighs, least)]
+            clusters[kind] = [c for comp in components(edges)
+                              for c in linked(comp, scores(comp, measure), weighs, least)]
             taken |= {n for c in clusters[kind] for n in c}
         self._remember(evidence.take_fresh())
         return self._groups(clusters, evidence)
