@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
+from typing import Callable
 
 REFUSED = -1e6  # the user said "not duplicates": no mean can absorb this
 
@@ -64,11 +65,11 @@ def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], thre
 
 
 def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], float], threshold: float,
-                      solid: float, doubted: set[tuple[int, int]]) -> list[list[int]]:
+                      solid: float, doubts: Callable[[int, int], bool]) -> list[list[int]]:
     """`clusters` (average_linkage's) with each item that none holds joined to the one cluster that all its
     partners at the threshold are in, when two of them are, or one at `solid` or more, and no member refused it
-    (REFUSED) or doubts it (`doubted`, pairs (a, b), a < b). An item joins a cluster as linkage made it, never
-    through another straggler: nothing chains.
+    (REFUSED) or doubts it (`doubts(a, b)`, a < b). An item joins a cluster as linkage made it, never through
+    another straggler: nothing chains.
 
     Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
     copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
@@ -91,6 +92,6 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
             continue
         index = joined.pop()
         pairs = [(min(item, m), max(item, m)) for m in clusters[index]]
-        if not any(scores.get(pair) == REFUSED or pair in doubted for pair in pairs):
+        if not any(scores.get(pair) == REFUSED or doubts(*pair) for pair in pairs):
             grown[index].append(item)
     return [sorted(cluster) for cluster in grown]

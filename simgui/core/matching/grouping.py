@@ -478,8 +478,7 @@ class GroupFinder:
             clustered = average_linkage(component, found, least)
             if weighs != "agreement":
                 return clustered
-            doubted = {pair for pair in found if pairs.doubted(*pair)}
-            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT, doubted)
+            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT, pairs.doubted)
 
         measures = {"agreement": pairs.agreement, "cosine": pairs.cosine}
         clusters: dict[Kind, list[list[int]]] = {}
