@@ -116,6 +116,14 @@ def test_a_straggler_joins_no_group_that_refuses_or_doubts_it_nor_one_of_two_and
     linked = average_linkage(list(range(9)), poster, 0.07)
     assert attach_stragglers(linked, poster, 0.07, 0.12, lambda a, b: (a, b) == (5, 8)) == [list(range(8))]
     assert attach_stragglers(linked, poster, 0.07, 0.12, _no_doubts) == [list(range(9))]
+    # a moment veto between it and a member counts though a common copy overruled it inside the group (a
+    # panorama's next frame, vetoed by one copy of the frame beside it, lined up faintly with four others)
+    raw = {**_group_of_copies(8), **{(m, 8): 0.08 for m in range(4)}, (4, 8): REFUSED}
+    overruled = overrule_lone_vetoes(raw, {(4, 8)})
+    assert overruled[(4, 8)] == 0.0
+    linked = average_linkage(list(range(9)), overruled, 0.07)
+    assert linked == [list(range(8))]
+    assert attach_stragglers(linked, overruled, 0.07, 0.12, lambda a, b: raw.get((a, b), 0.0) < 0) == linked
     # only what linkage left alone joins: two photos it put together (8 and 9) stay a group of their own
     pair = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (8, 9): 0.9}
     linked = average_linkage(list(range(10)), pair, 0.07)

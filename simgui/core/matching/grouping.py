@@ -207,10 +207,11 @@ class _PairRule:
         return REFUSED if value == ANOTHER_MOMENT else max(value, 0.0)
 
     def doubted(self, a: int, b: int) -> bool:
-        """A faint agreement that the pixels did not bear out (stored below 0): no evidence for the pair, and
-        some against a photo joining a group that holds the other (attach_stragglers)."""
-        value = self.evidence.agreement(a, b)
-        return value < 0 and value != ANOTHER_MOMENT
+        """The pixels spoke against the pair (stored below 0): another moment, or a faint agreement they did not
+        bear out. Evidence against a photo joining a group that holds the other (attach_stragglers), even where
+        a common copy overruled the moment veto inside the group (overrule_lone_vetoes): a panorama's next frame
+        was vetoed by one copy of the frame beside it, and lined up faintly with four others."""
+        return self.evidence.agreement(a, b) < 0
 
     def moment_veto(self, a: int, b: int) -> bool:
         """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
