@@ -77,6 +77,10 @@ def _no_doubts(a: int, b: int) -> bool:
     return False
 
 
+def _inside(item: int, partner: int) -> bool:
+    return True
+
+
 def _group_of_copies(size: int, strength: float = 0.5) -> dict[tuple[int, int], float]:
     """An original (0) and its copies (1 .. size - 1), all lining up with each other."""
     return {(a, b): strength for a in range(size) for b in range(a + 1, size)}
@@ -88,14 +92,14 @@ def test_a_weak_copy_that_lines_up_with_two_of_a_big_group_joins_it_though_the_g
     scores = {**_group_of_copies(8), (0, 8): 0.09, (3, 8): 0.074, (5, 8): 0.03}
     linked = average_linkage(list(range(9)), scores, 0.07)
     assert linked == [list(range(8))]  # the mean over the group: (0.09 + 0.074 + 0.03) / 8
-    assert attach_stragglers(linked, scores, 0.07, 0.12, _no_doubts) == [list(range(9))]
+    assert attach_stragglers(linked, scores, 0.07, 0.12, _no_doubts, _inside) == [list(range(9))]
     # with one partner, its agreement must be more than chance's: a different flat picture lines up so, once
     faint = {**_group_of_copies(8), (7, 8): 0.078, **{(m, 8): 0.05 for m in range(7)}}
     linked = average_linkage(list(range(9)), faint, 0.07)
-    assert attach_stragglers(linked, faint, 0.07, 0.12, _no_doubts) == [list(range(8))]
+    assert attach_stragglers(linked, faint, 0.07, 0.12, _no_doubts, _inside) == [list(range(8))]
     solid = {**_group_of_copies(8), (0, 8): 0.17}
     linked = average_linkage(list(range(9)), solid, 0.07)
-    assert attach_stragglers(linked, solid, 0.07, 0.12, _no_doubts) == [list(range(9))]
+    assert attach_stragglers(linked, solid, 0.07, 0.12, _no_doubts, _inside) == [list(range(9))]
 
 
 @pytest.mark.unit
@@ -105,17 +109,17 @@ def test_a_straggler_joins_no_group_that_refuses_or_doubts_it_nor_one_of_two_and
     between = {**two_groups, (0, 16): 0.2, (1, 16): 0.2, (8, 16): 0.2, (9, 16): 0.2}
     linked = average_linkage(list(range(17)), between, 0.07)
     assert linked == [list(range(8)), list(range(8, 16))]
-    assert attach_stragglers(linked, between, 0.07, 0.12, _no_doubts) == linked
+    assert attach_stragglers(linked, between, 0.07, 0.12, _no_doubts, _inside) == linked
     # another moment of one member (the pixels' veto), or one the user said is not a duplicate: never joins
     refused = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (6, 8): REFUSED}
     linked = average_linkage(list(range(9)), refused, 0.07)
-    assert attach_stragglers(linked, refused, 0.07, 0.12, _no_doubts) == [list(range(8))]
+    assert attach_stragglers(linked, refused, 0.07, 0.12, _no_doubts, _inside) == [list(range(8))]
     # a member whose pixels did not bear out a faint agreement with it doubts it: another photo that shares a
     # pasted poster with the group's, or the other half of a star field, lines up with a few members so
     poster = {**_group_of_copies(8), (0, 8): 0.13, (1, 8): 0.11, **{(m, 8): 0.0 for m in range(2, 8)}}
     linked = average_linkage(list(range(9)), poster, 0.07)
-    assert attach_stragglers(linked, poster, 0.07, 0.12, lambda a, b: (a, b) == (5, 8)) == [list(range(8))]
-    assert attach_stragglers(linked, poster, 0.07, 0.12, _no_doubts) == [list(range(9))]
+    assert attach_stragglers(linked, poster, 0.07, 0.12, lambda a, b: (a, b) == (5, 8), _inside) == [list(range(8))]
+    assert attach_stragglers(linked, poster, 0.07, 0.12, _no_doubts, _inside) == [list(range(9))]
     # a moment veto between it and a member counts though a common copy overruled it inside the group (a
     # panorama's next frame, vetoed by one copy of the frame beside it, lined up faintly with four others)
     raw = {**_group_of_copies(8), **{(m, 8): 0.08 for m in range(4)}, (4, 8): REFUSED}
@@ -123,12 +127,19 @@ def test_a_straggler_joins_no_group_that_refuses_or_doubts_it_nor_one_of_two_and
     assert overruled[(4, 8)] == 0.0
     linked = average_linkage(list(range(9)), overruled, 0.07)
     assert linked == [list(range(8))]
-    assert attach_stragglers(linked, overruled, 0.07, 0.12, lambda a, b: raw.get((a, b), 0.0) < 0) == linked
+    assert attach_stragglers(linked, overruled, 0.07, 0.12, lambda a, b: raw.get((a, b), 0.0) < 0, _inside) == linked
+    # a panorama's next frame lines up with four copies of the frame beside it where the two overlap, the
+    # pixels bearing it out as a crop's, but lies half outside each: it stays out; a crop lying inside one joins
+    pano = {**_group_of_copies(8), **{(m, 8): 0.09 for m in range(4)}}
+    linked = average_linkage(list(range(9)), pano, 0.07)
+    assert attach_stragglers(linked, pano, 0.07, 0.12, _no_doubts, lambda item, partner: False) == linked
+    assert attach_stragglers(linked, pano, 0.07, 0.12, _no_doubts, lambda item, partner: partner == 3) == \
+        [list(range(9))]
     # only what linkage left alone joins: two photos it put together (8 and 9) stay a group of their own
     pair = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (8, 9): 0.9}
     linked = average_linkage(list(range(10)), pair, 0.07)
     assert linked == [list(range(8)), [8, 9]]
-    assert attach_stragglers(linked, pair, 0.07, 0.12, _no_doubts) == linked
+    assert attach_stragglers(linked, pair, 0.07, 0.12, _no_doubts, _inside) == linked
 
 
 @pytest.mark.unit
@@ -467,3 +478,16 @@ def test_a_new_moment_rule_judges_again_only_the_pairs_it_looks_at(library, libr
         assert {pair: again[pair] for pair in judged} == {pair: stored[pair] for pair in judged}  # measured anew
     finally:
         upgraded.close()
+
+
+@pytest.mark.unit
+def test_share_inside_is_the_part_of_a_photo_that_its_partner_holds():
+    # random sign tokens on the 16x16 grid: B, the same photo (a copy), and the frame beside B (half of it B's)
+    from simgui.core.matching.verify import share_inside
+
+    rng = np.random.default_rng(3)
+    signs = np.where(rng.random((16, 24, 32)) < 0.5, -1.0, 1.0).astype(np.float32) / np.sqrt(32)
+    b = signs[:, :16].reshape(256, 32)
+    beside = signs[:, 8:24].reshape(256, 32)  # B's right half, then 8 columns B does not have
+    assert share_inside(b.copy(), b) == 1.0
+    assert share_inside(beside, b) == 0.5

@@ -65,11 +65,12 @@ def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], thre
 
 
 def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], float], threshold: float,
-                      solid: float, doubts: Callable[[int, int], bool]) -> list[list[int]]:
+                      solid: float, doubts: Callable[[int, int], bool], inside: Callable[[int, int], bool]
+                      ) -> list[list[int]]:
     """`clusters` (average_linkage's) with each item that none holds joined to the one cluster that all its
-    partners at the threshold are in, when two of them are, or one at `solid` or more, and no member refused it
-    (REFUSED) or doubts it (`doubts(a, b)`, a < b). An item joins a cluster as linkage made it, never through
-    another straggler: nothing chains.
+    partners at the threshold are in, when two of them are, or one at `solid` or more, it lies inside one of them
+    (`inside(item, partner)`), and no member refused it (REFUSED) or doubts it (`doubts(a, b)`, a < b). An item
+    joins a cluster as linkage made it, never through another straggler: nothing chains.
 
     Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
     copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
@@ -77,7 +78,8 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
     by chance, at the floor of agreements: once (`solid`: a flat grey picture lined up 0.078 with one crop of
     another grey picture's group, 0.04-0.06 with the rest), or with a few members while the pixels do not bear
     out its faint agreement with others (photos sharing a pasted poster, the other half of a star field: the
-    doubted pairs of an attacker's 44 cases)."""
+    doubted pairs of an attacker's 44 cases). A weak copy lies within its original; a panorama's next frame,
+    whose overlap with the frame beside it the pixels bear out as a crop's, lies half outside every copy of it."""
     member_of = {item: index for index, cluster in enumerate(clusters) for item in cluster}
     partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (cluster, score) at the threshold
     for (a, b), score in scores.items():
@@ -92,6 +94,8 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
             continue
         index = joined.pop()
         pairs = [(min(item, m), max(item, m)) for m in clusters[index]]
-        if not any(scores.get(pair) == REFUSED or doubts(*pair) for pair in pairs):
+        if any(scores.get(pair) == REFUSED or doubts(*pair) for pair in pairs):
+            continue
+        if any(inside(item, m) for m in clusters[index] if scores.get((min(item, m), max(item, m)), 0.0) >= threshold):
             grown[index].append(item)
     return [sorted(cluster) for cluster in grown]

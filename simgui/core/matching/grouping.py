@@ -38,7 +38,7 @@ from simgui.core.storage.index import VectorIndex
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.storage.store import BackdropView, ImageRecord, LibraryStore, is_read_only
 from simgui.core.matching.moments import FAINT_AGREEMENT
-from simgui.core.matching.verify import ANOTHER_MOMENT
+from simgui.core.matching.verify import ANOTHER_MOMENT, share_inside
 from simgui.core.media.orientation import ALIKE, ALIKE_PER_PHOTO, alike_as_they_are
 
 
@@ -88,6 +88,9 @@ class Group:
 
 
 DENSE_COMPONENT = 64  # up to this size, every pair of a component is scored (2,016 pairs, cached once measured)
+# a straggler must lie within one of its near partners this much (attach_stragglers): a weak copy lies within its
+# original, a panorama's next frame half outside the frame beside it
+INSIDE_PARTNER = 0.8
 CONFIRMED_COPY = DEFAULT_THRESHOLDS.near_agreement  # a third photo near both, unvetoed (overrule_lone_vetoes)
 SIGNATURE_CHUNK = 64  # contents compared with every stored signature at once (at 100,000: 26 MB of scores)
 # what proposes look-alike pairs besides the index: a library searched otherwise is searched so once, whole
@@ -122,13 +125,22 @@ class PairEvidence:
 
     def measure(self, keys: list[tuple[int, int]]) -> None:
         """Measures these (label a, label b) pairs, in content order, after one read of their patches."""
-        wanted = {label for key in keys for label in key if label not in self.patches}
+        self._load({label for key in keys for label in key})
+        self.remember(dict(zip(keys, measure_agreements(keys, self.units))))
+
+    def lies_inside(self, a: int, b: int) -> bool:
+        """Whether photo A (a row) lies within photo B as their patches line up (INSIDE_PARTNER of its cells)."""
+        first, second = int(self.labels[a]), int(self.labels[b])
+        self._load({first, second})
+        return share_inside(self.units[first], self.units[second]) >= INSIDE_PARTNER
+
+    def _load(self, labels: set[int]) -> None:
+        wanted = labels - set(self.patches)
         if wanted:
             patches, turned, backdrops = self.load_patches(wanted)
             self.patches.update(patches)
             self.turned.update(turned)
             self.backdrops.update(backdrops)
-        self.remember(dict(zip(keys, measure_agreements(keys, self.units))))
 
     def remember(self, measured: dict[tuple[int, int], float]) -> None:
         self.stored.update(measured)
@@ -479,7 +491,7 @@ class GroupFinder:
             clustered = average_linkage(component, found, least)
             if weighs != "agreement":
                 return clustered
-            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT, pairs.doubted)
+            return attach_stragglers(clustered, found, least, FAINT_AGREEMENT, pairs.doubted, evidence.lies_inside)
 
         measures = {"agreement": pairs.agreement, "cosine": pairs.cosine}
         clusters: dict[Kind, list[list[int]]] = {}

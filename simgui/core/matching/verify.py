@@ -113,6 +113,18 @@ def _unique_rows(scale: np.ndarray, shift: np.ndarray) -> tuple[np.ndarray, np.n
     return scale[new], shift[new]
 
 
+def share_inside(a: np.ndarray, b: np.ndarray) -> float:
+    """Share (0..1) of A's cells that the best scale+shift of A's patches onto B's puts inside B's grid, for two
+    photos whose patches line up (0 where no transform is found at all): 1 for a crop or a downscale of B,
+    about half for the frame beside B in a panorama."""
+    transform = match_patches(a, b).transform
+    if transform is None:
+        return 0.0
+    scale, dx, dy = transform
+    placed = scale * _CELLS + (dx, dy)
+    return float(((placed >= -0.5) & (placed <= GRID - 0.5)).all(1).mean())
+
+
 def geometric_agreement(a: np.ndarray, b: np.ndarray) -> float:
     """Share (0..1) of A's patches whose match in B fits the best scale+shift."""
     return len(match_patches(a, b).agreeing) / len(a)
