@@ -123,6 +123,10 @@ class PairEvidence:
             self.measure([key])
         return self.stored[key]
 
+    def measured(self, a: int, b: int) -> float | None:
+        """The agreement of rows a and b where it was measured, else None (nothing is measured here)."""
+        return self.stored.get((int(self.labels[a]), int(self.labels[b])))
+
     def measure(self, keys: list[tuple[int, int]]) -> None:
         """Measures these (label a, label b) pairs, in content order, after one read of their patches."""
         self._load({label for key in keys for label in key})
@@ -222,8 +226,10 @@ class _PairRule:
         """The pixels spoke against the pair (stored below 0): another moment, or a faint agreement they did not
         bear out. Evidence against a photo joining a group that holds the other (attach_stragglers), even where
         a common copy overruled the moment veto inside the group (overrule_lone_vetoes): a panorama's next frame
-        was vetoed by one copy of the frame beside it, and lined up faintly with four others."""
-        return self.evidence.agreement(a, b) < 0
+        was vetoed by one copy of the frame beside it, and lined up faintly with four others. A pair never
+        measured (in a big component, most are not) says nothing, and is not measured for this."""
+        value = self.evidence.measured(a, b)
+        return value is not None and value < 0
 
     def moment_veto(self, a: int, b: int) -> bool:
         """Refused by the pixels alone (moments.py), not by the user, the cameras or what was learnt."""
