@@ -10,7 +10,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from conftest import photo, texture
 from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, Change,
-                                          PixelVerdict, changed_and_alike, pixel_verdict, verdict_of_change)
+                                          PixelVerdict, Sketch, changed_and_alike, pixel_verdict, verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = AS_THEY_ARE
@@ -25,8 +25,8 @@ def _picture(name: str) -> Image.Image:
     return Image.open(photo(name)).convert("RGB").resize((SIDE, SIDE * 3 // 4))
 
 
-def _sketch(picture: Image.Image):
-    return read_sketch(make_sketch(picture))
+def _sketch(picture: Image.Image) -> Sketch:
+    return Sketch(read_sketch(make_sketch(picture)))
 
 
 def _jpeg(picture: Image.Image, quality: int) -> Image.Image:

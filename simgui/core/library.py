@@ -42,7 +42,7 @@ from simgui.core.indexing.pipeline import Indexer, IndexReport, Progress
 from simgui.core.storage.errors import LibraryError, storage_problem
 from simgui.core.storage.store import BackdropView, DatabaseDamaged, ImageRecord, LibraryStore, NewImage, is_read_only
 from simgui.core.matching.verify import METHOD as VERIFY_METHOD
-from simgui.core.matching.moments import MOMENT_RULE
+from simgui.core.matching.moments import MOMENT_RULE, Sketch
 from simgui.core.matching.verify import (ANOTHER_MOMENT, MOMENT_CHECK_FROM, Seen, SketchPair, best_agreement, best_cosine,
                                          difference_grid)
 from simgui.core.storage.tokens import GRID, as_unit_tokens
@@ -135,6 +135,11 @@ def _seen_now(patches: np.ndarray, turned: list[np.ndarray], backdrop_patches: n
     """A picture's unit tokens in every framing, from the model's tokens just made (`turned`: unit tokens)."""
     backdrop = None if backdrop_patches is None else as_unit_tokens(backdrop_patches)
     return Seen(as_unit_tokens(patches), turned, backdrop, views.subject)
+
+
+def _sketch_of(picture: Image.Image) -> Sketch:
+    """The pixel check's view of a picture just decoded: its sketch as the library would store and read it."""
+    return Sketch(read_sketch(make_sketch(picture)))
 
 
 def _stored_seen(label: int, patches: dict[int, np.ndarray], turned: dict[int, list[np.ndarray]],
@@ -507,7 +512,8 @@ class Library:
         first; within a verdict, by patch agreement plus cosine (chosen on benchmarks/accuracy.py: it ranks a
         strongly confirmed copy above one that merely looks alike)."""
         turned_vectors, turned_tokens, turned_labels = turned
-        query_sketch = functools.cache(lambda backdrop: read_sketch(make_sketch(query.views.shown(backdrop))))
+        # one Sketch for all the candidates: what the pixel check works out of it is worked out once
+        query_sketch = functools.cache(lambda backdrop: _sketch_of(query.views.shown(backdrop)))
         label_list = sorted({int(l) for l in labels if l >= 0} | turned_labels | alike)
         ids, vectors, hashes = self.store.vectors(self.model_id, self.dim, label_list)
         scores = [best_cosine(query.vector, vector, turned_vectors) for vector in vectors]
@@ -542,12 +548,12 @@ class Library:
         ranked.sort(key=lambda r: r[:3])
         return [r[3] for r in ranked[:top]]
 
-    def _sketch_pair(self, sketch: Callable[[bool], np.ndarray], label: int,
+    def _sketch_pair(self, sketch: Callable[[bool], Sketch], label: int,
                      backdrops: dict[int, BackdropView]) -> SketchPair:
         """The query's sketch in a framing (made the first time a pair needs it) and a stored photo's, for verify."""
-        def pair(query_backdrop: bool, their_backdrop: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        def pair(query_backdrop: bool, their_backdrop: bool) -> tuple[Sketch, Sketch] | None:
             theirs = read_sketch(backdrops[label].sketch) if their_backdrop else self.sketch(label)
-            return None if theirs is None else (sketch(query_backdrop), theirs)
+            return None if theirs is None else (sketch(query_backdrop), Sketch(theirs))
         return pair
 
     def compare(self, path_a: str, path_b: str) -> Comparison:
@@ -571,8 +577,7 @@ class Library:
             agreement = ANOTHER_MOMENT
         else:
             agreement = best_agreement(*seen, lambda first_backdrop, second_backdrop: (
-                read_sketch(make_sketch(views[first].shown(first_backdrop))),
-                read_sketch(make_sketch(views[second].shown(second_backdrop)))))
+                _sketch_of(views[first].shown(first_backdrop)), _sketch_of(views[second].shown(second_backdrop))))
         moment = agreement == ANOTHER_MOMENT
         # how much lines up, said beside "another moment"; a faint agreement the pixels did not bear out is none
         shown = best_agreement(*seen) if moment else max(0.0, agreement)

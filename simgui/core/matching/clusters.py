@@ -81,21 +81,21 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
     doubted pairs of an attacker's 44 cases). A weak copy lies within its original; a panorama's next frame,
     whose overlap with the frame beside it the pixels bear out as a crop's, lies half outside every copy of it."""
     member_of = {item: index for index, cluster in enumerate(clusters) for item in cluster}
-    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (cluster, score) at the threshold
+    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (member, score) at the threshold
     for (a, b), score in scores.items():
         if score >= threshold:
             for item, other in ((a, b), (b, a)):
                 if item not in member_of and other in member_of:
-                    partners[item].append((member_of[other], score))
+                    partners[item].append((other, score))
     grown = [list(cluster) for cluster in clusters]
     for item, found in sorted(partners.items()):
-        joined = {index for index, _ in found}
+        joined = {member_of[member] for member, _ in found}
         if len(joined) != 1 or (len(found) < 2 and found[0][1] < solid):
             continue
         index = joined.pop()
         pairs = [(min(item, m), max(item, m)) for m in clusters[index]]
         if any(scores.get(pair) == REFUSED or doubts(*pair) for pair in pairs):
             continue
-        if any(inside(item, m) for m in clusters[index] if scores.get((min(item, m), max(item, m)), 0.0) >= threshold):
+        if any(inside(item, member) for member, _ in found):
             grown[index].append(item)
     return [sorted(cluster) for cluster in grown]

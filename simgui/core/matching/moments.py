@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from enum import Enum
 from functools import cached_property, lru_cache
-from typing import NamedTuple, Union
+from typing import NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -116,22 +116,15 @@ class Sketch:
         return np.concatenate([self.smooth.transpose(2, 0, 1), self.blurred(1.0)[None]])
 
 
-SketchLike = Union[Sketch, np.ndarray]
-
-
-def as_sketch(sketch: SketchLike) -> Sketch:
-    return sketch if isinstance(sketch, Sketch) else Sketch(sketch)
-
-
 class PixelVerdict(Enum):
     SAME = "same"  # nothing in the pixels against one photo
     ANOTHER_MOMENT = "another moment"  # two moments of one scene: never one photo
     UNCONFIRMED = "unconfirmed"  # a faint agreement that the pixels do not bear out: no evidence either way
 
 
-def pixel_verdict(sketches: tuple[SketchLike, SketchLike] | None, transform: tuple[float, float, float],
+def pixel_verdict(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float, float, float],
                   agreement: float = 1.0) -> PixelVerdict:
-    """What A's and B's [side, side, 3] sketches (0..1, or as Sketch) say of a pair whose patches line up by
+    """What A's and B's sketches say of a pair whose patches line up by
     `transform` (A's grid cells to B's: scale, shift x, shift y) with this `agreement`; `sketches` None: neither
     could be read, and the pixels bear nothing out.
 
@@ -143,8 +136,6 @@ def pixel_verdict(sketches: tuple[SketchLike, SketchLike] | None, transform: tup
     solid change through (an overlay's, or one short of the thresholds): where it saw none, the two explain
     each other (the tripod pairs that one way let through showed 0.14-0.50 of their blocks changed), and most
     pairs checked are such copies, so the check costs little more than one way did."""
-    if sketches is not None:
-        sketches = (as_sketch(sketches[0]), as_sketch(sketches[1]))
     verdict, change = _laid_on(sketches, transform, agreement)
     if verdict is not PixelVerdict.SAME or change is None or change.changed < CHANGED_SUBJECT:
         return verdict
@@ -195,10 +186,9 @@ def verdict_of_change(change: Change, faint: bool) -> PixelVerdict:
     return PixelVerdict.SAME
 
 
-def changed_and_alike(a: SketchLike, b: SketchLike, transform: tuple[float, float, float]) -> Change | None:
+def changed_and_alike(a: Sketch, b: Sketch, transform: tuple[float, float, float]) -> Change | None:
     """How B's sketch differs from A's once laid on it; None when B cannot be aligned on A (too little
     overlap)."""
-    a, b = as_sketch(a), as_sketch(b)
     side = a.pixels.shape[0]
     aligned = _align(a, b, _pixel_transform(transform, side / GRID))
     if aligned is None:

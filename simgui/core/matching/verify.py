@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from simgui.core.matching.moments import PixelVerdict, SketchLike, pixel_verdict
+from simgui.core.matching.moments import PixelVerdict, Sketch, pixel_verdict
 from simgui.core.matching.rule import DEFAULT_THRESHOLDS
 from simgui.core.storage.tokens import GRID
 
@@ -31,7 +31,7 @@ HYPOTHESIS_MATCHES = 24  # every pair of the strongest matches proposes a transf
 MOMENT_CHECK_FROM = DEFAULT_THRESHOLDS.near_agreement  # the least agreement any slider position calls near
 SAME, CHANGED, CUT_AWAY = 1, -1, -2  # difference_grid's cells: below 0, the first photo's content is not there
 ANOTHER_MOMENT = -1.0  # the "agreement" of two moments of one scene: below every threshold, never in a near group
-SketchPair = Callable[[bool, bool], "tuple[SketchLike, SketchLike] | None"]  # (backdrop view of A?, of B?)
+SketchPair = Callable[[bool, bool], "tuple[Sketch, Sketch] | None"]  # (backdrop view of A?, of B?)
 # cell indices bit-reversed: among equally similar matches (sign tokens take 33 values) the strongest are then
 # taken spread over the grid, not the top rows first
 _SPREAD = np.array([int(f"{cell:08b}"[::-1], 2) for cell in range(GRID * GRID)])
