@@ -85,6 +85,36 @@ def test_undo_never_overwrites(library, photo_folder):
     actions.close()
 
 
+def test_a_keeper_in_a_protected_folder_is_never_rewritten_with_a_date(tmp_path, library_dir):
+    """A merge into a protected keeper lets the copy go, and leaves the keeper's bytes as they were: giving it
+    the copy's capture date would rewrite a file of a folder that simgui never touches (an attacker's pass
+    found the original bytes sent to the trash)."""
+    from PIL import Image
+
+    from conftest import photo
+    archive, inbox = tmp_path / "photos" / "archive", tmp_path / "photos" / "inbox"
+    archive.mkdir(parents=True)
+    inbox.mkdir()
+    source = Image.open(photo("chelsea")).convert("RGB")
+    source.save(archive / "chelsea.jpg", quality=95)  # no EXIF
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2019:05:04 10:11:12"
+    source.resize((source.width // 2, source.height // 2)).save(inbox / "chelsea_phone.jpg", quality=90,
+                                                                exif=exif.tobytes())
+    protected_bytes = (archive / "chelsea.jpg").read_bytes()
+    library = Library(library_dir)
+    library.add_roots([str(tmp_path / "photos")])
+    library.set_protected([str(archive)])
+    library.update()
+    actions = FileActions(library)
+    outcome = actions.merge_paths(str(archive / "chelsea.jpg"), [str(inbox / "chelsea_phone.jpg")])
+    assert outcome.moved == [str(inbox / "chelsea_phone.jpg")] and outcome.enriched == []
+    assert (archive / "chelsea.jpg").read_bytes() == protected_bytes
+    assert any("protected folder" in note for note in outcome.notes)
+    actions.close()
+    library.close()
+
+
 def test_merge_gives_the_keeper_the_date_and_place_it_lacked_and_undo_restores_its_bytes(tmp_path, library_dir):
     from PIL import Image
 

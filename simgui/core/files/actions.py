@@ -401,6 +401,11 @@ class FileActions:
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
         if keeper.format not in WRITABLE_FORMATS:
             return  # nothing to write into (a clip, a PNG): not even read again
+        folder = protected_folder_of(keeper.path, self.library.protected_folders())
+        if folder is not None:  # rewriting it would send its original bytes to the trash
+            outcome.notes.append(f"{os.path.basename(keeper.path)} kept as it was: it is in the protected folder "
+                                 f"{folder}, whose files simgui never changes")
+            return
         if self._check(keeper):
             return  # changed since the check: leave it as it is
         if shots.stack_of(keeper.path):
