@@ -217,6 +217,24 @@ def test_a_protected_keeper_never_gets_a_second_name(library, photo_folder):
     actions.close()
 
 
+def test_a_keeper_that_is_another_name_of_a_protected_file_never_gets_a_third(library, photo_folder):
+    """The keeper's path lies outside the protected folder, but its file is also named inside it (a hard
+    link): a link from a copy would let an edit of that copy change the protected file (an attacker's pass)."""
+    archive, work = photo_folder / "archive", photo_folder / "work"
+    archive.mkdir()
+    work.mkdir()
+    shutil.copy(photo_folder / "rocket.jpg", archive / "rocket.jpg")
+    os.link(archive / "rocket.jpg", work / "rocket.jpg")
+    library.update()
+    library.set_protected([str(archive)])
+    actions = FileActions(library)
+    outcome = actions.merge_paths(str(work / "rocket.jpg"), [str(photo_folder / "rocket.jpg")],
+                                  Disposal(hard_links=True))
+    assert outcome.moved == [] and "protected" in outcome.refused[str(photo_folder / "rocket.jpg")]
+    assert os.stat(archive / "rocket.jpg").st_nlink == 2 and os.stat(photo_folder / "rocket.jpg").st_nlink == 1
+    actions.close()
+
+
 def test_undo_never_brings_back_a_link_put_where_the_moved_photo_was(library, photo_folder, tmp_path):
     before = snapshot(photo_folder)
     aside = tmp_path / "aside"

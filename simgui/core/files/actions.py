@@ -463,18 +463,36 @@ class FileActions:
                     checked[image.path] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
         return refused
 
-    @staticmethod
-    def _link_refusal(image: ImageRecord, st: os.stat_result, keeper: ImageRecord, protected: list[str]) -> str | None:
+    def _link_refusal(self, image: ImageRecord, st: os.stat_result, keeper: ImageRecord,
+                      protected: list[str]) -> str | None:
         if image.content_hash != keeper.content_hash:
             return "not an identical copy of the file to keep: only identical copies become hard links"
-        folder = protected_folder_of(keeper.path, protected)
+        try:
+            keeper_st = os.stat(keeper.path)
+        except OSError as exc:
+            return f"the file to keep cannot be looked at: {exc.strerror}"
+        folder = self._protected_name_of(keeper, keeper_st, protected)
         if folder is not None:  # one file under two names: an edit through the copy's name would change it
             return (f"the file to keep is in the protected folder {folder}: a hard link would let an edit of this "
                     f"copy change it; move the copy to the trash or a folder instead")
-        try:
-            return hard_link_problem(st, os.stat(keeper.path))
-        except OSError as exc:
-            return f"the file to keep cannot be looked at: {exc.strerror}"
+        return hard_link_problem(st, keeper_st)
+
+    def _protected_name_of(self, keeper: ImageRecord, keeper_st: os.stat_result, protected: list[str]) -> str | None:
+        """The protected folder that holds the keeper's file, under its own path or (a hard link) under another
+        path of the library with its bytes; None if none does."""
+        folder = protected_folder_of(keeper.path, protected)
+        if folder is not None or keeper_st.st_nlink < 2:
+            return folder
+        for other in self.library.store.images_by_hash([keeper.content_hash]).get(keeper.content_hash, []):
+            folder = protected_folder_of(other.path, protected)
+            if folder is None:
+                continue
+            try:
+                if os.path.samestat(os.stat(other.path), keeper_st):
+                    return folder
+            except OSError:  # gone or unreadable: it names no file the link would reach
+                continue
+        return None
 
     def _inspect(self, image: ImageRecord) -> tuple[str | None, os.stat_result | None]:
         problem = self._check(image)
