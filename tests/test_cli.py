@@ -123,6 +123,12 @@ def test_file_names_that_are_not_utf8_or_hold_a_newline(photo_folder, library_di
     assert not os.path.exists(photo_folder / latin1)
     actions.undo()
     assert os.path.exists(photo_folder / latin1)
+    copy = next(m.image.path for m in group.members if not m.image.path.endswith(latin1))
+    merged = actions.merge_paths(str(photo_folder / latin1), [copy])  # its label names the keeper
+    assert merged.moved == [copy]
+    assert actions.journal.actions(1)[0].label == "merge into caf\ufffd cr\ufffdme.jpg"
+    actions.undo()
+    assert os.path.exists(copy)
     actions.close()
     library.close()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from simgui.core.files.disposal import FOLDER_KIND
 from simgui.core.files.moves import remove_partial_copy, same_content
-from simgui.core.storage.pathtext import from_db, to_db
+from simgui.core.storage.pathtext import from_db, readable, to_db
 from simgui.core.storage.sqlite_setup import open_database
 
 JOURNAL_FILE = "journal.db"  # in the library's folder
@@ -146,8 +146,9 @@ class MoveJournal:
         return cursor.lastrowid
 
     def start_action(self, kind: str, label: str) -> int:
+        # a label names a file at times ("merge into ..."): a name that is not UTF-8 is shown, not stored as is
         return self._write("INSERT INTO actions (kind, label, created_at, synced) VALUES (?, ?, ?, 0)",
-                           (kind, label, time.time()))
+                           (kind, readable(label), time.time()))
 
     def plan(self, action_id: int, source: str, target: str, record: str | None = None,
              replaced_by: str | None = None, link_to: str | None = None) -> int:

@@ -28,5 +28,6 @@ def within(path: str, folder: str) -> bool:
 
 
 def readable(path: str) -> str:
-    """For showing a path to a person: undecodable bytes as U+FFFD (Qt would silently drop them)."""
+    """For showing a path (or a text naming one) to a person: undecodable bytes as U+FFFD (Qt would silently
+    drop them, SQLite cannot store them as text)."""
     return os.fsencode(path).decode("utf-8", "replace")
