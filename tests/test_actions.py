@@ -170,8 +170,10 @@ def test_empty_trash_sends_the_files_to_the_system_trash(library, photo_folder):
                for name in set(os.listdir(system_trash)) - earlier}
     assert sorted(arrived.values()) == sorted(losers.values())  # every byte kept, where the file manager looks
     assert actions.trash_size() == (0, 0)
-    assert actions.undo().moved == []  # nothing left that simgui could put back
-    assert actions.history()[0].emptied == len(losers)
+    undone = actions.undo()
+    assert undone.moved == []  # nothing left that simgui could put back, and the undo says where they are
+    assert sorted(undone.refused) == sorted(losers) and all("system trash" in why for why in undone.refused.values())
+    assert actions.history()[0].emptied == len(losers) and not actions.history()[0].undone
     actions.close()
 
 

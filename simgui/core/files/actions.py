@@ -517,6 +517,8 @@ class FileActions:
                 outcome.refused[move.source] = problem
             else:
                 outcome.moved.append(move.source)
+        for move in self.journal.moves(action_id, states=("emptied",)):  # said, lest the undo pass for done
+            outcome.refused[move.source] = "sent on to the system trash by Empty trash: restore it from there"
         self._sync_store([action_id], outcome)
         problem = "; ".join(f"{os.path.basename(p)}: {why}" for p, why in outcome.refused.items()) or None
         self.journal.finish_undo(action_id, problem)
