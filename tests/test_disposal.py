@@ -166,6 +166,17 @@ def test_a_link_at_the_half_copys_name_on_another_disk_is_never_written_through(
         shutil.rmtree(aside)
 
 
+def test_copies_never_go_into_simgui_s_own_library_folder(library, photo_folder, library_dir):
+    """Beside library.db, where a user resetting simgui deletes everything (an attacker's pass)."""
+    before = snapshot(photo_folder)
+    actions = FileActions(library)
+    outcome = actions.merge([MergePlan.of_group(coffee_group(library))], disposal=Disposal(str(library_dir / "aside")))
+    assert outcome.moved == [] and outcome.action_id is None
+    assert "simgui's own library folder" in outcome.refused[str(library_dir / "aside")]
+    assert snapshot(photo_folder) == before and not (library_dir / "aside").exists()
+    actions.close()
+
+
 def test_a_link_below_the_chosen_folder_never_leads_a_copy_elsewhere(library, photo_folder, tmp_path):
     aside = tmp_path / "aside"
     aside.mkdir()

@@ -242,7 +242,7 @@ class FileActions:
         leaves alone: the checks every action and its preview make. A copy that becomes a hard link keeps its
         name, so its shot and sidecars stay whole where they are. `checked` gets each file as its check saw it."""
         if disposal.folder:
-            problem = destination_problem(disposal.folder, self.library.roots())
+            problem = destination_problem(disposal.folder, self.library.roots(), str(self.library.folder))
             if problem:
                 return [], {disposal.folder: problem}, []
         if disposal.hard_links:

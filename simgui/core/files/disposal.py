@@ -47,13 +47,16 @@ class Disposal:
 TO_TRASH = Disposal()
 
 
-def destination_problem(folder: str, roots: list[str]) -> str | None:
-    """Why copies cannot be moved to this folder, or None."""
+def destination_problem(folder: str, roots: list[str], library_folder: str) -> str | None:
+    """Why copies cannot be moved to this folder, or None. `library_folder`: simgui's own (library.db's)."""
     if not os.path.isabs(folder):
         return f"{folder} is not a full path"
     real = os.path.realpath(folder)
     if os.path.exists(real) and not os.path.isdir(real):
         return f"{folder} is a file, not a folder"
+    if within(real, os.path.realpath(library_folder)):  # what a reset of simgui deletes
+        return (f"{folder} is inside simgui's own library folder {library_folder}; choose a folder of your own "
+                f"outside the library")
     for root in roots:
         if within(real, root):
             return (f"{folder} is inside the library's folder {root}: its files would be found again as "
