@@ -33,6 +33,17 @@ def test_merge_history_undo_and_empty_trash_as_json(photo_folder, indexed_librar
     assert last["id"] == deleted["action"] and last["moves"][0]["state"] == "in the system trash"
 
 
+def test_merge_never_lets_a_different_photo_go_as_a_copy(photo_folder, indexed_library_dir):
+    """merge keeps one copy of one photo: a file that compare calls a different photo (a wrong path in a
+    script, a slip of the mouse) is refused, not sent to the trash with the copies (an attacker's pass)."""
+    photos, library_dir = photo_folder, indexed_library_dir
+    keeper, copy, stranger = photos / "coffee.jpg", photos / "edits" / "coffee_grayscale.jpg", photos / "rocket.jpg"
+    assert json.loads(cli(library_dir, "compare", str(keeper), str(stranger), "--json").stdout)["verdict"] == "different"
+    run = cli(library_dir, "merge", str(keeper), str(copy), str(stranger), "--json")
+    assert run.returncode == 1 and copy.exists() and stranger.exists()
+    assert "different photo" in run.stderr and str(stranger) in run.stderr
+
+
 def test_a_refused_action_exits_1_moves_nothing_and_says_which_file_and_why(photo_folder, indexed_library_dir, tmp_path):
     photos, library_dir = photo_folder, indexed_library_dir
     stranger = tmp_path / "not indexed.jpg"
@@ -75,7 +86,7 @@ def test_merge_to_a_folder_and_as_hard_links_then_undo(photo_folder, library_dir
     assert history["kind"] == "move" and history["moves"][0]["state"] == "in the folder it was moved to"
     assert cli(library_dir, "undo").returncode == 0 and snapshot(photos) == before
 
-    run = cli(library_dir, "merge", str(keeper), str(near), "--hard-link")  # not an identical copy
+    run = cli(library_dir, "merge", str(photos / "coffee.jpg"), str(near), "--hard-link")  # not an identical copy
     assert run.returncode == 1 and "identical" in run.stderr and snapshot(photos) == before
     run = cli(library_dir, "merge", str(keeper), str(copy), "--hard-link", "--json")
     assert run.returncode == 0, run.stderr

@@ -33,7 +33,7 @@ from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, 
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
-from simgui.core.storage.pathtext import within
+from simgui.core.storage.pathtext import readable, within
 from simgui.core.storage.protection import protected_folder_of
 from simgui.core.files.sidecars import sidecars_of
 from simgui.core.media.formats import LIVE_PHOTO_MOTION, WRITABLE_FORMATS
@@ -198,9 +198,25 @@ class FileActions:
         rows, refused = self._photos_named([keeper, *paths])
         if not refused and rows[0].path in {r.path for r in rows[1:]}:
             refused[rows[0].path] = "named as the file to keep and as a file to let go"
+        if not refused:
+            refused = {row.path: problem for row in rows[1:] if (problem := self._no_copy_of(rows[0], row))}
         if refused:
             return ActionOutcome(None, refused=refused)
         return self.merge([MergePlan(rows[0], rows[1:])], disposal=disposal)
+
+    def _no_copy_of(self, keeper: ImageRecord, other: ImageRecord) -> str | None:
+        """Why `other`, named by path, may not go as a copy of the keeper: compare calls them different photos
+        (a wrong path in a script must not send a photo to the trash with the copies); None if it may."""
+        if other.content_hash == keeper.content_hash:
+            return None
+        try:
+            found = self.library.compare(keeper.path, other.path)
+        except DecodeError as exc:
+            return f"could not be compared with the file to keep: {exc}"
+        if found.verdict is not Kind.DIFFERENT:
+            return None
+        return (f"a different photo from {readable(os.path.basename(keeper.path))} (compare: similarity "
+                f"{found.score:.2f}); a merge lets only copies go: delete it if it should go")
 
     def _photos_named(self, paths: list[str]) -> tuple[list[ImageRecord], dict[str, str]]:
         """The library's rows for these paths, and why any path has none."""
