@@ -8,9 +8,9 @@ but that overlay. Another moment leaves most of the picture exactly alike and ch
 (the subject moved, the board was turned, another object lies on the table).
 
 So B's sketch (media/sketch.py) is aligned on A's, starting from the patches' scale+shift and refined on
-the pixels, a small turn included (robustly: the changed region must not pull it); one colour map (quadratic per channel, fitted
-robustly) takes A's colours to B's; the 8x8 blocks that the map or their structure (local correlation)
-does not explain are the change. A moment: a quarter of the blocks or more changed in solid regions, most
+the pixels, a small turn included (robustly: the changed region must not pull it); one colour map
+(quadratic per channel, fitted robustly) takes A's colours to B's; the 8x8 blocks that the map or their
+structure (local correlation) does not explain are the change. A moment: a quarter of the blocks or more changed in solid regions, most
 of the rest alike, and the change not one overlay's (see OVERLAY); or a smaller change of the subject, in
 the middle of the frame with all around it alike (CHANGED_SUBJECT: another object laid on the same table).
 On benchmarks/accuracy.py, when the rule first came (its change still tested lighter-or-darker), whole groups
@@ -70,7 +70,7 @@ _ALIKE_COLOUR = 0.04
 _CHANGED_STRUCTURE = 0.3  # a textured block whose correlation with its partner is below this is changed
 _ALIKE_STRUCTURE = 0.6
 _TEXTURE = 0.02  # grey spread (0..1) below which a block is flat: its correlation says nothing
-MAX_TURN = 0.17  # sine of the largest turn the pixels are aligned under (10 degrees); beyond, the patches' own
+MAX_TURN = 0.17  # sine of the largest turn the pixels are aligned under (10 degrees): beyond, the turn ran off
 ALIGN_STEPS = 6  # Gauss-Newton steps at each blur, at most: 10 took 12 ms a pair, 6 take 8, and veto the same pairs
 _MIN_OVERLAP = 300  # pixels both sketches must show for the alignment to count
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)
@@ -351,9 +351,8 @@ def _refined(a: Sketch, b: Sketch, p: np.ndarray, turns: bool) -> np.ndarray | N
             weight = np.sqrt(1 / (1 + (miss / (2 * spread)) ** 2))
             step = _least_squares(jacobian * weight[:, None], miss * weight)
             p = p + np.pad(step, (0, len(p) - len(step)))
-            if not (np.isfinite(p).all() and 0.25 < p[0] < 4 and abs(p[5]) < 0.6 * p[0]):  # flat pictures:
-                # nothing to align on
-                return None
+            if not (np.isfinite(p).all() and 0.25 < p[0] < 4 and abs(p[5]) < 0.6 * p[0]):
+                return None  # flat pictures: nothing to align on
             if abs(step[1]) + abs(step[2]) < 0.05:  # a twentieth of a pixel
                 break
     return p
