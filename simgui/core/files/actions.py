@@ -31,6 +31,7 @@ from simgui.core.files.disposal import (FOLDER_KIND, TO_TRASH, Disposal, destina
                                         hard_link_problem, moved_aside_problem, place_problem)
 from simgui.core.files.journal import JOURNAL_FILE, ActionRecord, JournalError, Move, MoveJournal
 from simgui.core.files.keeper_rewrite import finish_interrupted_rewrites, rewrite_keeper
+from simgui.core.media.metadata import enriched_keeper
 from simgui.core.storage.lock import ACTIONS_LOCK_FILE, waiting_lock
 from simgui.core.files.moves import move_file
 from simgui.core.storage.pathtext import readable, within
@@ -417,18 +418,19 @@ class FileActions:
         moved already: whatever goes wrong here is said as a note, and the merge stands."""
         if keeper.format not in WRITABLE_FORMATS:
             return  # nothing to write into (a clip, a PNG): not even read again
-        folder = protected_folder_of(keeper.path, self.library.protected_folders())
-        if folder is not None:  # rewriting it would send its original bytes to the trash
-            outcome.notes.append(f"{os.path.basename(keeper.path)} kept as it was: it is in the protected folder "
-                                 f"{folder}, whose files simgui never changes")
-            return
         if self._check(keeper):
             return  # changed since the check: leave it as it is
         if shots.stack_of(keeper.path):
             return  # one shot with a RAW: a date of its own would part it from its RAW (stacks.py)
         # its own copies only: a bulk merge moves many groups' copies in one action
         donors = [m.target for m in self.journal.moves(outcome.action_id, states=("moved",)) if m.source in its_copies]
+        folder = protected_folder_of(keeper.path, self.library.protected_folders())
         try:
+            if folder is not None:  # rewriting it would send its original bytes to the trash
+                if enriched_keeper(keeper.path, donors) is not None:  # said only where a date or place was left out
+                    outcome.notes.append(f"{os.path.basename(keeper.path)} kept as it was: it is in the protected "
+                                         f"folder {folder}, whose files simgui never changes")
+                return
             rewritten = rewrite_keeper(self.journal, outcome.action_id, keeper, donors, lambda: make_trash_place(
                 self._root_of(keeper.path), outcome.action_id, keeper.path))
         except Exception as exc:  # odd EXIF (struct.error, TypeError...), a long name, a full disk: said, not lost
