@@ -2,19 +2,16 @@
 from __future__ import annotations
 
 import io
-import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from conftest import photo, picture_on_backdrop, texture
-from simgui.core.matching import moments
+from conftest import photo, texture
 from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, Change,
                                           PixelVerdict, Sketch, changed_and_alike, pixel_verdict, verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
-from simgui.core.storage.tokens import GRID
 
 SAME_FRAMING = AS_THEY_ARE
 SIDE = 640
@@ -52,32 +49,6 @@ def _with(background: Image.Image, thing: Image.Image, at: tuple[int, int]) -> I
     shot = background.copy()
     shot.paste(thing, at)
     return shot
-
-
-@pytest.mark.unit
-@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
-@pytest.mark.parametrize("degrees", [-4, 3])
-def test_the_pixels_are_laid_on_each_other_under_a_small_turn(name, degrees):
-    """A copy turned a few degrees in an editor (black corners): the alignment finds the turn (the sine of its
-    angle, the other way round: A's pixels to B's), and most of the picture is alike once laid on it."""
-    original = _picture(name)
-    copy = _jpeg(original.rotate(degrees, resample=Image.BILINEAR), 85)
-    a, b = _sketch(original), _sketch(copy)
-    aligned = moments._align(a, b, moments._pixel_transform(SAME_FRAMING, a.pixels.shape[0] / GRID))
-    assert aligned[5] == pytest.approx(-math.sin(math.radians(degrees)), abs=0.015)
-    assert changed_and_alike(a, b, SAME_FRAMING).alike >= 0.85
-    assert pixel_verdict((a, b), SAME_FRAMING) is PixelVerdict.SAME
-
-
-@pytest.mark.unit
-def test_a_picture_on_a_plain_backdrop_is_aligned_without_a_turn():
-    """Little but the subject's outline to align on: the turn is not free to run off, the copy still lines up."""
-    original = picture_on_backdrop()
-    copy = _jpeg(original.resize((original.width // 3, original.height // 3)), 60)
-    a, b = _sketch(original), _sketch(copy)
-    aligned = moments._align(a, b, moments._pixel_transform(SAME_FRAMING, a.pixels.shape[0] / GRID))
-    assert aligned is not None and abs(aligned[5]) <= moments.MAX_TURN
-    assert pixel_verdict((a, b), SAME_FRAMING) is PixelVerdict.SAME
 
 
 @pytest.mark.unit
