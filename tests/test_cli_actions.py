@@ -24,6 +24,8 @@ def test_merge_history_undo_and_empty_trash_as_json(photo_folder, indexed_librar
     undone = json.loads(cli(library_dir, "undo", "--json").stdout)
     assert undone["action"] == merged["action"] and sorted(undone["moved"]) == sorted([str(a), str(b)])
     assert a.exists() and b.exists()
+    again = cli(library_dir, "undo", str(merged["action"]))  # said, not a silent success
+    assert again.returncode == 0 and "undone already" in again.stderr
     assert json.loads(cli(library_dir, "history", "--json").stdout)[0]["undone"] is True
 
     deleted = json.loads(cli(library_dir, "delete", str(a), "--json").stdout)

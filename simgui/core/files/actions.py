@@ -526,8 +526,12 @@ class FileActions:
             action_id = self.journal.newest_undoable()
             if action_id is None:
                 return ActionOutcome(None)
+        record = self.journal.actions(action_id=action_id)[0]
+        if record.undone:  # said: an undo that did nothing must not pass for one that put files back
+            return ActionOutcome(action_id, notes=[f"action {action_id} was undone already: nothing of it is left "
+                                                   f"to put back"])
         outcome = ActionOutcome(action_id)
-        kind = self.journal.actions(action_id=action_id)[0].kind
+        kind = record.kind
         self.journal.set_synced([action_id], False)
         for move in reversed(self.journal.moves(action_id, states=("moved",))):
             problem = self._restore(move, kind)
