@@ -30,7 +30,7 @@ from simgui.core.media.embed import EmbeddingModel, model_folder, model_identity
 from simgui.core.storage.exclusions import Exclusions
 from simgui.core.media.framing import Views, content_box, photo_inside, views_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
-from simgui.core.media.orientation import alike_as_they_are, proposals, signature
+from simgui.core.media.orientation import alike_as_they_are, proposals, signatures
 from simgui.core.matching.turn_check import TurnFinder, embed_turned
 from simgui.core.matching.pair_checks import seen_as_stored
 from simgui.core.matching.grouping import Group, GroupFinder
@@ -101,7 +101,6 @@ class _QueryInput:
     """A query photo as read and embedded: kept by Library.read_ahead until the drop that follows."""
     decoded: DecodedImage
     views: Views  # framing.views_inside: the photo inside its bars as the model saw it, its backdrop view if any
-    model_input: np.ndarray
     vector: np.ndarray
     patches: np.ndarray
     backdrop_patches: np.ndarray | None  # the backdrop view's tokens
@@ -446,8 +445,7 @@ class Library:
             embeddings = self.model.run(np.stack(inputs))
             backdrops = self._backdrop_tokens(views)
             for row, ((n, decoded), view) in enumerate(zip(readable, views)):
-                found[n] = _QueryInput(decoded, view, inputs[row], embeddings.vectors[row], embeddings.patches[row],
-                                       backdrops[row])
+                found[n] = _QueryInput(decoded, view, embeddings.vectors[row], embeddings.patches[row], backdrops[row])
                 if keys[n] is not None:
                     self._read_ahead[keys[n]] = found[n]
         while len(self._read_ahead) > READ_AHEAD_KEPT:
@@ -467,10 +465,10 @@ class Library:
             vectors = np.stack([r.vector for _, r in inputs])
             # a wider net than asked for: the patch check below reorders it
             found, sims = self.index.search(vectors, max(2 * top, RERANK_POOL))
-            signatures = np.stack([signature(r.content) for _, r in inputs])
-            turned = self.turns.find(signatures, [r.model_input for _, r in inputs], [None] * len(inputs))
+            signed = np.stack([signatures(r.content, r.decoded.picture) for _, r in inputs])
+            turned = self.turns.find(signed, lambda row: inputs[row][1].decoded.picture, [None] * len(inputs))
             known_labels, known = self.turns.known()
-            alike = alike_as_they_are(signatures, known, np.full(len(inputs), -1))
+            alike = alike_as_they_are(signed, known, np.full(len(inputs), -1))
             showing = clips_showing(self, vectors)
             for n, (path, r) in enumerate(inputs):
                 clips = [Match(image, round(score, 4), Kind.SIMILAR) for image, score in showing[n]]
@@ -605,11 +603,11 @@ class Library:
             fresh = self.model.run(np.stack(inputs))
             backdrops = self._backdrop_tokens([views[d.content_hash] for d in missing])
             # each picture read now, turned, against both as they look: stored ones have their turns kept already
-            signatures = {d.content_hash: signature(views[d.content_hash].content) for d in decoded}
-            others = np.stack([signatures[d.content_hash] for d in decoded])
+            signed = {d.content_hash: signatures(views[d.content_hash].content, d.picture) for d in decoded}
+            others = np.stack([signed[d.content_hash] for d in decoded])
             runs = [(n, turn) for n, d in enumerate(missing)
-                    for turn in sorted({turn for _, _, turn in proposals(signatures[d.content_hash][None], others)})]
-            turned_tokens, turned_vectors = embed_turned(self.model, inputs, runs)
+                    for turn in sorted({turn for _, _, turn in proposals(signed[d.content_hash][None], others)})]
+            turned_tokens, turned_vectors = embed_turned(self.model, lambda n: missing[n].picture, runs)
             for n, d in enumerate(missing):
                 turned = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]
                 found.vectors[d.content_hash] = fresh.vectors[n]

@@ -8,6 +8,7 @@ move, a rename, an exact copy) is hashed but never decoded or embedded.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -16,7 +17,8 @@ from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
 
-from simgui.core.media.decode import DecodeError, decode_bytes, file_content_hash, held_image_bytes, read_shot_time
+from simgui.core.media.decode import (DecodeError, decode_bytes, decode_file, file_content_hash, held_image_bytes,
+                                     read_shot_time)
 from simgui.core.media.formats import is_video_name
 from simgui.core.media.video import ClipFrames, read_clip
 from simgui.core.matching.clip_search import ClipInput, clip_input, sign
@@ -25,13 +27,15 @@ from simgui.core.media.sketch import make_sketch
 from simgui.core.matching.grouping import GroupFinder, GroupingSource
 from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
-from simgui.core.media.orientation import signature
+from simgui.core.media.orientation import signatures
 from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
+
+log = logging.getLogger(__name__)
 
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
@@ -107,11 +111,22 @@ class _BackdropInput(NamedTuple):
 class _Outcome:
     record: NewImage
     pixels: np.ndarray | None = None  # model input, when the content is new
-    signature: np.ndarray | None = None  # ... and its orientation signature
+    signatures: np.ndarray | None = None  # ... and its orientation signatures
     sketch: bytes | None = None  # ... and its sketch
     backdrop: _BackdropInput | None = None  # ... and its backdrop view, where it has one
     unsettled: bool = False
     clip: ClipInput | None = None  # a clip's frames as model input, when the content is new
+
+
+def _picture_again(record: NewImage):
+    """A new content's picture, decoded again for a proposed turn (its decode was let go with the batch): None if
+    its file no longer holds that content or cannot be read."""
+    try:
+        decoded = decode_file(record.path)
+    except DecodeError as exc:
+        log.info("%s is not tried turned: %s", record.path, exc)
+        return None
+    return decoded.picture if decoded.content_hash == record.content_hash else None
 
 
 def _time_allowed(item: _Work) -> float:
@@ -303,7 +318,8 @@ class Indexer:
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
         model = self.library.model
-        return _Outcome(record, model.preprocess_content(content), signature(content), make_sketch(content),
+        return _Outcome(record, model.preprocess_content(content), signatures(content, decoded.picture),
+                        make_sketch(content),
                         backdrop=None if backdrop is None else _BackdropInput(model.preprocess_content(backdrop),
                                                                             make_sketch(backdrop), subject))
 
@@ -350,14 +366,14 @@ class Indexer:
         hashes = list(fresh)
         embeddings = self.library.model.run(np.stack([fresh[h].pixels for h in hashes])) if hashes else None
         backdrops = self.library.model.patches_where_given([fresh[h].backdrop and fresh[h].backdrop.pixels for h in hashes])
-        signatures = np.stack([fresh[h].signature for h in hashes]) if hashes else None
+        signed = np.stack([fresh[h].signatures for h in hashes]) if hashes else None
         clips = self._clip_signatures(batch)
         with self.store.transaction():
             for content, frames in clips.items():
                 self.store.save_clip_signature(self.library.model_id, content, frames)
             if embeddings is not None:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
-                self.store.save_signatures(labels, signatures)
+                self.store.save_signatures(labels, signed)
                 self.store.save_sketches({label: fresh[h].sketch for label, h in zip(labels, hashes)})
                 self.store.save_backdrop_views({label: BackdropView(tokens, fresh[h].backdrop.sketch, fresh[h].backdrop.subject)
                                                 for label, h, tokens in zip(labels, hashes, backdrops) if tokens is not None})
@@ -366,15 +382,15 @@ class Indexer:
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
             self.new_labels += labels
-            self._keep_turned_copies(labels, signatures, [fresh[h].pixels for h in hashes])
+            self._keep_turned_copies(labels, signed, [fresh[h].record for h in hashes])
         report.embedded += len(hashes) + len(clips)
         report.reused += sum(1 for o in batch if o.pixels is None and o.clip is None and not o.record.error)
 
-    def _keep_turned_copies(self, labels: list[int], signatures: np.ndarray, inputs: list[np.ndarray]) -> None:
+    def _keep_turned_copies(self, labels: list[int], signed: np.ndarray, records: list[NewImage]) -> None:
         """The turned tokens of new contents that are turned or mirrored copies of stored ones (or of each
         other), for the patch check of the look-alikes (turn_check.py)."""
-        self.turns.note(labels, signatures)
-        found = self.turns.find(signatures, inputs, labels)
+        self.turns.note(labels, signed)
+        found = self.turns.find(signed, lambda row: _picture_again(records[row]), labels)
         if found.tokens:
             with self.store.transaction():
                 self.store.save_turned({(labels[row], turn): t for (row, turn), t in found.tokens.items()},

@@ -1,21 +1,27 @@
 """Which new pictures may be turned or mirrored copies of stored ones, and their turned tokens.
 
-orientation.py proposes a turn from signatures alone; this embeds the new picture so turned (one model run
-per proposal, and proposals are rare outside libraries full of turned copies) and keeps the turned tokens
-only where their patches line up with the proposed photo as a turned copy's do (verify.TURNED_AGREEMENT).
+orientation.py proposes a turn from signatures alone; this turns the new picture so, frames it again and
+embeds it (one model run per proposal, and proposals are rare outside libraries full of turned copies), and
+keeps the turned tokens only where their patches line up with the proposed photo as a turned copy's do
+(verify.TURNED_AGREEMENT). The picture is framed after the turn, as its original was: framing does not turn
+with a picture (bands are peeled from rows only).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
+from PIL import Image
 
-from simgui.core.media.orientation import TURNS, proposals, turn_input
+from simgui.core.media.framing import views_inside
+from simgui.core.media.orientation import TURNS, proposals, turn_picture
 from simgui.core.matching.verify import TURNED_AGREEMENT, geometric_agreement
 from simgui.core.storage.tokens import as_unit_tokens
 
 MODEL_BATCH = 16
+PictureSource = Callable[[int], "Image.Image | None"]  # a picture by its row, as decoded (None: unreadable now)
 
 
 @dataclass
@@ -61,9 +67,9 @@ class TurnFinder:
         self._signatures = signatures if len(self._signatures) == 0 else np.concatenate([self._signatures, signatures])
         self._version = self.store.signatures_version()
 
-    def find(self, signatures: np.ndarray, inputs: list[np.ndarray], own_labels: list[int | None]) -> TurnedCopies:
-        """Turned copies among the stored photos for each picture (signature, model input; own label when it
-        is stored itself, so it is not proposed as its own copy)."""
+    def find(self, signatures: np.ndarray, pictures: PictureSource, own_labels: list[int | None]) -> TurnedCopies:
+        """Turned copies among the stored photos for each picture (signatures, the picture by row; own label
+        when it is stored itself, so it is not proposed as its own copy)."""
         labels, known = self.known()
         wanted = [(row, int(labels[column]), turn) for row, column, turn in proposals(signatures, known)
                   if labels[column] != own_labels[row]]
@@ -72,11 +78,13 @@ class TurnFinder:
         wanted = [(row, label, turn) for row, label, turn in wanted if label in stored]
         if not wanted:
             return found
-        tokens, vectors = embed_turned(self.model_source(), inputs, sorted({(row, turn) for row, _, turn in wanted}))
+        tokens, vectors = embed_turned(self.model_source(), pictures, sorted({(row, turn) for row, _, turn in wanted}))
         by_run = defaultdict(list)
         for row, label, turn in wanted:
             by_run[(row, turn)].append(label)
         for run, targets in by_run.items():
+            if run not in tokens:
+                continue  # its picture could not be read again
             turned = as_unit_tokens(tokens[run])
             lined_up = [label for label in targets
                         if geometric_agreement(turned, as_unit_tokens(stored[label])) >= TURNED_AGREEMENT]
@@ -86,14 +94,22 @@ class TurnFinder:
         return found
 
 
-def embed_turned(model, inputs: list[np.ndarray], runs: list[tuple[int, int]]
+def embed_turned(model, pictures: PictureSource, runs: list[tuple[int, int]]
                  ) -> tuple[dict[tuple[int, int], np.ndarray], dict[tuple[int, int], np.ndarray]]:
-    """(row, turn number) -> int8 tokens, and -> global vector, of each picture's model input turned so."""
+    """(row, turn number) -> int8 tokens, and -> global vector, of each picture turned so and framed again (a
+    picture `pictures` cannot give is left out)."""
+    inputs = {}
+    for row, turn in runs:
+        picture = pictures(row)
+        if picture is not None:
+            inputs[row, turn] = model.preprocess_content(views_inside(turn_picture(picture, TURNS[turn - 1])).content)
     tokens: dict[tuple[int, int], np.ndarray] = {}
     vectors: dict[tuple[int, int], np.ndarray] = {}
-    for start in range(0, len(runs), MODEL_BATCH):
-        chunk = runs[start:start + MODEL_BATCH]
-        embedded = model.run(np.stack([turn_input(inputs[row], TURNS[turn - 1]) for row, turn in chunk]))
+    done = list(inputs)
+    for start in range(0, len(done), MODEL_BATCH):
+        chunk = done[start:start + MODEL_BATCH]
+        embedded = model.run(np.stack([inputs[run] for run in chunk]))
         tokens.update(zip(chunk, embedded.patches))
         vectors.update(zip(chunk, embedded.vectors))
     return tokens, vectors
+

@@ -3,10 +3,12 @@
 The model's tokens change when a picture is turned, so a turned copy neither lines up with its original
 nor lands near it in the index. A cheap signature proposes the turn: the lowest 8x8 DCT coefficients of a
 32x32 grey copy, which a turn or mirror only permutes and flips in sign, so each photo's signature can be
-turned seven ways for free and compared with every stored one. Only a proposal costs a model run: the new
-photo's model input, turned the same way, is embedded and its tokens are kept for the patch check.
-Signatures alike as they are propose a patch check too (see ALIKE): grey, they hold what a colour edit
-leaves alone.
+turned seven ways for free and compared with every stored one. Each photo has two: of the photo inside its
+framing, and of the whole picture, since a turned copy's framing is not always its original's turned (bands
+are peeled from rows only: specks above a drawing on a flat backdrop are peeled, turned they are columns and
+stay). Only a proposal costs a model run: the new picture is turned, framed again and embedded, and its tokens
+are kept for the patch check. Signatures alike as they are propose a patch check too (see ALIKE): grey, they
+hold what a colour edit leaves alone.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ BAND = 8  # coefficients per axis kept: 63 without the mean
 MATCH = 0.95  # cosine of two signatures above which a turn is worth a model run (turned copies: 5 % below 0.967)
 MARGIN = 0.05  # ... and by which it must beat the photos as they are (a symmetric picture matches itself)
 PROPOSALS = 3  # at most this many photos per turn of a new photo
+FRAMED, WHOLE = 0, 1  # a photo's signatures [2, 63]: of the photo inside its framing, of the whole picture
 # Signatures alike as they are propose a copy the global vectors miss: a black-and-white copy's nearest
 # neighbours in the index are other grey pictures, not its colour original (its cosine to it: 0.72-0.87).
 # On benchmarks/accuracy.py seeds 71, 89 and 97, the pairs at 0.95 or more that the index search did not
@@ -44,14 +47,19 @@ _ROW_SIGNS = np.where(_ROW_FREQ % 2 == 1, -1, 1).astype(np.float32)
 _COL_SIGNS = np.where(_COL_FREQ % 2 == 1, -1, 1).astype(np.float32)
 
 
-def signature(content: Image.Image) -> np.ndarray:
-    """[63] float32 unit vector: the low frequencies of the photo (without its framing) in grey."""
+def signature(picture: Image.Image) -> np.ndarray:
+    """[63] float32 unit vector: the low frequencies of the picture in grey."""
     from scipy.fft import dctn
 
-    grey = np.asarray(content.convert("L").resize((SIDE, SIDE), Image.BILINEAR), np.float32)
+    grey = np.asarray(picture.convert("L").resize((SIDE, SIDE), Image.BILINEAR), np.float32)
     coefficients = dctn(grey, type=2, norm="ortho")[:BAND, :BAND]
     kept = coefficients[_KEPT]
     return (kept / max(float(np.linalg.norm(kept)), 1e-6)).astype(np.float32)
+
+
+def signatures(content: Image.Image, picture: Image.Image) -> np.ndarray:
+    """[2, 63]: the signatures of the photo inside its framing (`content`) and of the whole `picture`."""
+    return np.stack([signature(content), signature(picture)])
 
 
 def turned_signatures(signatures: np.ndarray) -> np.ndarray:
@@ -67,40 +75,44 @@ def turned_signatures(signatures: np.ndarray) -> np.ndarray:
     return np.stack(turned)
 
 
-def turn_input(pixels: np.ndarray, turn: Turn) -> np.ndarray:
-    """The model input [C, H, W] of the photo turned so (a square input turns as its photo would)."""
+def turn_picture(picture: Image.Image, turn: Turn) -> Image.Image:
+    """The picture turned so (the steps of `turn`, in its order)."""
     if turn.transpose:
-        pixels = pixels.transpose(0, 2, 1)
+        picture = picture.transpose(Image.Transpose.TRANSPOSE)
     if turn.flip_rows:
-        pixels = pixels[:, ::-1]
+        picture = picture.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
     if turn.flip_cols:
-        pixels = pixels[:, :, ::-1]
-    return np.ascontiguousarray(pixels)
+        picture = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    return picture
 
 
 def proposals(new: np.ndarray, known: np.ndarray) -> list[tuple[int, int, int]]:
     """(row in `new`, row in `known`, turn number 1..7) where the new photo, turned, looks like the known one
-    far more than as it is. `new` [B, 63], `known` [N, 63] signatures (a new photo may also be in `known`)."""
+    far more than as it is, framed or whole. `new` [B, 2, 63], `known` [N, 2, 63] signatures (a new photo may
+    also be in `known`)."""
     if len(new) == 0 or len(known) == 0:
         return []
-    # the photos as they are and turned seven ways, against every known one in one product
-    scores = (np.concatenate([new[None], turned_signatures(new)]).reshape(-1, new.shape[1]) @ known.T)
-    scores = scores.reshape(len(TURNS) + 1, len(new), len(known))
-    by_run: dict[tuple[int, int], list[tuple[float, int]]] = {}
-    for turn, row, column in np.argwhere(scores[1:] >= MATCH).tolist():
-        score = float(scores[turn + 1, row, column])
-        if score >= scores[0, row, column] + MARGIN:
-            by_run.setdefault((row, turn + 1), []).append((-score, column))
+    by_run: dict[tuple[int, int], dict[int, float]] = {}
+    for kind in (FRAMED, WHOLE):
+        # the photos as they are and turned seven ways, against every known one in one product
+        ours = new[:, kind]
+        scores = np.concatenate([ours[None], turned_signatures(ours)]).reshape(-1, ours.shape[1]) @ known[:, kind].T
+        scores = scores.reshape(len(TURNS) + 1, len(new), len(known))
+        for turn, row, column in np.argwhere(scores[1:] >= MATCH).tolist():
+            score = float(scores[turn + 1, row, column])
+            if score >= scores[0, row, column] + MARGIN:
+                found = by_run.setdefault((row, turn + 1), {})
+                found[column] = max(score, found.get(column, score))
     return [(row, column, turn) for (row, turn), found in sorted(by_run.items())
-            for _, column in sorted(found)[:PROPOSALS]]
+            for column in sorted(found, key=lambda c: (-found[c], c))[:PROPOSALS]]
 
 
 def alike_as_they_are(new: np.ndarray, known: np.ndarray, own: np.ndarray) -> list[tuple[int, int]]:
-    """(row in `new`, row in `known`) of the known photos (ALIKE_PER_PHOTO closest at most) whose signatures are
-    ALIKE with a new one's as they are; `own`: each new photo's row in `known` (-1: none), never its own match."""
+    """(row in `new`, row in `known`) of the known photos (ALIKE_PER_PHOTO closest at most) whose framed signatures
+    are ALIKE with a new one's as they are; `own`: each new photo's row in `known` (-1: none), never its own match."""
     if len(new) == 0 or len(known) == 0:
         return []
-    scores = new @ known.T
+    scores = new[:, FRAMED] @ known[:, FRAMED].T
     scores[np.flatnonzero(own >= 0), own[own >= 0]] = -np.inf
     rows, columns = np.nonzero(scores >= ALIKE)
     order = np.lexsort((columns, -scores[rows, columns], rows))  # each row's, the closest first

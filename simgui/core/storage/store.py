@@ -190,6 +190,7 @@ class ImageRecord:
         return round(self.size * 8 / self.duration) if self.duration else 0
 
 
+SIGNATURE_BYTES = 63 * 2  # one orientation signature (orientation.py: 63 coefficients) in float16
 THUMB_SIDE = 32  # a clip frame's grey thumbnail (ClipFrameSet.thumbs)
 # how a clip signature is made (clip_search.clip_input): 2 trims one box of bars for the whole clip, where 1 found
 # each frame's own (a caption or a dark frame made frames of one clip framed apart), and keeps the shape of the
@@ -549,12 +550,12 @@ class LibraryStore:
                             [(int(label), s.astype(np.float16).tobytes()) for label, s in zip(labels, signatures)])
 
     def signatures(self) -> tuple[np.ndarray, np.ndarray]:
-        """(labels, [N, 63] float32 orientation signatures) of every content that has one."""
+        """(labels, [N, 2, 63] float32 orientation signatures, framed and whole) of every content that has them."""
         rows = self.db.execute("SELECT label, signature FROM orientation_signatures ORDER BY label").fetchall()
         labels = np.array([r[0] for r in rows], np.int64)
-        if not rows:
-            return labels, np.zeros((0, 0), np.float32)
-        return labels, np.frombuffer(b"".join(r[1] for r in rows), np.float16).reshape(len(rows), -1).astype(np.float32)
+        # a content stored before its whole picture's signature was kept too: its framed one stands in for it
+        pairs = [blob + blob if len(blob) == SIGNATURE_BYTES else blob for _, blob in rows]
+        return labels, np.frombuffer(b"".join(pairs), np.float16).reshape(len(rows), 2, -1).astype(np.float32)
 
     def signatures_version(self) -> int:
         """The newest label with a signature: it changes whenever one is added (labels are never reused)."""
