@@ -166,3 +166,17 @@ def test_a_content_that_takes_anothers_embedding_takes_its_backdrop_view_too(sto
     assert shared != label and store.sketch(shared) == b"sketch"
     assert view.sketch == b"backdrop sketch" and view.subject == (0.25, 0.125, 0.75, 0.875)
     assert (view.bits == before.bits).all() and view.bits.shape == (256, 4)
+
+
+def test_a_signature_stored_before_the_whole_pictures_was_kept_stands_in_for_it(store):
+    """orientation.py: a content stored by an earlier version has its framed signature only (63 float16)."""
+    rng = np.random.default_rng(3)
+    with store.transaction():
+        old, new = store.save_embeddings(MODEL, ["h1", "h2"], unit(rng, 2), np.zeros((2, 256, 32), np.int8))
+        store.db.execute("INSERT INTO orientation_signatures VALUES (?, ?)",
+                         (old, unit(rng, 1, 63)[0].astype(np.float16).tobytes()))
+        store.save_signatures([new], unit(rng, 2, 63)[None])
+    labels, signatures = store.signatures()
+    assert labels.tolist() == [old, new] and signatures.shape == (2, 2, 63)
+    assert np.array_equal(signatures[0, 0], signatures[0, 1])  # framed and whole alike
+    assert not np.array_equal(signatures[1, 0], signatures[1, 1])
