@@ -31,7 +31,7 @@ from simgui.core.storage.exclusions import Exclusions
 from simgui.core.media.framing import Views, content_box, photo_inside, views_inside
 from simgui.core.media.sketch import make_sketch, read_sketch
 from simgui.core.media.orientation import alike_as_they_are, proposals, signatures
-from simgui.core.matching.turn_check import TurnFinder, embed_turned
+from simgui.core.matching.turn_check import TurnFinder, embed_turned, lines_up_as_it_is, turns_worth_trying
 from simgui.core.matching.pair_checks import seen_as_stored
 from simgui.core.matching.grouping import Group, GroupFinder
 from simgui.core.matching.keep_rules import KeepRules
@@ -466,7 +466,8 @@ class Library:
             # a wider net than asked for: the patch check below reorders it
             found, sims = self.index.search(vectors, max(2 * top, RERANK_POOL))
             signed = np.stack([signatures(r.content, r.decoded.picture) for _, r in inputs])
-            turned = self.turns.find(signed, lambda row: inputs[row][1].decoded.picture, [None] * len(inputs))
+            turned = self.turns.find(signed, lambda row: inputs[row][1].decoded.picture,
+                                     [as_unit_tokens(r.patches) for _, r in inputs], [None] * len(inputs))
             known_labels, known = self.turns.known()
             alike = alike_as_they_are(signed, known, np.full(len(inputs), -1))
             showing = clips_showing(self, vectors)
@@ -602,11 +603,15 @@ class Library:
             inputs = [self.model.preprocess_content(views[d.content_hash].content) for d in missing]
             fresh = self.model.run(np.stack(inputs))
             backdrops = self._backdrop_tokens([views[d.content_hash] for d in missing])
-            # each picture read now, turned, against both as they look: stored ones have their turns kept already
+            # each picture read now, turned, against both as they look (the rule turn_check.TurnFinder applies):
+            # stored ones have their turns kept already
             signed = {d.content_hash: signatures(views[d.content_hash].content, d.picture) for d in decoded}
             others = np.stack([signed[d.content_hash] for d in decoded])
-            runs = [(n, turn) for n, d in enumerate(missing)
-                    for turn in sorted({turn for _, _, turn in proposals(signed[d.content_hash][None], others)})]
+            as_it_is = {d.content_hash: found.seen[d.content_hash].tokens if d.content_hash in found.seen
+                        else as_unit_tokens(fresh.patches[missing.index(d)]) for d in decoded}
+            runs = sorted({(n, turn) for n, d in enumerate(missing) for _, _, turn in turns_worth_trying(
+                proposals(signed[d.content_hash][None], others), lambda _, column: lines_up_as_it_is(
+                    as_it_is[d.content_hash], as_it_is[decoded[column].content_hash]))})
             turned_tokens, turned_vectors = embed_turned(self.model, lambda n: missing[n].picture, runs)
             for n, d in enumerate(missing):
                 turned = [as_unit_tokens(turned_tokens[run]) for run in runs if run[0] == n]

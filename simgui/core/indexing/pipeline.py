@@ -8,7 +8,6 @@ move, a rename, an exact copy) is hashed but never decoded or embedded.
 """
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -16,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
+from PIL import Image
 
-from simgui.core.media.decode import (DecodeError, decode_bytes, decode_file, file_content_hash, held_image_bytes,
-                                     read_shot_time)
+from simgui.core.media.decode import DecodeError, decode_bytes, file_content_hash, held_image_bytes, read_shot_time
 from simgui.core.media.formats import is_video_name
 from simgui.core.media.video import ClipFrames, read_clip
 from simgui.core.matching.clip_search import ClipInput, clip_input, sign
@@ -32,10 +31,9 @@ from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
+from simgui.core.storage.tokens import as_unit_tokens
 from simgui.core.matching.turn_check import TurnFinder
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
-
-log = logging.getLogger(__name__)
 
 BATCH_SIZE = 16
 PER_FILE_SECONDS = 30.0
@@ -116,17 +114,7 @@ class _Outcome:
     backdrop: _BackdropInput | None = None  # ... and its backdrop view, where it has one
     unsettled: bool = False
     clip: ClipInput | None = None  # a clip's frames as model input, when the content is new
-
-
-def _picture_again(record: NewImage):
-    """A new content's picture, decoded again for a proposed turn (its decode was let go with the batch): None if
-    its file no longer holds that content or cannot be read."""
-    try:
-        decoded = decode_file(record.path)
-    except DecodeError as exc:
-        log.info("%s is not tried turned: %s", record.path, exc)
-        return None
-    return decoded.picture if decoded.content_hash == record.content_hash else None
+    picture: Image.Image | None = None  # a new content's picture as decoded (small: a turn may be tried on it)
 
 
 def _time_allowed(item: _Work) -> float:
@@ -319,7 +307,7 @@ class Indexer:
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
         model = self.library.model
         return _Outcome(record, model.preprocess_content(content), signatures(content, decoded.picture),
-                        make_sketch(content),
+                        make_sketch(content), picture=decoded.picture,
                         backdrop=None if backdrop is None else _BackdropInput(model.preprocess_content(backdrop),
                                                                             make_sketch(backdrop), subject))
 
@@ -382,15 +370,16 @@ class Indexer:
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
             self.new_labels += labels
-            self._keep_turned_copies(labels, signed, [fresh[h].record for h in hashes])
+            self._keep_turned_copies(labels, signed, [fresh[h].picture for h in hashes], embeddings.patches)
         report.embedded += len(hashes) + len(clips)
         report.reused += sum(1 for o in batch if o.pixels is None and o.clip is None and not o.record.error)
 
-    def _keep_turned_copies(self, labels: list[int], signed: np.ndarray, records: list[NewImage]) -> None:
+    def _keep_turned_copies(self, labels: list[int], signed: np.ndarray, pictures: list[Image.Image],
+                            patches: np.ndarray) -> None:
         """The turned tokens of new contents that are turned or mirrored copies of stored ones (or of each
         other), for the patch check of the look-alikes (turn_check.py)."""
         self.turns.note(labels, signed)
-        found = self.turns.find(signed, lambda row: _picture_again(records[row]), labels)
+        found = self.turns.find(signed, pictures.__getitem__, [as_unit_tokens(p) for p in patches], labels)
         if found.tokens:
             with self.store.transaction():
                 self.store.save_turned({(labels[row], turn): t for (row, turn), t in found.tokens.items()},

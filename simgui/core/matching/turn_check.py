@@ -16,12 +16,12 @@ import numpy as np
 from PIL import Image
 
 from simgui.core.media.framing import views_inside
-from simgui.core.media.orientation import TURNS, proposals, turn_picture
-from simgui.core.matching.verify import TURNED_AGREEMENT, geometric_agreement
+from simgui.core.media.orientation import TURNS, Proposal, proposals, turn_picture
+from simgui.core.matching.verify import MOMENT_CHECK_FROM, TURNED_AGREEMENT, geometric_agreement
 from simgui.core.storage.tokens import as_unit_tokens
 
 MODEL_BATCH = 16
-PictureSource = Callable[[int], "Image.Image | None"]  # a picture by its row, as decoded (None: unreadable now)
+PictureSource = Callable[[int], Image.Image]  # a picture by its row, as decoded
 
 
 @dataclass
@@ -67,49 +67,55 @@ class TurnFinder:
         self._signatures = signatures if len(self._signatures) == 0 else np.concatenate([self._signatures, signatures])
         self._version = self.store.signatures_version()
 
-    def find(self, signatures: np.ndarray, pictures: PictureSource, own_labels: list[int | None]) -> TurnedCopies:
-        """Turned copies among the stored photos for each picture (signatures, the picture by row; own label
-        when it is stored itself, so it is not proposed as its own copy)."""
+    def find(self, signatures: np.ndarray, pictures: PictureSource, tokens: list[np.ndarray],
+             own_labels: list[int | None]) -> TurnedCopies:
+        """Turned copies among the stored photos for each picture (signatures, the picture and its unit tokens as it
+        is, by row; own label when it is stored itself, so it is not proposed as its own copy)."""
         labels, known = self.known()
-        wanted = [(row, int(labels[column]), turn) for row, column, turn in proposals(signatures, known)
-                  if labels[column] != own_labels[row]]
+        proposed = [p for p in proposals(signatures, known) if labels[p.column] != own_labels[p.row]]
+        stored = self.store.patches({int(labels[p.column]) for p in proposed}, self.patch_shape) if proposed else {}
+        units = {label: as_unit_tokens(patches) for label, patches in stored.items()}
+        proposed = [p for p in proposed if int(labels[p.column]) in units]
+        wanted = [(row, int(labels[column]), turn) for row, column, turn in turns_worth_trying(
+            proposed, lambda row, column: lines_up_as_it_is(tokens[row], units[int(labels[column])]))]
         found = TurnedCopies()
-        stored = self.store.patches({label for _, label, _ in wanted}, self.patch_shape) if wanted else {}
-        wanted = [(row, label, turn) for row, label, turn in wanted if label in stored]
         if not wanted:
             return found
-        tokens, vectors = embed_turned(self.model_source(), pictures, sorted({(row, turn) for row, _, turn in wanted}))
+        turned_tokens, vectors = embed_turned(self.model_source(), pictures,
+                                              sorted({(row, turn) for row, _, turn in wanted}))
         by_run = defaultdict(list)
         for row, label, turn in wanted:
             by_run[(row, turn)].append(label)
         for run, targets in by_run.items():
-            if run not in tokens:
-                continue  # its picture could not be read again
-            turned = as_unit_tokens(tokens[run])
-            lined_up = [label for label in targets
-                        if geometric_agreement(turned, as_unit_tokens(stored[label])) >= TURNED_AGREEMENT]
+            turned = as_unit_tokens(turned_tokens[run])
+            lined_up = [label for label in targets if geometric_agreement(turned, units[label]) >= TURNED_AGREEMENT]
             if lined_up:
-                found.tokens[run], found.vectors[run] = tokens[run], vectors[run]
+                found.tokens[run], found.vectors[run] = turned_tokens[run], vectors[run]
                 found.pairs += [(run[0], label) for label in lined_up]
         return found
 
 
+def turns_worth_trying(proposed: list[Proposal], lines_up: Callable[[int, int], bool]) -> list[tuple[int, int, int]]:
+    """(row, column, turn) of the proposals worth a model run: those whose turned signatures clearly beat them as
+    they are, and the others where the two photos' patches do not line up as they are (`lines_up(row, column)`):
+    a nearly symmetric picture's mirror image, not its copy as it is."""
+    return [(p.row, p.column, p.turn) for p in proposed if p.clear or not lines_up(p.row, p.column)]
+
+
+def lines_up_as_it_is(a: np.ndarray, b: np.ndarray) -> bool:
+    """Do these unit tokens line up well enough, as they are, for any slider position to call them near?"""
+    return geometric_agreement(a, b) >= MOMENT_CHECK_FROM
+
+
 def embed_turned(model, pictures: PictureSource, runs: list[tuple[int, int]]
                  ) -> tuple[dict[tuple[int, int], np.ndarray], dict[tuple[int, int], np.ndarray]]:
-    """(row, turn number) -> int8 tokens, and -> global vector, of each picture turned so and framed again (a
-    picture `pictures` cannot give is left out)."""
-    inputs = {}
-    for row, turn in runs:
-        picture = pictures(row)
-        if picture is not None:
-            inputs[row, turn] = model.preprocess_content(views_inside(turn_picture(picture, TURNS[turn - 1])).content)
+    """(row, turn number) -> int8 tokens, and -> global vector, of each picture turned so and framed again."""
     tokens: dict[tuple[int, int], np.ndarray] = {}
     vectors: dict[tuple[int, int], np.ndarray] = {}
-    done = list(inputs)
-    for start in range(0, len(done), MODEL_BATCH):
-        chunk = done[start:start + MODEL_BATCH]
-        embedded = model.run(np.stack([inputs[run] for run in chunk]))
+    for start in range(0, len(runs), MODEL_BATCH):
+        chunk = runs[start:start + MODEL_BATCH]
+        turned = [turn_picture(pictures(row), TURNS[turn - 1]) for row, turn in chunk]
+        embedded = model.run(np.stack([model.preprocess_content(views_inside(picture).content) for picture in turned]))
         tokens.update(zip(chunk, embedded.patches))
         vectors.update(zip(chunk, embedded.vectors))
     return tokens, vectors
-

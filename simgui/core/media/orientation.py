@@ -21,6 +21,8 @@ SIDE = 32
 BAND = 8  # coefficients per axis kept: 63 without the mean
 MATCH = 0.95  # cosine of two signatures above which a turn is worth a model run (turned copies: 5 % below 0.967)
 MARGIN = 0.05  # ... and by which it must beat the photos as they are (a symmetric picture matches itself)
+# ... or at least match them, for a picture nearly symmetric at low frequencies (a landscape mirrored: 1.0 turned,
+# 0.98 as it is): turn_check.turns_worth_trying then asks whether the patches line up as they are
 PROPOSALS = 3  # at most this many photos per turn of a new photo
 FRAMED, WHOLE = 0, 1  # a photo's signatures [2, 63]: of the photo inside its framing, of the whole picture
 # Signatures alike as they are propose a copy the global vectors miss: a black-and-white copy's nearest
@@ -86,25 +88,33 @@ def turn_picture(picture: Image.Image, turn: Turn) -> Image.Image:
     return picture
 
 
-def proposals(new: np.ndarray, known: np.ndarray) -> list[tuple[int, int, int]]:
-    """(row in `new`, row in `known`, turn number 1..7) where the new photo, turned, looks like the known one
-    far more than as it is, framed or whole. `new` [B, 2, 63], `known` [N, 2, 63] signatures (a new photo may
-    also be in `known`)."""
+class Proposal(NamedTuple):
+    row: int  # in `new`
+    column: int  # in `known`
+    turn: int  # 1..7 (TURNS[turn - 1])
+    clear: bool  # the turned signatures beat them as they are by MARGIN
+
+
+def proposals(new: np.ndarray, known: np.ndarray) -> list[Proposal]:
+    """Where the new photo, turned, looks like a known one at least as much as it does as it is, framed or whole.
+    `new` [B, 2, 63], `known` [N, 2, 63] signatures (a new photo may also be in `known`)."""
     if len(new) == 0 or len(known) == 0:
         return []
-    by_run: dict[tuple[int, int], dict[int, float]] = {}
+    by_run: dict[tuple[int, int], dict[int, tuple[float, bool]]] = {}
     for kind in (FRAMED, WHOLE):
         # the photos as they are and turned seven ways, against every known one in one product
         ours = new[:, kind]
         scores = np.concatenate([ours[None], turned_signatures(ours)]).reshape(-1, ours.shape[1]) @ known[:, kind].T
         scores = scores.reshape(len(TURNS) + 1, len(new), len(known))
         for turn, row, column in np.argwhere(scores[1:] >= MATCH).tolist():
-            score = float(scores[turn + 1, row, column])
-            if score >= scores[0, row, column] + MARGIN:
+            score, as_they_are = float(scores[turn + 1, row, column]), float(scores[0, row, column])
+            if score >= as_they_are:
                 found = by_run.setdefault((row, turn + 1), {})
-                found[column] = max(score, found.get(column, score))
-    return [(row, column, turn) for (row, turn), found in sorted(by_run.items())
-            for column in sorted(found, key=lambda c: (-found[c], c))[:PROPOSALS]]
+                before = found.get(column, (score, False))
+                found[column] = (max(score, before[0]), before[1] or score >= as_they_are + MARGIN)
+    # the clear ones first: the others may yet be dropped (turn_check.turns_worth_trying)
+    return [Proposal(row, column, turn, found[column][1]) for (row, turn), found in sorted(by_run.items())
+            for column in sorted(found, key=lambda c: (not found[c][1], -found[c][0], c))[:PROPOSALS]]
 
 
 def alike_as_they_are(new: np.ndarray, known: np.ndarray, own: np.ndarray) -> list[tuple[int, int]]:
