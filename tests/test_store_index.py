@@ -173,6 +173,8 @@ def test_a_signature_stored_before_the_whole_pictures_was_kept_stands_in_for_it(
     rng = np.random.default_rng(3)
     with store.transaction():
         old, new = store.save_embeddings(MODEL, ["h1", "h2"], unit(rng, 2), np.zeros((2, 256, 32), np.int8))
+    assert store.signatures()[1].shape == (0, 2, 63)  # none yet: an empty library opens
+    with store.transaction():
         store.db.execute("INSERT INTO orientation_signatures VALUES (?, ?)",
                          (old, unit(rng, 1, 63)[0].astype(np.float16).tobytes()))
         store.save_signatures([new], unit(rng, 2, 63)[None])

@@ -555,7 +555,8 @@ class LibraryStore:
         labels = np.array([r[0] for r in rows], np.int64)
         # a content stored before its whole picture's signature was kept too: its framed one stands in for it
         pairs = [blob + blob if len(blob) == SIGNATURE_BYTES else blob for _, blob in rows]
-        return labels, np.frombuffer(b"".join(pairs), np.float16).reshape(len(rows), 2, -1).astype(np.float32)
+        return labels, np.frombuffer(b"".join(pairs), np.float16).reshape(len(rows), 2, SIGNATURE_BYTES // 2).astype(
+            np.float32)
 
     def signatures_version(self) -> int:
         """The newest label with a signature: it changes whenever one is added (labels are never reused)."""
