@@ -94,6 +94,18 @@ def _on_a_backdrop_with_specks() -> Image.Image:
     return canvas
 
 
+def _indexed_among_other_photos(folder, library):
+    for name in ("coffee", "rocket"):
+        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
+    _json(library, "index", str(folder))
+    return library
+
+
+def _near_groups(library) -> list[list[str]]:
+    groups = _json(library, "groups", "--json")["groups"]
+    return [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
+
+
 def test_a_turned_copy_whose_framing_differs_from_its_originals_is_found(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -101,13 +113,8 @@ def test_a_turned_copy_whose_framing_differs_from_its_originals_is_found(tmp_pat
     source.save(folder / "drawing.jpg", quality=92)
     for name in ("rot90", "rot270"):
         source.transpose(TRANSPOSES[name]).save(folder / f"drawing_{name}.jpg", quality=85)
-    for name in ("coffee", "rocket"):
-        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
-    library = tmp_path / "library"
-    _json(library, "index", str(folder))
-    groups = _json(library, "groups", "--json")["groups"]
-    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
-    assert near == [["drawing.jpg", "drawing_rot270.jpg", "drawing_rot90.jpg"]]
+    library = _indexed_among_other_photos(folder, tmp_path / "library")
+    assert _near_groups(library) == [["drawing.jpg", "drawing_rot270.jpg", "drawing_rot90.jpg"]]
     compared = _json(library, "compare", str(folder / "drawing.jpg"), str(folder / "drawing_rot90.jpg"), "--json")
     assert compared["verdict"] == "near"
     query = tmp_path / "sent_on.jpg"  # not in the library: shrunk and turned
@@ -134,12 +141,7 @@ def test_the_mirror_image_of_a_broadly_symmetric_photo_is_found(tmp_path):
     mirrored.save(folder / "cat_selfie_camera.jpg", quality=85)
     as_it_is, mirror = _signed(source), _signed(mirrored)
     assert float(as_it_is[0] @ mirror[0]) > 0.95  # its signatures cannot tell the mirror image from it
-    for name in ("coffee", "rocket"):
-        Image.open(photo(name)).convert("RGB").save(folder / f"{name}.jpg")
-    library = tmp_path / "library"
-    _json(library, "index", str(folder))
-    groups = _json(library, "groups", "--json")["groups"]
-    near = [sorted(m["path"].rsplit("/", 1)[1] for m in g["members"]) for g in groups if g["kind"] == "near"]
-    assert near == [["cat.jpg", "cat_selfie_camera.jpg"]]
+    library = _indexed_among_other_photos(folder, tmp_path / "library")
+    assert _near_groups(library) == [["cat.jpg", "cat_selfie_camera.jpg"]]
     compared = _json(library, "compare", str(folder / "cat.jpg"), str(folder / "cat_selfie_camera.jpg"), "--json")
     assert compared["verdict"] == "near"
