@@ -7,6 +7,7 @@ import numpy as np
 from PIL import Image
 
 from conftest import cli, photo
+from simgui.core.matching.turn_check import KEPT_PIXELS, kept_for_turns
 from simgui.core.media.framing import views_inside
 from simgui.core.media.orientation import (TURNS, alike_as_they_are, proposals, signature, signatures, turn_picture,
                                            turned_signatures)
@@ -145,3 +146,22 @@ def test_the_mirror_image_of_a_broadly_symmetric_photo_is_found(tmp_path):
     assert _near_groups(library) == [["cat.jpg", "cat_selfie_camera.jpg"]]
     compared = _json(library, "compare", str(folder / "cat.jpg"), str(folder / "cat_selfie_camera.jpg"), "--json")
     assert compared["verdict"] == "near"
+
+
+def test_a_long_panorama_is_kept_reduced_for_a_turn_and_its_turned_copy_is_found(tmp_path):
+    small = Image.new("RGB", (500, 375))
+    assert kept_for_turns(small) is small  # a camera JPEG as decoded (at 1/8)
+    kept = kept_for_turns(Image.new("RGB", (60000, 600)))
+    assert kept.width * kept.height <= KEPT_PIXELS and kept.width / kept.height == 100
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    tiles = [Image.open(photo(name)).convert("RGB") for name in ("chelsea", "coffee", "rocket", "astronaut")] * 5
+    tiles = [t.resize((t.width * 400 // t.height, 400)) for t in tiles]
+    panorama = Image.new("RGB", (sum(t.width for t in tiles), 400))  # a PNG decodes whole: over KEPT_PIXELS
+    for n, tile in enumerate(tiles):
+        panorama.paste(tile, (sum(t.width for t in tiles[:n]), 0))
+    assert panorama.width * panorama.height > KEPT_PIXELS
+    panorama.save(folder / "pier.png")
+    panorama.transpose(Image.ROTATE_90).save(folder / "pier_turned.png")
+    library = _indexed_among_other_photos(folder, tmp_path / "library")
+    assert _near_groups(library) == [["pier.png", "pier_turned.png"]]

@@ -32,7 +32,7 @@ from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.storage.tokens import as_unit_tokens
-from simgui.core.matching.turn_check import TurnFinder
+from simgui.core.matching.turn_check import TurnFinder, kept_for_turns
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
 BATCH_SIZE = 16
@@ -307,7 +307,7 @@ class Indexer:
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
         model = self.library.model
         return _Outcome(record, model.preprocess_content(content), signatures(content, decoded.picture),
-                        make_sketch(content), picture=decoded.picture,
+                        make_sketch(content), picture=kept_for_turns(decoded.picture),
                         backdrop=None if backdrop is None else _BackdropInput(model.preprocess_content(backdrop),
                                                                             make_sketch(backdrop), subject))
 

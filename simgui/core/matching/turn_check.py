@@ -8,6 +8,7 @@ with a picture (bands are peeled from rows only).
 """
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Callable
@@ -21,6 +22,9 @@ from simgui.core.matching.verify import MOMENT_CHECK_FROM, TURNED_AGREEMENT, geo
 from simgui.core.storage.tokens import as_unit_tokens
 
 MODEL_BATCH = 16
+# the indexer keeps each new picture with its batch in case a turn is proposed: a decoded picture is small (JPEGs
+# decode at 1/8: 500x375 for 12 MP), but a long panorama's short side is kept whole, so bigger ones are reduced
+KEPT_PIXELS = 1 << 22
 PictureSource = Callable[[int], Image.Image]  # a picture by its row, as decoded
 
 
@@ -93,6 +97,12 @@ class TurnFinder:
                 found.tokens[run], found.vectors[run] = turned_tokens[run], vectors[run]
                 found.pairs += [(run[0], label) for label in lined_up]
         return found
+
+
+def kept_for_turns(picture: Image.Image) -> Image.Image:
+    """The picture as the indexer keeps it for a proposed turn: KEPT_PIXELS at most."""
+    factor = math.ceil(math.sqrt(picture.width * picture.height / KEPT_PIXELS))
+    return picture if factor <= 1 else picture.reduce(factor)
 
 
 def turns_worth_trying(proposed: list[Proposal], lines_up: Callable[[int, int], bool]) -> list[tuple[int, int, int]]:
