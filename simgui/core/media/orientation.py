@@ -21,8 +21,11 @@ SIDE = 32
 BAND = 8  # coefficients per axis kept: 63 without the mean
 MATCH = 0.95  # cosine of two signatures above which a turn is worth a model run (turned copies: 5 % below 0.967)
 MARGIN = 0.05  # ... and by which it must beat the photos as they are (a symmetric picture matches itself)
-# ... or at least match them, for a picture nearly symmetric at low frequencies (a landscape mirrored: 1.0 turned,
-# 0.98 as it is): turn_check.turns_worth_trying then asks whether the patches line up as they are
+# ... or at least match them, from NEAR_EXACT, for a picture nearly symmetric at low frequencies (a landscape
+# mirrored: 1.0 turned, 0.98 as it is): turn_check.turns_worth_trying then asks whether the patches line up as
+# they are. Below it, such proposals were between different photos (symmetric landscapes, 0.95-0.983: 38 on seed
+# 227's 534 files, costing 8 model runs there), above it between copies of one photo (0.989-0.998)
+NEAR_EXACT = 0.985
 PROPOSALS = 3  # at most this many photos per turn of a new photo
 FRAMED, WHOLE = 0, 1  # a photo's signatures [2, 63]: of the photo inside its framing, of the whole picture
 # Signatures alike as they are propose a copy the global vectors miss: a black-and-white copy's nearest
@@ -96,7 +99,8 @@ class Proposal(NamedTuple):
 
 
 def proposals(new: np.ndarray, known: np.ndarray) -> list[Proposal]:
-    """Where the new photo, turned, looks like a known one at least as much as it does as it is, framed or whole.
+    """Where the new photo, turned, looks like a known one clearly more than it does as it is, or nearly exactly and
+    at least as much, framed or whole.
     `new` [B, 2, 63], `known` [N, 2, 63] signatures (a new photo may also be in `known`)."""
     if len(new) == 0 or len(known) == 0:
         return []
@@ -108,7 +112,7 @@ def proposals(new: np.ndarray, known: np.ndarray) -> list[Proposal]:
         scores = scores.reshape(len(TURNS) + 1, len(new), len(known))
         for turn, row, column in np.argwhere(scores[1:] >= MATCH).tolist():
             score, as_they_are = float(scores[turn + 1, row, column]), float(scores[0, row, column])
-            if score >= as_they_are:
+            if score >= as_they_are + MARGIN or (score >= as_they_are and score >= NEAR_EXACT):
                 found = by_run.setdefault((row, turn + 1), {})
                 before = found.get(column, (score, False))
                 found[column] = (max(score, before[0]), before[1] or score >= as_they_are + MARGIN)
