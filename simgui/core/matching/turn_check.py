@@ -23,8 +23,9 @@ from simgui.core.storage.tokens import as_unit_tokens
 
 MODEL_BATCH = 16
 # the indexer keeps each new picture with its batch in case a turn is proposed: a decoded picture is small (JPEGs
-# decode at 1/8: 500x375 for 12 MP), but a long panorama's short side is kept whole, so bigger ones are reduced
-KEPT_PIXELS = 1 << 22
+# decode at 1/8: 500x375 for 12 MP), but a long panorama's short side is kept whole, so bigger ones are reduced.
+# Pillow holds RGB in 4 bytes a pixel: 4 MB each at most, 320 MB for a batch and the decode window (80) of them
+KEPT_PIXELS = 1 << 20
 PictureSource = Callable[[int], Image.Image]  # a picture by its row, as decoded
 
 
@@ -124,7 +125,8 @@ def embed_turned(model, pictures: PictureSource, runs: list[tuple[int, int]]
     vectors: dict[tuple[int, int], np.ndarray] = {}
     for start in range(0, len(runs), MODEL_BATCH):
         chunk = runs[start:start + MODEL_BATCH]
-        turned = [turn_picture(pictures(row), TURNS[turn - 1]) for row, turn in chunk]
+        # reduced as the indexer keeps it (nothing to do on what it kept): query and compare turn the same picture
+        turned = [turn_picture(kept_for_turns(pictures(row)), TURNS[turn - 1]) for row, turn in chunk]
         embedded = model.run(np.stack([model.preprocess_content(views_inside(picture).content) for picture in turned]))
         tokens.update(zip(chunk, embedded.patches))
         vectors.update(zip(chunk, embedded.vectors))
