@@ -466,8 +466,8 @@ class Library:
             # a wider net than asked for: the patch check below reorders it
             found, sims = self.index.search(vectors, max(2 * top, RERANK_POOL))
             signed = np.stack([signatures(r.content, r.decoded.picture) for _, r in inputs])
-            turned = self.turns.find(signed, lambda row: inputs[row][1].decoded.picture,
-                                     [as_unit_tokens(r.patches) for _, r in inputs], [None] * len(inputs))
+            turned = self.turns.find(signed, lambda row: inputs[row][1].decoded.picture, [r.patches for _, r in inputs],
+                                     [None] * len(inputs))
             known_labels, known = self.turns.known()
             alike = alike_as_they_are(signed, known, np.full(len(inputs), -1))
             showing = clips_showing(self, vectors)

@@ -31,7 +31,6 @@ from simgui.core.media.scan import FoundFile, scan_root
 from simgui.core.media.embed import EmbeddingModel
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
-from simgui.core.storage.tokens import as_unit_tokens
 from simgui.core.matching.turn_check import TurnFinder, kept_for_turns
 from simgui.core.indexing.workers import BoundedWorkerPool, TimeoutResult
 
@@ -379,7 +378,7 @@ class Indexer:
         """The turned tokens of new contents that are turned or mirrored copies of stored ones (or of each
         other), for the patch check of the look-alikes (turn_check.py)."""
         self.turns.note(labels, signed)
-        found = self.turns.find(signed, pictures.__getitem__, [as_unit_tokens(p) for p in patches], labels)
+        found = self.turns.find(signed, pictures.__getitem__, patches, labels)
         if found.tokens:
             with self.store.transaction():
                 self.store.save_turned({(labels[row], turn): t for (row, turn), t in found.tokens.items()},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -72,17 +72,17 @@ class TurnFinder:
         self._signatures = signatures if len(self._signatures) == 0 else np.concatenate([self._signatures, signatures])
         self._version = self.store.signatures_version()
 
-    def find(self, signatures: np.ndarray, pictures: PictureSource, tokens: list[np.ndarray],
+    def find(self, signatures: np.ndarray, pictures: PictureSource, patches: Sequence[np.ndarray],
              own_labels: list[int | None]) -> TurnedCopies:
-        """Turned copies among the stored photos for each picture (signatures, the picture and its unit tokens as it
-        is, by row; own label when it is stored itself, so it is not proposed as its own copy)."""
+        """Turned copies among the stored photos for each picture (signatures, the picture and the model's tokens
+        of it as it is, by row; own label when it is stored itself, so it is not proposed as its own copy)."""
         labels, known = self.known()
         proposed = [p for p in proposals(signatures, known) if labels[p.column] != own_labels[p.row]]
         stored = self.store.patches({int(labels[p.column]) for p in proposed}, self.patch_shape) if proposed else {}
         units = {label: as_unit_tokens(patches) for label, patches in stored.items()}
         proposed = [p for p in proposed if int(labels[p.column]) in units]
         wanted = [(row, int(labels[column]), turn) for row, column, turn in turns_worth_trying(
-            proposed, lambda row, column: lines_up_as_it_is(tokens[row], units[int(labels[column])]))]
+            proposed, lambda row, column: lines_up_as_it_is(as_unit_tokens(patches[row]), units[int(labels[column])]))]
         found = TurnedCopies()
         if not wanted:
             return found
