@@ -30,7 +30,7 @@ from scipy import ndimage
 
 from simgui.core.storage.tokens import GRID
 
-MOMENT_RULE = "solid-or-central-overlay-faint-away-both-ways-6"  # change it with the rule: stored pairs it judged are judged again
+MOMENT_RULE = "solid-or-central-overlay-faint-away-both-ways-as-they-are-7"  # change it with the rule: stored pairs it judged are judged again
 CHANGED_REGION = 0.25  # changed blocks (in regions two blocks thick), as a share of the blocks both photos show
 SAME_ELSEWHERE = 0.6  # ... while this share of the other blocks is alike: the rest of the picture is one photo
 # ... and the change is not an overlay's: text, a logo or a tint laid on top moves every pixel it covers toward
@@ -76,7 +76,6 @@ _GREY = np.array([0.299, 0.587, 0.114], np.float32)
 
 
 AS_THEY_ARE = (1.0, 0.0, 0.0)  # the transform of two pictures that line up cell for cell
-CHANCE_TRANSFORM = 0.2  # below this agreement, the patches' transform may be a chance one
 
 
 class Sketch:
@@ -147,10 +146,14 @@ def _laid_on(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float, flo
              agreement: float) -> tuple[PixelVerdict, "Change | None"]:
     """pixel_verdict with B's sketch laid on A's, and the change seen (None: they could not be laid on each other)."""
     found = None if sketches is None else changed_and_alike(*sketches, transform)
-    if sketches is not None and (found is None or found.alike < SAME_ELSEWHERE) and agreement < CHANCE_TRANSFORM \
-            and transform != AS_THEY_ARE:
-        # the patches' transform may be a chance one (at a low agreement, a moved board matched to itself): the
-        # pictures as they are, if they explain more of each other, are the better alignment
+    if sketches is not None and (found is None or found.alike < SAME_ELSEWHERE) and transform != AS_THEY_ARE:
+        # the patches' transform may have followed a subject that moved (a burst's person: the ground laid off by
+        # the step, half the blocks alike and no solid change), or be a chance one (at a low agreement, a moved
+        # board matched to itself): the pictures as they are, if they explain more of each other, are the better
+        # alignment. It was tried below an agreement of 0.2 only until the subject's case came: on 17 accuracy
+        # seeds, of the stored pairs, 8 pairs of burst frames are now another moment and 1 no longer is, and a
+        # brick texture's watermarked copy lines up with 2 of its copies the pixels no longer bear out (and 2
+        # others they now do)
         as_they_are = changed_and_alike(*sketches, AS_THEY_ARE)
         if as_they_are is not None and (found is None or as_they_are.alike > found.alike):
             found = as_they_are
