@@ -80,6 +80,24 @@ def test_a_copy_under_a_big_watermark_is_the_same_photo(name):
     assert not another_moment(_sketch(marked), _sketch(original), SAME_FRAMING)
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("name, box", [("coffee", (380, 280, 620, 460)), ("chelsea", (380, 280, 620, 460)),
+                                       ("chelsea", (400, 300, 620, 460)), ("astronaut", (380, 280, 620, 460)),
+                                       ("rocket", (400, 300, 620, 460))])
+def test_a_copy_under_a_white_caption_and_a_dark_box_apart_is_the_same_photo(name, box):
+    """Two overlays of their own colours (a stock site's white text at the top, a dark price box in a
+    corner): one colour for both explained under 0.75 of the change, and the copy was another moment."""
+    original = _picture(name)
+    layer = Image.new("RGBA", original.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for y in (20, 100):
+        draw.text((20, y), "SAMPLE", font=ImageFont.load_default(size=80), fill=(255, 255, 255, 200))
+    draw.rectangle(box, fill=(20, 20, 20, 230))
+    marked = Image.alpha_composite(original.convert("RGBA"), layer).convert("RGB")
+    assert not another_moment(_sketch(original), _sketch(marked), SAME_FRAMING)
+    assert not another_moment(_sketch(marked), _sketch(original), SAME_FRAMING)
+
+
 def _text_over(picture: Image.Image, colour: tuple[int, int, int, int]) -> Image.Image:
     layer = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
