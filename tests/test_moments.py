@@ -98,6 +98,22 @@ def test_a_copy_under_a_white_caption_and_a_dark_box_apart_is_the_same_photo(nam
     assert not another_moment(_sketch(marked), _sketch(original), SAME_FRAMING)
 
 
+@pytest.mark.unit
+@pytest.mark.parametrize("name, colour", [("chelsea", (200, 30, 30)), ("chelsea", (240, 200, 20)),
+                                          ("coffee", (200, 30, 30))])
+def test_a_ball_of_one_colour_moved_across_a_photo_is_another_moment(name, colour):
+    """Where the ball was and where it went, each region of the change alone reads as an overlay of one colour
+    (the ball's, or the ground's laid over the ball), but on A in one and on B in the other: the overlays of an
+    edit lie on one photo. Judged a region at a time with each its own way round, these were the same photo."""
+    background = _picture(name)
+
+    def shot(at: tuple[int, int]) -> Image.Image:
+        picture = background.copy()
+        ImageDraw.Draw(picture).ellipse((at[0], at[1], at[0] + 220, at[1] + 220), fill=colour)
+        return picture
+    assert another_moment(_sketch(shot((30, 30))), _sketch(shot((390, 230))), SAME_FRAMING)
+
+
 def _text_over(picture: Image.Image, colour: tuple[int, int, int, int]) -> Image.Image:
     layer = Image.new("RGBA", picture.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)

@@ -30,7 +30,7 @@ from scipy import ndimage
 
 from simgui.core.storage.tokens import GRID
 
-MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-8"  # change it with the rule: stored pairs it judged are judged again
+MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-9"  # change it with the rule: stored pairs it judged are judged again
 CHANGED_REGION = 0.25  # changed blocks (in regions two blocks thick), as a share of the blocks both photos show
 SAME_ELSEWHERE = 0.6  # ... while this share of the other blocks is alike: the rest of the picture is one photo
 # ... and the change is not an overlay's: text, a logo or a tint laid on top moves every pixel it covers toward
@@ -224,39 +224,39 @@ def changed_and_alike(a: Sketch, b: Sketch, transform: tuple[float, float, float
 
 
 def _overlays_share(solid: np.ndarray, inside: np.ndarray, a_side: np.ndarray, b_side: np.ndarray) -> float:
-    """The share of the changed pixels of these solid blocks that overlays explain, each separate region of
-    them an overlay of its own colour: a stock site's white text at the top and a dark price box in a corner
-    are two overlays, and one colour for both explained under OVERLAY of such a copy's change. A moved subject
-    brings colours of its own into each of its regions. On 17 accuracy seeds, this found 7 pairs of copies
-    (watermarked ones) and lost 1, with no pair of different photos let through."""
+    """The share of the changed pixels of these solid blocks that overlays laid on one of the two photos explain,
+    each separate region of them an overlay of its own colour: a stock site's white text at the top and a dark
+    price box in a corner are two overlays on the copy, and one colour for both explained under OVERLAY of such
+    a copy's change. The overlays lie on one photo: a subject that moved over a dark ground reads, region by
+    region, as the ground laid over the subject, on A where it was and on B where it went."""
     regions, count = ndimage.label(solid, np.ones((3, 3), bool))
-    explained, changed = 0.0, 0
+    on_b, on_a, changed = 0.0, 0.0, 0
     for region in range(1, count + 1):
         pixels = np.zeros(inside.shape, bool)
         pixels[:solid.shape[0] * BLOCK, :solid.shape[1] * BLOCK] = np.kron(regions == region,
                                                                           np.ones((BLOCK, BLOCK), bool))
         pixels &= inside
-        share, pixels_changed = overlay_share(a_side[pixels], b_side[pixels])
-        explained += share * pixels_changed
+        (laid_on_b, laid_on_a), pixels_changed = overlay_shares(a_side[pixels], b_side[pixels])
+        on_b += laid_on_b * pixels_changed
+        on_a += laid_on_a * pixels_changed
         changed += pixels_changed
-    return explained / changed if changed else 0.0
+    return max(on_b, on_a) / changed if changed else 0.0
 
 
 def _share(blocks: np.ndarray, among: np.ndarray) -> float:
     return float((blocks & among).sum() / among.sum()) if among.any() else 0.0
 
 
-def overlay_share(a: np.ndarray, b: np.ndarray) -> tuple[float, int]:
-    """The share of the changed pixels ([n, 3] colours of A and of B, in one colour space) that one overlay
-    explains: laid on B (each B pixel between its A pixel and the overlay's colour) or on A, whichever explains
-    more; and how many pixels changed. In grey this is the share of them that one photo shows lighter (or
-    darker) than the other."""
+def overlay_shares(a: np.ndarray, b: np.ndarray) -> tuple[tuple[float, float], int]:
+    """The shares of the changed pixels ([n, 3] colours of A and of B, in one colour space) that one overlay
+    explains laid on B (each B pixel between its A pixel and the overlay's colour) and laid on A; and how many
+    pixels changed. In grey these are the shares of them that B shows lighter (or darker) than A, and A than B."""
     change = np.linalg.norm(b - a, axis=1)
     changed = change >= _CHANGED_PIXEL
     if not changed.any():  # a change of structure alone (blocks that the colours do not tell): no overlay's
-        return 0.0, 0
+        return (0.0, 0.0), 0
     a, b = a[changed], b[changed]
-    return max(_toward_one_colour(a, b), _toward_one_colour(b, a)), int(changed.sum())
+    return (_toward_one_colour(a, b), _toward_one_colour(b, a)), int(changed.sum())
 
 
 def _toward_one_colour(before: np.ndarray, after: np.ndarray) -> float:
