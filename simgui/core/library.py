@@ -607,8 +607,8 @@ class Library:
             # stored ones have their turns kept already
             signed = {d.content_hash: signatures(views[d.content_hash].content, d.picture) for d in decoded}
             others = np.stack([signed[d.content_hash] for d in decoded])
-            as_it_is = {d.content_hash: found.seen[d.content_hash].tokens if d.content_hash in found.seen
-                        else as_unit_tokens(fresh.patches[missing.index(d)]) for d in decoded}
+            as_it_is = {content: seen.tokens for content, seen in found.seen.items()} | {
+                d.content_hash: as_unit_tokens(fresh.patches[n]) for n, d in enumerate(missing)}
             runs = sorted({(n, turn) for n, d in enumerate(missing) for _, _, turn in turns_worth_trying(
                 proposals(signed[d.content_hash][None], others), lambda _, column: lines_up_as_it_is(
                     as_it_is[d.content_hash], as_it_is[decoded[column].content_hash]))})

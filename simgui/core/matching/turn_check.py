@@ -81,8 +81,10 @@ class TurnFinder:
         stored = self.store.patches({int(labels[p.column]) for p in proposed}, self.patch_shape) if proposed else {}
         units = {label: as_unit_tokens(patches) for label, patches in stored.items()}
         proposed = [p for p in proposed if int(labels[p.column]) in units]
+        # a picture's own unit tokens, once, for the proposals that ask whether they line up as they are
+        own = {p.row: as_unit_tokens(patches[p.row]) for p in proposed if not p.clear}
         wanted = [(row, int(labels[column]), turn) for row, column, turn in turns_worth_trying(
-            proposed, lambda row, column: lines_up_as_it_is(as_unit_tokens(patches[row]), units[int(labels[column])]))]
+            proposed, lambda row, column: lines_up_as_it_is(own[row], units[int(labels[column])]))]
         found = TurnedCopies()
         if not wanted:
             return found
