@@ -135,11 +135,34 @@ def test_a_straggler_joins_no_group_that_refuses_or_doubts_it_nor_one_of_two_and
     assert attach_stragglers(linked, pano, 0.07, 0.12, _no_doubts, lambda item, partner: False) == linked
     assert attach_stragglers(linked, pano, 0.07, 0.12, _no_doubts, lambda item, partner: partner == 3) == \
         [list(range(9))]
-    # only what linkage left alone joins: two photos it put together (8 and 9) stay a group of their own
+    # two photos linkage put together (8 and 9) join only as one, where each lines up with the group: here 9
+    # lines up with none of it, and 8 must not bring it in
     pair = {**_group_of_copies(8), (0, 8): 0.2, (1, 8): 0.2, (8, 9): 0.9}
     linked = average_linkage(list(range(10)), pair, 0.07)
     assert linked == [list(range(8)), [8, 9]]
     assert attach_stragglers(linked, pair, 0.07, 0.12, _no_doubts, _inside) == linked
+
+
+@pytest.mark.unit
+def test_two_weak_copies_that_linkage_put_together_join_their_originals_group_as_one():
+    # a crop (8) and a third-size copy of another crop (9) line up with each other (0.18) better than the group's
+    # mean allows, and each with a few of the group's copies (as seed 163's crop and combined copies did)
+    weak = {**_group_of_copies(8), (8, 9): 0.18, (0, 8): 0.078, (2, 8): 0.09, (0, 9): 0.074, (5, 9): 0.08}
+    linked = average_linkage(list(range(10)), weak, 0.07)
+    assert linked == [list(range(8)), [8, 9]]
+    assert attach_stragglers(linked, weak, 0.07, 0.12, _no_doubts, _inside) == [list(range(10))]
+    # a member that doubts either of them keeps both out, as it keeps a lone straggler out
+    assert attach_stragglers(linked, weak, 0.07, 0.12, lambda a, b: (a, b) == (3, 9), _inside) == linked
+    # ... and so does a partner in another group
+    other = {**weak, **{(a + 10, b + 10): 0.5 for a, b in _group_of_copies(4)}, (9, 10): 0.2}
+    linked = average_linkage(list(range(14)), other, 0.07)
+    assert linked == [list(range(8)), [8, 9], [10, 11, 12, 13]]
+    assert attach_stragglers(linked, other, 0.07, 0.12, _no_doubts, _inside) == linked
+    # a lone straggler whose partners are in a cluster of two that joins a bigger group stays out: it would chain
+    chained = {**weak, (8, 10): 0.13}  # one partner, at more than chance's agreement
+    linked = average_linkage(list(range(11)), chained, 0.07)
+    assert linked == [list(range(8)), [8, 9]]
+    assert attach_stragglers(linked, chained, 0.07, 0.12, _no_doubts, _inside) == [list(range(10))]
 
 
 @pytest.mark.unit

@@ -67,35 +67,51 @@ def average_linkage(nodes: list[int], scores: dict[tuple[int, int], float], thre
 def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], float], threshold: float,
                       solid: float, doubts: Callable[[int, int], bool], inside: Callable[[int, int], bool]
                       ) -> list[list[int]]:
-    """`clusters` (average_linkage's) with each item that none holds joined to the one cluster that all its
-    partners at the threshold are in, when two of them are, or one at `solid` or more, it lies inside one of them
-    (`inside(item, partner)`), and no member refused it (REFUSED) or doubts it (`doubts(a, b)`, a < b). An item
-    joins a cluster as linkage made it, never through another straggler: nothing chains.
+    """`clusters` (average_linkage's) with each straggler joined to the one bigger cluster that all its partners
+    at the threshold are in, when two of them are, or one at `solid` or more, it lies inside one of them
+    (`inside(item, partner)`), and no member refused it (REFUSED) or doubts it (`doubts(a, b)`, a < b). A
+    straggler is an item that no cluster holds, or a cluster of two whose items each have a partner there (two
+    weak copies that line up with each other better than with the rest), which joins whole. It joins a cluster as
+    linkage made it, never through another straggler: nothing chains.
 
     Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
     copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
-    it out, however well it lined up with the photo the group is made of. A different picture lines up that way
-    by chance, at the floor of agreements: once (`solid`: a flat grey picture lined up 0.078 with one crop of
-    another grey picture's group, 0.04-0.06 with the rest), or with a few members while the pixels do not bear
-    out its faint agreement with others (photos sharing a pasted poster, the other half of a star field: the
-    doubted pairs of an attacker's 44 cases). A weak copy lies within its original; a panorama's next frame,
-    whose overlap with the frame beside it the pixels bear out as a crop's, lies half outside every copy of it."""
+    it out, however well it lined up with the photo the group is made of. Two weak copies (a crop, and a small
+    copy of another crop) can line up with each other well enough for linkage to make them a group of their own
+    beside their original's: they join it as one. A different picture lines up that way by chance, at the floor
+    of agreements: once (`solid`: a flat grey picture lined up 0.078 with one crop of another grey picture's
+    group, 0.04-0.06 with the rest), or with a few members while the pixels do not bear out its faint agreement
+    with others (photos sharing a pasted poster, the other half of a star field: the doubted pairs of an
+    attacker's 44 cases). A weak copy lies within its original; a panorama's next frame, whose overlap with the
+    frame beside it the pixels bear out as a crop's, lies half outside every copy of it."""
     member_of = {item: index for index, cluster in enumerate(clusters) for item in cluster}
-    partners: dict[int, list[tuple[int, float]]] = defaultdict(list)  # straggler -> (member, score) at the threshold
+    stragglers = [[item] for item in sorted({item for pair in scores for item in pair} - member_of.keys())]
+    stragglers += [cluster for cluster in clusters if len(cluster) == 2]
+    straggler_of = {item: n for n, straggler in enumerate(stragglers) for item in straggler}
+    partners: dict[int, list[tuple[int, int, float]]] = defaultdict(list)  # straggler -> (its item, member, score)
     for (a, b), score in scores.items():
         if score >= threshold:
             for item, other in ((a, b), (b, a)):
-                if item not in member_of and other in member_of:
-                    partners[item].append((other, score))
-    grown = [list(cluster) for cluster in clusters]
-    for item, found in sorted(partners.items()):
-        joined = {member_of[member] for member, _ in found}
-        if len(joined) != 1 or (len(found) < 2 and found[0][1] < solid):
+                if item in straggler_of and other in member_of and member_of[other] != member_of.get(item):
+                    partners[straggler_of[item]].append((item, other, score))
+    target: dict[int, int] = {}  # straggler -> the cluster it joins
+    for n, found in sorted(partners.items()):
+        straggler = stragglers[n]
+        joined = {member_of[member] for _, member, _ in found}
+        if len(joined) != 1 or (len(found) < 2 and found[0][2] < solid):
             continue
         index = joined.pop()
-        pairs = [(min(item, m), max(item, m)) for m in clusters[index]]
+        if len(clusters[index]) <= len(straggler) or {item for item, _, _ in found} != set(straggler):
+            continue
+        pairs = [(min(item, m), max(item, m)) for item in straggler for m in clusters[index]]
         if any(scores.get(pair) == REFUSED or doubts(*pair) for pair in pairs):
             continue
-        if any(inside(item, member) for member, _ in found):
-            grown[index].append(item)
+        if any(inside(item, member) for item, member, _ in found):
+            target[n] = index
+    moved = {member_of[stragglers[n][0]] for n in target if len(stragglers[n]) > 1}  # clusters of two that join
+    grown = [list(cluster) for cluster in clusters]
+    for n, index in target.items():
+        if index not in moved:  # what would join a cluster of two that joins a bigger one would chain
+            grown[index] += stragglers[n]
+    grown = [cluster for index, cluster in enumerate(grown) if index not in moved]
     return [sorted(cluster) for cluster in grown]
