@@ -10,7 +10,8 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
 from conftest import photo, texture
 from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, Change,
-                                          PixelVerdict, Sketch, changed_and_alike, pixel_verdict, verdict_of_change)
+                                          PixelVerdict, Sketch, changed_and_alike, found_as_a_copy, pixel_verdict,
+                                          verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = AS_THEY_ARE
@@ -252,10 +253,79 @@ def test_a_faint_agreement_with_a_change_in_the_middle_is_not_borne_out():
     ((0.05, 0.60, 0.00, 1.0), PixelVerdict.SAME),  # JPEG noise in the middle: too small a change to count
     ((0.25, 0.80, 0.90, 0.0), PixelVerdict.SAME),  # a big overlay at the edges
     ((0.22, 0.50, 0.40, 0.0), PixelVerdict.UNCONFIRMED),  # a large change of its own colours
+    ((0.33, 0.46, 0.78, 0.5), PixelVerdict.UNCONFIRMED),  # an attacker's other part of a star field: stars as overlays
 ])
 def test_a_faint_agreement_is_borne_out_only_by_a_small_change_away_from_the_subject(measured, verdict):
     changed, alike, overlaid, central = measured  # as measured before alike_away was: taken as alike
     assert verdict_of_change(Change(changed, alike, alike, overlaid, central), faint=True) is verdict
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("first, second", [((0, 0, 1, 1), (1, 1, 1, 1)), ((0, 0, 2, 1), (0, 1, 2, 1))])
+def test_another_part_of_a_night_sky_is_not_borne_out_by_its_faint_agreement(first, second):
+    """Stars that only the other part shows read as white laid on black, an overlay's change: a faint agreement
+    with a big change asks more of the rest alike than a watermark's does. `first`, `second`: (left, top, width,
+    height) in halves of the Hubble deep field."""
+    sky = Image.open(photo("hubble_deep_field")).convert("RGB")
+    half_width, half_height = sky.width // 2, sky.height // 2
+
+    def part(box):
+        left, top, width, height = box
+        return _sketch(sky.crop((left * half_width, top * half_height, (left + width) * half_width,
+                                 (top + height) * half_height)))
+    sketches = part(first), part(second)
+    assert pixel_verdict(sketches, SAME_FRAMING, agreement=0.08) is PixelVerdict.UNCONFIRMED
+    assert pixel_verdict(sketches[::-1], SAME_FRAMING, agreement=0.08) is PixelVerdict.UNCONFIRMED
+
+
+def _cut(picture: Image.Image, box: tuple[float, float, int, int]) -> Image.Image:
+    """A crop keeping (share across, share down) of the picture, from (left, top)."""
+    across, down, left, top = box
+    return picture.crop((left, top, left + int(picture.width * across), top + int(picture.height * down)))
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name, box", [("grass", (0.7, 0.7, 100, 100)), ("gravel", (0.7, 0.7, 100, 100)),
+                                       ("gravel", (0.85, 0.7, 10, 120))])
+@pytest.mark.parametrize("small", [False, True])
+def test_a_crop_of_a_texture_lined_up_by_chance_is_found_by_the_pixels(name, box, small):
+    """A texture's patches are alike everywhere: its crop (or a third-size copy of the crop at JPEG quality 30) lines
+    up faintly and best as it is, by chance. Laid that way the pixels differ; searched, they line up."""
+    original = Image.open(texture(name)).convert("RGB")
+    copy = _cut(original, box)
+    if small:
+        copy = _jpeg(copy.resize((copy.width // 3, copy.height // 3), Image.BILINEAR), 30)
+    sketches = _sketch(original), _sketch(copy)
+    assert pixel_verdict(sketches, SAME_FRAMING, agreement=0.09) is PixelVerdict.SAME
+    assert pixel_verdict(sketches[::-1], SAME_FRAMING, agreement=0.09) is PixelVerdict.SAME
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("first, second", [("grass", "gravel"), ("grass left", "grass right"),
+                                           ("gravel top", "gravel bottom")])
+def test_the_pixels_search_finds_no_copy_in_another_texture_or_another_part_of_one(first, second):
+    def picture(name: str) -> Image.Image:
+        kind, _, part = name.partition(" ")
+        whole = Image.open(texture(kind)).convert("RGB")
+        half = {"": (0, 0, 512, 512), "left": (0, 0, 256, 512), "right": (256, 0, 512, 512),
+                "top": (0, 0, 512, 200), "bottom": (0, 312, 512, 512)}[part]
+        return whole.crop(half)
+    sketches = _sketch(picture(first)), _sketch(picture(second))
+    assert pixel_verdict(sketches, SAME_FRAMING, agreement=0.09) is PixelVerdict.UNCONFIRMED
+    assert pixel_verdict(sketches[::-1], SAME_FRAMING, agreement=0.09) is PixelVerdict.UNCONFIRMED
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("measured, copy", [
+    ((0.0, 0.953, 1.0), True),  # seed 149: a brick wall's crop, lined up as it is by its patches
+    ((0.0, 1.0, 0.0), False),  # an attacker's flat grey picture with another object: flat blocks are all alike
+    ((0.0, 0.6, 0.9), False),  # seed 101: a chessboard moved on a desk
+    ((0.0, 0.75, 0.9), False),  # seed 149: a row of boats from another angle
+    ((0.07, 0.95, 1.0), False),  # a solid change: another object may lie there
+])
+def test_only_all_alike_on_texture_is_a_copy_the_pixels_search_found(measured, copy):
+    changed, alike, textured = measured
+    assert found_as_a_copy(Change(changed, alike, alike, 0.0, 0.0, textured)) is copy
 
 
 @pytest.mark.unit
