@@ -32,7 +32,7 @@ from scipy import ndimage
 
 from simgui.core.storage.tokens import GRID
 
-MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-searched-10"  # change it with the rule: stored pairs it judged are judged again
+MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-searched-11"  # change it with the rule: stored pairs it judged are judged again
 CHANGED_REGION = 0.25  # changed blocks (in regions two blocks thick), as a share of the blocks both photos show
 SAME_ELSEWHERE = 0.6  # ... while this share of the other blocks is alike: the rest of the picture is one photo
 # ... and the change is not an overlay's: text, a logo or a tint laid on top moves every pixel it covers toward
@@ -186,7 +186,11 @@ def _laid_on(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float, flo
     faint = agreement < FAINT_AGREEMENT
     verdict = (PixelVerdict.UNCONFIRMED if faint else PixelVerdict.SAME) if found is None else \
         verdict_of_change(found, faint=faint)
-    if verdict is PixelVerdict.UNCONFIRMED and sketches is not None:
+    # a faint agreement's veto may be its chance alignment's too: on 17 accuracy seeds' stored pairs, searching after
+    # those bore out 17 pairs of copies more and none of different photos (in groups, 7 copies more); searching
+    # after every veto, 3 pairs of objects laid in turn on one carpet as well
+    chance = verdict is PixelVerdict.UNCONFIRMED or faint and verdict is PixelVerdict.ANOTHER_MOMENT
+    if chance and sketches is not None:
         searched = searched_alignment(*sketches)
         if searched is not None and found_as_a_copy(searched):
             return PixelVerdict.SAME, searched
