@@ -2,7 +2,8 @@
 
 Connected components alone chain unrelated items (A~B, B~C, so A with C); inside a component, clusters merge
 only while the mean score over *all* their cross pairs stays above the threshold. Photos (grouping.py) and
-video clips (clips.py) are clustered alike; photos left alone may then join a cluster (attach_stragglers).
+video clips (clips.py) are clustered alike; photos left alone, or two weak copies linkage put together, may then
+join a cluster (attach_stragglers).
 """
 from __future__ import annotations
 
@@ -71,8 +72,9 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
     at the threshold are in, when two of them are, or one at `solid` or more, it lies inside one of them
     (`inside(item, partner)`), and no member refused it (REFUSED) or doubts it (`doubts(a, b)`, a < b). A
     straggler is an item that no cluster holds, or a cluster of two whose items each have a partner there (two
-    weak copies that line up with each other better than with the rest), which joins whole. It joins a cluster as
-    linkage made it, never through another straggler: nothing chains.
+    weak copies that line up with each other better than with the rest), which joins whole: its two partners, one
+    each, are the two asked. It joins a cluster as linkage made it, never through another straggler: nothing
+    chains.
 
     Why: a weak copy (a small crop, a third-size copy at JPEG quality 30) lines up with its original and a few
     copies but hardly with the rest (two weak copies share a part of a part), and the mean over a big group left
@@ -108,10 +110,10 @@ def attach_stragglers(clusters: list[list[int]], scores: dict[tuple[int, int], f
             continue
         if any(inside(item, member) for item, member, _ in found):
             target[n] = index
-    moved = {member_of[stragglers[n][0]] for n in target if len(stragglers[n]) > 1}  # clusters of two that join
     grown = [list(cluster) for cluster in clusters]
     for n, index in target.items():
-        if index not in moved:  # what would join a cluster of two that joins a bigger one would chain
-            grown[index] += stragglers[n]
+        grown[index] += stragglers[n]
+    # a cluster of two that joined a bigger one is gone, and with it what would have joined it: that would chain
+    moved = {member_of[stragglers[n][0]] for n in target if len(stragglers[n]) > 1}
     grown = [cluster for index, cluster in enumerate(grown) if index not in moved]
     return [sorted(cluster) for cluster in grown]

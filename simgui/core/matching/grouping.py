@@ -4,8 +4,9 @@ Connected components alone chain unrelated photos (A~B, B~C, so A with C).
 Inside each component of matching pairs, clusters merge only while the mean
 score over *all* their cross pairs stays above the threshold: two groups of
 copies joined by one or two weak, false matches have a mean near zero and stay
-apart (see average_linkage). A photo the mean left alone joins the one group of
-near copies it lines up with, where that is more than chance (attach_stragglers).
+apart (see average_linkage). A photo the mean left alone (or two weak copies it
+put together) joins the one group of near copies it lines up with, where that is
+more than chance (attach_stragglers).
 
 Nodes are distinct contents (content hashes); each expands to every file
 holding those bytes. Files with identical bytes also form an `exact` group of
@@ -493,7 +494,8 @@ class GroupFinder:
 
         def linked(component: list[int], found: dict[tuple[int, int], float], weighs: str, least: float
                    ) -> list[list[int]]:
-            """Average linkage; a photo it left alone may join a group of near copies (attach_stragglers)."""
+            """Average linkage; a photo it left alone, or two it put together, may join a group of near copies
+            (attach_stragglers)."""
             clustered = average_linkage(component, found, least)
             if weighs != "agreement":
                 return clustered

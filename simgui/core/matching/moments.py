@@ -157,7 +157,8 @@ def pixel_verdict(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float
     and the blocks both show all depend on which one is laid on which, and a board moved on a tripod was another
     moment one way and the same photo the other in 30 of 240 test pairs (tests/test_moments.py), the way being
     the order of the two photos' content hashes. Another moment, or a faint agreement not borne out, either way
-    is the verdict; a copy is the same photo both ways. The other way is looked at only where this one let a
+    is the verdict (at a faint agreement, each way's after the pixels' own search: a chance alignment's verdict
+    is no verdict); a copy is the same photo both ways. The other way is looked at only where this one let a
     solid change through (an overlay's, or one short of the thresholds): where it saw none, the two explain
     each other (the tripod pairs that one way let through showed 0.14-0.50 of their blocks changed), and most
     pairs checked are such copies, so the check costs little more than one way did."""
@@ -213,7 +214,7 @@ def searched_alignment(a: Sketch, b: Sketch) -> Change | None:
     tries = []
     for across in SEARCH_SCALES:
         for down in SEARCH_SCALES:
-            if (across - 1) * (down - 1) <= 0 or max(across / down, down / across) > SEARCH_ASPECT:
+            if (across - 1) * (down - 1) <= 0 or max(across / down, down / across) > SEARCH_ASPECT + 1e-6:
                 continue  # a crop enlarges both ways, a frame added shrinks both
             scaled = _bilinear(moving, (down * ys).ravel(), (across * xs).ravel()).reshape(side, side)
             peak, dx, dy = _phase_correlation(target, scaled)
@@ -246,7 +247,7 @@ class Change(NamedTuple):
     alike_away: float  # alike blocks, as a share of those away from the change (none of it among their 8 neighbours)
     overlaid: float  # the share of the changed pixels that overlays explain, one colour to each region of change
     central: float  # the share of the change in the middle of the frame
-    textured: float = 1.0  # the share of the blocks both show that are textured (not flat in both)
+    textured: float = 0.0  # the share of the blocks both show that are textured (not flat in both)
 
 
 def verdict_of_change(change: Change, faint: bool) -> PixelVerdict:
