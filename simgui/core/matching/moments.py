@@ -208,27 +208,31 @@ def found_as_a_copy(searched: Change) -> bool:
 def searched_alignment(a: Sketch, b: Sketch) -> Change | None:
     """B laid on A where the pixels, searched over scales and shifts, line up best (SEARCH_SCALES): the change of
     the alignment that leaves the most alike, of the likeliest few."""
-    side = a.pixels.shape[0]
-    ys, xs = _grid(side)
-    target, moving = a.blurred(1.0), b.blurred(1.0)[None]
+    target, moving = _spectrum(a.blurred(1.0)), b.blurred(1.0)[None]
     tries = []
     for across in SEARCH_SCALES:
         for down in SEARCH_SCALES:
             if (across - 1) * (down - 1) <= 0 or max(across / down, down / across) > SEARCH_ASPECT + 1e-6:
                 continue  # a crop enlarges both ways, a frame added shrinks both
-            scaled = _bilinear(moving, (down * ys).ravel(), (across * xs).ravel()).reshape(side, side)
-            peak, dx, dy = _phase_correlation(target, scaled)
+            # B read at (across x, down y): in float32, as the grid, so that it samples as _align does
+            scaled = _warp(moving, np.array([across, 0.0, 0.0, 1.0, 0.0, down], np.float32))[0][0]
+            peak, dx, dy = _phase_correlation(target, _spectrum(scaled))
             tries.append((peak, across, down, across * dx, down * dy))
     changes = [_change(a, b, _align(a, b, np.array([across, x, y, 1.0, 0.0, down]), apart=True))
                for _, across, down, x, y in sorted(tries, reverse=True)[:SEARCH_TRIES]]
     return max((change for change in changes if change is not None), key=lambda change: change.alike, default=None)
 
 
+def _spectrum(image: np.ndarray) -> np.ndarray:
+    """The Fourier transform of a square image less its mean, windowed: what phase correlation compares."""
+    return np.fft.fft2((image - image.mean()) * _window(image.shape[0]))
+
+
 def _phase_correlation(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
-    """(peak, dx, dy): b shifted by (dx, dy) lies on a (a[y, x] ~ b[y + dy, x + dx]), and how sharply."""
+    """(peak, dx, dy) of two images' spectra (_spectrum): b shifted by (dx, dy) lies on a (a[y, x] ~ b[y + dy,
+    x + dx]), and how sharply."""
     side = a.shape[0]
-    window = _window(side)
-    cross = np.fft.fft2((b - b.mean()) * window) * np.conj(np.fft.fft2((a - a.mean()) * window))
+    cross = b * np.conj(a)
     surface = np.fft.ifft2(cross / (np.abs(cross) + 1e-9)).real
     y, x = np.unravel_index(int(surface.argmax()), surface.shape)
     return float(surface[y, x]), int(x if x <= side // 2 else x - side), int(y if y <= side // 2 else y - side)
