@@ -1,8 +1,8 @@
 """Brings the library up to date with the disk: scan, decode, embed, store, index.
 
-Decoding runs on a pool of threads (file reads and Pillow release the GIL)
-while this thread feeds batches to the model; each batch is written to SQLite
-in one transaction, then added to the index. Unchanged files (same size and
+A pool of threads reads, decodes and embeds (file reads, Pillow and the model
+release the GIL) while this thread gathers their results in batches; each batch
+is written to SQLite in one transaction, then added to the index. Unchanged files (same size and
 mtime) are not opened; a file whose content hash already has a vector (a
 move, a rename, an exact copy) is hashed but never decoded or embedded.
 """
@@ -28,7 +28,7 @@ from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signatures
 from simgui.core.media.scan import FoundFile, scan_root
-from simgui.core.media.embed import EmbeddingModel
+from simgui.core.media.embed import EmbeddingModel, Embeddings
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder, kept_for_turns
@@ -98,8 +98,8 @@ class _Work:
 
 
 class _BackdropInput(NamedTuple):
-    """A new content's backdrop view (framing.views_inside), read."""
-    pixels: np.ndarray  # model input
+    """A new content's backdrop view (framing.views_inside), read and embedded."""
+    patches: np.ndarray  # the model's tokens of it
     sketch: bytes
     subject: tuple[float, float, float, float]
 
@@ -107,7 +107,7 @@ class _BackdropInput(NamedTuple):
 @dataclass
 class _Outcome:
     record: NewImage
-    pixels: np.ndarray | None = None  # model input, when the content is new
+    embedded: Embeddings | None = None  # the model's outputs, when the content is new
     signatures: np.ndarray | None = None  # ... and its orientation signatures
     sketch: bytes | None = None  # ... and its sketch
     backdrop: _BackdropInput | None = None  # ... and its backdrop view, where it has one
@@ -123,7 +123,7 @@ def _time_allowed(item: _Work) -> float:
 
 
 def decode_threads() -> int:
-    # measured on 2 cores: 2 decode threads beside the model's own threads keep both cores busy
+    # a thread a core: each reads, decodes and runs the model on its photos (files read wait little on a local disk)
     return max(2, (os.cpu_count() or 2))
 
 
@@ -265,7 +265,7 @@ class Indexer:
                     batch.append(outcome)
                     if outcome.record.error:
                         report.skipped += 1
-                if sum(o.pixels is not None for o in batch) >= BATCH_SIZE or len(batch) >= 4 * BATCH_SIZE:
+                if sum(o.embedded is not None for o in batch) >= BATCH_SIZE or len(batch) >= 4 * BATCH_SIZE:
                     self._commit(batch, report)
                     batch = []
                 done += 1
@@ -304,11 +304,13 @@ class Indexer:
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
+        # the model runs here, on the pool's threads, a photo at a time (embed.py): beside the decoding of the
+        # others, every core is busy to the last photo; on the thread that stores batches it ran alone at the end
         model = self.library.model
-        return _Outcome(record, model.preprocess_content(content), signatures(content, decoded.picture),
+        return _Outcome(record, model.run(model.preprocess_content(content)[None]), signatures(content, decoded.picture),
                         make_sketch(content), picture=kept_for_turns(decoded.picture),
-                        backdrop=None if backdrop is None else _BackdropInput(model.preprocess_content(backdrop),
-                                                                            make_sketch(backdrop), subject))
+                        backdrop=None if backdrop is None else _BackdropInput(
+                            model.run(model.preprocess_content(backdrop)[None]).patches[0], make_sketch(backdrop), subject))
 
     def _unreadable(self, item: _Work, exc: DecodeError) -> _Outcome:
         if self.wait_for_writers and time.time_ns() - item.found.mtime_ns < SETTLE_SECONDS * 1e9:
@@ -348,11 +350,11 @@ class Indexer:
     def _commit(self, batch: list[_Outcome], report: IndexReport) -> None:
         fresh: dict[str, _Outcome] = {}
         for o in batch:
-            if o.pixels is not None and o.record.content_hash not in fresh:
+            if o.embedded is not None and o.record.content_hash not in fresh:
                 fresh[o.record.content_hash] = o
         hashes = list(fresh)
-        embeddings = self.library.model.run(np.stack([fresh[h].pixels for h in hashes])) if hashes else None
-        backdrops = self.library.model.patches_where_given([fresh[h].backdrop and fresh[h].backdrop.pixels for h in hashes])
+        embeddings = Embeddings(np.concatenate([fresh[h].embedded.vectors for h in hashes]),
+                                np.concatenate([fresh[h].embedded.patches for h in hashes])) if hashes else None
         signed = np.stack([fresh[h].signatures for h in hashes]) if hashes else None
         clips = self._clip_signatures(batch)
         with self.store.transaction():
@@ -362,8 +364,9 @@ class Indexer:
                 labels = self.store.save_embeddings(self.library.model_id, hashes, embeddings.vectors, embeddings.patches)
                 self.store.save_signatures(labels, signed)
                 self.store.save_sketches({label: fresh[h].sketch for label, h in zip(labels, hashes)})
-                self.store.save_backdrop_views({label: BackdropView(tokens, fresh[h].backdrop.sketch, fresh[h].backdrop.subject)
-                                                for label, h, tokens in zip(labels, hashes, backdrops) if tokens is not None})
+                self.store.save_backdrop_views({label: BackdropView(fresh[h].backdrop.patches, fresh[h].backdrop.sketch,
+                                                                    fresh[h].backdrop.subject)
+                                                for label, h in zip(labels, hashes) if fresh[h].backdrop is not None})
             self._fill_known_metadata(batch)
             self.store.save_images(o.record for o in batch)
         if embeddings is not None:
@@ -371,7 +374,7 @@ class Indexer:
             self.new_labels += labels
             self._keep_turned_copies(labels, signed, [fresh[h].picture for h in hashes], embeddings.patches)
         report.embedded += len(hashes) + len(clips)
-        report.reused += sum(1 for o in batch if o.pixels is None and o.clip is None and not o.record.error)
+        report.reused += sum(1 for o in batch if o.embedded is None and o.clip is None and not o.record.error)
 
     def _keep_turned_copies(self, labels: list[int], signed: np.ndarray, pictures: list[Image.Image],
                             patches: np.ndarray) -> None:
@@ -386,7 +389,7 @@ class Indexer:
 
     def _fill_known_metadata(self, batch: list[_Outcome]) -> None:
         """A moved or copied file takes its size, hashes and capture time from a row with the same content."""
-        needing = [o.record for o in batch if o.pixels is None and o.clip is None and not o.record.error
+        needing = [o.record for o in batch if o.embedded is None and o.clip is None and not o.record.error
                    and o.record.width is None]
         if not needing:
             return
