@@ -61,8 +61,8 @@ class EmbeddingModel:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        # half the cores: indexing runs the model beside a decode thread for every core, and on 2 cores one model
-        # thread instead of two indexed 300 camera JPEGs 0.4 s sooner (of 11; the same outputs to the bit)
+        # half the cores: indexing runs the model on each of its threads (a thread a core, each also decoding), and
+        # they share these; a query or a compare has them to itself (the same outputs to the bit at any count)
         options.intra_op_num_threads = threads or max(1, (os.cpu_count() or 2) // 2)
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # idle model threads must sleep, not spin: on 2 cores they would steal the decode threads' time
