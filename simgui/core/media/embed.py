@@ -96,11 +96,11 @@ class EmbeddingModel:
         beside it (3-4.5 % of the signs flipped with the neighbours, the vectors moved by up to 0.004), and
         one photo met in a query, a compare or two indexings got as many answers. One at a time costs
         nothing on the CPU (14 ms a photo, against 14-17 in batches of 16)."""
-        rows = [batch[row:row + 1] for row in range(len(batch))]
-        if len(rows) > 1:  # a query's turned views, or several photos: on every core at once (the runs release the GIL)
-            outputs = list(self._runners().map(self._run_one, rows))
-        else:
-            outputs = [self._run_one(row) for row in rows]
+        # on the model's own threads, every core at once (a query's turned views; the runs release the GIL), and
+        # never on the caller's: indexing calls from its decoding threads, daemons that an exit leaves running, and
+        # one inside onnxruntime as the process ends aborts it ("terminate called without an active exception");
+        # these threads are joined at exit
+        outputs = list(self._runners().map(self._run_one, [batch[row:row + 1] for row in range(len(batch))]))
         vectors, patches = (np.concatenate(part) for part in zip(*outputs))
         return Embeddings(vectors.astype(np.float32), np.round(patches * PATCH_SCALE).astype(np.int8))
 
