@@ -1,5 +1,7 @@
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -97,3 +99,31 @@ def test_damaged_model_file_is_refused(tmp_path):
 def test_missing_model_is_refused(tmp_path):
     with pytest.raises(ModelError, match="not found"):
         EmbeddingModel(tmp_path)
+
+
+EXIT_DURING_A_RUN = """
+import sys, threading, time
+import numpy as np
+from simgui.core.media.embed import EmbeddingModel
+model = EmbeddingModel()
+pixels = np.zeros((1, 3, model.size, model.size), np.float32)
+running = threading.Event()
+def embed_forever():
+    while True:
+        running.set()
+        model.run(pixels)
+threading.Thread(target=embed_forever, daemon=True).start()
+running.wait()
+time.sleep(0.3)
+sys.exit(3)
+"""
+
+
+def test_a_process_that_ends_while_a_daemon_thread_embeds_exits_with_its_own_status():
+    """Indexing embeds on its decoding threads, daemons: a run that fails (a full disk) ends its process while they
+    embed, and a thread inside onnxruntime as the process ended aborted it (SIGABRT, "terminate called without an
+    active exception"), in place of the error the user is told."""
+    for _ in range(3):
+        ended = subprocess.run([sys.executable, "-c", EXIT_DURING_A_RUN], capture_output=True, text=True, timeout=120)
+        assert ended.returncode == 3, ended.stderr[-2000:]
+        assert "terminate called" not in ended.stderr

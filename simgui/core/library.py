@@ -189,6 +189,8 @@ class Library:
             log.warning("vector index not saved: %s", exc)
         finally:
             self.store.close()
+            if self._model is not None:
+                self._model.close()
 
     @property
     def model(self) -> EmbeddingModel:

@@ -113,6 +113,13 @@ class EmbeddingModel:
                 self._runner_pool = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="model")
             return self._runner_pool
 
+    def close(self) -> None:
+        """Lets the model's threads go, once their runs are done (a later run starts them again)."""
+        with self._runners_lock:
+            pool, self._runner_pool = self._runner_pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def patches_where_given(self, inputs: list[np.ndarray | None]) -> list[np.ndarray | None]:
         """The tokens of each model input that is there (a backdrop view: few pictures have one), else None."""
         given = [n for n, i in enumerate(inputs) if i is not None]
