@@ -188,9 +188,11 @@ class Library:
         except OSError as exc:  # the index is a cache of SQLite: the next open rebuilds what is missing
             log.warning("vector index not saved: %s", exc)
         finally:
-            self.store.close()
-            if self._model is not None:
-                self._model.close()
+            try:
+                self.store.close()
+            finally:
+                if self._model is not None:
+                    self._model.close()
 
     @property
     def model(self) -> EmbeddingModel:

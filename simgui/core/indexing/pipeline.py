@@ -1,8 +1,9 @@
 """Brings the library up to date with the disk: scan, decode, embed, store, index.
 
-A pool of threads reads, decodes and embeds (file reads, Pillow and the model
-release the GIL) while this thread gathers their results in batches; each batch
-is written to SQLite in one transaction, then added to the index. Unchanged files (same size and
+A pool of threads reads, decodes and embeds photos (file reads, Pillow and the
+model release the GIL) while this thread gathers their results in batches (and
+embeds clips' frames and turned copies); each batch is written to SQLite in one
+transaction, then added to the index. Unchanged files (same size and
 mtime) are not opened; a file whose content hash already has a vector (a
 move, a rename, an exact copy) is hashed but never decoded or embedded.
 """
@@ -28,7 +29,7 @@ from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signatures
 from simgui.core.media.scan import FoundFile, scan_root
-from simgui.core.media.embed import EmbeddingModel, Embeddings
+from simgui.core.media.embed import EmbeddingModel, Embeddings, ModelError
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder, kept_for_turns
@@ -257,6 +258,8 @@ class Indexer:
             for item, outcome in pool.map_unordered(work, self.cancel):
                 if isinstance(outcome, TimeoutResult):
                     outcome = _Outcome(self._skip(item, f"reading took over {_time_allowed(item):.0f} s"))
+                elif isinstance(outcome, ModelError):
+                    raise outcome  # the run fails, as it says; the photos not stored yet are read again next time
                 elif isinstance(outcome, BaseException):
                     outcome = _Outcome(self._skip(item, f"unexpected error: {outcome!r}"))
                 if outcome.unsettled:
@@ -283,7 +286,7 @@ class Indexer:
         return NewImage(f.path, item.root_id, f.size, f.mtime_ns, error=reason)
 
     def _read(self, item: _Work) -> _Outcome:
-        """Runs on a pool thread: read, hash, and (for new content only) decode and preprocess."""
+        """Runs on a pool thread: read, hash, and (for new content only) decode and embed."""
         f = item.found
         if f.problem:
             return _Outcome(self._skip(item, f.problem))
@@ -304,13 +307,21 @@ class Indexer:
         record = NewImage(f.path, item.root_id, size, f.mtime_ns, decoded.content_hash, decoded.perceptual_hash,
                           decoded.width, decoded.height, decoded.format, decoded.captured_at,
                           content_pixels=round(decoded.width * decoded.height * share), shot_at=decoded.shot_at or "")
-        # the model runs here, on the pool's threads, a photo at a time (embed.py): beside the decoding of the
-        # others, every core is busy to the last photo; on the thread that stores batches it ran alone at the end
+        # embedded from here, a photo at a time (embed.py): beside the decoding of the others, every core is busy to
+        # the last photo; asked for by the thread that stores batches, the model ran alone at the end
         model = self.library.model
-        return _Outcome(record, model.run(model.preprocess_content(content)[None]), signatures(content, decoded.picture),
-                        make_sketch(content), picture=kept_for_turns(decoded.picture),
-                        backdrop=None if backdrop is None else _BackdropInput(
-                            model.run(model.preprocess_content(backdrop)[None]).patches[0], make_sketch(backdrop), subject))
+        pixels = model.preprocess_content(content)
+        backdrop_pixels = None if backdrop is None else model.preprocess_content(backdrop)
+        try:
+            embedded = model.run(pixels[None])
+            backdrop_tokens = None if backdrop_pixels is None else model.run(backdrop_pixels[None]).patches[0]
+        except Exception as exc:
+            # the same input size for every photo: a failure of the run (memory, the model's threads gone), not of
+            # this file, which must not be recorded as unreadable (an unchanged file is not read again)
+            raise ModelError(f"the model failed while indexing {f.path}: {exc!r}") from exc
+        return _Outcome(record, embedded, signatures(content, decoded.picture), make_sketch(content),
+                        picture=kept_for_turns(decoded.picture),
+                        backdrop=None if backdrop is None else _BackdropInput(backdrop_tokens, make_sketch(backdrop), subject))
 
     def _unreadable(self, item: _Work, exc: DecodeError) -> _Outcome:
         if self.wait_for_writers and time.time_ns() - item.found.mtime_ns < SETTLE_SECONDS * 1e9:

@@ -110,7 +110,8 @@ class EmbeddingModel:
     def _runners(self) -> ThreadPoolExecutor:
         with self._runners_lock:
             if self._runner_pool is None:
-                self._runner_pool = ThreadPoolExecutor(os.cpu_count() or 2, thread_name_prefix="model")
+                # as many runs at once as indexing has decoding threads: each holds its own working memory
+                self._runner_pool = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="model")
             return self._runner_pool
 
     def close(self) -> None:
