@@ -124,3 +124,27 @@ def test_a_photo_read_ahead_of_its_drop_is_answered_alike_and_read_again_once_ch
     dropped.write_bytes(b"")
     [(_, reason)] = library.query([str(dropped)], top=3)
     assert reason == "empty file"
+
+
+def test_a_copy_met_later_in_the_same_run_reuses_the_vector_stored_earlier_in_it(library, tmp_path):
+    """A first run over a phone backup: the same photo in two folders, far apart in the walk. The copy met after its
+    content was stored by the run is hashed, not decoded and embedded again."""
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "backup"
+    (folder / "a").mkdir(parents=True)
+    shutil.copy(photo("coffee"), folder / "a" / "coffee.jpg")
+    rng = np.random.default_rng(5)
+    (folder / "m").mkdir()
+    for n in range(50):  # three batches of the model's between the two copies
+        Image.fromarray(rng.integers(0, 255, (24, 32, 3), dtype=np.uint8)).resize((96, 72)).save(
+            folder / "m" / f"IMG_{n:04d}.jpg", quality=90)
+    (folder / "z").mkdir()
+    shutil.copy(photo("coffee"), folder / "z" / "coffee copy.jpg")
+    report = index(library, folder)
+    assert (report.added, report.embedded, report.reused, report.skipped) == (52, 51, 1, 0)
+    copy = library.store.image_by_path(str(folder / "z" / "coffee copy.jpg"))
+    assert copy.width == 600 and copy.perceptual_hash is not None  # its metadata came from the stored one
+    exact = [g for g in library.groups() if g.kind == "exact"]
+    assert [sorted(os.path.basename(m.image.path) for m in g.members) for g in exact] == [["coffee copy.jpg", "coffee.jpg"]]

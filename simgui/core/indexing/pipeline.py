@@ -95,7 +95,7 @@ class IndexReport:
 class _Work:
     found: FoundFile
     root_id: int
-    known_hashes: set[str]  # contents that already have a vector: read and hashed, never decoded
+    known_hashes: set[str]  # contents that have a vector (Indexer.known_contents): read and hashed, never decoded
 
 
 class _BackdropInput(NamedTuple):
@@ -149,6 +149,8 @@ class Indexer:
         self.progress = progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
         self.new_labels: list[int] = []  # contents embedded by this run
+        # contents with a vector (or a clip's signature), those this run stored included: the set every _Work holds
+        self.known_contents: set[str] = set()
         self.turns = TurnFinder(library.store, lambda: library.model, library.patch_shape)
 
     def run(self) -> IndexReport:
@@ -185,7 +187,8 @@ class Indexer:
         leaves its nested roots out (scanned under both, each run moved the file to the other: "4 new" each
         time), and removing the outer root leaves the inner one's photos. Rows under a folder that cannot be
         read, or a root that is offline, stay as they are: those photos are not known to be gone."""
-        known = self.store.all_embedded_hashes(self.library.model_id) | self.store.signed_clip_hashes(self.library.model_id)
+        known = self.known_contents = (self.store.all_embedded_hashes(self.library.model_id)
+                                       | self.store.signed_clip_hashes(self.library.model_id))
         roots = self.store.roots()
         left_out = self.store.exclusions()
         rows = self.store.file_states()
@@ -380,6 +383,10 @@ class Indexer:
                                                 for label, h in zip(labels, hashes) if fresh[h].backdrop is not None})
             self._fill_known_metadata(batch)
             self.store.save_images(o.record for o in batch)
+        # a copy met later in the run (a backup's second folder) is hashed, not decoded and embedded again: the
+        # row it takes its size and capture time from is stored now
+        self.known_contents.update(hashes)
+        self.known_contents.update(clips)
         if embeddings is not None:
             self.library.index.add(labels, embeddings.vectors)
             self.new_labels += labels
