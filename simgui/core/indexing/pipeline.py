@@ -95,7 +95,6 @@ class IndexReport:
 class _Work:
     found: FoundFile
     root_id: int
-    known_hashes: set[str]  # contents that have a vector (Indexer.known_contents): read and hashed, never decoded
 
 
 class _BackdropInput(NamedTuple):
@@ -149,7 +148,8 @@ class Indexer:
         self.progress = progress or (lambda p: None)
         self.cancel = cancel or threading.Event()
         self.new_labels: list[int] = []  # contents embedded by this run
-        # contents with a vector (or a clip's signature), those this run stored included: the set every _Work holds
+        # contents with a vector (or a clip's signature), those this run stored included: read and hashed, never
+        # decoded
         self.known_contents: set[str] = set()
         self.turns = TurnFinder(library.store, lambda: library.model, library.patch_shape)
 
@@ -187,8 +187,8 @@ class Indexer:
         leaves its nested roots out (scanned under both, each run moved the file to the other: "4 new" each
         time), and removing the outer root leaves the inner one's photos. Rows under a folder that cannot be
         read, or a root that is offline, stay as they are: those photos are not known to be gone."""
-        known = self.known_contents = (self.store.all_embedded_hashes(self.library.model_id)
-                                       | self.store.signed_clip_hashes(self.library.model_id))
+        self.known_contents = (self.store.all_embedded_hashes(self.library.model_id)
+                               | self.store.signed_clip_hashes(self.library.model_id))
         roots = self.store.roots()
         left_out = self.store.exclusions()
         rows = self.store.file_states()
@@ -214,7 +214,7 @@ class Indexer:
                     if old[3] != root_id:
                         moved.append((old[0], root_id))
                     continue
-                work.append(_Work(f, root_id, known))
+                work.append(_Work(f, root_id))
                 if old is None:
                     report.added += 1
                 else:
@@ -298,7 +298,7 @@ class Indexer:
         try:
             with held_image_bytes(f.path) as data:  # the bytes count against the read budget until decoded
                 size, digest = len(data), content_hash(data)
-                if digest in item.known_hashes:
+                if digest in self.known_contents:
                     return _Outcome(NewImage(f.path, item.root_id, size, f.mtime_ns, content_hash=digest))
                 decoded = decode_bytes(data, digest, f.path)
         except DecodeError as exc:
@@ -336,7 +336,7 @@ class Indexer:
         f = item.found
         try:
             digest = file_content_hash(f.path)
-            if digest in item.known_hashes:
+            if digest in self.known_contents:
                 return _Outcome(NewImage(f.path, item.root_id, f.size, f.mtime_ns, content_hash=digest))
             clip = read_clip(f.path, seconds=PER_FILE_SECONDS * 0.8)
         except DecodeError as exc:
