@@ -29,7 +29,7 @@ from simgui.core.media.hashes import content_hash, difference_hash
 from simgui.core.storage.lock import indexing_lock
 from simgui.core.media.orientation import signatures
 from simgui.core.media.scan import FoundFile, scan_root
-from simgui.core.media.embed import EmbeddingModel, Embeddings, ModelError
+from simgui.core.media.embed import EmbeddingModel, Embeddings, ModelError, runs_at_once
 from simgui.core.storage.pathtext import within
 from simgui.core.storage.store import BackdropView, ClipFrameSet, NewImage
 from simgui.core.matching.turn_check import TurnFinder, kept_for_turns
@@ -123,8 +123,9 @@ def _time_allowed(item: _Work) -> float:
 
 
 def decode_threads() -> int:
-    # a thread a core: each reads, decodes and runs the model on its photos (files read wait little on a local disk)
-    return max(2, (os.cpu_count() or 2))
+    # each reads, decodes and waits on the model's run of its photo: as many as the model runs at once (files read
+    # wait little on a local disk)
+    return runs_at_once()
 
 
 class IndexingTarget(GroupingSource, Protocol):

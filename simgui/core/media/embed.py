@@ -46,6 +46,12 @@ def model_identity(manifest: dict) -> str:
     return f"{manifest['name']}:{manifest.get('outputs_of', manifest['sha256'][:12])}:{FRAMING}"
 
 
+def runs_at_once() -> int:
+    """Model runs at the same time: one a core, at least two. Indexing reads and decodes with as many threads, each
+    waiting on its photo's run; each run holds its own working memory (~10 MB)."""
+    return max(2, os.cpu_count() or 2)
+
+
 class EmbeddingModel:
     def __init__(self, folder: Path | None = None, threads: int | None = None):
         folder = folder or model_folder()
@@ -110,8 +116,7 @@ class EmbeddingModel:
     def _runners(self) -> ThreadPoolExecutor:
         with self._runners_lock:
             if self._runner_pool is None:
-                # as many runs at once as indexing has decoding threads: each holds its own working memory
-                self._runner_pool = ThreadPoolExecutor(max(2, os.cpu_count() or 2), thread_name_prefix="model")
+                self._runner_pool = ThreadPoolExecutor(runs_at_once(), thread_name_prefix="model")
             return self._runner_pool
 
     def close(self) -> None:
