@@ -330,20 +330,19 @@ def moved_apart(a: Sketch, b: Sketch, alignment: np.ndarray) -> float | None:
     if fitted is None:
         return None
     (laid,), inside = _warp(b.blurred(1.0)[None], fitted)
-    target = a.blurred(1.0)
-    grad_y, grad_x = np.gradient(target)
+    target, grad_x, grad_y = a.moving(1.0)
     miss = fitted[3] * laid + fitted[4] - target
     shown = _blocks(inside.astype(np.float32)).sum(-1) >= 0.9 * BLOCK * BLOCK
-    # per block: its shift (d/dx, d/dy) and its own tone curve, by least squares on its pixels
-    x, y, grey = _blocks(grad_x)[shown], _blocks(grad_y)[shown], _blocks(target)[shown]
-    centred = grey - grey.mean(-1, keepdims=True)
-    columns = np.stack([x, y, centred, centred * centred, np.ones_like(grey)], -1)
+    x, y = _blocks(grad_x)[shown], _blocks(grad_y)[shown]
     laid_y, laid_x = np.gradient(fitted[3] * laid)
     textured = (_least_gradient(x, y) > _MOVED_TEXTURE) & \
         (_least_gradient(_blocks(laid_x)[shown], _blocks(laid_y)[shown]) > _MOVED_TEXTURE)
     if textured.sum() < MOVED_BLOCKS:
         return None
-    columns = columns[textured].astype(np.float64)
+    # per block: its shift (d/dx, d/dy) and its own tone curve, by least squares on its pixels
+    x, y, grey = x[textured], y[textured], _blocks(target)[shown][textured]
+    centred = grey - grey.mean(-1, keepdims=True)
+    columns = np.stack([x, y, centred, centred * centred, np.ones_like(grey)], -1).astype(np.float64)
     normal = columns.transpose(0, 2, 1) @ columns
     normal += 1e-9 * np.trace(normal, axis1=1, axis2=2)[:, None, None] * np.eye(5)
     shifts = np.linalg.solve(normal, (columns.transpose(0, 2, 1) @ _blocks(miss)[shown][textured][..., None]))
