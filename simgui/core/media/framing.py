@@ -6,7 +6,8 @@ model sees makes copies look different and different photos look alike, so it is
 - flat bars at the edges (letterbox, mat) are trimmed;
 - thin bands of rows cut off from the rest by a flat run (status bar, toolbar, caption, navigation
   bar) are peeled off, two at most at the top and two at the bottom, and never much of the picture;
-- a photo turned by a few degrees inside flat corner wedges is turned back and cut to its inside.
+- a photo turned by a few degrees inside a flat fill (corner wedges; black on two sides as well, where it was
+  slid too) is turned back and cut to its inside.
 
 What was trimmed as bars may be the picture's own backdrop instead: a colour that goes on around the subject (a
 logo on white, a drawing on one colour). Trimmed, such a picture and its copies are cut to boxes that differ
@@ -24,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 from PIL import Image
 
-FRAMING = "framing-2-backdrop-1"  # part of the model identity: change it with anything below that changes what is embedded
+FRAMING = "framing-3-backdrop-1"  # part of the model identity: change it with anything below that changes what is embedded
 ANALYSIS_SIDE = 256  # framing is found on a small grey copy; boxes are scaled back
 FLAT_SPREAD = 8  # grey levels around a row's median that still count as "the same colour"
 FLAT_SHARE = 0.98  # a row (or column) this much one colour is flat: a thin line or a speck of text allowed
@@ -33,6 +34,21 @@ BANDS_PER_SIDE = 2  # status bar and toolbar; action bar and navigation bar
 SEPARATOR_MIN = 0.01  # a flat run this long (share of the side) cuts a band off
 WEDGE_MIN = 0.04  # a corner wedge's legs are at least this share of the sides
 MIN_TILT, MAX_TILT = 1.5, 45.0  # degrees: below, a crop to the inside is all it takes
+# A copy slid and turned a few degrees in its own frame shows black on two sides and four thin, uneven wedges (no
+# legs to read): its tilt is read from the lines where the fill meets the photo (_edges_tilt). The angle of the
+# fullest lines (TILT_STEP apart, then a tenth of it) counts where they hold EDGE_SHARE of that border (each point
+# weighed by how far the photo's colour beside it is from the fill's, to EDGE_CONTRAST: where a dark photo fades
+# into the fill, the border wanders), the fill lies all round the rectangle the photo fills (FILL_AROUND) and that
+# rectangle is photo (PHOTO_INSIDE), EDGE_GIVE pixels of the analysis copy given at its edges. Of accuracy seeds
+# 239, 241 and 251's pictures with flat corners, the slid copies turned 1.5 degrees or more held 0.85-1.0 of their
+# border on the lines, but where a dark photo fades into the fill (0.53-0.73: left as they were); every other
+# picture 0.59 at the most (a logo on a white backdrop shaded grey, its bounding box at 38 degrees)
+TILT_STEP = 0.5
+EDGE_SHARE = 0.8
+EDGE_CONTRAST = 64
+FILL_AROUND = 0.99
+PHOTO_INSIDE = 0.95
+EDGE_GIVE = 2
 # A bar ends where the photo's rectangle starts: the edge line of what is left holds the photo's own colours.
 # A backdrop goes on around the subject: that edge is still mostly its colour. Trimmed as bars, a logo on white
 # was cut to the logo's box and its copies (turned, shifted, watermarked) to other boxes: 0.03-0.10 of their
@@ -251,17 +267,18 @@ def _band_end(flat: np.ndarray, side: int) -> tuple[int, int] | None:
 
 
 def straightened(picture: Image.Image) -> Image.Image:
-    """A photo turned by MIN_TILT..MAX_TILT degrees inside flat corner wedges (a tilted repost, a
-    straightened scan), turned back and cut to the largest upright box of photo; else the picture itself."""
-    if not _corners_alike(picture):  # nearly every photo: no wedges, nothing more to look at
+    """A photo turned by MIN_TILT..MAX_TILT degrees inside a flat fill (a tilted repost, a straightened scan, a
+    copy slid and turned in its own frame), turned back and cut to the largest upright box of photo; else the
+    picture itself."""
+    if not _corners_alike(picture):  # nearly every photo: no fill in its corners, nothing more to look at
         return picture
     grey, scale = _analysis_grey(picture)
-    found = _wedges(grey)
+    found = _wedges(grey) or _edges_tilt(grey)
     if found is None:
         return picture
-    tilt, wedges = found
+    tilt, fill = found
     turned = picture.rotate(-tilt, resample=Image.BICUBIC, expand=False)
-    outside = Image.fromarray((wedges * 255).astype(np.uint8)).rotate(-tilt, resample=Image.NEAREST, fillcolor=255)
+    outside = Image.fromarray((fill * 255).astype(np.uint8)).rotate(-tilt, resample=Image.NEAREST, fillcolor=255)
     box = _inner_box(np.asarray(outside) == 0)
     if box is None:
         return picture
@@ -333,6 +350,68 @@ def _wedges(grey: np.ndarray) -> tuple[float, np.ndarray] | None:
     for (top, side), (flip_x, flip_y) in zip(legs, CORNERS):
         wedges |= (width - 1 - x if flip_x else x) / top + (height - 1 - y if flip_y else y) / side < 1
     return tilt, wedges
+
+
+def _edges_tilt(grey: np.ndarray) -> tuple[float, np.ndarray] | None:
+    """The tilt in degrees (counter-clockwise) of a photo turned inside the corners' flat fill, read from the lines
+    where the two meet (see EDGE_SHARE), and the mask of what lies outside the photo's rectangle; None where the
+    fill is not such a photo's."""
+    from scipy import ndimage
+
+    fill = _corner_colour_mask(grey)
+    colour = np.median([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]])
+    ys, xs = np.nonzero(fill & ~ndimage.binary_erosion(fill, border_value=1))
+    if len(xs) < min(grey.shape) or fill.all():  # the border runs a side's length at the least
+        return None
+    beside = ndimage.maximum_filter(np.where(fill, 0, np.abs(grey - colour)), size=3)[ys, xs]
+    weights = np.minimum(beside, EDGE_CONTRAST).astype(np.float64)
+    coarse = np.arange(-MAX_TILT, MAX_TILT, TILT_STEP)
+    best = coarse[int(np.argmax(_on_lines(xs, ys, weights, coarse)))]
+    fine = best + np.linspace(-TILT_STEP, TILT_STEP, 21)
+    held = _on_lines(xs, ys, weights, fine)
+    angle = float(fine[int(np.argmax(held))])
+    if not MIN_TILT <= abs(angle) <= MAX_TILT or held.max() < EDGE_SHARE * weights.sum():
+        return None
+    y, x = np.mgrid[:grey.shape[0], :grey.shape[1]]
+    coordinates = _turned_coordinates(x, y, angle)
+    photo = ~fill
+    ends = [np.percentile(coordinate[photo], [0.2, 99.8]) for coordinate in coordinates]
+
+    def rectangle(grown: float) -> np.ndarray:
+        (low, high), (left, right) = ends
+        across, along = coordinates
+        return (across >= low - grown) & (across <= high + grown) & (along >= left - grown) & (along <= right + grown)
+
+    around, inside = ~rectangle(EDGE_GIVE), rectangle(-EDGE_GIVE)
+    if (fill & around).sum() < FILL_AROUND * around.sum() or (photo & inside).sum() < PHOTO_INSIDE * inside.sum():
+        return None
+    return -angle, ~rectangle(-EDGE_GIVE / 2)  # the edge's blend of fill and photo is fill
+
+
+def _turned_coordinates(x: np.ndarray, y: np.ndarray, angle: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where points lie across lines at `angle` degrees (clockwise on the picture: y runs down) and along them."""
+    radians = np.radians(angle)
+    return -x * np.sin(radians) + y * np.cos(radians), x * np.cos(radians) + y * np.sin(radians)
+
+
+def _on_lines(xs: np.ndarray, ys: np.ndarray, weights: np.ndarray, angles: np.ndarray) -> np.ndarray:
+    """For each angle, the weight of the points (xs, ys) on the two fullest lines (3 pixels wide) at it, and on the two
+    fullest across it: a turned rectangle's edges, as much of them as the picture shows."""
+    found = np.zeros(len(angles))
+    rows = np.arange(len(angles))
+    for coordinate in _turned_coordinates(xs[None], ys[None], angles[:, None]):
+        place = np.round(coordinate).astype(np.int64)
+        place -= place.min(1, keepdims=True)
+        width = int(place.max()) + 1
+        lines = np.bincount((place + rows[:, None] * width).ravel(), np.broadcast_to(weights, place.shape).ravel(),
+                            len(angles) * width).reshape(len(angles), width)
+        lines = lines + np.roll(lines, 1, 1) + np.roll(lines, -1, 1)
+        for _ in range(2):
+            fullest = lines.argmax(1)
+            found += lines[rows, fullest]
+            for off in range(-3, 4):  # the next line is another edge, not this one's other half
+                lines[rows, np.clip(fullest + off, 0, width - 1)] = 0
+    return found
 
 
 def _fold(angle: float) -> float:
