@@ -13,11 +13,14 @@ def _rgb(name: str) -> Image.Image:
     return Image.open(photo(name)).convert("RGB")
 
 
-def _alike(a: Image.Image, b: Image.Image) -> float:
-    """Correlation of two pictures' grey values at 64x64."""
-    x, y = (np.asarray(p.convert("L").resize((64, 64)), np.float32) for p in (a, b))
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
     x, y = x - x.mean(), y - y.mean()
     return float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum()))
+
+
+def _alike(a: Image.Image, b: Image.Image) -> float:
+    """Correlation of two pictures' grey values at 64x64."""
+    return _correlation(*(np.asarray(p.convert("L").resize((64, 64)), np.float32) for p in (a, b)))
 
 
 def test_letterbox_bars_are_trimmed():
@@ -84,13 +87,8 @@ def _best_alike_within(part: Image.Image, whole: Image.Image) -> float:
     piece = np.asarray(part.convert("L").resize((max(1, round(part.width * scale)), max(1, round(part.height * scale)))),
                        np.float32)
     height, width = piece.shape
-    best = -1.0
-    for top in range(small.shape[0] - height + 1):
-        for left in range(small.shape[1] - width + 1):
-            x, y = small[top:top + height, left:left + width], piece
-            x, y = x - x.mean(), y - y.mean()
-            best = max(best, float((x * y).sum() / np.sqrt((x * x).sum() * (y * y).sum() + 1e-9)))
-    return best
+    return max(_correlation(small[top:top + height, left:left + width], piece)
+               for top in range(small.shape[0] - height + 1) for left in range(small.shape[1] - width + 1))
 
 
 @pytest.mark.parametrize("name", ["coffee", "chelsea", "rocket"])

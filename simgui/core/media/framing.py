@@ -274,7 +274,8 @@ def straightened(picture: Image.Image) -> Image.Image:
     if not _corners_alike(picture):  # nearly every photo: no fill in its corners, nothing more to look at
         return picture
     grey, scale = _analysis_grey(picture)
-    found = _wedges(grey) or _edges_tilt(grey)
+    fill = _corner_colour_mask(grey)
+    found = _wedges(grey, fill) or _edges_tilt(grey, fill)
     if found is None:
         return picture
     tilt, fill = found
@@ -300,8 +301,7 @@ def _corner_colour_mask(grey: np.ndarray) -> np.ndarray:
     """Pixels of the flat colour of the four corners that are connected to a corner."""
     from scipy import ndimage
 
-    colour = np.median([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]])
-    regions, _ = ndimage.label(np.abs(grey - colour) <= FLAT_SPREAD)
+    regions, _ = ndimage.label(np.abs(grey - np.median(_corner_levels(grey))) <= FLAT_SPREAD)
     touching = {regions[0, 0], regions[0, -1], regions[-1, 0], regions[-1, -1]} - {0}
     return np.isin(regions, list(touching))
 
@@ -328,14 +328,18 @@ def _wedge_legs(corner: np.ndarray) -> tuple[int, int] | None:
     return (along_top, along_side) if box[inside].mean() >= 0.85 and box[~inside].mean() <= 0.15 else None
 
 
-def _wedges(grey: np.ndarray) -> tuple[float, np.ndarray] | None:
+def _corner_levels(grey: np.ndarray) -> np.ndarray:
+    """The grey levels of the four corner pixels."""
+    return np.array([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]], np.int16)
+
+
+def _wedges(grey: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray] | None:
     """The tilt in degrees (counter-clockwise) and the mask of the four wedges, when the corners hold
     right-triangle wedges of one flat colour whose long sides agree on one angle; None otherwise. A turned
     rectangle's opposite wedges are alike, so a corner whose wedge runs into the photo's own dark edge is
-    drawn as its opposite's (two opposite corners must be found)."""
-    if np.ptp(np.array([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]], np.int16)) > FLAT_SPREAD:
+    drawn as its opposite's (two opposite corners must be found). `mask`: _corner_colour_mask(grey)."""
+    if np.ptp(_corner_levels(grey)) > FLAT_SPREAD:
         return None
-    mask = _corner_colour_mask(grey)
     legs = [_wedge_legs(_as_top_left(mask, *flips)) for flips in CORNERS]
     if any(leg is None and legs[3 - n] is None for n, leg in enumerate(legs)):
         return None
@@ -353,14 +357,13 @@ def _wedges(grey: np.ndarray) -> tuple[float, np.ndarray] | None:
     return tilt, wedges
 
 
-def _edges_tilt(grey: np.ndarray) -> tuple[float, np.ndarray] | None:
+def _edges_tilt(grey: np.ndarray, fill: np.ndarray) -> tuple[float, np.ndarray] | None:
     """The tilt in degrees (counter-clockwise) of a photo turned inside the corners' flat fill, read from the lines
     where the two meet (see EDGE_SHARE), and the mask of what lies outside the photo's rectangle; None where the
-    fill is not such a photo's."""
+    fill is not such a photo's. `fill`: _corner_colour_mask(grey)."""
     from scipy import ndimage
 
-    fill = _corner_colour_mask(grey)
-    colour = np.median([grey[0, 0], grey[0, -1], grey[-1, 0], grey[-1, -1]])
+    colour = np.median(_corner_levels(grey))
     ys, xs = np.nonzero(fill & ~ndimage.binary_erosion(fill, border_value=1))
     # the border runs a side's length at the least, and a turned rectangle's at the most (a diagonal line of 4-connected
     # pixels is 1.41 times as long): a fill that wanders through the photo (a backdrop, a dark ground) is not one
